@@ -1,0 +1,2 @@
+//! Zero-copy, never-panicking packet decoding from link layer to DNS.
+#![forbid(unsafe_code)]

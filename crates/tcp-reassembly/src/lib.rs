@@ -1,0 +1,2 @@
+//! TCP session tracking and ordered byte-stream reassembly with bounded memory.
+#![forbid(unsafe_code)]
