@@ -159,7 +159,9 @@ impl Tsv {
 
     /// Iterates over the data rows.
     pub fn rows(&self) -> impl Iterator<Item = RowRef<'_>> {
-        self.rows.iter().map(move |cells| RowRef { tsv: self, cells })
+        self.rows
+            .iter()
+            .map(move |cells| RowRef { tsv: self, cells })
     }
 
     fn column(&self, name: &str) -> usize {

@@ -1,0 +1,213 @@
+//! Command-line arguments, in the style tcpdump and Wireshark users know.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Packet capture and analysis: capture, decode, reassemble TCP, trace HTTP and WebSocket.
+#[derive(Debug, Parser)]
+#[command(name = "pcap-cli", version, about, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List capture devices with their addresses; the default one is marked `*`.
+    Devices(DevicesArgs),
+    /// Print one line (or one JSON object) per packet; `-w` saves the packets.
+    Capture(CaptureArgs),
+    /// Show HTTP transactions and WebSocket messages reassembled from TCP sessions.
+    HttpTrace(HttpTraceArgs),
+    /// Search TCP payloads with a regular expression, across segment boundaries.
+    Grep(GrepArgs),
+    /// Print the TCP session table.
+    Flows(FlowsArgs),
+    /// Write each TCP session's two directions to files, like tcpflow.
+    Follow(FollowArgs),
+    /// Serve a local web page showing live packets and HTTP transactions.
+    Serve(ServeArgs),
+}
+
+/// Where packets come from, shared by every subcommand that reads packets.
+#[derive(Debug, Args, Clone)]
+pub struct SourceArgs {
+    /// Capture live from this interface (`lo` included). Default: the default device.
+    #[arg(
+        short = 'i',
+        long = "interface",
+        value_name = "IFACE",
+        conflicts_with = "read"
+    )]
+    pub interface: Option<String>,
+    /// Read packets from a pcap or pcapng file (`-` for standard input).
+    #[arg(short = 'r', long = "read", value_name = "FILE")]
+    pub read: Option<PathBuf>,
+    /// BPF filter expression, applied to live captures and files alike.
+    #[arg(short = 'f', long = "filter", value_name = "BPF")]
+    pub filter: Option<String>,
+    /// Stop after this many packets.
+    #[arg(short = 'c', long = "count", value_name = "N")]
+    pub count: Option<u64>,
+    /// Snapshot length for live capture.
+    #[arg(short = 's', long = "snaplen", default_value_t = 262_144)]
+    pub snaplen: u32,
+    /// Do not put the interface into promiscuous mode.
+    #[arg(short = 'p', long = "no-promiscuous-mode")]
+    pub no_promisc: bool,
+    /// Kernel buffer size for live capture, in KiB.
+    #[arg(short = 'B', long = "buffer-size", value_name = "KIB")]
+    pub buffer_kib: Option<u32>,
+    /// After opening the device as root, switch to this user (like tcpdump -Z).
+    #[arg(short = 'Z', long = "user", value_name = "NAME")]
+    pub user: Option<String>,
+}
+
+/// Output options shared by the subcommands.
+#[derive(Debug, Args, Clone, Copy)]
+pub struct OutputArgs {
+    /// One JSON object per line (see docs/json.md).
+    #[arg(long)]
+    pub json: bool,
+    /// No colours, even on a terminal (NO_COLOR is honoured too).
+    #[arg(long = "no-color")]
+    pub no_color: bool,
+}
+
+/// `devices`.
+#[derive(Debug, Args)]
+pub struct DevicesArgs {
+    /// Output options.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `capture`.
+#[derive(Debug, Args)]
+pub struct CaptureArgs {
+    /// Packet source.
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Output options.
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// Save the packets to this pcap file (`-` for standard output) instead of printing them.
+    #[arg(short = 'w', long = "write", value_name = "FILE")]
+    pub write: Option<PathBuf>,
+}
+
+/// `http-trace`.
+#[derive(Debug, Args)]
+pub struct HttpTraceArgs {
+    /// Packet source (default filter: `tcp`).
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Output options.
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// Only requests whose method matches this regex.
+    #[arg(long, value_name = "REGEX")]
+    pub method: Option<String>,
+    /// Skip requests whose method matches this regex.
+    #[arg(long = "method-ignore", value_name = "REGEX")]
+    pub method_ignore: Option<String>,
+    /// Only requests whose Host matches this regex.
+    #[arg(long, value_name = "REGEX")]
+    pub host: Option<String>,
+    /// Skip requests whose Host matches this regex.
+    #[arg(long = "host-ignore", value_name = "REGEX")]
+    pub host_ignore: Option<String>,
+    /// Only requests whose URL matches this regex.
+    #[arg(long, value_name = "REGEX")]
+    pub url: Option<String>,
+    /// Skip requests whose URL matches this regex.
+    #[arg(long = "url-ignore", value_name = "REGEX")]
+    pub url_ignore: Option<String>,
+    /// Only requests whose User-Agent matches this regex.
+    #[arg(long = "user-agent", value_name = "REGEX")]
+    pub user_agent: Option<String>,
+    /// Skip requests whose User-Agent matches this regex.
+    #[arg(long = "user-agent-ignore", value_name = "REGEX")]
+    pub user_agent_ignore: Option<String>,
+    /// Show all request and response headers.
+    #[arg(long)]
+    pub headers: bool,
+    /// Show this header (repeatable, case-insensitive).
+    #[arg(long = "show-header", value_name = "NAME")]
+    pub show_header: Vec<String>,
+    /// Show bodies: text as text, binary summarised.
+    #[arg(long)]
+    pub bodies: bool,
+    /// Largest body shown with --bodies, in bytes.
+    #[arg(long = "body-limit", value_name = "BYTES", default_value_t = 4096)]
+    pub body_limit: usize,
+    /// Show TCP session start/end/reset, SYN retries, retransmissions and gaps.
+    #[arg(long = "tcp-verbose")]
+    pub tcp_verbose: bool,
+    /// Also write the transactions as a HAR 1.2 file.
+    #[arg(long, value_name = "FILE")]
+    pub har: Option<PathBuf>,
+}
+
+/// `grep`. As in grep and ngrep, `-i` ignores case here; the interface is `-d IFACE`.
+#[derive(Debug, Args)]
+#[command(mut_arg("interface", |a| a.short('d')))]
+pub struct GrepArgs {
+    /// Regular expression searched in TCP payloads.
+    pub pattern: String,
+    /// Packet source.
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Output options.
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// Case-insensitive match.
+    #[arg(short = 'i', long = "ignore-case")]
+    pub ignore_case: bool,
+    /// Match each packet's payload alone instead of the reassembled stream.
+    #[arg(long)]
+    pub packet: bool,
+    /// Bytes of context shown around a match.
+    #[arg(long, default_value_t = 40)]
+    pub context: usize,
+}
+
+/// `flows`.
+#[derive(Debug, Args)]
+pub struct FlowsArgs {
+    /// Packet source.
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Output options.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `follow`.
+#[derive(Debug, Args)]
+pub struct FollowArgs {
+    /// Packet source.
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Directory for the stream files and index.jsonl (created if missing).
+    #[arg(short = 'o', long = "output-dir", value_name = "DIR")]
+    pub output_dir: PathBuf,
+}
+
+/// `serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Packet source.
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Address to listen on (a non-loopback address prints a warning).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// With -r, replay as fast as possible instead of at capture speed.
+    #[arg(long)]
+    pub fast: bool,
+}
