@@ -22,7 +22,7 @@ pub enum Command {
     /// Print one line (or one JSON object) per packet; `-w` saves the packets.
     Capture(CaptureArgs),
     /// Show HTTP transactions and WebSocket messages reassembled from TCP sessions.
-    HttpTrace(HttpTraceArgs),
+    HttpTrace(Box<HttpTraceArgs>),
     /// Search TCP payloads with a regular expression, across segment boundaries.
     Grep(GrepArgs),
     /// Print the TCP session table.
