@@ -53,7 +53,7 @@ impl Filter {
 
 /// Compiles `expr` for `link_type` with libpcap, as tcpdump would (optimised).
 pub(crate) fn compile(expr: &str, link_type: LinkType) -> Result<pcap::BpfProgram, CaptureError> {
-    let dead = pcap::Capture::dead(pcap::Linktype(i32::from(link_type.0)))
+    let dead = pcap::Capture::dead(pcap::Linktype(dlt(link_type)))
         .map_err(|e| bad_filter(expr, link_type, &e.to_string()))?;
     dead.compile(expr, true).map_err(|e| {
         let message = match e {
@@ -62,6 +62,19 @@ pub(crate) fn compile(expr: &str, link_type: LinkType) -> Result<pcap::BpfProgra
         };
         bad_filter(expr, link_type, &message)
     })
+}
+
+/// The libpcap `DLT_*` value for a file `LINKTYPE_*` (they differ for a few historical types;
+/// `pcap_open_dead` wants a DLT). Mirrors libpcap's `linktype_to_dlt` for Linux.
+fn dlt(link_type: LinkType) -> i32 {
+    match link_type.0 {
+        100 => 11,      // ATM_RFC1483
+        101 | 14 => 12, // RAW (14: OpenBSD's number for it)
+        102 => 15,      // SLIP_BSDOS
+        103 => 16,      // PPP_BSDOS
+        106 => 19,      // ATM_CLIP (Linux)
+        other => i32::from(other),
+    }
 }
 
 fn bad_filter(expr: &str, link_type: LinkType, message: &str) -> CaptureError {

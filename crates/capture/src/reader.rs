@@ -190,6 +190,22 @@ impl FileReader {
     /// On damaged input every complete packet is returned first, then the error; after an
     /// error the reader returns `Ok(None)`.
     pub fn next_packet(&mut self) -> Result<Option<Packet<'_>>, CaptureError> {
+        Ok(self.advance()?.map(|l| self.packet_at(l)))
+    }
+
+    /// Like [`FileReader::next_packet`], with the packet's first comment (see
+    /// [`FileReader::packet_comment`]) for callers that need both at once, such as a copy
+    /// to a pcapng file.
+    pub fn next_packet_with_comment(
+        &mut self,
+    ) -> Result<Option<(Packet<'_>, Option<&str>)>, CaptureError> {
+        Ok(self
+            .advance()?
+            .map(|l| (self.packet_at(l), self.packet_comment())))
+    }
+
+    /// Finds the next packet that passes the filter.
+    fn advance(&mut self) -> Result<Option<Located>, CaptureError> {
         loop {
             let located = match self.locate_next() {
                 Ok(Some(l)) => l,
@@ -208,14 +224,19 @@ impl FileReader {
                     continue;
                 }
             }
-            return Ok(Some(Packet {
-                ts_ns: located.ts_ns,
-                caplen: located.caplen,
-                orig_len: located.orig_len,
-                link_type: located.link_type,
-                interface: located.interface,
-                data: self.buf.get(located.data).unwrap_or_default(),
-            }));
+            return Ok(Some(located));
+        }
+    }
+
+    #[inline]
+    fn packet_at(&self, located: Located) -> Packet<'_> {
+        Packet {
+            ts_ns: located.ts_ns,
+            caplen: located.caplen,
+            orig_len: located.orig_len,
+            link_type: located.link_type,
+            interface: located.interface,
+            data: self.buf.get(located.data).unwrap_or_default(),
         }
     }
 
