@@ -3,6 +3,8 @@
 //! Layout per draft-ietf-opsawg-pcap: magic, version, reserved zone and sigfigs, snaplen,
 //! link type (the low 16 bits; the upper bits carry FCS information we do not use).
 
+#![warn(clippy::indexing_slicing)]
+
 use nom::Parser;
 use nom::number::Endianness;
 use nom::number::complete::{u16, u32};

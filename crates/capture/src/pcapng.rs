@@ -4,6 +4,8 @@
 //! again (4). Bodies are parsed here from a slice the reader has already bounded; packet data
 //! is returned as a range into the body so the reader can hand out a borrow of its buffer.
 
+#![warn(clippy::indexing_slicing)]
+
 use std::ops::Range;
 
 use nom::Parser;

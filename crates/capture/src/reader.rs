@@ -5,6 +5,8 @@
 //! record does not fit, and only as far as bytes actually arrive, so a hostile length field
 //! cannot make it allocate more than about twice the input it has seen.
 
+#![warn(clippy::indexing_slicing)]
+
 use std::fs::File;
 use std::io::{self, Read};
 use std::ops::Range;

@@ -791,3 +791,117 @@ proptest! {
         prop_assert_eq!(&read, &packets);
     }
 }
+
+// ---------------------------------------------------------------- buffering
+
+/// A reader that hands out at most `step` bytes per call, like a slow pipe.
+struct Trickle {
+    bytes: Vec<u8>,
+    at: usize,
+    step: usize,
+}
+
+impl std::io::Read for Trickle {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.step.min(buf.len()).min(self.bytes.len() - self.at);
+        buf[..n].copy_from_slice(&self.bytes[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
+fn read_trickled(bytes: &[u8], step: usize) -> (Vec<Owned>, Option<String>) {
+    let input = Trickle {
+        bytes: bytes.to_vec(),
+        at: 0,
+        step,
+    };
+    let mut reader = match FileReader::from_reader(input) {
+        Ok(r) => r,
+        Err(e) => return (Vec::new(), Some(e.to_string())),
+    };
+    let mut out = Vec::new();
+    loop {
+        match reader.next_packet_with_comment() {
+            Ok(Some((p, c))) => {
+                let mut o = owned(p.ts_ns, p.orig_len, p.link_type, p.interface, p.data);
+                o.comment = c.map(str::to_owned);
+                out.push(o);
+            }
+            Ok(None) => return (out, None),
+            Err(e) => return (out, Some(e.to_string())),
+        }
+    }
+}
+
+#[test]
+fn short_reads_give_the_same_packets() {
+    let (ng, expected) = two_sections(true);
+    let spec = PcapSpec {
+        big_endian: false,
+        nanos: false,
+        link_type: 1,
+        snaplen: 65535,
+    };
+    let pcap = pcap_file(spec, &[(1, 0, 19, P1), (2, 0, 36, P2), (3, 0, 1, P3)]);
+    let (pcap_expected, _) = read_all(&pcap);
+    for step in [1, 2, 3, 7, 16, 4096] {
+        assert_eq!(
+            read_trickled(&ng, step),
+            (expected.clone(), None),
+            "step {step}"
+        );
+        assert_eq!(
+            read_trickled(&pcap, step),
+            (pcap_expected.clone(), None),
+            "step {step}"
+        );
+        let cut = &pcap[..pcap.len() - 1];
+        let (packets, err) = read_trickled(cut, step);
+        assert_eq!(packets.len(), 2);
+        assert!(
+            err.unwrap()
+                .starts_with("truncated packet record after packet 2")
+        );
+    }
+}
+
+#[test]
+fn packets_larger_than_the_read_buffer() {
+    let big: Vec<u8> = (0..3 * pcap_capture::READ_BUFFER_SIZE + 5)
+        .map(|i| i as u8)
+        .collect();
+    let spec = PcapSpec {
+        big_endian: false,
+        nanos: true,
+        link_type: 1,
+        snaplen: 16 << 20,
+    };
+    let file = pcap_file(
+        spec,
+        &[
+            (1, 0, 19, P1),
+            (2, 0, big.len() as u32, &big),
+            (3, 0, 1, P3),
+        ],
+    );
+    let (packets, err) = read_all(&file);
+    assert!(err.is_none(), "{err:?}");
+    assert_eq!(packets.len(), 3);
+    assert_eq!(packets[1].data, big);
+    assert_eq!(packets[2].data, P3);
+    let (trickled, err) = read_trickled(&file, 65536);
+    assert!(err.is_none());
+    assert_eq!(trickled, packets);
+
+    let mut ng = Ng::new(false);
+    ng.shb()
+        .idb(1, 0, Some(9), None)
+        .epb(0, 7, big.len() as u32, &big, Some("big"))
+        .epb(0, 8, 1, P3, None);
+    let (packets, err) = read_all(&ng.out);
+    assert!(err.is_none(), "{err:?}");
+    assert_eq!(packets[0].data, big);
+    assert_eq!(packets[0].comment.as_deref(), Some("big"));
+    assert_eq!(packets[1].data, P3);
+}
