@@ -182,20 +182,28 @@ impl LiveCapture {
         if let Some(size) = options.buffer_size {
             inactive = inactive.buffer_size(to_i32(size));
         }
-        let mut cap = inactive.open().map_err(|e| live_error(device, e))?;
+        let cap = inactive.open().map_err(|e| live_error(device, e))?;
         let link_type = LinkType(u16::try_from(cap.get_datalink().0).unwrap_or(u16::MAX));
-        if let Some(expr) = &options.filter {
-            // Compiled once on our side for a typed error on a bad expression.
-            crate::filter::compile(expr, link_type)?;
-            cap.filter(expr, true).map_err(|e| live_error(device, e))?;
-        }
-        Ok(LiveCapture {
+        let mut live = LiveCapture {
             cap,
             device: device.to_owned(),
             link_type,
             buf: Vec::new(),
             header: None,
-        })
+        };
+        if let Some(expr) = &options.filter {
+            live.set_filter(expr)?;
+        }
+        Ok(live)
+    }
+
+    /// Replaces the kernel BPF filter.
+    pub fn set_filter(&mut self, expr: &str) -> Result<(), CaptureError> {
+        // Compiled once on our side first, for a typed error on a bad expression.
+        crate::filter::compile(expr, self.link_type)?;
+        self.cap
+            .filter(expr, true)
+            .map_err(|e| live_error(&self.device, e))
     }
 
     /// The device's link type.

@@ -1,7 +1,9 @@
 //! One packet source for the layers above: a file or a live device.
 
 use crate::error::CaptureError;
-use crate::live::{LiveCapture, Stats};
+use std::path::Path;
+
+use crate::live::{LiveCapture, LiveOptions, Stats};
 use crate::packet::{LinkType, Packet};
 use crate::reader::FileReader;
 
@@ -16,6 +18,25 @@ pub enum Source {
 }
 
 impl Source {
+    /// Opens a capture file (`-` = standard input).
+    pub fn open_file(path: impl AsRef<Path>) -> Result<Source, CaptureError> {
+        Ok(Source::File(FileReader::open(path)?))
+    }
+
+    /// Opens a live device.
+    pub fn open_live(device: &str, options: &LiveOptions) -> Result<Source, CaptureError> {
+        Ok(Source::Live(LiveCapture::open(device, options)?))
+    }
+
+    /// Keeps only packets matching a BPF expression: in the kernel for live devices, per
+    /// link type in our reader for files. A bad expression is a [`CaptureError::BadFilter`].
+    pub fn set_filter(&mut self, expr: &str) -> Result<(), CaptureError> {
+        match self {
+            Source::File(f) => f.set_filter(expr),
+            Source::Live(l) => l.set_filter(expr),
+        }
+    }
+
     /// The next packet; `Ok(None)` at the end of a file or once a live capture is stopped.
     pub fn next_packet(&mut self) -> Result<Option<Packet<'_>>, CaptureError> {
         match self {

@@ -905,3 +905,29 @@ fn packets_larger_than_the_read_buffer() {
     assert_eq!(packets[0].comment.as_deref(), Some("big"));
     assert_eq!(packets[1].data, P3);
 }
+
+// ---------------------------------------------------------------- Source over a real file
+
+/// Counts from `tcpdump -nr tests/data/sample-http-ws.pcap [filter] | wc -l` (tcpdump 4.99.3).
+#[test]
+fn source_filters_the_sample_capture_like_tcpdump() {
+    let path = pcap_testkit::test_data("sample-http-ws.pcap");
+    for (filter, want) in [
+        (None, 181),
+        (Some("ip6"), 89),
+        (Some("tcp[tcpflags] & tcp-syn != 0"), 8),
+    ] {
+        let mut source = pcap_capture::Source::open_file(&path).unwrap();
+        assert_eq!(source.link_type(), Some(LinkType::ETHERNET));
+        assert!(source.stats().is_none());
+        if let Some(f) = filter {
+            source.set_filter(f).unwrap();
+        }
+        let mut n = 0;
+        while let Some(p) = source.next_packet().unwrap() {
+            assert_eq!(p.caplen as usize, p.data.len());
+            n += 1;
+        }
+        assert_eq!(n, want, "filter {filter:?}");
+    }
+}
