@@ -20,6 +20,8 @@ pub enum Layer {
     Sll2,
     /// BSD NULL / OpenBSD LOOP address-family header.
     Null,
+    /// PPPoE session header.
+    Pppoe,
     /// ARP packet.
     Arp,
     /// IPv4 header.
@@ -51,6 +53,7 @@ impl Layer {
             Layer::Sll => "sll",
             Layer::Sll2 => "sll2",
             Layer::Null => "null",
+            Layer::Pppoe => "pppoe",
             Layer::Arp => "arp",
             Layer::Ipv4 => "ipv4",
             Layer::Ipv6 => "ipv6",

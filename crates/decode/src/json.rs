@@ -390,6 +390,12 @@ fn write_link(o: &mut Obj<'_>, d: &Decoded<'_>) {
         }
         j.end();
     }
+    if let Some(p) = &d.pppoe {
+        let mut j = o.obj("pppoe");
+        j.u64("session_id", u64::from(p.session_id));
+        j.u64("ppp_proto", u64::from(p.protocol));
+        j.end();
+    }
     if !d.vlans.is_empty() {
         let mut a = o.arr("vlan");
         for v in &d.vlans {

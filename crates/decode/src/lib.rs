@@ -34,6 +34,7 @@ pub mod ipv6;
 pub mod json;
 pub mod null;
 mod packet;
+pub mod pppoe;
 pub mod sll;
 pub mod summary;
 pub mod tcp;

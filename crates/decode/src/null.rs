@@ -23,28 +23,43 @@ pub mod family {
 pub struct NullHeader {
     /// The address family.
     pub family: u32,
-    /// True when the family was stored big-endian.
+    /// True when the header was read big-endian (swapped from the little-endian reading).
     pub big_endian: bool,
 }
 
 impl NullHeader {
-    /// Parses a NULL header, whose byte order is the capturing host's: a value that only fits
-    /// in the high half is taken as the other order (address families are small numbers).
+    /// Parses a NULL header, whose byte order is the capturing host's. The order is guessed
+    /// the way Wireshark does (address families are small numbers; a 16-bit value may sit in
+    /// either half), and a value above 1500 is an ether type rather than a family (see
+    /// [`NullHeader::ethertype`]).
     pub fn parse_null(data: &[u8]) -> Result<(NullHeader, &[u8]), DecodeError> {
         let raw: [u8; 4] = array(need(data, HEADER_LEN, Layer::Null, 0)?, 0);
-        let le = u32::from_le_bytes(raw);
-        let h = if le & 0xffff_0000 != 0 && le & 0xffff == 0 {
-            NullHeader {
-                family: u32::from_be_bytes(raw),
-                big_endian: true,
+        let mut v = u32::from_le_bytes(raw);
+        let mut big_endian = false;
+        if v & 0xffff_0000 != 0 {
+            if v & 0xff00_0000 == 0 && v & 0x00ff_0000 < 0x0006_0000 {
+                v >>= 16;
+            } else {
+                v = v.swap_bytes();
+                big_endian = true;
             }
-        } else {
-            NullHeader {
-                family: le,
-                big_endian: false,
-            }
+        } else if v & 0xff == 0 && v & 0xff00 < 0x0600 {
+            // A 16-bit big-endian value in the low half.
+            v = u32::from((v as u16).swap_bytes());
+            big_endian = true;
+        }
+        let h = NullHeader {
+            family: v,
+            big_endian,
         };
         Ok((h, data.get(HEADER_LEN..).unwrap_or_default()))
+    }
+
+    /// Some stacks put an ether type where the family belongs: a value above 1500 is read as
+    /// one (its low 16 bits), as Wireshark does.
+    pub fn ethertype(&self) -> Option<u16> {
+        // Truncation to the low 16 bits is the point.
+        (self.family > 1500).then_some(self.family as u16)
     }
 
     /// Parses a LOOP header (always network byte order).

@@ -12,6 +12,7 @@ use crate::icmp::IcmpView;
 use crate::ipv4::Ipv4View;
 use crate::ipv6::Ipv6View;
 use crate::null::{NullHeader, family};
+use crate::pppoe::{self, PppoeSession, ppp_proto};
 use crate::sll::SllView;
 use crate::tcp::TcpView;
 use crate::udp::UdpView;
@@ -133,6 +134,8 @@ pub struct Decoded<'a> {
     pub llc: Option<Llc>,
     /// VLAN tags, outermost first.
     pub vlans: ArrayVec<VlanTag, MAX_VLANS>,
+    /// PPPoE session header, when IP is carried over PPPoE.
+    pub pppoe: Option<PppoeSession>,
     /// Network layer.
     pub net: Option<Net<'a>>,
     /// Transport layer (absent for non-first fragments and unknown IP protocols).
@@ -156,6 +159,7 @@ pub fn decode_packet(link: LinkType, data: &[u8]) -> Decoded<'_> {
         link: None,
         llc: None,
         vlans: ArrayVec::new(),
+        pppoe: None,
         net: None,
         transport: None,
         transport_offset: 0,
@@ -236,6 +240,9 @@ impl<'a> Decoded<'a> {
                 self.link = Some(Link::Null(h));
                 self.payload = rest;
                 let off = crate::null::HEADER_LEN;
+                if let Some(et) = h.ethertype() {
+                    return self.decode_ethertype(Layer::Null, et, rest, off);
+                }
                 match h.family {
                     family::INET => self.decode_ipv4(rest, off),
                     family::INET6_BSD | family::INET6_FREEBSD | family::INET6_DARWIN => {
@@ -331,6 +338,20 @@ impl<'a> Decoded<'a> {
                 self.net = Some(Net::Arp(arp));
                 self.payload = rest;
                 Ok(())
+            }
+            pppoe::ETHERTYPE_SESSION => {
+                let (s, body) = PppoeSession::parse(data, off)?;
+                self.pppoe = Some(s);
+                self.payload = body;
+                let at = off + pppoe::HEADER_LEN;
+                match s.protocol {
+                    ppp_proto::IPV4 => self.decode_ipv4(body, at),
+                    ppp_proto::IPV6 => self.decode_ipv6(body, at),
+                    other => Err(DecodeError::Unsupported {
+                        layer: Layer::Pppoe,
+                        value: u32::from(other),
+                    }),
+                }
             }
             other => {
                 let layer = if self.vlans.is_empty() {

@@ -31,6 +31,10 @@ pub fn write_summary<W: Write>(w: &mut W, d: &Decoded<'_>) -> fmt::Result {
         sep.next(w)?;
         write!(w, "vlan {}", v.id())?;
     }
+    if let Some(p) = &d.pppoe {
+        sep.next(w)?;
+        write!(w, "pppoe session {:#06x}", p.session_id)?;
+    }
     if let Some(llc) = &d.llc {
         sep.next(w)?;
         write!(w, "802.3 llc dsap {:#04x} ssap {:#04x}", llc.dsap, llc.ssap)?;
