@@ -476,3 +476,57 @@ fn write_tcp(o: &mut Obj<'_>, t: &TcpView<'_>, d: &Decoded<'_>) {
     j.u64("payload_len", d.payload.len() as u64);
     j.end();
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(bytes: &[u8]) -> String {
+        let mut out = Vec::new();
+        push_bytes_str(&mut out, bytes);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn strings_are_escaped() {
+        assert_eq!(s(b"plain"), r#""plain""#);
+        assert_eq!(
+            s(b"a\"b\\c\nd\te\r\x01\x7f"),
+            r#""a\"b\\c\nd\te\r\u0001\u007f""#
+        );
+        assert_eq!(s("é→".as_bytes()), "\"é→\"");
+        assert_eq!(s(b"x\xffy\xc3"), r#""x\u00ffy\u00c3""#);
+    }
+
+    #[test]
+    fn numbers_and_timestamps() {
+        let mut out = Vec::new();
+        for n in [0, 7, 10, 65535, u64::MAX] {
+            out.clear();
+            push_u64(&mut out, n);
+            assert_eq!(out, n.to_string().as_bytes());
+        }
+        out.clear();
+        push_ts(&mut out, 1_700_000_000_000_000_001);
+        assert_eq!(out, b"1700000000.000000001");
+        out.clear();
+        push_ts(&mut out, -1);
+        assert_eq!(out, b"-0.000000001");
+    }
+
+    #[test]
+    fn nested_objects_and_arrays() {
+        let mut out = Vec::new();
+        let mut o = Obj::new(&mut out);
+        o.str("k", "v");
+        let mut a = o.arr("a");
+        a.u64(1);
+        let mut inner = a.obj();
+        inner.bool("t", true);
+        inner.end();
+        a.end();
+        o.display("ip", std::net::Ipv4Addr::LOCALHOST);
+        o.end();
+        assert_eq!(out, br#"{"k":"v","a":[1,{"t":true}],"ip":"127.0.0.1"}"#);
+    }
+}

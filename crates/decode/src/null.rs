@@ -72,3 +72,38 @@ impl NullHeader {
         Ok((h, data.get(HEADER_LEN..).unwrap_or_default()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn families_in_either_byte_order_and_ethertypes() {
+        let fam = |b: [u8; 4]| NullHeader::parse_null(&b).unwrap().0;
+        assert_eq!(
+            fam([2, 0, 0, 0]),
+            NullHeader {
+                family: 2,
+                big_endian: false
+            }
+        );
+        assert_eq!(
+            fam([0, 0, 0, 2]),
+            NullHeader {
+                family: 2,
+                big_endian: true
+            }
+        );
+        assert_eq!(fam([0, 0, 0, 30]).family, 30);
+        assert_eq!(
+            fam([0, 2, 0, 0]).family,
+            2,
+            "16-bit family in the high half"
+        );
+        // Seen in null-loopback.pcap: an ether type in the low half of a big-endian word.
+        assert_eq!(fam([0x0f, 0, 0x08, 0]).ethertype(), Some(0x0800));
+        assert_eq!(fam([2, 0, 0, 0]).ethertype(), None);
+        let loop_h = NullHeader::parse_loop(&[0, 0, 0, 24]).unwrap().0;
+        assert_eq!(loop_h.family, 24);
+    }
+}

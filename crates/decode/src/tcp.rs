@@ -351,3 +351,47 @@ impl<'a> Iterator for TcpOptions<'a> {
         Some(Ok(parsed))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_display_like_tcpdump() {
+        let f = |bits: u16| TcpFlags(bits).to_string();
+        assert_eq!(f(TcpFlags::SYN | TcpFlags::ACK), "S.");
+        assert_eq!(f(TcpFlags::PSH | TcpFlags::ACK), "P.");
+        assert_eq!(f(TcpFlags::FIN | TcpFlags::ACK), "F.");
+        assert_eq!(f(TcpFlags::RST), "R");
+        assert_eq!(f(0), "none");
+    }
+
+    #[test]
+    fn every_prefix_of_a_header_is_an_exact_len_error() {
+        let mut h = [0u8; 24];
+        h[12] = 0x60; // data offset 6
+        h[20..24].copy_from_slice(&[2, 4, 5, 0xb4]);
+        for n in 0..h.len() {
+            let required = if n < MIN_HEADER_LEN {
+                MIN_HEADER_LEN
+            } else {
+                24
+            };
+            assert_eq!(
+                TcpView::parse(&h[..n], 9).unwrap_err(),
+                DecodeError::Len {
+                    layer: Layer::Tcp,
+                    required,
+                    actual: n,
+                    offset: 9
+                }
+            );
+        }
+        let (t, rest) = TcpView::parse(&h, 9).unwrap();
+        assert!(rest.is_empty());
+        assert_eq!(
+            t.options(9).collect::<Vec<_>>(),
+            vec![Ok(TcpOption::Mss(1460))]
+        );
+    }
+}
