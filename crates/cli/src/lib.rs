@@ -3,3 +3,20 @@
 #![forbid(unsafe_code)]
 
 pub mod args;
+pub mod cmd;
+pub mod color;
+pub mod error;
+pub mod input;
+pub mod output;
+
+use args::{Cli, Command};
+use error::CliError;
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> Result<(), CliError> {
+    match cli.command {
+        Command::Devices(a) => cmd::devices::run(&a),
+        Command::Capture(a) => cmd::capture::run(&a),
+        other => Err(CliError::Serve(format!("{other:?}: not implemented yet"))),
+    }
+}

@@ -1,0 +1,69 @@
+//! The one error type every subcommand returns: printed as one line, exit code 2.
+
+use std::path::PathBuf;
+
+use pcap_capture::CaptureError;
+
+/// Why a subcommand stopped early.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CliError {
+    /// Reading packets failed (bad file, permission, device, filter).
+    #[error("{0}")]
+    Capture(#[from] CaptureError),
+    /// Reading a capture file failed (missing, unreadable, damaged).
+    #[error("{}: {source}", path.display())]
+    Read {
+        /// The capture file.
+        path: PathBuf,
+        /// What went wrong.
+        source: CaptureError,
+    },
+    /// A file or directory could not be written or created.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file concerned.
+        path: PathBuf,
+        /// What went wrong.
+        source: std::io::Error,
+    },
+    /// Standard output or error went away or failed.
+    #[error("output: {0}")]
+    Output(std::io::Error),
+    /// A regular expression given on the command line does not compile.
+    #[error("bad regular expression for {option}: {source}")]
+    Regex {
+        /// The option that carried it.
+        option: &'static str,
+        /// The regex crate's explanation.
+        source: Box<regex::Error>,
+    },
+    /// No capture device could be found to default to.
+    #[error("no capture device found: give one with -i IFACE or read a file with -r FILE")]
+    NoDevice,
+    /// Dropping privileges after opening the device failed.
+    #[error("cannot switch to user {user}: {reason}")]
+    User {
+        /// The user asked for.
+        user: String,
+        /// Why it failed.
+        reason: String,
+    },
+    /// The web view failed.
+    #[error("serve: {0}")]
+    Serve(String),
+}
+
+impl CliError {
+    /// True when the error is a closed output pipe (`pcap-cli ... | head`), which ends the
+    /// program quietly and successfully, as grep and tcpdump do.
+    pub fn is_broken_pipe(&self) -> bool {
+        matches!(self, CliError::Output(e) if e.kind() == std::io::ErrorKind::BrokenPipe)
+    }
+}
+
+impl From<std::io::Error> for CliError {
+    fn from(e: std::io::Error) -> CliError {
+        CliError::Output(e)
+    }
+}

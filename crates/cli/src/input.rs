@@ -1,0 +1,176 @@
+//! Opening the packet source a subcommand reads: a file, standard input or a live device,
+//! with a BPF filter, a packet count, Ctrl-C handling and capture statistics.
+
+use std::io::Write;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use pcap_capture::live::{self, Breaker, LiveOptions};
+use pcap_capture::{CaptureError, Packet, Source};
+
+use crate::args::SourceArgs;
+use crate::error::CliError;
+
+/// A packet source opened from the command line.
+#[derive(Debug)]
+pub struct Input {
+    source: Source,
+    remaining: Option<u64>,
+    stop: Arc<AtomicBool>,
+    read: u64,
+    snaplen: u32,
+    path: Option<std::path::PathBuf>,
+}
+
+impl Input {
+    /// Opens what `args` names. `default_filter` applies when the user gave no `-f`.
+    pub fn open(args: &SourceArgs, default_filter: Option<&str>) -> Result<Input, CliError> {
+        let filter = args.filter.as_deref().or(default_filter);
+        let mut source = match &args.read {
+            Some(path) => {
+                let read_error = |source: CaptureError| match source {
+                    // The path says it all; "i/o error" would add nothing.
+                    CaptureError::Io(e) => CliError::Io {
+                        path: path.clone(),
+                        source: e,
+                    },
+                    source => CliError::Read {
+                        path: path.clone(),
+                        source,
+                    },
+                };
+                let mut s = Source::open_file(path).map_err(read_error)?;
+                if let Some(f) = filter {
+                    s.set_filter(f)?;
+                }
+                s
+            }
+            None => {
+                let device = match &args.interface {
+                    Some(d) => d.clone(),
+                    None => live::default_device()?.ok_or(CliError::NoDevice)?.name,
+                };
+                let mut options = LiveOptions::default();
+                options.snaplen = args.snaplen;
+                options.promiscuous = !args.no_promisc;
+                options.immediate = true;
+                options.buffer_size = args.buffer_kib.map(|k| k.saturating_mul(1024));
+                options.filter = filter.map(str::to_owned);
+                let s = Source::open_live(&device, &options)?;
+                eprintln!("pcap-cli: listening on {device}");
+                s
+            }
+        };
+        if let Some(user) = &args.user {
+            drop_privileges(user)?;
+        }
+        let stop = Arc::new(AtomicBool::new(false));
+        install_ctrl_c(&mut source, Arc::clone(&stop));
+        Ok(Input {
+            source,
+            remaining: args.count,
+            stop,
+            read: 0,
+            snaplen: args.snaplen,
+            path: args.read.clone(),
+        })
+    }
+
+    /// The next packet, or `None` at the end of the input, after `-c N` packets, or once
+    /// Ctrl-C was pressed.
+    pub fn next_packet(&mut self) -> Result<Option<Packet<'_>>, CliError> {
+        if self.remaining == Some(0) || self.stop.load(Ordering::Relaxed) {
+            return Ok(None);
+        }
+        let packet = match self.source.next_packet() {
+            Ok(p) => p,
+            Err(source) => {
+                return Err(match &self.path {
+                    Some(path) => CliError::Read {
+                        path: path.clone(),
+                        source,
+                    },
+                    None => CliError::Capture(source),
+                });
+            }
+        };
+        if packet.is_some() {
+            self.read += 1;
+            if let Some(r) = self.remaining.as_mut() {
+                *r -= 1;
+            }
+        }
+        Ok(packet)
+    }
+
+    /// Packets handed out so far.
+    pub fn packets_read(&self) -> u64 {
+        self.read
+    }
+
+    /// The link type, when the source has a single one.
+    pub fn link_type(&self) -> Option<pcap_capture::LinkType> {
+        self.source.link_type()
+    }
+
+    /// The snapshot length to record in saved files.
+    pub fn snaplen(&self) -> u32 {
+        match &self.source {
+            Source::File(f) => match f.format() {
+                pcap_capture::FileFormat::Pcap { snaplen, .. } => snaplen.max(1),
+                _ => self.snaplen,
+            },
+            _ => self.snaplen,
+        }
+    }
+
+    /// True for a live device (as opposed to a file).
+    pub fn is_live(&self) -> bool {
+        matches!(self.source, Source::Live(_))
+    }
+
+    /// For live captures, prints tcpdump's closing statistics to stderr.
+    pub fn report_stats(&mut self) {
+        let read = self.read;
+        if let Some(Ok(stats)) = self.source.stats() {
+            let mut err = std::io::stderr().lock();
+            let _ = writeln!(err, "{read} packets captured");
+            let _ = writeln!(err, "{} packets received by filter", stats.received);
+            let _ = writeln!(err, "{} packets dropped by kernel", stats.dropped);
+            let _ = writeln!(err, "{} packets dropped by interface", stats.if_dropped);
+        }
+    }
+}
+
+/// Ctrl-C stops reading: a live capture is broken out of its wait, a file read stops at the
+/// next packet. The subcommand then finishes normally (flushing sessions, printing stats).
+fn install_ctrl_c(source: &mut Source, stop: Arc<AtomicBool>) {
+    let breaker: Option<Breaker> = match source {
+        Source::Live(l) => Some(l.breaker()),
+        _ => None,
+    };
+    // A second installation (tests calling open twice in one process) is harmless to skip.
+    let _ = ctrlc::set_handler(move || {
+        stop.store(true, Ordering::Relaxed);
+        if let Some(b) = &breaker {
+            b.stop();
+        }
+    });
+}
+
+/// Switches to `user` after the device is open, as `tcpdump -Z` does, so that decoding of
+/// attacker-controlled bytes runs without root.
+fn drop_privileges(user: &str) -> Result<(), CliError> {
+    use nix::unistd::{User, setgid, setgroups, setuid};
+    let fail = |reason: String| CliError::User {
+        user: user.to_owned(),
+        reason,
+    };
+    let entry = User::from_name(user)
+        .map_err(|e| fail(e.to_string()))?
+        .ok_or_else(|| fail("no such user".to_owned()))?;
+    setgroups(&[entry.gid]).map_err(|e| fail(format!("setgroups: {e}")))?;
+    setgid(entry.gid).map_err(|e| fail(format!("setgid: {e}")))?;
+    setuid(entry.uid).map_err(|e| fail(format!("setuid: {e}")))?;
+    Ok(())
+}
