@@ -179,7 +179,7 @@ pub struct ProtocolError {
     /// The stream the error is in.
     pub dir: Direction,
     /// Timestamp (ns) of the bytes that revealed it.
-    pub ts_ns: u64,
+    pub ts_ns: i64,
     /// Offset in that direction's byte stream (lost bytes count).
     pub offset: u64,
     /// The rule broken.

@@ -46,7 +46,7 @@ pub struct RequestHead<'a> {
     /// Index of the transaction this request opens (matches [`TransactionRecord::index`]).
     pub index: u64,
     /// Time (ns) of the packet that carried the first byte of the request.
-    pub ts_ns: u64,
+    pub ts_ns: i64,
     /// Stream offset of the first byte of the request line.
     pub offset: u64,
     /// Method token, e.g. `GET`.
@@ -65,7 +65,7 @@ pub struct RequestHead<'a> {
 #[derive(Debug, Clone, Copy)]
 pub struct ResponseHead<'a> {
     /// Time (ns) of the packet that carried the first byte of the response.
-    pub ts_ns: u64,
+    pub ts_ns: i64,
     /// Stream offset of the first byte of the status line.
     pub offset: u64,
     /// Minor version: 0 for HTTP/1.0, 1 for HTTP/1.1.
@@ -88,7 +88,7 @@ pub struct MessageComplete {
     /// Which message: ClientToServer = request, ServerToClient = response.
     pub dir: Direction,
     /// Time (ns) of the packet that completed it (or of the close that ended it).
-    pub ts_ns: u64,
+    pub ts_ns: i64,
     /// Body bytes after transfer decoding (de-chunked), before content decoding.
     pub body_len: u64,
     /// Body bytes after content decoding; `None` when not decoded (no coding, or decoding off).
@@ -105,13 +105,13 @@ pub struct TransactionRecord {
     /// 0-based index of the transaction in the session.
     pub index: u64,
     /// Time of the first request byte (`None`: response without a seen request).
-    pub request_start_ns: Option<u64>,
+    pub request_start_ns: Option<i64>,
     /// Time the request body completed.
-    pub request_end_ns: Option<u64>,
+    pub request_end_ns: Option<i64>,
     /// Time of the first response byte (an interim 1xx counts).
-    pub response_start_ns: Option<u64>,
+    pub response_start_ns: Option<i64>,
     /// Time the final response completed.
-    pub response_end_ns: Option<u64>,
+    pub response_end_ns: Option<i64>,
     /// Final status (`None`: no response before the stream ended).
     pub status: Option<u16>,
     /// Request head size.
@@ -134,7 +134,7 @@ pub struct TransactionRecord {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WsHandshake {
     /// Time of the 101 response.
-    pub ts_ns: u64,
+    pub ts_ns: i64,
     /// `Some(true)` when Sec-WebSocket-Accept matches the key, `Some(false)` on mismatch,
     /// `None` when the request was not seen.
     pub accept_valid: Option<bool>,
@@ -148,7 +148,7 @@ pub struct WsFrameInfo {
     /// Direction of the frame.
     pub dir: Direction,
     /// Time of the packet carrying the header.
-    pub ts_ns: u64,
+    pub ts_ns: i64,
     /// Stream offset of the frame's first byte.
     pub offset: u64,
     /// Raw opcode (0..=15).
@@ -178,7 +178,7 @@ pub struct WsMessage<'a> {
     /// Direction.
     pub dir: Direction,
     /// Time of the packet that completed it.
-    pub ts_ns: u64,
+    pub ts_ns: i64,
     /// Number of frames it took.
     pub frames: u32,
     /// It was compressed (permessage-deflate).
@@ -193,7 +193,7 @@ pub struct WsControl<'a> {
     /// Direction.
     pub dir: Direction,
     /// Time of the packet that completed it.
-    pub ts_ns: u64,
+    pub ts_ns: i64,
     /// Which control frame.
     pub kind: WsControlKind<'a>,
 }
@@ -228,7 +228,7 @@ pub enum HttpEvent<'a> {
         /// Direction of the message.
         dir: Direction,
         /// Time.
-        ts_ns: u64,
+        ts_ns: i64,
         /// The trailer fields.
         headers: Headers<'a>,
     },
@@ -238,7 +238,7 @@ pub enum HttpEvent<'a> {
         /// Direction of the message.
         dir: Direction,
         /// Time of the packet carrying them.
-        ts_ns: u64,
+        ts_ns: i64,
         /// The bytes.
         data: &'a [u8],
         /// Content-decoded or not.
@@ -253,7 +253,7 @@ pub enum HttpEvent<'a> {
         /// Direction.
         dir: Direction,
         /// Time.
-        ts_ns: u64,
+        ts_ns: i64,
         /// The bytes.
         data: &'a [u8],
     },

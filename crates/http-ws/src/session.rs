@@ -69,7 +69,7 @@ struct DirState {
     /// A head has parsed in this direction: it is HTTP.
     confirmed: bool,
     /// (ts, offset) of the current message's first byte.
-    msg_start: (u64, u64),
+    msg_start: (i64, u64),
     resync_scanned: usize,
 }
 
@@ -128,15 +128,15 @@ enum Method {
 struct Pending {
     index: u64,
     method: Method,
-    start_ns: u64,
-    end_ns: Option<u64>,
+    start_ns: i64,
+    end_ns: Option<i64>,
     head_len: u64,
     body_len: u64,
     decoded_len: Option<u64>,
     complete: bool,
     upgrade: bool,
     ws_key: Option<Box<[u8]>>,
-    first_response_ns: Option<u64>,
+    first_response_ns: Option<i64>,
 }
 
 /// The response being received.
@@ -144,7 +144,7 @@ struct Pending {
 struct Responding {
     req: Option<Pending>,
     status: u16,
-    start_ns: u64,
+    start_ns: i64,
     head_len: u64,
 }
 
@@ -190,7 +190,7 @@ fn idx(dir: Direction) -> usize {
 
 fn error(
     dir: Direction,
-    ts_ns: u64,
+    ts_ns: i64,
     offset: u64,
     e: HttpError,
     sink: &mut impl FnMut(HttpEvent<'_>),
@@ -352,7 +352,7 @@ impl HttpSession {
     pub fn data(
         &mut self,
         dir: Direction,
-        ts_ns: u64,
+        ts_ns: i64,
         bytes: &[u8],
         sink: &mut impl FnMut(HttpEvent<'_>),
     ) {
@@ -380,7 +380,7 @@ impl HttpSession {
     pub fn gap(
         &mut self,
         dir: Direction,
-        ts_ns: u64,
+        ts_ns: i64,
         len: u64,
         sink: &mut impl FnMut(HttpEvent<'_>),
     ) {
@@ -452,7 +452,7 @@ impl HttpSession {
     pub fn end(
         &mut self,
         dir: Option<Direction>,
-        ts_ns: u64,
+        ts_ns: i64,
         sink: &mut impl FnMut(HttpEvent<'_>),
     ) {
         let dirs: &[Direction] = match dir {
@@ -465,7 +465,7 @@ impl HttpSession {
         }
     }
 
-    fn end_one(&mut self, dir: Direction, ts_ns: u64, sink: &mut impl FnMut(HttpEvent<'_>)) {
+    fn end_one(&mut self, dir: Direction, ts_ns: i64, sink: &mut impl FnMut(HttpEvent<'_>)) {
         let i = idx(dir);
         let offset = self.dirs[i].offset;
         let partial_head = !self.dirs[i].buf.is_empty();
@@ -506,7 +506,7 @@ impl HttpSession {
     fn step(
         &mut self,
         dir: Direction,
-        ts_ns: u64,
+        ts_ns: i64,
         input: &[u8],
         sink: &mut impl FnMut(HttpEvent<'_>),
     ) -> usize {
@@ -567,7 +567,7 @@ impl HttpSession {
         }
     }
 
-    fn detect(&mut self, dir: Direction, ts_ns: u64, input: &[u8], after_gap: bool) -> usize {
+    fn detect(&mut self, dir: Direction, ts_ns: i64, input: &[u8], after_gap: bool) -> usize {
         let client = dir == Direction::ClientToServer;
         let d = &mut self.dirs[idx(dir)];
         if d.buf.is_empty() && d.confirmed {
@@ -616,7 +616,7 @@ impl HttpSession {
         }
     }
 
-    fn resync(&mut self, dir: Direction, ts_ns: u64, input: &[u8], line_start: bool) -> usize {
+    fn resync(&mut self, dir: Direction, ts_ns: i64, input: &[u8], line_start: bool) -> usize {
         let client = dir == Direction::ClientToServer;
         let budget = self.cfg.resync_budget;
         let d = &mut self.dirs[idx(dir)];
@@ -672,7 +672,7 @@ impl HttpSession {
     fn head(
         &mut self,
         dir: Direction,
-        ts_ns: u64,
+        ts_ns: i64,
         input: &[u8],
         sink: &mut impl FnMut(HttpEvent<'_>),
     ) -> usize {
@@ -734,7 +734,7 @@ impl HttpSession {
         }
     }
 
-    fn head_too_large(&mut self, dir: Direction, ts_ns: u64, sink: &mut impl FnMut(HttpEvent<'_>)) {
+    fn head_too_large(&mut self, dir: Direction, ts_ns: i64, sink: &mut impl FnMut(HttpEvent<'_>)) {
         let i = idx(dir);
         if !self.dirs[i].confirmed {
             self.give_up(dir);
@@ -756,7 +756,7 @@ impl HttpSession {
     fn parse_head(
         &mut self,
         dir: Direction,
-        ts_ns: u64,
+        ts_ns: i64,
         head: &[u8],
         sink: &mut impl FnMut(HttpEvent<'_>),
     ) {
@@ -861,7 +861,7 @@ impl HttpSession {
         }
     }
 
-    fn request_head(&mut self, ts_ns: u64, info: HeadInfo, sink: &mut impl FnMut(HttpEvent<'_>)) {
+    fn request_head(&mut self, ts_ns: i64, info: HeadInfo, sink: &mut impl FnMut(HttpEvent<'_>)) {
         let i = idx(Direction::ClientToServer);
         let (start_ns, start_off) = self.dirs[i].msg_start;
         if self.pending.len() >= self.cfg.max_pending_requests {
@@ -906,7 +906,7 @@ impl HttpSession {
         }
     }
 
-    fn response_head(&mut self, ts_ns: u64, info: HeadInfo, sink: &mut impl FnMut(HttpEvent<'_>)) {
+    fn response_head(&mut self, ts_ns: i64, info: HeadInfo, sink: &mut impl FnMut(HttpEvent<'_>)) {
         let s = idx(Direction::ServerToClient);
         let (start_ns, _) = self.dirs[s].msg_start;
         let status = info.status;
@@ -997,7 +997,7 @@ impl HttpSession {
         &mut self,
         dir: Direction,
         state: State,
-        ts_ns: u64,
+        ts_ns: i64,
         sink: &mut impl FnMut(HttpEvent<'_>),
     ) {
         let i = idx(dir);
@@ -1011,7 +1011,7 @@ impl HttpSession {
     }
 
     /// Feeds the bytes held in `buf` (while awaiting an upgrade answer) to the current state.
-    fn replay(&mut self, dir: Direction, ts_ns: u64, sink: &mut impl FnMut(HttpEvent<'_>)) {
+    fn replay(&mut self, dir: Direction, ts_ns: i64, sink: &mut impl FnMut(HttpEvent<'_>)) {
         let i = idx(dir);
         let held = std::mem::take(&mut self.dirs[i].buf);
         if held.is_empty() {
@@ -1025,7 +1025,7 @@ impl HttpSession {
     fn body(
         &mut self,
         dir: Direction,
-        ts_ns: u64,
+        ts_ns: i64,
         input: &[u8],
         sink: &mut impl FnMut(HttpEvent<'_>),
     ) -> usize {
@@ -1089,7 +1089,7 @@ impl HttpSession {
     fn finish_message(
         &mut self,
         dir: Direction,
-        ts_ns: u64,
+        ts_ns: i64,
         complete: bool,
         sink: &mut impl FnMut(HttpEvent<'_>),
     ) {
@@ -1161,7 +1161,7 @@ impl HttpSession {
         &mut self,
         r: Responding,
         resp: Option<MessageComplete>,
-        ts_ns: u64,
+        ts_ns: i64,
         complete: bool,
         sink: &mut impl FnMut(HttpEvent<'_>),
     ) {
@@ -1203,7 +1203,7 @@ fn body_ref(s: &State) -> Option<&Framing> {
 
 fn drain(
     dir: Direction,
-    ts_ns: u64,
+    ts_ns: i64,
     dec: &mut ContentDecoder,
     sink: &mut impl FnMut(HttpEvent<'_>),
 ) {
@@ -1222,7 +1222,7 @@ fn drain(
 
 fn report_stop(
     dir: Direction,
-    ts_ns: u64,
+    ts_ns: i64,
     offset: u64,
     stop: Stop,
     dec: &ContentDecoder,
@@ -1241,7 +1241,7 @@ fn report_stop(
 /// Reports transfer-decoded body bytes and, when decoding, their decoded form.
 fn emit_body(
     dir: Direction,
-    ts_ns: u64,
+    ts_ns: i64,
     offset: u64,
     data: &[u8],
     body: &mut Body,

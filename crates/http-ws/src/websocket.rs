@@ -152,7 +152,7 @@ impl std::fmt::Debug for WsDecoder {
 
 /// Where and when the bytes being decoded are.
 pub(crate) struct Pos {
-    pub ts_ns: u64,
+    pub ts_ns: i64,
     pub offset: u64,
 }
 

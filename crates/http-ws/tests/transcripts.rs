@@ -718,7 +718,7 @@ fn transaction_collector_builds_owned_summaries() {
     ];
     for (i, st) in steps.iter().enumerate() {
         if let Step::Data(dir, b) = st {
-            session.data(*dir, i as u64, b, &mut |e| col.push(&e));
+            session.data(*dir, i as i64, b, &mut |e| col.push(&e));
         }
     }
     let txs = col.take();
@@ -734,4 +734,33 @@ fn transaction_collector_builds_owned_summaries() {
     assert!(t.body_truncated);
     assert_eq!(t.record.response_decoded_len, Some(11));
     assert_eq!(t.response_headers[0].0, "Content-Encoding");
+}
+
+#[test]
+fn websocket_size_caps_are_checked_at_the_header() {
+    let mut cfg = HttpConfig::default();
+    cfg.ws_max_frame = 1000;
+    cfg.ws_max_message = 1500;
+    let mut steps = ws_handshake(None, GOOD_ACCEPT);
+    steps.push(s(frame(true, false, 2, None, &[1u8; 2000])));
+    steps.push(s(frame(false, false, 2, None, &[2u8; 800])));
+    steps.push(s(frame(true, false, 0, None, &[3u8; 800])));
+    steps.push(s(frame(true, false, 1, None, b"after")));
+    steps.push(s(frame(true, false, 9, None, &[0u8; 126])));
+    let lines = check(&cfg, &steps);
+    assert_has(
+        &lines,
+        &[
+            "frame s2c op=2 fin=true rsv1=false masked=false len=2000",
+            "error s2c websocket frame: payload of 2000 bytes over the 1000 byte cap",
+            "frame s2c op=0 fin=true rsv1=false masked=false len=800",
+            "error s2c websocket message: over the 1500 byte cap",
+            "msg s2c text frames=1 z=false \"after\"",
+            "error s2c websocket frame: control frame payload of 126 bytes (max 125)",
+        ],
+    );
+    assert!(
+        !lines.iter().any(|l| l.starts_with("msg s2c binary")),
+        "{lines:#?}"
+    );
 }

@@ -199,7 +199,7 @@ pub fn run_chunked(
     let mut session = HttpSession::new(cfg.clone());
     let mut rec = Recorder::default();
     for (i, step) in steps.iter().enumerate() {
-        let ts = i as u64;
+        let ts = i as i64;
         match step {
             Step::Data(dir, bytes) => {
                 let mut points = cuts(i, bytes.len());
