@@ -178,7 +178,11 @@ pub struct HttpSession {
     pending: VecDeque<Pending>,
     responding: Option<Responding>,
     next_index: u64,
-    not_http: bool,
+    /// The reassembler's client is the HTTP server (picked up mid-stream): directions are
+    /// swapped on the way in so events always use HTTP roles.
+    swapped: bool,
+    /// Set by detection when it swapped roles in the middle of a `feed`.
+    swap_pending: bool,
 }
 
 fn idx(dir: Direction) -> usize {
@@ -333,14 +337,15 @@ impl HttpSession {
             pending: VecDeque::new(),
             responding: None,
             next_index: 0,
-            not_http: false,
+            swapped: false,
+            swap_pending: false,
         }
     }
 
     /// False once both directions were found not to be HTTP (or ended): callers may drop
     /// the session and stop feeding it.
     pub fn is_active(&self) -> bool {
-        !self.not_http && self.dirs.iter().any(|d| !matches!(d.state, State::Dead))
+        self.dirs.iter().any(|d| !matches!(d.state, State::Dead))
     }
 
     /// True once a request or response head has parsed in either direction.
@@ -349,6 +354,10 @@ impl HttpSession {
     }
 
     /// Decodes `bytes`, the next in-order bytes of direction `dir`, seen at `ts_ns`.
+    ///
+    /// Event directions are HTTP roles: `ClientToServer` carries requests. When the first
+    /// bytes of a session show the reassembler's "client" sending responses (a capture picked
+    /// up mid-stream), the session swaps directions once, before anything was decoded.
     pub fn data(
         &mut self,
         dir: Direction,
@@ -356,10 +365,41 @@ impl HttpSession {
         bytes: &[u8],
         sink: &mut impl FnMut(HttpEvent<'_>),
     ) {
+        let role = self.role(dir);
+        self.feed(role, ts_ns, bytes, sink);
+    }
+
+    fn role(&self, dir: Direction) -> Direction {
+        if self.swapped { dir.reverse() } else { dir }
+    }
+
+    /// True when `dir` may still turn out to be the other role: nothing decoded or held in
+    /// the other direction, no swap yet.
+    fn can_swap(&self, dir: Direction) -> bool {
+        let other = &self.dirs[1 - idx(dir)];
+        !self.swapped
+            && !self.dirs[idx(dir)].confirmed
+            && !other.confirmed
+            && other.offset == 0
+            && other.buf.is_empty()
+            && matches!(other.state, State::Detect { after_gap: false })
+    }
+
+    /// [`Self::data`] for a direction already mapped to its HTTP role.
+    fn feed(
+        &mut self,
+        mut dir: Direction,
+        ts_ns: i64,
+        bytes: &[u8],
+        sink: &mut impl FnMut(HttpEvent<'_>),
+    ) {
         let mut input = bytes;
         let mut stuck = 0u8;
-        while !input.is_empty() && !self.not_http {
+        while !input.is_empty() {
             let used = self.step(dir, ts_ns, input, sink).min(input.len());
+            if std::mem::take(&mut self.swap_pending) {
+                dir = dir.reverse();
+            }
             let d = &mut self.dirs[idx(dir)];
             d.offset = d.offset.saturating_add(used as u64);
             input = input.get(used..).unwrap_or_default();
@@ -384,9 +424,10 @@ impl HttpSession {
         len: u64,
         sink: &mut impl FnMut(HttpEvent<'_>),
     ) {
-        if self.not_http || len == 0 {
+        if len == 0 {
             return;
         }
+        let dir = self.role(dir);
         let i = idx(dir);
         let offset = self.dirs[i].offset;
         let state = std::mem::replace(&mut self.dirs[i].state, State::Dead);
@@ -461,7 +502,7 @@ impl HttpSession {
             None => &[Direction::ClientToServer, Direction::ServerToClient],
         };
         for &dir in dirs {
-            self.end_one(dir, ts_ns, sink);
+            self.end_one(self.role(dir), ts_ns, sink);
         }
     }
 
@@ -562,9 +603,6 @@ impl HttpSession {
         let i = idx(dir);
         self.dirs[i].state = State::Dead;
         self.dirs[i].buf = Vec::new();
-        if !self.dirs[1 - i].confirmed {
-            self.not_http = true;
-        }
     }
 
     fn detect(&mut self, dir: Direction, ts_ns: i64, input: &[u8], after_gap: bool) -> usize {
@@ -588,7 +626,29 @@ impl HttpSession {
         if let (Some(dst), Some(src)) = (look.get_mut(have..have + add), input.get(..add)) {
             dst.copy_from_slice(src);
         }
-        let verdict = plausible_start(client, look.get(..have + add).unwrap_or_default());
+        let look = look.get(..have + add).unwrap_or_default();
+        let verdict = plausible_start(client, look);
+        if verdict == Some(false) && !after_gap && self.can_swap(dir) {
+            match plausible_start(!client, look) {
+                Some(true) => {
+                    // The reassembler's client sends responses (picked up mid-stream).
+                    self.swapped = true;
+                    self.swap_pending = true;
+                    std::mem::swap(&mut self.dirs.client, &mut self.dirs.server);
+                    return 0;
+                }
+                None if look.len() < DETECT_LOOKAHEAD => {
+                    let d = &mut self.dirs[idx(dir)];
+                    if d.buf.is_empty() {
+                        d.msg_start = (ts_ns, d.offset);
+                    }
+                    d.buf.extend_from_slice(input);
+                    return input.len();
+                }
+                _ => {}
+            }
+        }
+        let d = &mut self.dirs[idx(dir)];
         match verdict {
             Some(true) => {
                 if d.buf.is_empty() {
@@ -689,9 +749,16 @@ impl HttpSession {
                 return skip;
             }
             d.msg_start = (ts_ns, d.offset);
-            if !d.confirmed && first_line_ok(client, input) == Some(false) {
-                self.give_up(dir);
-                return 0;
+            if !d.confirmed {
+                match first_line_ok(client, input) {
+                    Some(false) => {
+                        self.give_up(dir);
+                        return 0;
+                    }
+                    // A request line ending in HTTP/1.x: HTTP, even if httparse rejects it.
+                    Some(true) => d.confirmed = true,
+                    None => {}
+                }
             }
             if let Some(end) = find_head_end(input, 0).filter(|&e| e <= max) {
                 // Fast path: the whole head is in this chunk; parse it in place.
@@ -710,9 +777,15 @@ impl HttpSession {
         let take = input.len().min(max.saturating_add(1).saturating_sub(old));
         d.buf
             .extend_from_slice(input.get(..take).unwrap_or_default());
-        if !d.confirmed && first_line_ok(client, &d.buf) == Some(false) {
-            self.give_up(dir);
-            return 0;
+        if !d.confirmed {
+            match first_line_ok(client, &d.buf) {
+                Some(false) => {
+                    self.give_up(dir);
+                    return 0;
+                }
+                Some(true) => d.confirmed = true,
+                None => {}
+            }
         }
         match find_head_end(&d.buf, old.saturating_sub(3)) {
             Some(end) if end <= max => {
@@ -1019,7 +1092,7 @@ impl HttpSession {
         }
         let d = &mut self.dirs[i];
         d.offset = d.offset.saturating_sub(held.len() as u64);
-        self.data(dir, ts_ns, &held, sink);
+        self.feed(dir, ts_ns, &held, sink);
     }
 
     fn body(

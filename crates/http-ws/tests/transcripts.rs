@@ -348,7 +348,8 @@ fn ws_unmasked_client() -> Vec<Step> {
 fn not_http() -> Vec<Step> {
     vec![
         c(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfcGET / HTTP/1.1\r\n\r\n"),
-        s(b"HTTP/1.1 200 OK\r\n\r\n"),
+        s(b"\x16\x03\x03\x00\x5a\x02\x00\x00\x56\x03\x03HTTP/1.1 200 OK\r\n\r\n"),
+        c(b"GET / HTTP/1.1\r\n\r\n"),
     ]
 }
 
@@ -674,6 +675,31 @@ fn websocket_rule_violations_are_named() {
 #[test]
 fn non_http_stream_is_ignored() {
     assert!(lines_of("not_http").is_empty());
+    let mut session = pcap_http_ws::HttpSession::new(HttpConfig::default());
+    session.data(C, 0, b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc", &mut |_| {});
+    session.data(S, 0, b"SSH-2.0-OpenSSH_9.2\r\n", &mut |_| {});
+    assert!(!session.is_active() && !session.is_http());
+}
+
+/// A capture picked up mid-stream where the reassembler's "client" is the HTTP server: the
+/// session swaps roles so requests are still ClientToServer in events.
+#[test]
+fn roles_swap_when_the_client_sends_responses() {
+    let steps = vec![
+        c("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi"),
+        s("GET /next HTTP/1.1\r\nHost: h\r\n\r\n"),
+        c("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"),
+    ];
+    assert_has(
+        &check(&HttpConfig::default(), &steps),
+        &[
+            "resp 200 OK 1.1 ts=0 [Content-Length=2]",
+            "body s2c raw hi",
+            "tx #0 status=Some(200) req=None..None resp=Some(0)..Some(0) sizes=0/0/None 38/2/None complete=false",
+            "req #1 GET /next 1.1 ts=1 [Host=h]",
+            "tx #1 status=Some(404) req=Some(1)..Some(1) resp=Some(2)..Some(2) sizes=31/0/None 45/0/None complete=true",
+        ],
+    );
 }
 
 #[test]
