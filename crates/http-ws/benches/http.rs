@@ -8,6 +8,15 @@ use std::hint::black_box;
 /// 200 keep-alive transactions: browser-like request heads, responses with ~500-byte heads
 /// and bodies from 1 KiB to 64 KiB (some chunked).
 fn traffic() -> (Vec<u8>, Vec<u8>) {
+    traffic_with(|i| 1024 << (i % 7))
+}
+
+/// Head-dominated traffic: the same heads with 200-byte bodies.
+fn small_traffic() -> (Vec<u8>, Vec<u8>) {
+    traffic_with(|_| 200)
+}
+
+fn traffic_with(body_len: impl Fn(usize) -> usize) -> (Vec<u8>, Vec<u8>) {
     let mut c2s = Vec::new();
     let mut s2c = Vec::new();
     for i in 0..200usize {
@@ -21,7 +30,7 @@ fn traffic() -> (Vec<u8>, Vec<u8>) {
             )
             .as_bytes(),
         );
-        let len = 1024 << (i % 7);
+        let len = body_len(i);
         let body = vec![b'a' + (i % 26) as u8; len];
         let head = "HTTP/1.1 200 OK\r\nDate: Mon, 23 Nov 2026 15:00:00 GMT\r\nServer: nginx/1.24.0\r\n\
                     Content-Type: application/javascript\r\nLast-Modified: Sun, 22 Nov 2026 10:00:00 GMT\r\n\
@@ -44,37 +53,41 @@ fn traffic() -> (Vec<u8>, Vec<u8>) {
 }
 
 fn bench(c: &mut Criterion) {
-    let (c2s, s2c) = traffic();
     let mut g = c.benchmark_group("http");
-    g.throughput(Throughput::Bytes((c2s.len() + s2c.len()) as u64));
-    g.bench_function("keepalive_200tx_1448B_chunks", |b| {
-        b.iter(|| {
-            let mut session = HttpSession::new(HttpConfig::default());
-            let mut n = 0u64;
-            let mut sink = |ev: HttpEvent<'_>| {
-                if let HttpEvent::Transaction(t) = ev {
-                    n += t.response_body_len;
+    for (name, (c2s, s2c)) in [
+        ("keepalive_200tx_1KiB-64KiB_bodies_1448B_chunks", traffic()),
+        ("keepalive_200tx_200B_bodies_1448B_chunks", small_traffic()),
+    ] {
+        g.throughput(Throughput::Bytes((c2s.len() + s2c.len()) as u64));
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let mut session = HttpSession::new(HttpConfig::default());
+                let mut n = 0u64;
+                let mut sink = |ev: HttpEvent<'_>| {
+                    if let HttpEvent::Transaction(t) = ev {
+                        n += t.response_body_len;
+                    }
+                };
+                // Interleave: each request, then its response, in MSS-sized chunks.
+                let mut cs = c2s.chunks(1448);
+                let mut ss = s2c.chunks(1448);
+                loop {
+                    let a = cs.next();
+                    let b2 = ss.next();
+                    if let Some(a) = a {
+                        session.data(Direction::ClientToServer, 0, a, &mut sink);
+                    }
+                    if let Some(b2) = b2 {
+                        session.data(Direction::ServerToClient, 0, b2, &mut sink);
+                    }
+                    if a.is_none() && b2.is_none() {
+                        break;
+                    }
                 }
-            };
-            // Interleave: each request, then its response, in MSS-sized chunks.
-            let mut cs = c2s.chunks(1448);
-            let mut ss = s2c.chunks(1448);
-            loop {
-                let a = cs.next();
-                let b2 = ss.next();
-                if let Some(a) = a {
-                    session.data(Direction::ClientToServer, 0, a, &mut sink);
-                }
-                if let Some(b2) = b2 {
-                    session.data(Direction::ServerToClient, 0, b2, &mut sink);
-                }
-                if a.is_none() && b2.is_none() {
-                    break;
-                }
-            }
-            black_box(n)
-        })
-    });
+                black_box(n)
+            })
+        });
+    }
     g.finish();
 }
 

@@ -72,7 +72,8 @@ pub enum HttpError {
         /// Number of bytes lost.
         len: u64,
     },
-    /// More requests are queued without responses than the cap; the oldest is dropped.
+    /// More requests queued without responses than the cap (reported once per session); the
+    /// oldest is closed as a transaction without a response.
     #[error("http pipeline: more than {max} requests pending")]
     TooManyPendingRequests {
         /// The cap.

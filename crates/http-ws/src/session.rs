@@ -183,6 +183,8 @@ pub struct HttpSession {
     swapped: bool,
     /// Set by detection when it swapped roles in the middle of a `feed`.
     swap_pending: bool,
+    /// The pending-request cap was hit (reported once).
+    pipeline_overflowed: bool,
 }
 
 fn idx(dir: Direction) -> usize {
@@ -339,6 +341,7 @@ impl HttpSession {
             next_index: 0,
             swapped: false,
             swap_pending: false,
+            pipeline_overflowed: false,
         }
     }
 
@@ -938,15 +941,27 @@ impl HttpSession {
         let i = idx(Direction::ClientToServer);
         let (start_ns, start_off) = self.dirs[i].msg_start;
         if self.pending.len() >= self.cfg.max_pending_requests {
-            let max = self.cfg.max_pending_requests;
-            error(
-                Direction::ClientToServer,
-                ts_ns,
-                start_off,
-                HttpError::TooManyPendingRequests { max },
-                sink,
-            );
-            self.pending.pop_front();
+            // Reported once per session (a request-only capture would repeat it forever);
+            // the oldest request is closed as a transaction without a response.
+            if !std::mem::replace(&mut self.pipeline_overflowed, true) {
+                let max = self.cfg.max_pending_requests;
+                error(
+                    Direction::ClientToServer,
+                    ts_ns,
+                    start_off,
+                    HttpError::TooManyPendingRequests { max },
+                    sink,
+                );
+            }
+            if let Some(p) = self.pending.pop_front() {
+                let r = Responding {
+                    req: Some(p),
+                    status: 0,
+                    start_ns: 0,
+                    head_len: 0,
+                };
+                self.emit_record(r, None, ts_ns, false, sink);
+            }
         }
         let method = info.method.unwrap_or(Method::Other);
         self.pending.push_back(Pending {

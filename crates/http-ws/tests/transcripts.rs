@@ -790,3 +790,25 @@ fn websocket_size_caps_are_checked_at_the_header() {
         "{lines:#?}"
     );
 }
+
+#[test]
+fn request_only_stream_closes_old_transactions_at_the_pipeline_cap() {
+    let mut cfg = HttpConfig::default();
+    cfg.max_pending_requests = 2;
+    let steps: Vec<Step> = (0..4)
+        .map(|i| c(format!("GET /{i} HTTP/1.1\r\nHost: h\r\n\r\n")))
+        .collect();
+    let lines = check(&cfg, &steps);
+    let errors = lines.iter().filter(|l| l.starts_with("error")).count();
+    assert_eq!(errors, 1, "{lines:#?}");
+    assert_has(
+        &lines,
+        &[
+            "req #2 GET /2 1.1 ts=2 [Host=h]",
+            "error c2s http pipeline: more than 2 requests pending",
+            "tx #0 status=None req=Some(0)..Some(0) resp=None..None sizes=28/0/None 0/0/None complete=false",
+            "req #3 GET /3 1.1 ts=3 [Host=h]",
+            "tx #1 status=None req=Some(1)..Some(1) resp=None..None sizes=28/0/None 0/0/None complete=false",
+        ],
+    );
+}
