@@ -91,6 +91,8 @@ pub struct MessageComplete {
     pub ts_ns: i64,
     /// Body bytes after transfer decoding (de-chunked), before content decoding.
     pub body_len: u64,
+    /// Body bytes as sent, chunk-size lines, CRLFs and trailers included (HAR's bodySize).
+    pub wire_len: u64,
     /// Body bytes after content decoding; `None` when not decoded (no coding, or decoding off).
     pub decoded_len: Option<u64>,
     /// Decoded output was cut at the cap or stopped on corrupt data.
@@ -118,12 +120,16 @@ pub struct TransactionRecord {
     pub request_head_len: u64,
     /// Request body size (de-chunked).
     pub request_body_len: u64,
+    /// Request body bytes on the wire (chunk framing included).
+    pub request_wire_len: u64,
     /// Request body size after content decoding.
     pub request_decoded_len: Option<u64>,
     /// Response head size.
     pub response_head_len: u64,
     /// Response body size (de-chunked).
     pub response_body_len: u64,
+    /// Response body bytes on the wire (chunk framing included).
+    pub response_wire_len: u64,
     /// Response body size after content decoding.
     pub response_decoded_len: Option<u64>,
     /// Both messages were complete.

@@ -30,6 +30,8 @@ enum Framing {
 struct Body {
     framing: Framing,
     len: u64,
+    /// Bytes on the wire, chunk framing and trailers included.
+    wire: u64,
     decoder: Option<Box<ContentDecoder>>,
     decoded_len: Option<u64>,
     decoded_truncated: bool,
@@ -132,6 +134,7 @@ struct Pending {
     end_ns: Option<i64>,
     head_len: u64,
     body_len: u64,
+    wire_len: u64,
     decoded_len: Option<u64>,
     complete: bool,
     upgrade: bool,
@@ -462,6 +465,7 @@ impl HttpSession {
                 error(dir, ts_ns, offset, HttpError::BytesLost { len }, sink);
                 if skipped {
                     body.len = body.len.saturating_add(len);
+                    body.wire = body.wire.saturating_add(len);
                     if body.decoder.take().is_some() {
                         body.decoded_truncated = true;
                     }
@@ -931,6 +935,7 @@ impl HttpSession {
         Body {
             framing,
             len: 0,
+            wire: 0,
             decoded_len: decoder.as_ref().map(|_| 0),
             decoder,
             decoded_truncated: false,
@@ -971,6 +976,7 @@ impl HttpSession {
             end_ns: None,
             head_len: info.len as u64,
             body_len: 0,
+            wire_len: 0,
             decoded_len: None,
             complete: false,
             upgrade: info.upgrade || method == Method::Connect,
@@ -1152,6 +1158,7 @@ impl HttpSession {
                 (n, chunked::Out::Error(e)) => (n, 0, false, Some(e)),
             },
         };
+        body.wire = body.wire.saturating_add(used as u64);
         if data > 0 {
             emit_body(
                 dir,
@@ -1207,6 +1214,7 @@ impl HttpSession {
             dir,
             ts_ns,
             body_len: body.len,
+            wire_len: body.wire,
             decoded_len: body.decoded_len,
             decoded_truncated: body.decoded_truncated,
             complete,
@@ -1218,6 +1226,7 @@ impl HttpSession {
             if let Some(p) = waiting {
                 p.end_ns = Some(ts_ns);
                 p.body_len = body.len;
+                p.wire_len = body.wire;
                 p.decoded_len = body.decoded_len;
                 p.complete = complete;
                 upgrade = p.upgrade;
@@ -1229,6 +1238,7 @@ impl HttpSession {
             {
                 p.end_ns = Some(ts_ns);
                 p.body_len = body.len;
+                p.wire_len = body.wire;
                 p.decoded_len = body.decoded_len;
                 p.complete = complete;
             }
@@ -1272,9 +1282,11 @@ impl HttpSession {
             status: resp.map(|_| r.status),
             request_head_len: r.req.as_ref().map_or(0, |p| p.head_len),
             request_body_len: r.req.as_ref().map_or(0, |p| p.body_len),
+            request_wire_len: r.req.as_ref().map_or(0, |p| p.wire_len),
             request_decoded_len: r.req.as_ref().and_then(|p| p.decoded_len),
             response_head_len: r.head_len,
             response_body_len: resp.map_or(0, |m| m.body_len),
+            response_wire_len: resp.map_or(0, |m| m.wire_len),
             response_decoded_len: resp.and_then(|m| m.decoded_len),
             complete: complete && r.req.as_ref().is_some_and(|p| p.complete),
         };

@@ -115,40 +115,42 @@ fn on_http(s: &mut Pending, rows: &mut Rows, ev: HttpEvent<'_>) {
     }
 }
 
-fn decode_capture(path: &std::path::Path) -> Rows {
-    let mut rows = Rows::default();
+/// Runs a capture file through capture -> decode -> reassembly -> one HttpSession per TCP
+/// session, handing every event to `on` with that session's state `S` and the shared `out`.
+fn pipeline<S: Default, O>(
+    path: &std::path::Path,
+    out: &mut O,
+    on: impl Fn(&mut S, &mut O, HttpEvent<'_>) + Copy,
+) {
     let Ok(mut reader) = FileReader::open(path) else {
-        return rows;
+        return;
     };
     let mut reasm = Reassembler::new(Config::default());
-    let mut sessions: HashMap<u64, Sess> = HashMap::new();
+    let mut sessions: HashMap<u64, (HttpSession, S)> = HashMap::new();
     let cfg = HttpConfig::default().with_decode_content(true);
     let handle = |e: pcap_tcp_reassembly::Event<'_>,
-                  sessions: &mut HashMap<u64, Sess>,
-                  rows: &mut Rows| {
+                  sessions: &mut HashMap<u64, (HttpSession, S)>,
+                  out: &mut O| {
         let ts = e.ts_ns;
         let closing = matches!(
             e.kind,
             EventKind::Reset { .. } | EventKind::End { .. } | EventKind::Closed { .. }
         );
         if closing {
-            if let Some(Sess { mut http, mut st }) = sessions.remove(&e.session) {
-                http.end(None, ts, &mut |ev| on_http(&mut st, rows, ev));
+            if let Some((mut http, mut st)) = sessions.remove(&e.session) {
+                http.end(None, ts, &mut |ev| on(&mut st, out, ev));
             }
             return;
         }
-        let Sess { http, st } = sessions.entry(e.session).or_insert_with(|| Sess {
-            http: HttpSession::new(cfg.clone()),
-            st: Pending::default(),
-        });
+        let (http, st) = sessions
+            .entry(e.session)
+            .or_insert_with(|| (HttpSession::new(cfg.clone()), S::default()));
         match e.kind {
             EventKind::Data { dir, bytes, .. } => {
-                http.data(dir, ts, bytes, &mut |ev| on_http(st, rows, ev))
+                http.data(dir, ts, bytes, &mut |ev| on(st, out, ev))
             }
-            EventKind::Gap { dir, len, .. } => {
-                http.gap(dir, ts, len, &mut |ev| on_http(st, rows, ev))
-            }
-            EventKind::Fin { dir, .. } => http.end(Some(dir), ts, &mut |ev| on_http(st, rows, ev)),
+            EventKind::Gap { dir, len, .. } => http.gap(dir, ts, len, &mut |ev| on(st, out, ev)),
+            EventKind::Fin { dir, .. } => http.end(Some(dir), ts, &mut |ev| on(st, out, ev)),
             _ => {}
         }
     };
@@ -173,10 +175,83 @@ fn decode_capture(path: &std::path::Path) -> Rows {
             payload: d.payload,
             orig_payload_len: None,
         };
-        reasm.push(&seg, &mut |e| handle(e, &mut sessions, &mut rows));
+        reasm.push(&seg, &mut |e| handle(e, &mut sessions, out));
     }
-    reasm.finish(&mut |e| handle(e, &mut sessions, &mut rows));
+    reasm.finish(&mut |e| handle(e, &mut sessions, out));
+}
+
+fn decode_capture(path: &std::path::Path) -> Rows {
+    let mut rows = Rows::default();
+    pipeline::<Pending, Rows>(path, &mut rows, on_http);
     rows
+}
+
+/// The in-repo sample capture (no corpus needed): every transaction of `.tx.tsv` (method,
+/// host, URI, status, wire and decoded body sizes) and the WebSocket totals of `.truth.json`.
+#[test]
+fn sample_capture_matches_its_truth() {
+    #[derive(Default)]
+    struct Out {
+        txs: Vec<String>,
+        ws_messages: [u64; 2],
+        ws_bytes: [u64; 2],
+        ws_frames: usize,
+        close_frames: usize,
+        errors: Vec<String>,
+    }
+    fn on(col: &mut pcap_http_ws::TransactionCollector, out: &mut Out, ev: HttpEvent<'_>) {
+        match &ev {
+            HttpEvent::WsMessage(m) => {
+                let i = usize::from(m.dir == Direction::ServerToClient);
+                out.ws_messages[i] += 1;
+                out.ws_bytes[i] += match m.payload {
+                    WsPayload::Text(t) => t.len() as u64,
+                    WsPayload::Binary(b) => b.len() as u64,
+                };
+            }
+            HttpEvent::WsFrame(f) => {
+                out.ws_frames += 1;
+                out.close_frames += usize::from(f.opcode == 8);
+            }
+            HttpEvent::Error(e) => out.errors.push(e.to_string()),
+            _ => {}
+        }
+        col.push(&ev);
+        for t in col.take() {
+            out.txs.push(format!(
+                "{}\t{}\t{}\t{}\t{}\t{}",
+                t.method.unwrap_or_default(),
+                t.host.unwrap_or_default(),
+                t.uri.unwrap_or_default(),
+                t.status.unwrap_or_default(),
+                t.record.response_wire_len,
+                t.record
+                    .response_decoded_len
+                    .unwrap_or(t.record.response_body_len)
+            ));
+        }
+    }
+    let path = pcap_testkit::test_data("sample-http-ws.pcap");
+    let mut out = Out::default();
+    pipeline::<pcap_http_ws::TransactionCollector, Out>(&path, &mut out, on);
+    let truth =
+        std::fs::read_to_string(pcap_testkit::test_data("sample-http-ws.pcap.tx.tsv")).unwrap();
+    let mut want: Vec<String> = truth
+        .lines()
+        .skip(1)
+        .map(|l| l.split('\t').skip(1).collect::<Vec<_>>().join("\t"))
+        .collect();
+    let mut got = out.txs.clone();
+    want.sort();
+    got.sort();
+    assert_eq!(got, want);
+    assert!(out.errors.is_empty(), "{:?}", out.errors);
+    // truth.json: websocket messages_c2s 7 / s2c 20, payload bytes 2538 / 14800, close frames 4,
+    // 9 + 22 data frames + 3 ping + 3 pong + 4 close.
+    assert_eq!(out.ws_messages, [7, 20]);
+    assert_eq!(out.ws_bytes, [2538, 14800]);
+    assert_eq!(out.close_frames, 4);
+    assert_eq!(out.ws_frames, 9 + 22 + 3 + 3 + 4);
 }
 
 /// Oracle rows in our row format.
