@@ -19,12 +19,7 @@ struct Rows {
     ws: Vec<String>,
 }
 
-/// Per-session state while decoding: the HTTP session and the head fields awaiting completion.
-struct Sess {
-    http: HttpSession,
-    st: Pending,
-}
-
+/// Per-session head fields awaiting their message's completion.
 #[derive(Default)]
 struct Pending {
     req: Option<String>,
