@@ -1,0 +1,276 @@
+//! What a session reports: borrowed views of heads, bodies and frames, plus owned records.
+
+use pcap_tcp_reassembly::Direction;
+
+use crate::error::ProtocolError;
+use crate::websocket::PerMessageDeflate;
+
+/// Headers of one head, in wire order, borrowing the stream bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct Headers<'a> {
+    raw: &'a [httparse::Header<'a>],
+}
+
+impl<'a> Headers<'a> {
+    pub(crate) fn new(raw: &'a [httparse::Header<'a>]) -> Self {
+        Headers { raw }
+    }
+
+    /// Number of headers.
+    pub fn len(&self) -> usize {
+        self.raw.len()
+    }
+
+    /// True when the head has no headers.
+    pub fn is_empty(&self) -> bool {
+        self.raw.is_empty()
+    }
+
+    /// Headers as `(name, value)` in wire order; values stay bytes (the spec allows non-ASCII).
+    pub fn iter(&self) -> impl Iterator<Item = (&'a str, &'a [u8])> + 'a {
+        self.raw.iter().map(|h| (h.name, h.value))
+    }
+
+    /// The first value of header `name` (case-insensitive).
+    pub fn get(&self, name: &str) -> Option<&'a [u8]> {
+        self.raw
+            .iter()
+            .find(|h| h.name.eq_ignore_ascii_case(name))
+            .map(|h| h.value)
+    }
+}
+
+/// A parsed request line and headers.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestHead<'a> {
+    /// Index of the transaction this request opens (matches [`TransactionRecord::index`]).
+    pub index: u64,
+    /// Time (ns) of the packet that carried the first byte of the request.
+    pub ts_ns: i64,
+    /// Stream offset of the first byte of the request line.
+    pub offset: u64,
+    /// Method token, e.g. `GET`.
+    pub method: &'a str,
+    /// Request target as sent.
+    pub uri: &'a str,
+    /// Minor version: 0 for HTTP/1.0, 1 for HTTP/1.1.
+    pub version: u8,
+    /// Headers in order.
+    pub headers: Headers<'a>,
+    /// Size of the head in bytes (up to and including the blank line).
+    pub head_len: usize,
+}
+
+/// A parsed status line and headers.
+#[derive(Debug, Clone, Copy)]
+pub struct ResponseHead<'a> {
+    /// Time (ns) of the packet that carried the first byte of the response.
+    pub ts_ns: i64,
+    /// Stream offset of the first byte of the status line.
+    pub offset: u64,
+    /// Minor version: 0 for HTTP/1.0, 1 for HTTP/1.1.
+    pub version: u8,
+    /// Status code.
+    pub status: u16,
+    /// Reason phrase.
+    pub reason: &'a str,
+    /// Headers in order.
+    pub headers: Headers<'a>,
+    /// Size of the head in bytes.
+    pub head_len: usize,
+    /// A 1xx interim response (other than 101): reported, but the transaction goes on.
+    pub interim: bool,
+}
+
+/// End of one request or response body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MessageComplete {
+    /// Which message: ClientToServer = request, ServerToClient = response.
+    pub dir: Direction,
+    /// Time (ns) of the packet that completed it (or of the close that ended it).
+    pub ts_ns: i64,
+    /// Body bytes after transfer decoding (de-chunked), before content decoding.
+    pub body_len: u64,
+    /// Body bytes as sent, chunk-size lines, CRLFs and trailers included (HAR's bodySize).
+    pub wire_len: u64,
+    /// Body bytes after content decoding; `None` when not decoded (no coding, or decoding off).
+    pub decoded_len: Option<u64>,
+    /// Decoded output was cut at the cap or stopped on corrupt data.
+    pub decoded_truncated: bool,
+    /// False when the stream ended or lost bytes before the framing said the body was done.
+    pub complete: bool,
+}
+
+/// One request/response exchange with its timings: raw material for http-trace and HAR.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TransactionRecord {
+    /// 0-based index of the transaction in the session.
+    pub index: u64,
+    /// Time of the first request byte (`None`: response without a seen request).
+    pub request_start_ns: Option<i64>,
+    /// Time the request body completed.
+    pub request_end_ns: Option<i64>,
+    /// Time of the first response byte (an interim 1xx counts).
+    pub response_start_ns: Option<i64>,
+    /// Time the final response completed.
+    pub response_end_ns: Option<i64>,
+    /// Final status (`None`: no response before the stream ended).
+    pub status: Option<u16>,
+    /// Request head size.
+    pub request_head_len: u64,
+    /// Request body size (de-chunked).
+    pub request_body_len: u64,
+    /// Request body bytes on the wire (chunk framing included).
+    pub request_wire_len: u64,
+    /// Request body size after content decoding.
+    pub request_decoded_len: Option<u64>,
+    /// Response head size.
+    pub response_head_len: u64,
+    /// Response body size (de-chunked).
+    pub response_body_len: u64,
+    /// Response body bytes on the wire (chunk framing included).
+    pub response_wire_len: u64,
+    /// Response body size after content decoding.
+    pub response_decoded_len: Option<u64>,
+    /// Both messages were complete.
+    pub complete: bool,
+}
+
+/// The opening handshake of a WebSocket connection, as seen on a 101 response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WsHandshake {
+    /// Time of the 101 response.
+    pub ts_ns: i64,
+    /// `Some(true)` when Sec-WebSocket-Accept matches the key, `Some(false)` on mismatch,
+    /// `None` when the request was not seen.
+    pub accept_valid: Option<bool>,
+    /// permessage-deflate as agreed in the response, if any.
+    pub permessage_deflate: Option<PerMessageDeflate>,
+}
+
+/// The header of one WebSocket frame, reported as soon as it is parsed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WsFrameInfo {
+    /// Direction of the frame.
+    pub dir: Direction,
+    /// Time of the packet carrying the header.
+    pub ts_ns: i64,
+    /// Stream offset of the frame's first byte.
+    pub offset: u64,
+    /// Raw opcode (0..=15).
+    pub opcode: u8,
+    /// FIN bit.
+    pub fin: bool,
+    /// RSV1 (per-message compressed with permessage-deflate).
+    pub rsv1: bool,
+    /// MASK bit.
+    pub masked: bool,
+    /// Payload length from the header.
+    pub payload_len: u64,
+}
+
+/// A message's payload: text is validated UTF-8.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WsPayload<'a> {
+    /// A text message.
+    Text(&'a str),
+    /// A binary message.
+    Binary(&'a [u8]),
+}
+
+/// A complete WebSocket data message (fragments joined, unmasked, inflated).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WsMessage<'a> {
+    /// Direction.
+    pub dir: Direction,
+    /// Time of the packet that completed it.
+    pub ts_ns: i64,
+    /// Number of frames it took.
+    pub frames: u32,
+    /// It was compressed (permessage-deflate).
+    pub compressed: bool,
+    /// The payload.
+    pub payload: WsPayload<'a>,
+}
+
+/// A control frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WsControl<'a> {
+    /// Direction.
+    pub dir: Direction,
+    /// Time of the packet that completed it.
+    pub ts_ns: i64,
+    /// Which control frame.
+    pub kind: WsControlKind<'a>,
+}
+
+/// The control frame kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum WsControlKind<'a> {
+    /// Ping with its application data.
+    Ping(&'a [u8]),
+    /// Pong with its application data.
+    Pong(&'a [u8]),
+    /// Close with its status code and reason (both absent for an empty payload).
+    Close {
+        /// Status code.
+        code: Option<u16>,
+        /// Reason text (empty when invalid UTF-8; the error is reported separately).
+        reason: &'a str,
+    },
+}
+
+/// Everything an [`crate::HttpSession`] reports. Borrowed variants live only for the sink call.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum HttpEvent<'a> {
+    /// A request head.
+    Request(RequestHead<'a>),
+    /// A response head (final or interim 1xx).
+    Response(ResponseHead<'a>),
+    /// Trailer headers at the end of a chunked body.
+    Trailers {
+        /// Direction of the message.
+        dir: Direction,
+        /// Time.
+        ts_ns: i64,
+        /// The trailer fields.
+        headers: Headers<'a>,
+    },
+    /// Body bytes: `decoded == false` are transfer-decoded (de-chunked) bytes, always reported;
+    /// `decoded == true` are content-decoded bytes (only with `decode_content`).
+    Body {
+        /// Direction of the message.
+        dir: Direction,
+        /// Time of the packet carrying them.
+        ts_ns: i64,
+        /// The bytes.
+        data: &'a [u8],
+        /// Content-decoded or not.
+        decoded: bool,
+    },
+    /// A request or response is complete.
+    MessageComplete(MessageComplete),
+    /// A request/response exchange is over (response complete, or stream ended).
+    Transaction(TransactionRecord),
+    /// Opaque bytes after CONNECT 2xx or a non-WebSocket 101.
+    Tunnel {
+        /// Direction.
+        dir: Direction,
+        /// Time.
+        ts_ns: i64,
+        /// The bytes.
+        data: &'a [u8],
+    },
+    /// A WebSocket upgrade completed; both directions now carry frames.
+    WsUpgrade(WsHandshake),
+    /// A WebSocket frame header.
+    WsFrame(WsFrameInfo),
+    /// A complete WebSocket data message.
+    WsMessage(WsMessage<'a>),
+    /// A WebSocket control frame.
+    WsControl(WsControl<'a>),
+    /// A protocol error; decoding goes on (or stops for that direction when it cannot).
+    Error(ProtocolError),
+}

@@ -1,0 +1,199 @@
+//! Owned per-exchange summaries built from the event stream, for the CLI and HAR writers.
+
+use std::collections::VecDeque;
+
+use pcap_tcp_reassembly::Direction;
+
+use crate::event::{Headers, HttpEvent, TransactionRecord};
+
+/// One request/response exchange, owned: what a CLI line or a HAR entry needs.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct Transaction {
+    /// Timings and sizes as reported by the session.
+    pub record: TransactionRecord,
+    /// Request method (`None`: the request was not seen).
+    pub method: Option<String>,
+    /// Request target.
+    pub uri: Option<String>,
+    /// `Host` header.
+    pub host: Option<String>,
+    /// `User-Agent` header.
+    pub user_agent: Option<String>,
+    /// Final status code.
+    pub status: Option<u16>,
+    /// Reason phrase of the final response.
+    pub reason: Option<String>,
+    /// Request headers in order (values are bytes: the spec allows non-ASCII).
+    pub request_headers: Vec<(String, Vec<u8>)>,
+    /// Final response headers in order.
+    pub response_headers: Vec<(String, Vec<u8>)>,
+    /// Request body (decoded when content decoding is on), capped; `None` unless asked for.
+    pub request_body: Option<Vec<u8>>,
+    /// Response body (decoded when content decoding is on), capped; `None` unless asked for.
+    pub response_body: Option<Vec<u8>>,
+    /// A captured body was cut at the cap.
+    pub body_truncated: bool,
+}
+
+/// Body bytes kept for one message: raw and decoded, each capped.
+#[derive(Debug, Default)]
+struct Kept {
+    raw: Vec<u8>,
+    decoded: Vec<u8>,
+    any_decoded: bool,
+    truncated: bool,
+}
+
+impl Kept {
+    fn push(&mut self, data: &[u8], decoded: bool, cap: usize) {
+        let buf = if decoded {
+            self.any_decoded = true;
+            &mut self.decoded
+        } else {
+            &mut self.raw
+        };
+        let room = cap.saturating_sub(buf.len());
+        if data.len() > room {
+            self.truncated = true;
+        }
+        buf.extend_from_slice(data.get(..room.min(data.len())).unwrap_or_default());
+    }
+
+    /// The decoded body when there was one, else the raw body.
+    fn into_body(self) -> (Vec<u8>, bool) {
+        if self.any_decoded {
+            (self.decoded, self.truncated)
+        } else {
+            (self.raw, self.truncated)
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Partial {
+    index: u64,
+    tx: Transaction,
+    body: Kept,
+}
+
+fn owned_headers(h: Headers<'_>) -> Vec<(String, Vec<u8>)> {
+    h.iter().map(|(n, v)| (n.to_owned(), v.to_vec())).collect()
+}
+
+fn text(v: Option<&[u8]>) -> Option<String> {
+    v.map(|v| String::from_utf8_lossy(v).into_owned())
+}
+
+/// Turns an [`crate::HttpSession`]'s events into owned [`Transaction`]s.
+///
+/// Feed it every event of one session; finished transactions are returned by
+/// [`TransactionCollector::take`]. Allocates per transaction (it is the convenient layer,
+/// not the hot path).
+#[derive(Debug, Default)]
+pub struct TransactionCollector {
+    body_cap: Option<usize>,
+    requests: VecDeque<Partial>,
+    response: Option<Partial>,
+    done: Vec<Transaction>,
+}
+
+impl TransactionCollector {
+    /// A collector; with `body_cap = Some(n)` it keeps up to `n` bytes of each body.
+    pub fn new(body_cap: Option<usize>) -> Self {
+        TransactionCollector {
+            body_cap,
+            ..Default::default()
+        }
+    }
+
+    /// Takes in one event.
+    pub fn push(&mut self, ev: &HttpEvent<'_>) {
+        match ev {
+            HttpEvent::Request(r) => {
+                let tx = Transaction {
+                    method: Some(r.method.to_owned()),
+                    uri: Some(r.uri.to_owned()),
+                    host: text(r.headers.get("host")),
+                    user_agent: text(r.headers.get("user-agent")),
+                    request_headers: owned_headers(r.headers),
+                    ..Default::default()
+                };
+                self.requests.push_back(Partial {
+                    index: r.index,
+                    tx,
+                    body: Kept::default(),
+                });
+            }
+            HttpEvent::Response(r) if !r.interim => {
+                let tx = Transaction {
+                    status: Some(r.status),
+                    reason: Some(r.reason.to_owned()),
+                    response_headers: owned_headers(r.headers),
+                    ..Default::default()
+                };
+                self.response = Some(Partial {
+                    index: 0,
+                    tx,
+                    body: Kept::default(),
+                });
+            }
+            HttpEvent::Body {
+                dir, data, decoded, ..
+            } => {
+                let Some(cap) = self.body_cap else { return };
+                let target = match dir {
+                    Direction::ClientToServer => self.requests.back_mut(),
+                    Direction::ServerToClient => self.response.as_mut(),
+                };
+                if let Some(p) = target {
+                    p.body.push(data, *decoded, cap);
+                }
+            }
+            HttpEvent::Transaction(rec) => self.finish(rec),
+            _ => {}
+        }
+    }
+
+    fn finish(&mut self, rec: &TransactionRecord) {
+        let mut tx = Transaction::default();
+        let mut truncated = false;
+        if rec.request_start_ns.is_some() {
+            // Requests the session dropped (pipeline cap) have lower indices: discard them.
+            while self.requests.front().is_some_and(|p| p.index < rec.index) {
+                self.requests.pop_front();
+            }
+            if let Some(p) = self.requests.front().filter(|p| p.index == rec.index) {
+                let _ = p;
+                if let Some(p) = self.requests.pop_front() {
+                    tx = p.tx;
+                    if self.body_cap.is_some() {
+                        let (b, t) = p.body.into_body();
+                        tx.request_body = Some(b);
+                        truncated |= t;
+                    }
+                }
+            }
+        }
+        if rec.status.is_some() {
+            if let Some(p) = self.response.take() {
+                tx.status = p.tx.status;
+                tx.reason = p.tx.reason;
+                tx.response_headers = p.tx.response_headers;
+                if self.body_cap.is_some() {
+                    let (b, t) = p.body.into_body();
+                    tx.response_body = Some(b);
+                    truncated |= t;
+                }
+            }
+        }
+        tx.body_truncated = truncated;
+        tx.record = rec.clone();
+        self.done.push(tx);
+    }
+
+    /// Transactions finished since the last call, in completion order.
+    pub fn take(&mut self) -> Vec<Transaction> {
+        std::mem::take(&mut self.done)
+    }
+}

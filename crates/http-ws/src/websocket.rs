@@ -1,0 +1,753 @@
+//! RFC 6455 WebSocket: handshake check, frame parsing, message assembly, permessage-deflate.
+//!
+//! The frame header is parsed with tungstenite's discipline: bytes are kept (at most 14) until
+//! the header is whole, and size limits are checked against the header before any payload is
+//! buffered. Only the message being assembled is unmasked; over-cap payloads are skipped.
+
+use base64::Engine as _;
+use flate2::{Decompress, FlushDecompress, Status};
+use pcap_tcp_reassembly::Direction;
+use sha1::{Digest as _, Sha1};
+
+use crate::content::trim;
+use crate::error::{ErrorKind, ProtocolError, WsError};
+use crate::event::{HttpEvent, WsControl, WsControlKind, WsFrameInfo, WsMessage, WsPayload};
+
+/// The GUID of RFC 6455 section 1.3, appended to the key before hashing.
+const WS_GUID: &[u8] = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+/// Longest frame header: 2 + 8 (64-bit length) + 4 (mask key).
+const MAX_HEADER: usize = 14;
+/// Largest control frame payload (RFC 6455 5.5).
+const MAX_CONTROL: u64 = 125;
+/// Tail that permessage-deflate strips from each message (RFC 7692 7.2.2).
+const DEFLATE_TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
+
+/// Frame opcodes (RFC 6455 5.2).
+mod opcode {
+    pub const CONTINUATION: u8 = 0x0;
+    pub const TEXT: u8 = 0x1;
+    pub const BINARY: u8 = 0x2;
+    pub const CLOSE: u8 = 0x8;
+    pub const PING: u8 = 0x9;
+    pub const PONG: u8 = 0xa;
+}
+
+/// The `Sec-WebSocket-Accept` value a server must answer for `key` (RFC 6455 4.2.2).
+pub fn accept_key(key: &[u8]) -> String {
+    let mut h = Sha1::new();
+    h.update(trim(key));
+    h.update(WS_GUID);
+    base64::engine::general_purpose::STANDARD.encode(h.finalize())
+}
+
+/// permessage-deflate parameters agreed in the handshake (RFC 7692 7.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct PerMessageDeflate {
+    /// The server resets its compressor after each message.
+    pub server_no_context_takeover: bool,
+    /// The client resets its compressor after each message.
+    pub client_no_context_takeover: bool,
+    /// LZ77 window bits the server uses (8..=15); decoding uses a 32 KiB window regardless.
+    pub server_max_window_bits: Option<u8>,
+    /// LZ77 window bits the client uses.
+    pub client_max_window_bits: Option<u8>,
+}
+
+impl PerMessageDeflate {
+    /// Finds permessage-deflate in a `Sec-WebSocket-Extensions` value.
+    pub fn from_header(value: &[u8]) -> Option<PerMessageDeflate> {
+        for ext in value.split(|&b| b == b',') {
+            let mut parts = ext.split(|&b| b == b';');
+            let name = trim(parts.next().unwrap_or_default());
+            if !name.eq_ignore_ascii_case(b"permessage-deflate") {
+                continue;
+            }
+            let mut p = PerMessageDeflate::default();
+            for param in parts {
+                let (k, v) = match param.iter().position(|&b| b == b'=') {
+                    Some(i) => (
+                        trim(param.get(..i).unwrap_or_default()),
+                        Some(trim(param.get(i.saturating_add(1)..).unwrap_or_default())),
+                    ),
+                    None => (trim(param), None),
+                };
+                let bits = v.and_then(|v| {
+                    let v: Vec<u8> = v.iter().copied().filter(|&b| b != b'"').collect();
+                    std::str::from_utf8(&v).ok()?.parse::<u8>().ok()
+                });
+                if k.eq_ignore_ascii_case(b"server_no_context_takeover") {
+                    p.server_no_context_takeover = true;
+                } else if k.eq_ignore_ascii_case(b"client_no_context_takeover") {
+                    p.client_no_context_takeover = true;
+                } else if k.eq_ignore_ascii_case(b"server_max_window_bits") {
+                    p.server_max_window_bits = bits;
+                } else if k.eq_ignore_ascii_case(b"client_max_window_bits") {
+                    p.client_max_window_bits = bits;
+                }
+            }
+            return Some(p);
+        }
+        None
+    }
+}
+
+/// Where the payload of the current frame goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target {
+    Skip,
+    Control,
+    Data,
+}
+
+#[derive(Debug)]
+struct Frame {
+    opcode: u8,
+    mask: Option<[u8; 4]>,
+    remaining: u64,
+    /// Payload bytes seen so far (mask index).
+    pos: usize,
+    fin: bool,
+    target: Target,
+}
+
+#[derive(Debug)]
+struct Message {
+    text: bool,
+    compressed: bool,
+    frames: u32,
+    /// Sum of frame payload lengths (wire size).
+    wire_len: u64,
+    /// Discarded (over cap, bad UTF-8, lost bytes): tracked to its end but not reported.
+    discard: bool,
+    /// Bytes of `buf` known to be valid UTF-8 (text only).
+    utf8_ok: usize,
+}
+
+struct Inflater {
+    d: Decompress,
+    reset_each_message: bool,
+}
+
+/// Decoder for one direction of a WebSocket connection.
+pub(crate) struct WsDecoder {
+    dir: Direction,
+    deflate: Option<Inflater>,
+    hdr: [u8; MAX_HEADER],
+    hdr_len: usize,
+    frame: Option<Frame>,
+    msg: Option<Message>,
+    buf: Vec<u8>,
+    ctrl: Vec<u8>,
+    dead: bool,
+    max_frame: u64,
+    max_message: u64,
+}
+
+impl std::fmt::Debug for WsDecoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WsDecoder").field("dir", &self.dir).finish()
+    }
+}
+
+/// Where and when the bytes being decoded are.
+pub(crate) struct Pos {
+    pub ts_ns: i64,
+    pub offset: u64,
+}
+
+fn err(dir: Direction, pos: &Pos, e: WsError, sink: &mut impl FnMut(HttpEvent<'_>)) {
+    sink(HttpEvent::Error(ProtocolError {
+        dir,
+        ts_ns: pos.ts_ns,
+        offset: pos.offset,
+        kind: ErrorKind::WebSocket(e),
+    }));
+}
+
+impl WsDecoder {
+    pub(crate) fn new(
+        dir: Direction,
+        deflate: Option<PerMessageDeflate>,
+        max_frame: u64,
+        max_message: u64,
+    ) -> Self {
+        let deflate = deflate.map(|p| Inflater {
+            d: Decompress::new(false),
+            reset_each_message: match dir {
+                Direction::ClientToServer => p.client_no_context_takeover,
+                Direction::ServerToClient => p.server_no_context_takeover,
+            },
+        });
+        WsDecoder {
+            dir,
+            deflate,
+            hdr: [0; MAX_HEADER],
+            hdr_len: 0,
+            frame: None,
+            msg: None,
+            buf: Vec::new(),
+            ctrl: Vec::new(),
+            dead: false,
+            max_frame,
+            max_message,
+        }
+    }
+
+    fn is_client(&self) -> bool {
+        self.dir == Direction::ClientToServer
+    }
+
+    /// Decodes stream bytes; `pos.offset` is the stream offset of `input[0]`.
+    pub(crate) fn data(
+        &mut self,
+        pos: Pos,
+        mut input: &[u8],
+        sink: &mut impl FnMut(HttpEvent<'_>),
+    ) {
+        let mut pos = pos;
+        while !input.is_empty() && !self.dead {
+            let used = if self.frame.is_some() {
+                self.payload(&pos, input, sink)
+            } else {
+                self.header(&pos, input, sink)
+            };
+            let used = used.min(input.len()).max(1);
+            input = input.get(used..).unwrap_or_default();
+            pos.offset = pos.offset.saturating_add(used as u64);
+        }
+    }
+
+    /// Length of the header whose first bytes are in `hdr`, if known yet.
+    fn header_need(&self) -> usize {
+        let Some(&b1) = self.hdr.get(1) else {
+            return 2;
+        };
+        if self.hdr_len < 2 {
+            return 2;
+        }
+        let ext = match b1 & 0x7f {
+            126 => 2,
+            127 => 8,
+            _ => 0,
+        };
+        let mask = if b1 & 0x80 != 0 { 4 } else { 0 };
+        2 + ext + mask
+    }
+
+    fn header(&mut self, pos: &Pos, input: &[u8], sink: &mut impl FnMut(HttpEvent<'_>)) -> usize {
+        let mut used = 0;
+        loop {
+            let need = self.header_need();
+            if self.hdr_len >= need {
+                break;
+            }
+            let take = (need - self.hdr_len).min(input.len().saturating_sub(used));
+            if take == 0 {
+                return used;
+            }
+            let (Some(dst), Some(src)) = (
+                self.hdr.get_mut(self.hdr_len..self.hdr_len + take),
+                input.get(used..used + take),
+            ) else {
+                return used.max(1);
+            };
+            dst.copy_from_slice(src);
+            self.hdr_len += take;
+            used += take;
+        }
+        let start = Pos {
+            ts_ns: pos.ts_ns,
+            offset: pos
+                .offset
+                .saturating_add(used as u64)
+                .saturating_sub(self.hdr_len as u64),
+        };
+        self.on_header(&start, sink);
+        self.hdr_len = 0;
+        if self.frame.as_ref().is_some_and(|f| f.remaining == 0) {
+            self.frame_end(&start, sink);
+        }
+        used
+    }
+
+    fn on_header(&mut self, pos: &Pos, sink: &mut impl FnMut(HttpEvent<'_>)) {
+        let [b0, b1, rest @ ..] = self.hdr;
+        let fin = b0 & 0x80 != 0;
+        let rsv = (b0 >> 4) & 0x7;
+        let op = b0 & 0x0f;
+        let masked = b1 & 0x80 != 0;
+        let (len, mask_at) = match b1 & 0x7f {
+            126 => (u64::from(u16::from_be_bytes([rest[0], rest[1]])), 2),
+            127 => (
+                u64::from_be_bytes([
+                    rest[0], rest[1], rest[2], rest[3], rest[4], rest[5], rest[6], rest[7],
+                ]),
+                8,
+            ),
+            n => (u64::from(n), 0),
+        };
+        let mask = masked.then(|| {
+            rest.get(mask_at..mask_at + 4)
+                .and_then(|m| <[u8; 4]>::try_from(m).ok())
+                .unwrap_or([0; 4])
+        });
+        sink(HttpEvent::WsFrame(WsFrameInfo {
+            dir: self.dir,
+            ts_ns: pos.ts_ns,
+            offset: pos.offset,
+            opcode: op,
+            fin,
+            rsv1: rsv & 0b100 != 0,
+            masked,
+            payload_len: len,
+        }));
+        let dir = self.dir;
+        if self.is_client() && !masked {
+            err(dir, pos, WsError::UnmaskedFrameFromClient, sink);
+        } else if !self.is_client() && masked {
+            err(dir, pos, WsError::MaskedFrameFromServer, sink);
+        }
+        // RSV1 is allowed only on the first frame of a data message with permessage-deflate.
+        let rsv1_ok = self.deflate.is_some() && matches!(op, opcode::TEXT | opcode::BINARY);
+        let bad_rsv = if rsv1_ok { rsv & 0b011 } else { rsv };
+        if bad_rsv != 0 {
+            err(
+                dir,
+                pos,
+                WsError::NonZeroReservedBits { bits: bad_rsv },
+                sink,
+            );
+        }
+        let mut target = Target::Data;
+        match op {
+            opcode::CONTINUATION => {
+                if self.msg.is_none() {
+                    err(dir, pos, WsError::UnexpectedContinuation, sink);
+                    target = Target::Skip;
+                }
+            }
+            opcode::TEXT | opcode::BINARY => {
+                if self.msg.take().is_some() {
+                    err(dir, pos, WsError::ExpectedContinuation, sink);
+                }
+                self.buf.clear();
+                self.msg = Some(Message {
+                    text: op == opcode::TEXT,
+                    compressed: rsv1_ok && rsv & 0b100 != 0,
+                    frames: 0,
+                    wire_len: 0,
+                    discard: false,
+                    utf8_ok: 0,
+                });
+            }
+            opcode::CLOSE | opcode::PING | opcode::PONG => {
+                target = Target::Control;
+                if !fin {
+                    err(dir, pos, WsError::FragmentedControlFrame, sink);
+                }
+                if len > MAX_CONTROL {
+                    err(dir, pos, WsError::ControlFrameTooBig { len }, sink);
+                    target = Target::Skip;
+                }
+                self.ctrl.clear();
+            }
+            _ => {
+                err(dir, pos, WsError::InvalidOpcode(op), sink);
+                target = Target::Skip;
+            }
+        }
+        if target != Target::Skip && len > self.max_frame {
+            err(
+                dir,
+                pos,
+                WsError::FrameTooBig {
+                    size: len,
+                    max: self.max_frame,
+                },
+                sink,
+            );
+            target = Target::Skip;
+            if let Some(m) = self.msg.as_mut() {
+                m.discard = true;
+            }
+        }
+        if target == Target::Data {
+            if let Some(m) = self.msg.as_mut() {
+                m.frames = m.frames.saturating_add(1);
+                m.wire_len = m.wire_len.saturating_add(len);
+                if !m.discard && m.wire_len > self.max_message {
+                    err(
+                        dir,
+                        pos,
+                        WsError::MessageTooBig {
+                            max: self.max_message,
+                        },
+                        sink,
+                    );
+                    m.discard = true;
+                }
+                if m.discard {
+                    target = Target::Skip;
+                }
+            }
+        }
+        if target == Target::Skip && op == opcode::CONTINUATION {
+            // The frame still ends the (discarded) message when FIN is set.
+            if let Some(m) = self.msg.as_mut() {
+                m.discard = true;
+            }
+        }
+        self.frame = Some(Frame {
+            opcode: op,
+            mask,
+            remaining: len,
+            pos: 0,
+            fin,
+            target,
+        });
+    }
+
+    fn payload(&mut self, pos: &Pos, input: &[u8], sink: &mut impl FnMut(HttpEvent<'_>)) -> usize {
+        let Some(frame) = self.frame.as_mut() else {
+            return 0;
+        };
+        let n = usize::try_from(frame.remaining)
+            .unwrap_or(usize::MAX)
+            .min(input.len());
+        let chunk = input.get(..n).unwrap_or_default();
+        let mask = frame.mask;
+        let mask_pos = frame.pos;
+        frame.pos = frame.pos.wrapping_add(n);
+        frame.remaining = frame.remaining.saturating_sub(n as u64);
+        let done = frame.remaining == 0;
+        match frame.target {
+            Target::Skip => {}
+            Target::Control => append_unmasked(&mut self.ctrl, chunk, mask, mask_pos),
+            Target::Data => self.data_payload(pos, chunk, mask, mask_pos, sink),
+        }
+        if done {
+            let end = Pos {
+                ts_ns: pos.ts_ns,
+                offset: pos.offset.saturating_add(n as u64),
+            };
+            self.frame_end(&end, sink);
+        }
+        n
+    }
+
+    fn data_payload(
+        &mut self,
+        pos: &Pos,
+        chunk: &[u8],
+        mask: Option<[u8; 4]>,
+        mask_pos: usize,
+        sink: &mut impl FnMut(HttpEvent<'_>),
+    ) {
+        let Some(msg) = self.msg.as_mut() else {
+            return;
+        };
+        if msg.discard {
+            return;
+        }
+        let result = if msg.compressed {
+            match self.deflate.as_mut() {
+                Some(inf) => {
+                    inflate_masked(inf, chunk, mask, mask_pos, &mut self.buf, self.max_message)
+                }
+                None => Err(WsError::Decompression),
+            }
+        } else {
+            append_unmasked(&mut self.buf, chunk, mask, mask_pos);
+            Ok(())
+        };
+        let result = result.and_then(|()| {
+            if msg.text && !utf8_prefix_ok(&self.buf, &mut msg.utf8_ok) {
+                Err(WsError::InvalidUtf8)
+            } else {
+                Ok(())
+            }
+        });
+        if let Err(e) = result {
+            err(self.dir, pos, e, sink);
+            msg.discard = true;
+            self.buf.clear();
+        }
+    }
+
+    fn frame_end(&mut self, pos: &Pos, sink: &mut impl FnMut(HttpEvent<'_>)) {
+        let Some(frame) = self.frame.take() else {
+            return;
+        };
+        match frame.target {
+            Target::Control => self.control_end(pos, frame.opcode, sink),
+            Target::Skip | Target::Data if frame.fin && frame.opcode <= opcode::BINARY => {
+                self.message_end(pos, sink);
+            }
+            _ => {}
+        }
+    }
+
+    fn control_end(&mut self, pos: &Pos, op: u8, sink: &mut impl FnMut(HttpEvent<'_>)) {
+        let dir = self.dir;
+        let payload = std::mem::take(&mut self.ctrl);
+        let kind = match op {
+            opcode::PING => WsControlKind::Ping(&payload),
+            opcode::PONG => WsControlKind::Pong(&payload),
+            _ => match payload.as_slice() {
+                [] => WsControlKind::Close {
+                    code: None,
+                    reason: "",
+                },
+                [_] => {
+                    err(dir, pos, WsError::InvalidClosePayload, sink);
+                    WsControlKind::Close {
+                        code: None,
+                        reason: "",
+                    }
+                }
+                [hi, lo, reason @ ..] => {
+                    let code = u16::from_be_bytes([*hi, *lo]);
+                    if !close_code_valid(code) {
+                        err(dir, pos, WsError::InvalidCloseCode(code), sink);
+                    }
+                    let reason = std::str::from_utf8(reason).unwrap_or_else(|_| {
+                        err(dir, pos, WsError::InvalidUtf8, sink);
+                        ""
+                    });
+                    WsControlKind::Close {
+                        code: Some(code),
+                        reason,
+                    }
+                }
+            },
+        };
+        sink(HttpEvent::WsControl(WsControl {
+            dir,
+            ts_ns: pos.ts_ns,
+            kind,
+        }));
+        self.ctrl = payload;
+        self.ctrl.clear();
+    }
+
+    fn message_end(&mut self, pos: &Pos, sink: &mut impl FnMut(HttpEvent<'_>)) {
+        let Some(mut msg) = self.msg.take() else {
+            return;
+        };
+        let dir = self.dir;
+        if msg.compressed && !msg.discard {
+            if let Some(inf) = self.deflate.as_mut() {
+                let r =
+                    inflate_masked(inf, &DEFLATE_TAIL, None, 0, &mut self.buf, self.max_message);
+                let r = r.and_then(|()| {
+                    if msg.text && !utf8_prefix_ok(&self.buf, &mut msg.utf8_ok) {
+                        Err(WsError::InvalidUtf8)
+                    } else {
+                        Ok(())
+                    }
+                });
+                if let Err(e) = r {
+                    err(dir, pos, e, sink);
+                    msg.discard = true;
+                }
+            }
+        }
+        if msg.compressed {
+            if let Some(inf) = self.deflate.as_mut() {
+                if inf.reset_each_message || msg.discard {
+                    inf.d.reset(false);
+                }
+            }
+        }
+        if !msg.discard {
+            let payload = if msg.text {
+                match std::str::from_utf8(&self.buf) {
+                    Ok(s) => Some(WsPayload::Text(s)),
+                    Err(_) => {
+                        err(dir, pos, WsError::InvalidUtf8, sink);
+                        None
+                    }
+                }
+            } else {
+                Some(WsPayload::Binary(&self.buf))
+            };
+            if let Some(payload) = payload {
+                sink(HttpEvent::WsMessage(WsMessage {
+                    dir,
+                    ts_ns: pos.ts_ns,
+                    frames: msg.frames,
+                    compressed: msg.compressed,
+                    payload,
+                }));
+            }
+        }
+        self.buf.clear();
+        if self.buf.capacity() > 1 << 20 {
+            self.buf.shrink_to(64 * 1024);
+        }
+    }
+
+    /// `len` bytes were lost: skip them inside a payload, otherwise stop decoding.
+    pub(crate) fn gap(&mut self, pos: Pos, len: u64, sink: &mut impl FnMut(HttpEvent<'_>)) {
+        if self.dead {
+            return;
+        }
+        if let Some(frame) = self
+            .frame
+            .as_mut()
+            .filter(|f| f.remaining >= len && self.hdr_len == 0)
+        {
+            frame.remaining -= len;
+            frame.pos = frame.pos.wrapping_add(usize::try_from(len).unwrap_or(0));
+            let what = match frame.target {
+                Target::Control => {
+                    frame.target = Target::Skip;
+                    "bytes lost inside a control frame"
+                }
+                Target::Data => {
+                    frame.target = Target::Skip;
+                    "bytes lost inside a message"
+                }
+                Target::Skip => "bytes lost inside a skipped frame",
+            };
+            if let Some(m) = self.msg.as_mut() {
+                m.discard = true;
+            }
+            err(self.dir, &pos, WsError::Truncated { what }, sink);
+            if frame.remaining == 0 {
+                self.frame_end(&pos, sink);
+            }
+            return;
+        }
+        err(
+            self.dir,
+            &pos,
+            WsError::Truncated {
+                what: "bytes lost between frames; direction no longer decoded",
+            },
+            sink,
+        );
+        self.dead = true;
+    }
+
+    /// The stream ended: report an unfinished frame or message.
+    pub(crate) fn end(&mut self, pos: Pos, sink: &mut impl FnMut(HttpEvent<'_>)) {
+        if self.dead {
+            return;
+        }
+        if self.frame.is_some() || self.hdr_len > 0 {
+            err(
+                self.dir,
+                &pos,
+                WsError::Truncated {
+                    what: "stream ended inside a frame",
+                },
+                sink,
+            );
+        } else if self.msg.is_some() {
+            err(
+                self.dir,
+                &pos,
+                WsError::Truncated {
+                    what: "stream ended inside a fragmented message",
+                },
+                sink,
+            );
+        }
+        self.dead = true;
+    }
+}
+
+/// Close codes an endpoint may send (RFC 6455 7.4.1, 7.4.2).
+fn close_code_valid(code: u16) -> bool {
+    matches!(code, 1000..=1003 | 1007..=1014 | 3000..=4999)
+}
+
+/// Appends `chunk` unmasked; `mask_pos` is the payload offset of `chunk[0]`.
+fn append_unmasked(out: &mut Vec<u8>, chunk: &[u8], mask: Option<[u8; 4]>, mask_pos: usize) {
+    let start = out.len();
+    out.extend_from_slice(chunk);
+    if let (Some(mask), Some(tail)) = (mask, out.get_mut(start..)) {
+        apply_mask(tail, mask, mask_pos);
+    }
+}
+
+/// XORs `data` with the mask, starting at mask index `mask_pos % 4`.
+pub(crate) fn apply_mask(data: &mut [u8], mask: [u8; 4], mask_pos: usize) {
+    let mut rotated = mask;
+    rotated.rotate_left(mask_pos % 4);
+    let m = u32::from_ne_bytes(rotated);
+    let mut words = data.chunks_exact_mut(4);
+    for w in &mut words {
+        let v = u32::from_ne_bytes(<[u8; 4]>::try_from(&*w).unwrap_or_default()) ^ m;
+        w.copy_from_slice(&v.to_ne_bytes());
+    }
+    let mb = m.to_ne_bytes();
+    for (b, k) in words.into_remainder().iter_mut().zip(mb) {
+        *b ^= k;
+    }
+}
+
+/// Unmasks `chunk` in small blocks and inflates it into `out`, capped at `cap` bytes.
+fn inflate_masked(
+    inf: &mut Inflater,
+    chunk: &[u8],
+    mask: Option<[u8; 4]>,
+    mask_pos: usize,
+    out: &mut Vec<u8>,
+    cap: u64,
+) -> Result<(), WsError> {
+    let mut block = [0u8; 1024];
+    let mut scratch = [0u8; 8192];
+    for (i, piece) in chunk.chunks(block.len()).enumerate() {
+        let buf = block.get_mut(..piece.len()).unwrap_or_default();
+        buf.copy_from_slice(piece);
+        if let Some(mask) = mask {
+            apply_mask(buf, mask, mask_pos.wrapping_add(i * 1024));
+        }
+        let mut inp: &[u8] = buf;
+        loop {
+            let (in0, out0) = (inf.d.total_in(), inf.d.total_out());
+            let status = inf
+                .d
+                .decompress(inp, &mut scratch, FlushDecompress::Sync)
+                .map_err(|_| WsError::Decompression)?;
+            let consumed = usize::try_from(inf.d.total_in() - in0).unwrap_or(usize::MAX);
+            let produced = usize::try_from(inf.d.total_out() - out0).unwrap_or(usize::MAX);
+            inp = inp.get(consumed..).unwrap_or_default();
+            if (out.len() as u64).saturating_add(produced as u64) > cap {
+                return Err(WsError::MessageTooBig { max: cap });
+            }
+            out.extend_from_slice(scratch.get(..produced).unwrap_or_default());
+            if status == Status::StreamEnd {
+                // A final block ends this DEFLATE stream; the next message starts a new one.
+                inf.d.reset(false);
+                if inp.is_empty() {
+                    break;
+                }
+                continue;
+            }
+            if (inp.is_empty() && produced < scratch.len()) || (consumed == 0 && produced == 0) {
+                break;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Extends the validated UTF-8 prefix of `buf`; false on a definite error (an incomplete
+/// sequence at the end is fine until more bytes arrive).
+fn utf8_prefix_ok(buf: &[u8], ok: &mut usize) -> bool {
+    let tail = buf.get(*ok..).unwrap_or_default();
+    match std::str::from_utf8(tail) {
+        Ok(_) => {
+            *ok = buf.len();
+            true
+        }
+        Err(e) => {
+            *ok = ok.saturating_add(e.valid_up_to());
+            e.error_len().is_none()
+        }
+    }
+}

@@ -1,0 +1,91 @@
+//! Limits and counters.
+
+/// Limits on what the reassembler keeps. Every limit is on by default: hitting one frees
+/// memory and is reported (an event and a [`Stats`] counter), never silent growth.
+///
+/// Built from [`Default`] and adjusted field by field:
+/// ```
+/// let mut config = pcap_tcp_reassembly::Config::default();
+/// config.max_sessions = 10_000;
+/// ```
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Most sessions in the table. A new session beyond it evicts an old one (closed and
+    /// half-open sessions first, then the least recently active among a sample), with a
+    /// `Closed { reason: Evicted }` event. Default 262 144 (roughly 100 MB of table).
+    pub max_sessions: usize,
+    /// Sessions with no packet for this long (packet time, ns) are flushed and removed.
+    /// `None` keeps them until evicted or `finish`. Default 300 s, like Zeek's
+    /// `tcp_inactivity_timeout`.
+    pub idle_timeout_ns: Option<i64>,
+    /// Most out-of-order bytes buffered per direction; beyond it the first hole is
+    /// skipped (delivered as a gap). Default 4 MiB: several full windows of a fast link.
+    pub max_buffered_per_direction: usize,
+    /// Most out-of-order bytes buffered over all sessions. Default 256 MiB.
+    pub max_buffered_total: usize,
+    /// Most separate out-of-order chunks per direction (bounds per-chunk overhead, like
+    /// smoltcp's fixed hole array). Default 1024.
+    pub max_chunks_per_direction: usize,
+    /// Segments starting further than this beyond the next expected byte are dropped as
+    /// out of window (the largest scaled TCP window is 2^30). Default 2^30.
+    pub max_seq_ahead: u32,
+    /// When the peer acknowledges bytes beyond a hole, the bytes reached the peer but not
+    /// the capture, so no retransmission will fill it: deliver the gap at once instead of
+    /// waiting for a cap or the end of input. Default on.
+    pub gap_on_ack: bool,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            max_sessions: 1 << 18,
+            idle_timeout_ns: Some(300 * 1_000_000_000),
+            max_buffered_per_direction: 4 << 20,
+            max_buffered_total: 256 << 20,
+            max_chunks_per_direction: 1024,
+            max_seq_ahead: 1 << 30,
+            gap_on_ack: true,
+        }
+    }
+}
+
+/// Counters since the reassembler was created.
+#[non_exhaustive]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Segments pushed.
+    pub segments: u64,
+    /// Sessions created.
+    pub sessions: u64,
+    /// Sessions evicted under `max_sessions`.
+    pub sessions_evicted: u64,
+    /// Sessions removed after the idle timeout.
+    pub sessions_timed_out: u64,
+    /// Sessions replaced by a new SYN on the same 4-tuple.
+    pub sessions_replaced: u64,
+    /// Payload bytes delivered in `Data` events.
+    pub bytes_delivered: u64,
+    /// Segments buffered out of order.
+    pub out_of_order: u64,
+    /// Retransmitted segments.
+    pub retransmissions: u64,
+    /// Retransmitted bytes.
+    pub retransmitted_bytes: u64,
+    /// Retransmissions whose bytes differed from the buffered first copy.
+    pub conflicting_overlaps: u64,
+    /// Gap events.
+    pub gaps: u64,
+    /// Bytes in gaps.
+    pub gap_bytes: u64,
+    /// Holes skipped because a buffer cap (bytes or chunks, per direction or total) was hit.
+    pub cap_flushes: u64,
+    /// Payload bytes ignored: beyond a FIN, after a RST or FIN exchange, or out of window.
+    pub dropped_bytes: u64,
+    /// Keep-alives.
+    pub keep_alives: u64,
+    /// Zero-window probes.
+    pub zero_window_probes: u64,
+    /// SYN and SYN/ACK retries.
+    pub syn_retries: u64,
+}

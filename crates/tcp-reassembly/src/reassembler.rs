@@ -1,0 +1,587 @@
+//! The flow table: sessions keyed by canonical 4-tuple, each with two byte streams.
+
+use std::collections::HashMap;
+
+use crate::stream::{HalfStream, Incoming, Limits, Report};
+use crate::{
+    CloseReason, Config, Direction, Event, EventKind, FlowKey, Segment, SessionInfo, SessionState,
+    StartKind, Stats, TcpFlags,
+};
+
+/// How many occupied slots an eviction looks at (an approximation of LRU, as in Redis).
+const EVICTION_SAMPLE: usize = 16;
+
+#[derive(Debug)]
+struct Session {
+    key: FlowKey,
+    /// Whether the client is the key's lower endpoint.
+    client_is_lo: bool,
+    /// Index 0: client to server, 1: server to client.
+    streams: [HalfStream; 2],
+    /// First sequence number seen per direction (the ISN for a SYN), as tshark's
+    /// `base_seq`: a new SYN with another value starts a new session.
+    first_seq: [Option<u32>; 2],
+    info: SessionInfo,
+    /// `End`, `Reset` or `Closed` was emitted.
+    ended: bool,
+}
+
+fn idx(dir: Direction) -> usize {
+    match dir {
+        Direction::ClientToServer => 0,
+        Direction::ServerToClient => 1,
+    }
+}
+
+/// TCP session tracker and stream reassembler. Push segments in capture order; events come
+/// out through the sink.
+#[derive(Debug)]
+pub struct Reassembler {
+    config: Config,
+    map: HashMap<FlowKey, usize>,
+    slots: Vec<Option<Session>>,
+    free: Vec<usize>,
+    next_id: u64,
+    /// Clock hand for eviction sampling.
+    hand: usize,
+    buffered: usize,
+    now: i64,
+    last_sweep: i64,
+    stats: Stats,
+}
+
+impl Default for Reassembler {
+    fn default() -> Reassembler {
+        Reassembler::new(Config::default())
+    }
+}
+
+impl Reassembler {
+    /// A reassembler with the given limits.
+    pub fn new(config: Config) -> Reassembler {
+        Reassembler {
+            config,
+            map: HashMap::new(),
+            slots: Vec::new(),
+            free: Vec::new(),
+            next_id: 0,
+            hand: 0,
+            buffered: 0,
+            now: i64::MIN,
+            last_sweep: i64::MIN,
+            stats: Stats::default(),
+        }
+    }
+
+    /// The limits in force.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// Report-of-order bytes currently buffered over all sessions (at most
+    /// `config.max_buffered_total`).
+    pub fn buffered_bytes(&self) -> usize {
+        self.buffered
+    }
+
+    /// Sessions currently in the table (at most `config.max_sessions`).
+    pub fn session_count(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Summaries of the sessions in the table, in table order.
+    pub fn sessions(&self) -> impl Iterator<Item = &SessionInfo> {
+        self.slots.iter().flatten().map(|s| &s.info)
+    }
+
+    /// Feeds one segment. Events for it (and for any session it evicts or times out) go to
+    /// `sink` before this returns; `Data` bytes borrow from `seg.payload` when in order.
+    pub fn push<F>(&mut self, seg: &Segment<'_>, sink: &mut F)
+    where
+        F: FnMut(Event<'_>),
+    {
+        self.stats.segments = self.stats.segments.saturating_add(1);
+        if seg.ts_ns > self.now {
+            self.now = seg.ts_ns;
+        }
+        self.maybe_sweep(sink);
+        let src = seg.src_addr();
+        let (key, src_is_lo) = FlowKey::new(src, seg.dst_addr());
+        let pure_syn = seg.flags.contains(TcpFlags::SYN) && !seg.flags.contains(TcpFlags::ACK);
+        let slot = match self.map.get(&key).copied() {
+            Some(slot) if pure_syn && self.is_new_syn(slot, src_is_lo, seg.seq) => {
+                self.stats.sessions_replaced = self.stats.sessions_replaced.saturating_add(1);
+                self.remove(slot, Some(CloseReason::Replaced), seg.ts_ns, sink);
+                self.create(key, src_is_lo, seg, sink)
+            }
+            Some(slot) => slot,
+            None => self.create(key, src_is_lo, seg, sink),
+        };
+        self.process(slot, src_is_lo, seg, sink);
+    }
+
+    /// Flushes and removes every session idle since before `ts_ns` (packet time): holes
+    /// become gaps, buffered bytes are delivered, then `Closed { IdleTimeout }`.
+    pub fn flush_older_than<F>(&mut self, ts_ns: i64, sink: &mut F)
+    where
+        F: FnMut(Event<'_>),
+    {
+        for slot in 0..self.slots.len() {
+            let idle = self
+                .slots
+                .get(slot)
+                .and_then(Option::as_ref)
+                .is_some_and(|s| s.info.last_ts_ns < ts_ns);
+            if idle {
+                self.stats.sessions_timed_out = self.stats.sessions_timed_out.saturating_add(1);
+                self.remove(slot, Some(CloseReason::IdleTimeout), ts_ns, sink);
+            }
+        }
+    }
+
+    /// End of input: flushes every session in session order (gaps, buffered data, FINs
+    /// beyond holes) and closes those not yet ended with `Closed { EndOfInput }`.
+    pub fn finish<F>(&mut self, sink: &mut F)
+    where
+        F: FnMut(Event<'_>),
+    {
+        let mut order: Vec<(u64, usize)> = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.as_ref().map(|s| (s.info.id, i)))
+            .collect();
+        order.sort_unstable();
+        let ts = self.now;
+        for (_, slot) in order {
+            self.remove(slot, Some(CloseReason::EndOfInput), ts, sink);
+        }
+    }
+
+    fn maybe_sweep<F>(&mut self, sink: &mut F)
+    where
+        F: FnMut(Event<'_>),
+    {
+        let Some(timeout) = self.config.idle_timeout_ns else {
+            return;
+        };
+        // Sweep a few times per timeout period, so a session lives at most 1.125 timeouts.
+        let interval = (timeout / 8).max(1);
+        if self.last_sweep == i64::MIN {
+            self.last_sweep = self.now;
+        } else if self.now.saturating_sub(self.last_sweep) >= interval {
+            self.last_sweep = self.now;
+            self.flush_older_than(self.now.saturating_sub(timeout), sink);
+        }
+    }
+
+    /// A pure SYN on an existing session starts a new one when its sequence number differs
+    /// from the first one seen in that direction (tshark's rule; covers port reuse).
+    fn is_new_syn(&self, slot: usize, src_is_lo: bool, seq: u32) -> bool {
+        let Some(s) = self.slots.get(slot).and_then(Option::as_ref) else {
+            return false;
+        };
+        let dir = if src_is_lo == s.client_is_lo { 0 } else { 1 };
+        s.first_seq
+            .get(dir)
+            .copied()
+            .flatten()
+            .is_some_and(|first| first != seq)
+    }
+
+    fn create<F>(&mut self, key: FlowKey, src_is_lo: bool, seg: &Segment<'_>, sink: &mut F) -> usize
+    where
+        F: FnMut(Event<'_>),
+    {
+        while self.map.len() >= self.config.max_sessions.max(1) {
+            if !self.evict_one(seg.ts_ns, sink) {
+                break;
+            }
+        }
+        let syn = seg.flags.contains(TcpFlags::SYN);
+        let ack = seg.flags.contains(TcpFlags::ACK);
+        let (how, client_is_lo) = match (syn, ack) {
+            (true, false) => (StartKind::Syn, src_is_lo),
+            (true, true) => (StartKind::SynAck, !src_is_lo),
+            _ => (StartKind::MidStream, src_is_lo),
+        };
+        let (client, server) = if client_is_lo == src_is_lo {
+            (seg.src_addr(), seg.dst_addr())
+        } else {
+            (seg.dst_addr(), seg.src_addr())
+        };
+        let id = self.next_id;
+        self.next_id = self.next_id.saturating_add(1);
+        self.stats.sessions = self.stats.sessions.saturating_add(1);
+        let session = Session {
+            key,
+            client_is_lo,
+            streams: Default::default(),
+            first_seq: [None, None],
+            info: SessionInfo {
+                id,
+                client,
+                server,
+                how,
+                first_ts_ns: seg.ts_ns,
+                last_ts_ns: seg.ts_ns,
+                state: if how == StartKind::Syn {
+                    SessionState::HalfOpen
+                } else {
+                    SessionState::Established
+                },
+                packets_c2s: 0,
+                packets_s2c: 0,
+                bytes_c2s: 0,
+                bytes_s2c: 0,
+                retransmissions: 0,
+                out_of_order: 0,
+                gaps: 0,
+                gap_bytes: 0,
+                syn_retries: 0,
+            },
+            ended: false,
+        };
+        let slot = match self.free.pop() {
+            Some(slot) => {
+                if let Some(s) = self.slots.get_mut(slot) {
+                    *s = Some(session);
+                }
+                slot
+            }
+            None => {
+                self.slots.push(Some(session));
+                self.slots.len().saturating_sub(1)
+            }
+        };
+        self.map.insert(key, slot);
+        sink(Event {
+            session: id,
+            ts_ns: seg.ts_ns,
+            kind: EventKind::Start {
+                client,
+                server,
+                how,
+            },
+        });
+        slot
+    }
+
+    /// Evicts one session chosen among a sample of slots after the clock hand: closed or
+    /// reset sessions first, then half-open ones, then the longest idle.
+    fn evict_one<F>(&mut self, ts_ns: i64, sink: &mut F) -> bool
+    where
+        F: FnMut(Event<'_>),
+    {
+        let n = self.slots.len();
+        if n == 0 {
+            return false;
+        }
+        let mut best: Option<(u8, i64, usize)> = None;
+        let mut seen = 0;
+        let mut steps = 0;
+        while seen < EVICTION_SAMPLE && steps < n {
+            let i = self.hand % n;
+            self.hand = i.saturating_add(1);
+            steps += 1;
+            if let Some(s) = self.slots.get(i).and_then(Option::as_ref) {
+                seen += 1;
+                let rank = match s.info.state {
+                    _ if s.ended => 0,
+                    SessionState::HalfOpen => 1,
+                    _ => 2,
+                };
+                let cand = (rank, s.info.last_ts_ns, i);
+                if best.is_none_or(|b| (cand.0, cand.1) < (b.0, b.1)) {
+                    best = Some(cand);
+                }
+            }
+        }
+        let Some((_, _, slot)) = best else {
+            return false;
+        };
+        self.stats.sessions_evicted = self.stats.sessions_evicted.saturating_add(1);
+        self.remove(slot, Some(CloseReason::Evicted), ts_ns, sink);
+        true
+    }
+
+    /// Flushes a session's streams, emits its closing event if it has not ended, and frees it.
+    fn remove<F>(&mut self, slot: usize, reason: Option<CloseReason>, ts_ns: i64, sink: &mut F)
+    where
+        F: FnMut(Event<'_>),
+    {
+        let Some(mut s) = self.slots.get_mut(slot).and_then(Option::take) else {
+            return;
+        };
+        self.map.remove(&s.key);
+        self.free.push(slot);
+        if !s.ended {
+            flush_session(&mut s, &mut self.buffered, &mut self.stats, ts_ns, sink);
+            if let Some(reason) = reason {
+                match reason {
+                    CloseReason::IdleTimeout => s.info.state = SessionState::TimedOut,
+                    CloseReason::Evicted => s.info.state = SessionState::Evicted,
+                    _ => {}
+                }
+                if !s.ended {
+                    sink(Event {
+                        session: s.info.id,
+                        ts_ns,
+                        kind: EventKind::Closed {
+                            reason,
+                            info: s.info,
+                        },
+                    });
+                }
+            }
+        }
+    }
+
+    fn process<F>(&mut self, slot: usize, src_is_lo: bool, seg: &Segment<'_>, sink: &mut F)
+    where
+        F: FnMut(Event<'_>),
+    {
+        let global_room = self.config.max_buffered_total.saturating_sub(self.buffered);
+        let Some(s) = self.slots.get_mut(slot).and_then(Option::as_mut) else {
+            return;
+        };
+        let dir = if src_is_lo == s.client_is_lo {
+            Direction::ClientToServer
+        } else {
+            Direction::ServerToClient
+        };
+        let (di, ri) = (idx(dir), idx(dir.reverse()));
+        let ts = seg.ts_ns;
+        let id = s.info.id;
+        let info = &mut s.info;
+        info.last_ts_ns = info.last_ts_ns.max(ts);
+        match dir {
+            Direction::ClientToServer => info.packets_c2s = info.packets_c2s.saturating_add(1),
+            Direction::ServerToClient => info.packets_s2c = info.packets_s2c.saturating_add(1),
+        }
+        let wire_len = seg.wire_len();
+        if s.ended {
+            self.stats.dropped_bytes = self.stats.dropped_bytes.saturating_add(wire_len as u64);
+            return;
+        }
+        let flags = seg.flags;
+        if flags.contains(TcpFlags::RST) {
+            flush_session(s, &mut self.buffered, &mut self.stats, ts, sink);
+            s.info.state = SessionState::Reset;
+            s.ended = true;
+            sink(Event {
+                session: id,
+                ts_ns: ts,
+                kind: EventKind::Reset {
+                    by: dir,
+                    info: s.info,
+                },
+            });
+            return;
+        }
+        let syn = flags.contains(TcpFlags::SYN);
+        let mut data_seq = seg.seq;
+        if syn {
+            data_seq = seg.seq.wrapping_add(1);
+            match s.first_seq.get(di).copied().flatten() {
+                None => {
+                    if let Some(f) = s.first_seq.get_mut(di) {
+                        *f = Some(seg.seq);
+                    }
+                    if let Some(st) = s.streams.get_mut(di) {
+                        st.start(data_seq);
+                    }
+                }
+                Some(first) if first == seg.seq => {
+                    s.info.syn_retries = s.info.syn_retries.saturating_add(1);
+                    self.stats.syn_retries = self.stats.syn_retries.saturating_add(1);
+                    sink(Event {
+                        session: id,
+                        ts_ns: ts,
+                        kind: EventKind::SynRetry { dir },
+                    });
+                }
+                Some(_) => {}
+            }
+            if flags.contains(TcpFlags::ACK) {
+                // The SYN/ACK acknowledges the client's ISN + 1: the client's stream starts
+                // there even if its SYN was not captured.
+                if let Some(peer) = s.streams.get_mut(ri).filter(|p| !p.started()) {
+                    peer.start(seg.ack);
+                }
+            }
+        } else if s.first_seq.get(di).copied().flatten().is_none() {
+            if let Some(f) = s.first_seq.get_mut(di) {
+                *f = Some(seg.seq);
+            }
+            if let Some(st) = s.streams.get_mut(di).filter(|st| !st.started()) {
+                st.start(seg.seq);
+            }
+        }
+        if s.info.state == SessionState::HalfOpen && !(syn && dir == Direction::ClientToServer) {
+            s.info.state = SessionState::Established;
+        }
+        let peer_window_zero = s.streams.get(ri).is_some_and(|p| p.window_zero);
+        let limits = |buffered_here: usize| Limits {
+            max_bytes: self
+                .config
+                .max_buffered_per_direction
+                .min(buffered_here.saturating_add(global_room)),
+            max_chunks: self.config.max_chunks_per_direction,
+            max_ahead: self.config.max_seq_ahead,
+            gap_on_ack: self.config.gap_on_ack,
+        };
+        let fin = flags.contains(TcpFlags::FIN);
+        let before = s.streams.iter().map(HalfStream::buffered).sum::<usize>();
+        if let Some(st) = s.streams.get_mut(di) {
+            st.window_zero = seg.window == 0;
+            if st.started() {
+                let lim = limits(st.buffered());
+                let info = &mut s.info;
+                let stats = &mut self.stats;
+                let incoming = Incoming {
+                    seq: data_seq,
+                    data: seg.payload,
+                    wire_len,
+                    fin,
+                    peer_window_zero,
+                };
+                st.segment(incoming, lim, &mut |o| {
+                    report(o, id, ts, dir, info, stats, sink)
+                });
+            }
+        }
+        if flags.contains(TcpFlags::ACK) {
+            if let Some(peer) = s.streams.get_mut(ri) {
+                let lim = limits(peer.buffered());
+                let info = &mut s.info;
+                let stats = &mut self.stats;
+                peer.peer_ack(seg.ack, lim, &mut |o| {
+                    report(o, id, ts, dir.reverse(), info, stats, sink)
+                });
+            }
+        }
+        let after = s.streams.iter().map(HalfStream::buffered).sum::<usize>();
+        self.buffered = self.buffered.saturating_add(after).saturating_sub(before);
+        let fins = s.streams.iter().filter(|st| st.fin_done()).count();
+        if fins == 2 {
+            s.info.state = SessionState::Closed;
+            s.ended = true;
+            sink(Event {
+                session: id,
+                ts_ns: ts,
+                kind: EventKind::End { info: s.info },
+            });
+        } else if fins == 1 {
+            s.info.state = SessionState::Closing;
+        }
+    }
+}
+
+/// Flushes both streams of a session (holes become gaps) and, if that completes both
+/// FINs, ends it.
+fn flush_session<F>(s: &mut Session, buffered: &mut usize, stats: &mut Stats, ts: i64, sink: &mut F)
+where
+    F: FnMut(Event<'_>),
+{
+    let id = s.info.id;
+    for dir in [Direction::ClientToServer, Direction::ServerToClient] {
+        if let Some(st) = s.streams.get_mut(idx(dir)) {
+            let before = st.buffered();
+            let info = &mut s.info;
+            st.flush(&mut |o| report(o, id, ts, dir, info, stats, sink));
+            *buffered = buffered.saturating_sub(before.saturating_sub(st.buffered()));
+        }
+    }
+    let fins = s.streams.iter().filter(|st| st.fin_done()).count();
+    if fins == 2 && !s.ended {
+        s.info.state = SessionState::Closed;
+        s.ended = true;
+        sink(Event {
+            session: id,
+            ts_ns: ts,
+            kind: EventKind::End { info: s.info },
+        });
+    }
+}
+
+/// Turns a stream's output into a public event, counting it in the session and the stats.
+fn report<F>(
+    o: Report<'_>,
+    session: u64,
+    ts_ns: i64,
+    dir: Direction,
+    info: &mut SessionInfo,
+    stats: &mut Stats,
+    sink: &mut F,
+) where
+    F: FnMut(Event<'_>),
+{
+    let kind = match o {
+        Report::Data { offset, bytes } => {
+            let n = bytes.len() as u64;
+            stats.bytes_delivered = stats.bytes_delivered.saturating_add(n);
+            match dir {
+                Direction::ClientToServer => info.bytes_c2s = info.bytes_c2s.saturating_add(n),
+                Direction::ServerToClient => info.bytes_s2c = info.bytes_s2c.saturating_add(n),
+            }
+            EventKind::Data { dir, offset, bytes }
+        }
+        Report::Gap { offset, len, cap } => {
+            stats.gaps = stats.gaps.saturating_add(1);
+            stats.gap_bytes = stats.gap_bytes.saturating_add(len);
+            if cap {
+                stats.cap_flushes = stats.cap_flushes.saturating_add(1);
+            }
+            info.gaps = info.gaps.saturating_add(1);
+            info.gap_bytes = info.gap_bytes.saturating_add(len);
+            EventKind::Gap { dir, offset, len }
+        }
+        Report::OutOfOrder { offset, len } => {
+            stats.out_of_order = stats.out_of_order.saturating_add(1);
+            info.out_of_order = info.out_of_order.saturating_add(1);
+            EventKind::OutOfOrder { dir, offset, len }
+        }
+        Report::Retransmission {
+            offset,
+            len,
+            overlap,
+        } => {
+            stats.retransmissions = stats.retransmissions.saturating_add(1);
+            stats.retransmitted_bytes = stats.retransmitted_bytes.saturating_add(len);
+            if overlap == crate::Overlap::Different {
+                stats.conflicting_overlaps = stats.conflicting_overlaps.saturating_add(1);
+            }
+            info.retransmissions = info.retransmissions.saturating_add(1);
+            EventKind::Retransmission {
+                dir,
+                offset,
+                len,
+                overlap,
+            }
+        }
+        Report::KeepAlive => {
+            stats.keep_alives = stats.keep_alives.saturating_add(1);
+            EventKind::KeepAlive { dir }
+        }
+        Report::ZeroWindowProbe => {
+            stats.zero_window_probes = stats.zero_window_probes.saturating_add(1);
+            EventKind::ZeroWindowProbe { dir }
+        }
+        Report::Fin { offset } => EventKind::Fin { dir, offset },
+        Report::Dropped { len } => {
+            stats.dropped_bytes = stats.dropped_bytes.saturating_add(len);
+            return;
+        }
+    };
+    sink(Event {
+        session,
+        ts_ns,
+        kind,
+    });
+}

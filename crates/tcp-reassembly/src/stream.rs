@@ -1,0 +1,482 @@
+//! One direction of a session: sequence numbers in, an ordered byte stream out.
+//!
+//! Sequence numbers are mapped to 64-bit stream offsets through a signed 32-bit
+//! difference from the next expected sequence number, so wraparound at 2^32 needs no
+//! special case. In-order bytes are passed on borrowed from the segment; only bytes ahead
+//! of a hole are copied, into a sorted list of non-overlapping chunks.
+
+use std::collections::VecDeque;
+
+use crate::Overlap;
+
+/// What a stream reports; the reassembler adds session, time and direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Report<'a> {
+    Data {
+        offset: u64,
+        bytes: &'a [u8],
+    },
+    Gap {
+        offset: u64,
+        len: u64,
+        cap: bool,
+    },
+    OutOfOrder {
+        offset: u64,
+        len: u64,
+    },
+    Retransmission {
+        offset: u64,
+        len: u64,
+        overlap: Overlap,
+    },
+    KeepAlive,
+    ZeroWindowProbe,
+    Fin {
+        offset: u64,
+    },
+    Dropped {
+        len: u64,
+    },
+}
+
+/// One segment's share of a stream.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Incoming<'a> {
+    /// Sequence number of the first payload byte (after the SYN, if any).
+    pub seq: u32,
+    /// Captured payload.
+    pub data: &'a [u8],
+    /// Payload length on the wire (>= `data.len()` when the capture cut it short).
+    pub wire_len: usize,
+    /// The segment carries a FIN.
+    pub fin: bool,
+    /// The receiver's last advertised window was zero.
+    pub peer_window_zero: bool,
+}
+
+/// The limits a stream works under for one call.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    /// Bytes this stream may hold after the call (per-direction cap, lowered by the global cap).
+    pub max_bytes: usize,
+    /// Chunks this stream may hold.
+    pub max_chunks: usize,
+    /// Furthest a segment may start beyond the next expected byte.
+    pub max_ahead: u32,
+    /// Whether a peer ACK beyond a hole turns it into a gap.
+    pub gap_on_ack: bool,
+}
+
+#[derive(Debug)]
+struct Chunk {
+    off: u64,
+    data: Vec<u8>,
+}
+
+impl Chunk {
+    fn end(&self) -> u64 {
+        self.off.saturating_add(len64(self.data.len()))
+    }
+}
+
+fn len64(n: usize) -> u64 {
+    u64::try_from(n).unwrap_or(u64::MAX)
+}
+
+/// `b - a` as usize for offsets known to satisfy `a <= b` and to lie within one buffer.
+fn span(a: u64, b: u64) -> usize {
+    usize::try_from(b.saturating_sub(a)).unwrap_or(usize::MAX)
+}
+
+/// One direction's byte stream.
+#[derive(Debug, Default)]
+pub(crate) struct HalfStream {
+    started: bool,
+    /// Sequence number of stream offset 0.
+    base: u32,
+    /// Next stream offset expected (everything below was delivered or reported as a gap).
+    offset: u64,
+    /// Stream offset of the FIN, once seen.
+    fin: Option<u64>,
+    fin_done: bool,
+    /// Highest offset the peer acknowledged.
+    acked: u64,
+    chunks: VecDeque<Chunk>,
+    buffered: usize,
+    /// The last window this side advertised was zero.
+    pub window_zero: bool,
+}
+
+impl HalfStream {
+    pub(crate) fn started(&self) -> bool {
+        self.started
+    }
+
+    pub(crate) fn fin_done(&self) -> bool {
+        self.fin_done
+    }
+
+    pub(crate) fn buffered(&self) -> usize {
+        self.buffered
+    }
+
+    /// Starts the stream: `seq` is the sequence number of stream offset 0.
+    pub(crate) fn start(&mut self, seq: u32) {
+        self.started = true;
+        self.base = seq;
+        self.offset = 0;
+    }
+
+    /// Stream offset of `seq`, relative to the next expected byte (may be negative for
+    /// bytes before the start of a stream picked up mid-stream).
+    fn off_of(&self, seq: u32) -> i64 {
+        // Truncation to u32 is the point: offsets are compared modulo 2^32.
+        #[allow(clippy::cast_possible_truncation)]
+        let cur = self.base.wrapping_add(self.offset as u32);
+        let delta = i64::from(seq.wrapping_sub(cur) as i32);
+        i64::try_from(self.offset)
+            .unwrap_or(i64::MAX)
+            .saturating_add(delta)
+    }
+
+    /// Handles one segment's payload (`seq` = sequence number of its first payload byte;
+    /// `wire_len` >= `data.len()` when the capture cut the payload short).
+    pub(crate) fn segment(
+        &mut self,
+        seg: Incoming<'_>,
+        lim: Limits,
+        out: &mut impl FnMut(Report<'_>),
+    ) {
+        let Incoming {
+            seq,
+            data,
+            wire_len,
+            fin,
+            peer_window_zero,
+        } = seg;
+        let so = self.off_of(seq);
+        let mut cur = i64::try_from(self.offset).unwrap_or(i64::MAX);
+        let wl = i64::try_from(wire_len).unwrap_or(i64::MAX);
+        if so.saturating_sub(cur) > i64::from(lim.max_ahead) {
+            if wire_len > 0 {
+                out(Report::Dropped {
+                    len: len64(wire_len),
+                });
+            }
+            return;
+        }
+        let end = so.saturating_add(wl);
+        let new_fin = fin && !self.fin_done && self.fin.is_none() && end >= cur;
+        if end < cur || (end == cur && !new_fin) {
+            // Nothing new: a pure ACK, a keep-alive or a retransmission.
+            let from = so.max(0);
+            if cur > 0 && so == cur.saturating_sub(1) && wire_len <= 1 && !fin {
+                out(Report::KeepAlive);
+            } else if end > from {
+                out(Report::Retransmission {
+                    offset: u64::try_from(from).unwrap_or(0),
+                    len: u64::try_from(end.saturating_sub(from)).unwrap_or(0),
+                    overlap: Overlap::Unchecked,
+                });
+            }
+            return;
+        }
+        if self.fin_done {
+            out(Report::Dropped {
+                len: u64::try_from(end.saturating_sub(so.max(cur))).unwrap_or(0),
+            });
+            return;
+        }
+        if new_fin {
+            self.fin = u64::try_from(end).ok();
+        }
+        if so == cur && wire_len == 1 && peer_window_zero {
+            out(Report::ZeroWindowProbe);
+        }
+        if so > cur && lim.gap_on_ack && i64::try_from(self.acked).unwrap_or(0) >= so {
+            // The peer acknowledged past the hole before this segment: it reached the peer
+            // but not the capture, and no retransmission will fill it.
+            let so_u = u64::try_from(so).unwrap_or(0);
+            while self.offset < so_u && !self.fin_done {
+                let before = self.offset;
+                self.skip_hole(Some(so_u), false, out);
+                if self.offset == before {
+                    break;
+                }
+            }
+            cur = i64::try_from(self.offset).unwrap_or(i64::MAX);
+            if self.fin_done {
+                return;
+            }
+        }
+        if so > cur {
+            let so_u = u64::try_from(so).unwrap_or(0);
+            self.ahead(so_u, data, out);
+        } else {
+            let old = usize::try_from(cur.saturating_sub(so)).unwrap_or(usize::MAX);
+            let from = so.max(0);
+            if cur > from {
+                out(Report::Retransmission {
+                    offset: u64::try_from(from).unwrap_or(0),
+                    len: u64::try_from(cur.saturating_sub(from)).unwrap_or(0),
+                    overlap: Overlap::Unchecked,
+                });
+            }
+            let rest = data.get(old..).unwrap_or(&[]);
+            self.in_order(rest, wire_len.saturating_sub(old), out);
+        }
+        self.enforce(lim, out);
+    }
+
+    /// Delivers bytes that start exactly at `self.offset`.
+    fn in_order(&mut self, data: &[u8], wire_len: usize, out: &mut impl FnMut(Report<'_>)) {
+        let start = self.offset;
+        let end = start.saturating_add(len64(wire_len));
+        let mut limit = end;
+        if let Some(f) = self.fin {
+            limit = limit.min(f);
+        }
+        if let Some(c) = self.chunks.front() {
+            limit = limit.min(c.off);
+        }
+        let cap_end = start.saturating_add(len64(data.len())).min(limit);
+        if cap_end > start {
+            let bytes = data.get(..span(start, cap_end)).unwrap_or(&[]);
+            out(Report::Data {
+                offset: start,
+                bytes,
+            });
+            self.offset = cap_end;
+        }
+        if limit > self.offset {
+            // The snapshot length cut these bytes off: they will never be seen.
+            out(Report::Gap {
+                offset: self.offset,
+                len: limit.saturating_sub(self.offset),
+                cap: false,
+            });
+            self.offset = limit;
+        }
+        if end > self.offset {
+            let beyond_fin = self.fin.is_some_and(|f| self.offset >= f);
+            if beyond_fin {
+                out(Report::Dropped {
+                    len: end.saturating_sub(self.offset),
+                });
+            } else {
+                // The segment runs into buffered data: let the buffer decide (first copy
+                // wins) and fill any holes between chunks with the segment's bytes.
+                let skip = span(start, self.offset);
+                if let Some(tail) = data.get(skip..) {
+                    let at = self.offset;
+                    self.insert(at, tail, out);
+                }
+            }
+        }
+        self.drain(out);
+    }
+
+    /// Buffers a segment starting beyond the next expected byte.
+    fn ahead(&mut self, so: u64, data: &[u8], out: &mut impl FnMut(Report<'_>)) {
+        if data.is_empty() {
+            return;
+        }
+        if self.fin.is_some_and(|f| so >= f) {
+            out(Report::Dropped {
+                len: len64(data.len()),
+            });
+            return;
+        }
+        out(Report::OutOfOrder {
+            offset: so,
+            len: len64(data.len()),
+        });
+        self.insert(so, data, out);
+    }
+
+    /// Copies `data` at stream offset `at` into the chunk list, keeping the bytes already
+    /// buffered where they overlap (first copy wins) and reporting the overlap.
+    fn insert(&mut self, at: u64, data: &[u8], out: &mut impl FnMut(Report<'_>)) {
+        let end = at.saturating_add(len64(data.len()));
+        let mut pos = at.max(self.offset);
+        let mut i = self.chunks.partition_point(|c| c.end() <= pos);
+        let mut same = 0u64;
+        let mut first_overlap = None;
+        let mut differ = false;
+        while pos < end {
+            let piece = data.get(span(at, pos)..span(at, end)).unwrap_or(&[]);
+            match self.chunks.get(i) {
+                Some(c) if c.off <= pos => {
+                    let ov_end = end.min(c.end());
+                    let ours = piece.get(..span(pos, ov_end)).unwrap_or(&[]);
+                    let theirs = c
+                        .data
+                        .get(span(c.off, pos)..span(c.off, ov_end))
+                        .unwrap_or(&[]);
+                    differ |= ours != theirs;
+                    first_overlap.get_or_insert(pos);
+                    same = same.saturating_add(ov_end.saturating_sub(pos));
+                    pos = ov_end;
+                    i = i.saturating_add(1);
+                }
+                next => {
+                    let piece_end = next.map_or(end, |c| end.min(c.off));
+                    let bytes = piece.get(..span(pos, piece_end)).unwrap_or(&[]);
+                    let extend = i
+                        .checked_sub(1)
+                        .and_then(|p| self.chunks.get_mut(p))
+                        .filter(|prev| prev.end() == pos);
+                    match extend {
+                        Some(prev) => prev.data.extend_from_slice(bytes),
+                        None => {
+                            self.chunks.insert(
+                                i,
+                                Chunk {
+                                    off: pos,
+                                    data: bytes.to_vec(),
+                                },
+                            );
+                            i = i.saturating_add(1);
+                        }
+                    }
+                    self.buffered = self.buffered.saturating_add(bytes.len());
+                    pos = piece_end;
+                }
+            }
+        }
+        if let Some(first) = first_overlap {
+            out(Report::Retransmission {
+                offset: first,
+                len: same,
+                overlap: if differ {
+                    Overlap::Different
+                } else {
+                    Overlap::Same
+                },
+            });
+        }
+    }
+
+    /// Delivers buffered chunks that have become contiguous with the delivered stream.
+    fn drain(&mut self, out: &mut impl FnMut(Report<'_>)) {
+        while self.chunks.front().is_some_and(|c| c.off <= self.offset) {
+            let Some(c) = self.chunks.pop_front() else {
+                break;
+            };
+            self.buffered = self.buffered.saturating_sub(c.data.len());
+            let limit = self.fin.map_or(c.end(), |f| f.min(c.end()));
+            if limit > self.offset {
+                let bytes = c
+                    .data
+                    .get(span(c.off, self.offset)..span(c.off, limit))
+                    .unwrap_or(&[]);
+                out(Report::Data {
+                    offset: self.offset,
+                    bytes,
+                });
+                self.offset = limit;
+            }
+        }
+        self.check_fin(out);
+    }
+
+    fn check_fin(&mut self, out: &mut impl FnMut(Report<'_>)) {
+        if !self.fin_done && self.fin == Some(self.offset) {
+            self.fin_done = true;
+            let dropped: usize = self.chunks.iter().map(|c| c.data.len()).sum();
+            self.chunks.clear();
+            self.buffered = 0;
+            if dropped > 0 {
+                out(Report::Dropped {
+                    len: len64(dropped),
+                });
+            }
+            out(Report::Fin {
+                offset: self.offset,
+            });
+        }
+    }
+
+    /// Gives up on the first hole: reports it as a gap up to the first buffered chunk (or
+    /// `upto`, whichever is first), then delivers what became contiguous.
+    fn skip_hole(&mut self, upto: Option<u64>, cap: bool, out: &mut impl FnMut(Report<'_>)) {
+        let mut target = self.chunks.front().map_or(u64::MAX, |c| c.off);
+        if let Some(u) = upto {
+            target = target.min(u);
+        }
+        if let Some(f) = self.fin {
+            target = target.min(f);
+        }
+        if target == u64::MAX || target <= self.offset {
+            self.drain(out);
+            return;
+        }
+        out(Report::Gap {
+            offset: self.offset,
+            len: target.saturating_sub(self.offset),
+            cap,
+        });
+        self.offset = target;
+        self.drain(out);
+    }
+
+    /// Skips holes until the buffer is within the limits.
+    fn enforce(&mut self, lim: Limits, out: &mut impl FnMut(Report<'_>)) {
+        while !self.chunks.is_empty()
+            && (self.buffered > lim.max_bytes || self.chunks.len() > lim.max_chunks)
+        {
+            let before = (self.offset, self.chunks.len());
+            self.skip_hole(None, true, out);
+            if before == (self.offset, self.chunks.len()) {
+                break;
+            }
+        }
+    }
+
+    /// The peer acknowledged up to `ack`: a hole entirely below it will never be filled.
+    pub(crate) fn peer_ack(&mut self, ack: u32, lim: Limits, out: &mut impl FnMut(Report<'_>)) {
+        if !self.started || self.fin_done {
+            return;
+        }
+        let a = self.off_of(ack);
+        let cur = i64::try_from(self.offset).unwrap_or(i64::MAX);
+        if a <= cur || a.saturating_sub(cur) > i64::from(lim.max_ahead) {
+            return;
+        }
+        let a = u64::try_from(a).unwrap_or(0);
+        self.acked = self.acked.max(a);
+        if !lim.gap_on_ack {
+            return;
+        }
+        while self.chunks.front().is_some_and(|c| c.off <= self.acked) {
+            let before = (self.offset, self.chunks.len());
+            self.skip_hole(None, false, out);
+            if before == (self.offset, self.chunks.len()) {
+                break;
+            }
+        }
+        // An ACK covering the FIN (FIN offset + 1) with bytes missing before it.
+        if self.chunks.is_empty() && self.fin.is_some_and(|f| f < self.acked && f > self.offset) {
+            self.skip_hole(None, false, out);
+        }
+    }
+
+    /// End of the stream's life (end of input, timeout, eviction, RST): every hole becomes a
+    /// gap, every buffered byte is delivered, and a FIN beyond a hole is reached.
+    pub(crate) fn flush(&mut self, out: &mut impl FnMut(Report<'_>)) {
+        if self.fin_done {
+            return;
+        }
+        while !self.chunks.is_empty() {
+            let before = (self.offset, self.chunks.len());
+            self.skip_hole(None, false, out);
+            if before == (self.offset, self.chunks.len()) {
+                break;
+            }
+        }
+        if self.fin.is_some_and(|f| f > self.offset) {
+            self.skip_hole(None, false, out);
+        }
+    }
+}

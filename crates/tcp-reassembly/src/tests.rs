@@ -1,0 +1,510 @@
+//! Table-driven sequences: segments in, rendered events out (gopacket's `testSequence` style).
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use crate::{Config, Direction, Event, EventKind, Reassembler, Segment, TcpFlags};
+
+const C: Direction = Direction::ClientToServer;
+const S: Direction = Direction::ServerToClient;
+const SYN: TcpFlags = TcpFlags::SYN;
+const ACK: TcpFlags = TcpFlags::ACK;
+const FIN: TcpFlags = TcpFlags(0x11); // FIN|ACK
+const RST: TcpFlags = TcpFlags::RST;
+const SA: TcpFlags = TcpFlags(0x12);
+const PA: TcpFlags = TcpFlags(0x18);
+
+/// One input segment: who sends, seq, ack, flags, payload.
+type In = (Direction, u32, u32, TcpFlags, &'static [u8]);
+
+fn seg(dir: Direction, seq: u32, ack: u32, flags: TcpFlags, payload: &[u8]) -> Segment<'_> {
+    let (c, s) = (
+        IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)),
+        IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2)),
+    );
+    let (src, dst, sp, dp) = match dir {
+        Direction::ClientToServer => (c, s, 40000, 80),
+        Direction::ServerToClient => (s, c, 80, 40000),
+    };
+    Segment {
+        ts_ns: 1_000,
+        src,
+        dst,
+        src_port: sp,
+        dst_port: dp,
+        seq,
+        ack,
+        flags,
+        window: 1000,
+        payload,
+        orig_payload_len: None,
+    }
+}
+
+fn d(dir: Direction) -> &'static str {
+    dir.as_str()
+}
+
+/// Renders an event compactly: `"<session> <what> ..."`.
+pub(crate) fn render(e: &Event<'_>) -> String {
+    let id = e.session;
+    match e.kind {
+        EventKind::Start { how, .. } => format!("{id} start {how:?}"),
+        EventKind::SynRetry { dir } => format!("{id} {} synretry", d(dir)),
+        EventKind::Data { dir, offset, bytes } => {
+            format!(
+                "{id} {} data {offset} {}",
+                d(dir),
+                String::from_utf8_lossy(bytes)
+            )
+        }
+        EventKind::Gap { dir, offset, len } => format!("{id} {} gap {offset} {len}", d(dir)),
+        EventKind::OutOfOrder { dir, offset, len } => format!("{id} {} ooo {offset} {len}", d(dir)),
+        EventKind::Retransmission {
+            dir,
+            offset,
+            len,
+            overlap,
+        } => format!("{id} {} rexmit {offset} {len} {overlap:?}", d(dir)),
+        EventKind::KeepAlive { dir } => format!("{id} {} keepalive", d(dir)),
+        EventKind::ZeroWindowProbe { dir } => format!("{id} {} zwp", d(dir)),
+        EventKind::Fin { dir, offset } => format!("{id} {} fin {offset}", d(dir)),
+        EventKind::End { info } => format!("{id} end {}", info.state.as_str()),
+        EventKind::Reset { by, info } => format!("{id} reset {} {}", d(by), info.state.as_str()),
+        EventKind::Closed { reason, info } => {
+            format!("{id} closed {reason:?} {}", info.state.as_str())
+        }
+    }
+}
+
+fn run_with(config: Config, input: &[In]) -> Vec<String> {
+    let mut r = Reassembler::new(config);
+    let mut out = Vec::new();
+    let mut sink = |e: Event<'_>| out.push(render(&e));
+    for &(dir, seq, ack, flags, payload) in input {
+        r.push(&seg(dir, seq, ack, flags, payload), &mut sink);
+    }
+    r.finish(&mut sink);
+    assert_eq!(r.buffered_bytes(), 0);
+    assert_eq!(r.session_count(), 0);
+    out
+}
+
+fn run(input: &[In]) -> Vec<String> {
+    run_with(Config::default(), input)
+}
+
+/// Handshake: client ISN 999 (data from 1000), server ISN 4999 (data from 5000).
+const HS: [In; 3] = [
+    (C, 999, 0, SYN, b""),
+    (S, 4999, 1000, SA, b""),
+    (C, 1000, 5000, ACK, b""),
+];
+
+fn with_hs(rest: &[In]) -> Vec<In> {
+    HS.iter().chain(rest).copied().collect()
+}
+
+struct Case {
+    name: &'static str,
+    input: Vec<In>,
+    want: &'static [&'static str],
+}
+
+#[test]
+fn sequences() {
+    let cases = [
+        Case {
+            name: "in order, FIN both ways",
+            input: with_hs(&[
+                (C, 1000, 5000, PA, b"GET"),
+                (S, 5000, 1003, PA, b"OK"),
+                (C, 1003, 5002, FIN, b""),
+                (S, 5002, 1004, FIN, b""),
+                (C, 1004, 5003, ACK, b""),
+            ]),
+            want: &[
+                "0 start Syn",
+                "0 c2s data 0 GET",
+                "0 s2c data 0 OK",
+                "0 c2s fin 3",
+                "0 s2c fin 2",
+                "0 end closed",
+            ],
+        },
+        Case {
+            name: "reorder: later segment buffered, released when the hole fills",
+            input: with_hs(&[
+                (C, 1004, 5000, PA, b"efgh"),
+                (C, 1008, 5000, PA, b"ij"),
+                (C, 1000, 5000, PA, b"abcd"),
+            ]),
+            want: &[
+                "0 start Syn",
+                "0 c2s ooo 4 4",
+                "0 c2s ooo 8 2",
+                "0 c2s data 0 abcd",
+                "0 c2s data 4 efghij",
+                "0 closed EndOfInput established",
+            ],
+        },
+        Case {
+            name: "exact retransmission is not delivered twice",
+            input: with_hs(&[(C, 1000, 5000, PA, b"abcd"), (C, 1000, 5000, PA, b"abcd")]),
+            want: &[
+                "0 start Syn",
+                "0 c2s data 0 abcd",
+                "0 c2s rexmit 0 4 Unchecked",
+                "0 closed EndOfInput established",
+            ],
+        },
+        Case {
+            name: "partial retransmission delivers only the new tail",
+            input: with_hs(&[(C, 1000, 5000, PA, b"abcd"), (C, 1002, 5000, PA, b"cdef")]),
+            want: &[
+                "0 start Syn",
+                "0 c2s data 0 abcd",
+                "0 c2s rexmit 2 2 Unchecked",
+                "0 c2s data 4 ef",
+                "0 closed EndOfInput established",
+            ],
+        },
+        Case {
+            name: "consistent overlap with buffered data",
+            input: with_hs(&[
+                (C, 1004, 5000, PA, b"efgh"),
+                (C, 1002, 5000, PA, b"cdefgh"),
+                (C, 1000, 5000, PA, b"ab"),
+            ]),
+            want: &[
+                "0 start Syn",
+                "0 c2s ooo 4 4",
+                "0 c2s ooo 2 6",
+                "0 c2s rexmit 4 4 Same",
+                "0 c2s data 0 ab",
+                "0 c2s data 2 cd",
+                "0 c2s data 4 efgh",
+                "0 closed EndOfInput established",
+            ],
+        },
+        Case {
+            name: "conflicting overlap: first copy wins and is reported",
+            input: with_hs(&[
+                (C, 1004, 5000, PA, b"efgh"),
+                (C, 1004, 5000, PA, b"EFGHIJ"),
+                (C, 1000, 5000, PA, b"abcdXY"),
+            ]),
+            want: &[
+                "0 start Syn",
+                "0 c2s ooo 4 4",
+                "0 c2s ooo 4 6",
+                "0 c2s rexmit 4 4 Different",
+                "0 c2s data 0 abcd",
+                "0 c2s rexmit 4 2 Different",
+                "0 c2s data 4 efghIJ",
+                "0 closed EndOfInput established",
+            ],
+        },
+        Case {
+            name: "keep-alive (seq = next - 1, 0 and 1 byte) is not data",
+            input: with_hs(&[
+                (C, 1000, 5000, PA, b"ab"),
+                (C, 1001, 5000, ACK, b""),
+                (C, 1001, 5000, ACK, b"\0"),
+                (C, 1002, 5000, PA, b"c"),
+            ]),
+            want: &[
+                "0 start Syn",
+                "0 c2s data 0 ab",
+                "0 c2s keepalive",
+                "0 c2s keepalive",
+                "0 c2s data 2 c",
+                "0 closed EndOfInput established",
+            ],
+        },
+        Case {
+            name: "wraparound: ISN just below 2^32",
+            input: vec![
+                (C, u32::MAX - 2, 0, SYN, b""),
+                (S, 7, u32::MAX - 1, SA, b""),
+                (C, 0, 8, PA, b"cdef"),
+                (C, u32::MAX - 1, 8, PA, b"ab"),
+                (C, 4, 8, FIN, b""),
+                (S, 8, 5, FIN, b""),
+            ],
+            want: &[
+                "0 start Syn",
+                "0 c2s ooo 2 4",
+                "0 c2s data 0 ab",
+                "0 c2s data 2 cdef",
+                "0 c2s fin 6",
+                "0 s2c fin 0",
+                "0 end closed",
+            ],
+        },
+        Case {
+            name: "SYN retry with the same ISN",
+            input: vec![
+                (C, 999, 0, SYN, b""),
+                (C, 999, 0, SYN, b""),
+                (S, 4999, 1000, SA, b""),
+            ],
+            want: &[
+                "0 start Syn",
+                "0 c2s synretry",
+                "0 closed EndOfInput established",
+            ],
+        },
+        Case {
+            name: "SYN only: half-open at end of input",
+            input: vec![(C, 999, 0, SYN, b"")],
+            want: &["0 start Syn", "0 closed EndOfInput half-open"],
+        },
+        Case {
+            name: "RST flushes buffered data behind a gap, then ends the session",
+            input: with_hs(&[(C, 1004, 5000, PA, b"efgh"), (S, 5000, 1000, RST, b"")]),
+            want: &[
+                "0 start Syn",
+                "0 c2s ooo 4 4",
+                "0 c2s gap 0 4",
+                "0 c2s data 4 efgh",
+                "0 reset s2c reset",
+            ],
+        },
+        Case {
+            name: "port reuse: FIN both ways, then a SYN with a new ISN is a new session",
+            input: with_hs(&[
+                (C, 1000, 5000, FIN, b""),
+                (S, 5000, 1001, FIN, b""),
+                (C, 1001, 5001, ACK, b""),
+                (C, 77, 0, SYN, b""),
+                (S, 88, 78, SA, b""),
+                (C, 78, 89, PA, b"x"),
+            ]),
+            want: &[
+                "0 start Syn",
+                "0 c2s fin 0",
+                "0 s2c fin 0",
+                "0 end closed",
+                "1 start Syn",
+                "1 c2s data 0 x",
+                "1 closed EndOfInput established",
+            ],
+        },
+        Case {
+            name: "a hole that never fills is delivered as a gap at the end",
+            input: with_hs(&[(C, 1000, 5000, PA, b"ab"), (C, 1005, 5000, PA, b"fg")]),
+            want: &[
+                "0 start Syn",
+                "0 c2s data 0 ab",
+                "0 c2s ooo 5 2",
+                "0 c2s gap 2 3",
+                "0 c2s data 5 fg",
+                "0 closed EndOfInput established",
+            ],
+        },
+        Case {
+            name: "the peer ACKing past a hole turns it into a gap at once",
+            input: with_hs(&[
+                (C, 1000, 5000, PA, b"ab"),
+                (C, 1005, 5000, PA, b"fg"),
+                (S, 5000, 1007, ACK, b""),
+                (C, 1007, 5000, PA, b"h"),
+            ]),
+            want: &[
+                "0 start Syn",
+                "0 c2s data 0 ab",
+                "0 c2s ooo 5 2",
+                "0 c2s gap 2 3",
+                "0 c2s data 5 fg",
+                "0 c2s data 7 h",
+                "0 closed EndOfInput established",
+            ],
+        },
+        Case {
+            name: "mid-stream pickup: first sender is the client, offsets from first seq",
+            input: vec![
+                (S, 70_000, 123, PA, b"resp"),
+                (C, 123, 70_004, PA, b"req"),
+                (S, 70_004, 126, PA, b"more"),
+            ],
+            want: &[
+                "0 start MidStream",
+                "0 c2s data 0 resp",
+                "0 s2c data 0 req",
+                "0 c2s data 4 more",
+                "0 closed EndOfInput established",
+            ],
+        },
+        Case {
+            name: "only the SYN/ACK seen: its receiver is the client, stream starts at its ack",
+            input: vec![(S, 4999, 1000, SA, b""), (C, 1000, 5000, PA, b"hi")],
+            want: &[
+                "0 start SynAck",
+                "0 c2s data 0 hi",
+                "0 closed EndOfInput established",
+            ],
+        },
+        Case {
+            name: "data beyond the FIN is dropped; FIN beyond a hole reached at flush",
+            input: with_hs(&[(C, 1003, 5000, FIN, b"d"), (C, 1000, 5000, PA, b"ab")]),
+            want: &[
+                "0 start Syn",
+                "0 c2s ooo 3 1",
+                "0 c2s data 0 ab",
+                "0 c2s gap 2 1",
+                "0 c2s data 3 d",
+                "0 c2s fin 4",
+                "0 closed EndOfInput established",
+            ],
+        },
+    ];
+    let mut failures = Vec::new();
+    for case in &cases {
+        let got = run(&case.input);
+        if got != case.want {
+            failures.push(format!(
+                "{}:\n  got  {:?}\n  want {:?}",
+                case.name, got, case.want
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn zero_window_probe_is_recognised_and_delivered() {
+    let input = with_hs(&[(C, 1000, 5000, PA, b"a")]);
+    let mut r = Reassembler::default();
+    let mut out = Vec::new();
+    let mut sink = |e: Event<'_>| out.push(render(&e));
+    for &(dir, seq, ack, flags, p) in &input {
+        r.push(&seg(dir, seq, ack, flags, p), &mut sink);
+    }
+    let mut zero = seg(S, 5000, 1001, ACK, b"");
+    zero.window = 0;
+    r.push(&zero, &mut sink);
+    r.push(&seg(C, 1001, 5000, PA, b"b"), &mut sink);
+    r.finish(&mut sink);
+    assert_eq!(r.stats().zero_window_probes, 1);
+    assert!(out.contains(&"0 c2s zwp".to_owned()), "{out:?}");
+    assert!(out.contains(&"0 c2s data 1 b".to_owned()), "{out:?}");
+}
+
+#[test]
+fn snaplen_truncated_payload_is_a_gap_not_fewer_bytes() {
+    let mut r = Reassembler::default();
+    let mut out = Vec::new();
+    let mut sink = |e: Event<'_>| out.push(render(&e));
+    for &(dir, seq, ack, flags, p) in &HS {
+        r.push(&seg(dir, seq, ack, flags, p), &mut sink);
+    }
+    let mut cut = seg(C, 1000, 5000, PA, b"abc");
+    cut.orig_payload_len = Some(10);
+    r.push(&cut, &mut sink);
+    r.push(&seg(C, 1010, 5000, PA, b"k"), &mut sink);
+    assert_eq!(
+        out,
+        [
+            "0 start Syn",
+            "0 c2s data 0 abc",
+            "0 c2s gap 3 7",
+            "0 c2s data 10 k"
+        ]
+    );
+}
+
+#[test]
+fn ipv6_sessions_and_summary() {
+    let a = IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1));
+    let b = IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 2));
+    let mk = |src, dst, sp, dp, seq, flags, payload: &'static [u8]| Segment {
+        ts_ns: i64::from(seq),
+        src,
+        dst,
+        src_port: sp,
+        dst_port: dp,
+        seq,
+        ack: 0,
+        flags,
+        window: 100,
+        payload,
+        orig_payload_len: None,
+    };
+    let mut r = Reassembler::default();
+    let mut infos = Vec::new();
+    let mut sink = |e: Event<'_>| {
+        if let EventKind::Reset { info, .. } = e.kind {
+            infos.push(info);
+        }
+    };
+    r.push(&mk(b, a, 443, 5555, 10, SA, b""), &mut sink);
+    r.push(&mk(a, b, 5555, 443, 20, PA, b"hello"), &mut sink);
+    r.push(&mk(a, b, 5555, 443, 20, PA, b"hello"), &mut sink);
+    assert_eq!(r.session_count(), 1);
+    r.push(&mk(b, a, 443, 5555, 11, RST, b""), &mut sink);
+    let info = infos[0];
+    assert_eq!(info.client, "[2001:db8::1]:5555".parse().unwrap());
+    assert_eq!(info.server, "[2001:db8::2]:443".parse().unwrap());
+    assert_eq!((info.bytes_c2s, info.bytes_s2c), (5, 0));
+    assert_eq!((info.packets_c2s, info.packets_s2c), (2, 2));
+    assert_eq!(info.retransmissions, 1);
+    assert_eq!((info.first_ts_ns, info.last_ts_ns), (10, 20));
+    assert_eq!(info.state.as_str(), "reset");
+}
+
+#[test]
+fn idle_timeout_by_packet_time() {
+    let config = Config {
+        idle_timeout_ns: Some(1_000),
+        ..Config::default()
+    };
+    let mut r = Reassembler::new(config);
+    let mut out = Vec::new();
+    let mut sink = |e: Event<'_>| out.push(render(&e));
+    let mut s1 = seg(C, 1, 0, PA, b"x");
+    s1.ts_ns = 0;
+    r.push(&s1, &mut sink);
+    let mut other = seg(C, 1, 0, PA, b"y");
+    other.src_port = 1;
+    other.ts_ns = 5_000;
+    r.push(&other, &mut sink);
+    assert_eq!(
+        out,
+        [
+            "0 start MidStream",
+            "0 c2s data 0 x",
+            "0 closed IdleTimeout timeout",
+            "1 start MidStream",
+            "1 c2s data 0 y",
+        ]
+    );
+    assert_eq!(r.stats().sessions_timed_out, 1);
+}
+
+#[test]
+fn per_direction_cap_skips_the_hole() {
+    let config = Config {
+        max_buffered_per_direction: 8,
+        ..Config::default()
+    };
+    let got = run_with(
+        config,
+        &with_hs(&[
+            (C, 1002, 5000, PA, b"cdef"),
+            (C, 1006, 5000, PA, b"ghij"),
+            (C, 1010, 5000, PA, b"k"),
+        ]),
+    );
+    assert_eq!(
+        got,
+        [
+            "0 start Syn",
+            "0 c2s ooo 2 4",
+            "0 c2s ooo 6 4",
+            "0 c2s ooo 10 1",
+            "0 c2s gap 0 2",
+            "0 c2s data 2 cdefghijk",
+            "0 closed EndOfInput established",
+        ]
+    );
+}
