@@ -483,4 +483,28 @@ impl<'a> Decoded<'a> {
     pub fn fragment(&self) -> Option<Fragment> {
         self.net.as_ref().and_then(Net::fragment)
     }
+
+    /// Length of the TCP or UDP payload as the IP header declares it (tshark's `tcp.len`).
+    ///
+    /// It exceeds `payload.len()` when the snapshot length cut the packet short; a
+    /// reassembler uses it to count the missing tail as lost bytes. `None` without a TCP or
+    /// UDP layer, or when the declared lengths do not add up.
+    pub fn declared_payload_len(&self) -> Option<usize> {
+        let header_len = match self.transport.as_ref()? {
+            Transport::Tcp(t) => t.header_len(),
+            Transport::Udp(_) => crate::udp::HEADER_LEN,
+            _ => return None,
+        };
+        let ip_payload = match self.net.as_ref()? {
+            Net::Ipv4(v) if v.total_len() != 0 => {
+                usize::from(v.total_len()).checked_sub(v.header_len())?
+            }
+            Net::Ipv6(v) if v.payload_len() != 0 => {
+                usize::from(v.payload_len()).checked_sub(v.extensions_len())?
+            }
+            // Jumbograms and TSO packets declare no length: the captured bytes are all there is.
+            _ => return Some(self.payload.len()),
+        };
+        ip_payload.checked_sub(header_len)
+    }
 }

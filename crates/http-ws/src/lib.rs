@@ -34,6 +34,7 @@ mod config;
 mod content;
 mod error;
 mod event;
+pub mod pipeline;
 mod session;
 mod transaction;
 mod websocket;

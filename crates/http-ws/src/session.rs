@@ -359,6 +359,12 @@ impl HttpSession {
         self.dirs.iter().any(|d| d.confirmed)
     }
 
+    /// True when the session found the reassembler's client to be the HTTP server (a
+    /// capture picked up mid-stream) and reports events in swapped, HTTP roles.
+    pub fn roles_swapped(&self) -> bool {
+        self.swapped
+    }
+
     /// Decodes `bytes`, the next in-order bytes of direction `dir`, seen at `ts_ns`.
     ///
     /// Event directions are HTTP roles: `ClientToServer` carries requests. When the first

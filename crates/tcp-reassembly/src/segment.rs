@@ -37,7 +37,32 @@ pub struct Segment<'a> {
     pub orig_payload_len: Option<u32>,
 }
 
-impl Segment<'_> {
+impl<'a> Segment<'a> {
+    /// The segment carried by a decoded packet, if it is TCP over IP.
+    ///
+    /// A packet cut short by the snapshot length keeps its wire payload length in
+    /// `orig_payload_len`, so the missing tail becomes a gap rather than a shifted stream.
+    pub fn from_decoded(ts_ns: i64, d: &pcap_decode::Decoded<'a>) -> Option<Segment<'a>> {
+        let tcp = d.tcp()?;
+        let wire = d.declared_payload_len();
+        Some(Segment {
+            ts_ns,
+            src: d.src_ip()?,
+            dst: d.dst_ip()?,
+            src_port: tcp.src_port(),
+            dst_port: tcp.dst_port(),
+            seq: tcp.seq(),
+            ack: tcp.ack(),
+            // The reassembler's flag set is the low byte of the header's flag bits.
+            flags: TcpFlags((tcp.flags().0 & 0xff) as u8),
+            window: tcp.window(),
+            payload: d.payload,
+            orig_payload_len: wire
+                .filter(|&n| n > d.payload.len())
+                .and_then(|n| u32::try_from(n).ok()),
+        })
+    }
+
     /// The source endpoint.
     pub fn src_addr(&self) -> SocketAddr {
         SocketAddr::new(self.src, self.src_port)

@@ -1,0 +1,248 @@
+//! The whole chain in a few lines: a packet source, decoding, TCP reassembly and
+//! HTTP/WebSocket decoding, reporting to a [`Handler`] that implements only what it needs.
+//!
+//! ```no_run
+//! use pcap_capture::Source;
+//! use pcap_http_ws::pipeline::{Analyzer, Handler, Stream};
+//! use pcap_http_ws::HttpEvent;
+//!
+//! struct Requests;
+//! impl Handler for Requests {
+//!     fn http(&mut self, stream: &Stream, event: &HttpEvent<'_>) {
+//!         if let HttpEvent::Request(r) = event {
+//!             println!("{} {} {}", stream.client, r.method, r.uri);
+//!         }
+//!     }
+//! }
+//!
+//! let mut source = Source::open_file("capture.pcap")?;
+//! Analyzer::default().run(&mut source, &mut Requests)?;
+//! # Ok::<(), pcap_capture::CaptureError>(())
+//! ```
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use pcap_capture::{CaptureError, Packet, Source};
+use pcap_decode::{Decoded, decode_packet};
+use pcap_tcp_reassembly::{Event, EventKind, Reassembler, Segment};
+
+use crate::{HttpConfig, HttpEvent, HttpSession};
+
+/// What a user of [`Analyzer`] wants to hear about. Every method has an empty default.
+pub trait Handler {
+    /// Every packet, numbered from 1, with its decoded layers.
+    fn packet(&mut self, _frame: u64, _packet: &Packet<'_>, _decoded: &Decoded<'_>) {}
+
+    /// Every TCP session event: start, in-order data, gaps, retransmissions, end, reset.
+    /// Data bytes are borrowed: copy what you keep.
+    fn tcp(&mut self, _event: &Event<'_>) {}
+
+    /// Every HTTP and WebSocket event of a TCP session (when HTTP decoding is on).
+    fn http(&mut self, _stream: &Stream, _event: &HttpEvent<'_>) {}
+}
+
+/// The TCP session an HTTP event belongs to, in HTTP roles (the client sends requests).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stream {
+    /// Session number, as in [`Event::session`] (tshark's `tcp.stream`).
+    pub id: u64,
+    /// The HTTP client.
+    pub client: SocketAddr,
+    /// The HTTP server.
+    pub server: SocketAddr,
+}
+
+/// How an [`Analyzer`] is set up. Start from `AnalyzerConfig::default()`.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct AnalyzerConfig {
+    /// TCP reassembly limits.
+    pub tcp: pcap_tcp_reassembly::Config,
+    /// HTTP/WebSocket decoding; `None` turns it off (only packets and TCP events).
+    pub http: Option<HttpConfig>,
+}
+
+impl AnalyzerConfig {
+    /// Packets and TCP events only, no HTTP decoding.
+    pub fn tcp_only() -> AnalyzerConfig {
+        AnalyzerConfig {
+            http: None,
+            ..AnalyzerConfig::default()
+        }
+    }
+
+    /// With HTTP decoding as configured by `http`.
+    pub fn with_http(http: HttpConfig) -> AnalyzerConfig {
+        AnalyzerConfig {
+            http: Some(http),
+            ..AnalyzerConfig::default()
+        }
+    }
+}
+
+/// Drives packets through decoding, reassembly and HTTP decoding.
+#[derive(Debug)]
+pub struct Analyzer {
+    reassembler: Reassembler,
+    http: Option<HttpConfig>,
+    sessions: HashMap<u64, HttpStream>,
+    frames: u64,
+}
+
+#[derive(Debug)]
+struct HttpStream {
+    stream: Stream,
+    decoder: HttpSession,
+}
+
+impl Default for Analyzer {
+    /// TCP reassembly with default limits and HTTP decoding with default settings.
+    fn default() -> Self {
+        Analyzer::new(AnalyzerConfig::with_http(HttpConfig::default()))
+    }
+}
+
+impl Analyzer {
+    /// An analyzer set up by `config`.
+    pub fn new(config: AnalyzerConfig) -> Analyzer {
+        Analyzer {
+            reassembler: Reassembler::new(config.tcp),
+            http: config.http,
+            sessions: HashMap::new(),
+            frames: 0,
+        }
+    }
+
+    /// Reads `source` to its end, then flushes every session ([`Analyzer::finish`]).
+    ///
+    /// On a read error (a damaged file), the packets before it have been handled and the
+    /// sessions flushed before the error is returned.
+    pub fn run(
+        &mut self,
+        source: &mut Source,
+        handler: &mut impl Handler,
+    ) -> Result<(), CaptureError> {
+        let result = loop {
+            match source.next_packet() {
+                Ok(Some(packet)) => self.push(&packet, handler),
+                Ok(None) => break Ok(()),
+                Err(e) => break Err(e),
+            }
+        };
+        self.finish(handler);
+        result
+    }
+
+    /// Handles one packet.
+    pub fn push(&mut self, packet: &Packet<'_>, handler: &mut impl Handler) {
+        self.frames += 1;
+        let decoded = decode_packet(packet.link_type, packet.data);
+        handler.packet(self.frames, packet, &decoded);
+        if let Some(segment) = Segment::from_decoded(packet.ts_ns, &decoded) {
+            let Analyzer {
+                reassembler,
+                http,
+                sessions,
+                ..
+            } = self;
+            reassembler.push(&segment, &mut |event| {
+                route(http.as_ref(), sessions, handler, &event);
+            });
+        }
+    }
+
+    /// Ends every open session (flushing buffered data and gaps) at the end of the input.
+    pub fn finish(&mut self, handler: &mut impl Handler) {
+        let Analyzer {
+            reassembler,
+            http,
+            sessions,
+            ..
+        } = self;
+        reassembler.finish(&mut |event| route(http.as_ref(), sessions, handler, &event));
+    }
+
+    /// Ends sessions idle since before `ts_ns` (packet time); for long live captures.
+    pub fn flush_older_than(&mut self, ts_ns: i64, handler: &mut impl Handler) {
+        let Analyzer {
+            reassembler,
+            http,
+            sessions,
+            ..
+        } = self;
+        reassembler.flush_older_than(ts_ns, &mut |event| {
+            route(http.as_ref(), sessions, handler, &event)
+        });
+    }
+
+    /// The reassembler, for its statistics and session table.
+    pub fn reassembler(&self) -> &Reassembler {
+        &self.reassembler
+    }
+
+    /// Packets handled so far.
+    pub fn frames(&self) -> u64 {
+        self.frames
+    }
+}
+
+/// Passes a TCP event to the handler and to the session's HTTP decoder.
+///
+/// The HTTP decoder hears of a session's end before the handler sees the closing TCP event,
+/// so a handler can drop per-session state when it sees `End`, `Reset` or `Closed`.
+fn route(
+    http: Option<&HttpConfig>,
+    sessions: &mut HashMap<u64, HttpStream>,
+    handler: &mut impl Handler,
+    event: &Event<'_>,
+) {
+    if let Some(config) = http {
+        feed_http(config, sessions, handler, event);
+    }
+    handler.tcp(event);
+}
+
+fn feed_http(
+    config: &HttpConfig,
+    sessions: &mut HashMap<u64, HttpStream>,
+    handler: &mut impl Handler,
+    event: &Event<'_>,
+) {
+    let id = event.session;
+    let ts = event.ts_ns;
+    if let EventKind::Start { client, server, .. } = event.kind {
+        sessions.insert(
+            id,
+            HttpStream {
+                stream: Stream { id, client, server },
+                decoder: HttpSession::new(config.clone()),
+            },
+        );
+        return;
+    }
+    let Some(s) = sessions.get_mut(&id) else {
+        return;
+    };
+    let HttpStream { stream, decoder } = s;
+    let was_swapped = decoder.roles_swapped();
+    let shown = *stream;
+    let mut emit = |e: HttpEvent<'_>| handler.http(&shown, &e);
+    match event.kind {
+        EventKind::Data { dir, bytes, .. } => decoder.data(dir, ts, bytes, &mut emit),
+        EventKind::Gap { dir, len, .. } => decoder.gap(dir, ts, len, &mut emit),
+        EventKind::Fin { dir, .. } => decoder.end(Some(dir), ts, &mut emit),
+        EventKind::End { .. } | EventKind::Reset { .. } | EventKind::Closed { .. } => {
+            decoder.end(None, ts, &mut emit);
+            sessions.remove(&id);
+            return;
+        }
+        _ => return,
+    }
+    // The decoder may find from the first bytes that the TCP "client" of a session picked
+    // up mid-stream is really the HTTP server (it swaps before decoding anything); report
+    // HTTP roles from then on.
+    if decoder.roles_swapped() != was_swapped {
+        std::mem::swap(&mut stream.client, &mut stream.server);
+    }
+}
