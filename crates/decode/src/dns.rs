@@ -1447,3 +1447,715 @@ impl fmt::Write for JsonStr<'_, '_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::HashMap;
+
+    /// A standard query for `A www.example.com`, id 0x1a2b, RD set (as dig sends it).
+    static QUERY: [u8; 33] = [
+        0x1a, 0x2b, 0x01, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, //
+        3, b'w', b'w', b'w', 7, b'e', b'x', b'a', b'm', b'p', b'l', b'e', 3, b'c', b'o', b'm', 0,
+        0x00, 0x01, 0x00, 0x01,
+    ];
+
+    /// Builds messages for tests, compressing names against every suffix written before.
+    #[derive(Default)]
+    pub(crate) struct Builder {
+        pub buf: Vec<u8>,
+        suffixes: HashMap<Vec<Vec<u8>>, usize>,
+        pub compress: bool,
+    }
+
+    impl Builder {
+        pub fn new(id: u16, flags: u16, counts: [u16; 4], compress: bool) -> Self {
+            let mut b = Builder {
+                compress,
+                ..Default::default()
+            };
+            b.u16(id);
+            b.u16(flags);
+            for c in counts {
+                b.u16(c);
+            }
+            b
+        }
+        pub fn u16(&mut self, v: u16) {
+            self.buf.extend_from_slice(&v.to_be_bytes());
+        }
+        pub fn u32(&mut self, v: u32) {
+            self.buf.extend_from_slice(&v.to_be_bytes());
+        }
+        pub fn name(&mut self, labels: &[Vec<u8>]) {
+            for i in 0..labels.len() {
+                let suffix = labels[i..].to_vec();
+                if self.compress {
+                    if let Some(&at) = self.suffixes.get(&suffix) {
+                        self.u16(0xc000 | at as u16);
+                        return;
+                    }
+                }
+                if self.buf.len() < 0x3fff {
+                    self.suffixes.insert(suffix, self.buf.len());
+                }
+                self.buf.push(labels[i].len() as u8);
+                self.buf.extend_from_slice(&labels[i]);
+            }
+            self.buf.push(0);
+        }
+        pub fn question(&mut self, labels: &[Vec<u8>], qtype: u16, qclass: u16) {
+            self.name(labels);
+            self.u16(qtype);
+            self.u16(qclass);
+        }
+        /// Writes a record; `rdata` appends the data and may write names.
+        pub fn record(
+            &mut self,
+            labels: &[Vec<u8>],
+            rtype: u16,
+            class: u16,
+            ttl: u32,
+            rdata: impl FnOnce(&mut Builder),
+        ) {
+            self.name(labels);
+            self.u16(rtype);
+            self.u16(class);
+            self.u32(ttl);
+            let len_at = self.buf.len();
+            self.u16(0);
+            rdata(self);
+            let len = (self.buf.len() - len_at - 2) as u16;
+            self.buf[len_at..len_at + 2].copy_from_slice(&len.to_be_bytes());
+        }
+    }
+
+    fn labels(s: &str) -> Vec<Vec<u8>> {
+        s.split('.')
+            .filter(|l| !l.is_empty())
+            .map(|l| l.as_bytes().to_vec())
+            .collect()
+    }
+
+    fn name_err(bytes: &[u8]) -> DnsError {
+        let msg = DnsMessage::parse(bytes).unwrap();
+        msg.questions().next().unwrap().unwrap_err()
+    }
+
+    /// A response exercising every decoded record type, with compression.
+    fn full_response() -> Vec<u8> {
+        let mut b = Builder::new(0xbeef, 0x8580, [1, 9, 1, 1], true);
+        let ex = labels("example.com");
+        b.question(&ex, rtype::A, 1);
+        b.record(&ex, rtype::CNAME, 1, 300, |b| {
+            b.name(&labels("www.example.com"))
+        });
+        b.record(&labels("www.example.com"), rtype::A, 1, 60, |b| {
+            b.buf.extend_from_slice(&[93, 184, 216, 34])
+        });
+        b.record(&ex, rtype::AAAA, 1, 60, |b| {
+            b.buf
+                .extend_from_slice(&"2001:db8::1".parse::<Ipv6Addr>().unwrap().octets())
+        });
+        b.record(&ex, rtype::MX, 1, 60, |b| {
+            b.u16(10);
+            b.name(&labels("mail.example.com"));
+        });
+        b.record(&ex, rtype::TXT, 1, 60, |b| {
+            b.buf.extend_from_slice(b"\x05hello\x00\x03a\"b");
+        });
+        b.record(&labels("_sip._tcp.example.com"), rtype::SRV, 1, 60, |b| {
+            b.u16(1);
+            b.u16(2);
+            b.u16(5060);
+            b.name(&labels("sip.example.com"));
+        });
+        b.record(
+            &labels("34.216.184.93.in-addr.arpa"),
+            rtype::PTR,
+            1,
+            60,
+            |b| b.name(&ex),
+        );
+        b.record(&ex, rtype::NS, 1, 60, |b| {
+            b.name(&labels("ns1.example.com"))
+        });
+        b.record(&ex, 99, 1, 60, |b| b.buf.extend_from_slice(&[0xde, 0xad]));
+        b.record(&ex, rtype::SOA, 1, 60, |b| {
+            b.name(&labels("ns1.example.com"));
+            b.name(&labels("hostmaster.example.com"));
+            for v in [2024, 7200, 3600, 1209600, 300] {
+                b.u32(v);
+            }
+        });
+        b.record(&[], rtype::OPT, 1232, 0x0000_8000, |b| {
+            b.u16(10); // COOKIE
+            b.u16(8);
+            b.buf.extend_from_slice(&[1, 2, 3, 4, 5, 6, 7, 8]);
+        });
+        b.buf
+    }
+
+    #[test]
+    fn query_fixture_fields() {
+        let msg = DnsMessage::parse(&QUERY).unwrap();
+        assert_eq!(msg.id(), 0x1a2b);
+        let f = msg.flags();
+        assert!(!f.response() && f.recursion_desired() && !f.truncated() && !f.authoritative());
+        assert_eq!((f.opcode(), f.rcode()), (0, 0));
+        assert_eq!(
+            [
+                msg.question_count(),
+                msg.answer_count(),
+                msg.authority_count(),
+                msg.additional_count()
+            ],
+            [1, 0, 0, 0]
+        );
+        let q: Vec<_> = msg.questions().collect::<Result<_, _>>().unwrap();
+        assert_eq!(q.len(), 1);
+        assert_eq!(q[0].name.to_string(), "www.example.com");
+        assert_eq!(
+            (q[0].qtype, q[0].class(), q[0].unicast_response()),
+            (1, 1, false)
+        );
+        assert_eq!(msg.records().count(), 0);
+        assert_eq!(
+            msg.summary().to_string(),
+            "DNS query 0x1a2b A www.example.com"
+        );
+    }
+
+    #[test]
+    fn full_response_decodes_every_type() {
+        let bytes = full_response();
+        let msg = DnsMessage::parse(&bytes).unwrap();
+        let recs: Vec<_> = msg.records().collect::<Result<_, _>>().unwrap();
+        assert_eq!(recs.len(), 11);
+        let data: Vec<String> = recs
+            .iter()
+            .map(|r| r.rdata().unwrap().to_string())
+            .collect();
+        assert_eq!(
+            data,
+            [
+                "www.example.com",
+                "93.184.216.34",
+                "2001:db8::1",
+                "10 mail.example.com",
+                "\"hello\" \"\" \"a\\\"b\"",
+                "1 2 5060 sip.example.com",
+                "example.com",
+                "ns1.example.com",
+                "dead",
+                "ns1.example.com hostmaster.example.com 2024 7200 3600 1209600 300",
+                "udp_payload_size=1232 version=0 do=true options=1",
+            ]
+        );
+        assert_eq!(recs[0].section, Section::Answer);
+        assert_eq!(recs[9].section, Section::Authority);
+        assert_eq!(recs[10].section, Section::Additional);
+        assert_eq!(recs[10].name.to_string(), "<Root>");
+        assert!(recs[10].name.is_root());
+        // The CNAME target was compressed against the question name.
+        assert!(recs[0].rdata_bytes().len() < "www.example.com".len());
+        match recs[4].rdata().unwrap() {
+            Rdata::Txt(t) => assert_eq!(t.collect::<Vec<_>>(), [&b"hello"[..], b"", b"a\"b"]),
+            other => panic!("{other:?}"),
+        }
+        match recs[10].rdata().unwrap() {
+            Rdata::Opt(o) => {
+                assert_eq!(
+                    (o.udp_payload_size, o.version, o.dnssec_ok),
+                    (1232, 0, true)
+                );
+                assert_eq!(
+                    o.options().collect::<Vec<_>>(),
+                    [(10, &[1, 2, 3, 4, 5, 6, 7, 8][..])]
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(msg.answers().count(), 9);
+        assert_eq!(msg.section(Section::Authority).count(), 1);
+        assert_eq!(msg.section(Section::Additional).count(), 1);
+        assert_eq!(
+            msg.summary().to_string(),
+            "DNS response 0xbeef A example.com -> www.example.com, 93.184.216.34, 2001:db8::1, 10 mail.example.com, ..."
+        );
+    }
+
+    #[test]
+    fn summary_shows_rcode() {
+        let mut b = Builder::new(7, 0x8183, [1, 0, 0, 0], false);
+        b.question(&labels("nope.invalid"), rtype::AAAA, 1);
+        let msg = DnsMessage::parse(&b.buf).unwrap();
+        assert_eq!(
+            msg.summary().to_string(),
+            "DNS response 0x0007 AAAA nope.invalid NXDomain"
+        );
+    }
+
+    #[test]
+    fn self_pointer_is_an_error() {
+        let mut m = QUERY[..12].to_vec();
+        m.extend_from_slice(&[0xc0, 12, 0, 1, 0, 1]);
+        let problem = NameProblem::PointerNotBackwards {
+            pointer_at: 12,
+            target: 12,
+        };
+        assert_eq!(
+            name_err(&m),
+            DnsError::Name {
+                offset: 12,
+                problem
+            }
+        );
+    }
+
+    #[test]
+    fn forward_pointer_is_an_error() {
+        let mut m = QUERY[..12].to_vec();
+        m.extend_from_slice(&[0xc0, 14, 1, b'a', 0, 0, 1, 0, 1]);
+        let problem = NameProblem::PointerNotBackwards {
+            pointer_at: 12,
+            target: 14,
+        };
+        assert_eq!(
+            name_err(&m),
+            DnsError::Name {
+                offset: 12,
+                problem
+            }
+        );
+    }
+
+    #[test]
+    fn pointer_loop_is_an_error() {
+        // "abc" then a pointer back to the start of the same name: a -> abc.abc.abc...
+        let mut m = QUERY[..12].to_vec();
+        m.extend_from_slice(&[3, b'a', b'b', b'c', 0xc0, 12, 0, 1, 0, 1]);
+        let problem = NameProblem::PointerNotBackwards {
+            pointer_at: 16,
+            target: 12,
+        };
+        assert_eq!(
+            name_err(&m),
+            DnsError::Name {
+                offset: 12,
+                problem
+            }
+        );
+        // Two names pointing at each other: the second is reached backwards, then the first
+        // points forward again.
+        let mut m = QUERY[..12].to_vec();
+        m[5] = 2;
+        m.extend_from_slice(&[1, b'x', 0xc0, 20, 0, 1, 0, 1, 1, b'y', 0xc0, 12, 0, 1, 0, 1]);
+        let msg = DnsMessage::parse(&m).unwrap();
+        let errs: Vec<_> = msg.questions().collect();
+        assert!(matches!(errs[0], Err(DnsError::Name { offset: 12, .. })));
+        assert_eq!(errs.len(), 1, "iteration stops after an error");
+    }
+
+    #[test]
+    fn pointer_hop_limit() {
+        // A root name at 12, then a chain of pointers, each to the previous one.
+        let mut m = QUERY[..12].to_vec();
+        m.push(0);
+        let mut prev = 12u16;
+        for _ in 0..=MAX_POINTER_HOPS {
+            let at = m.len() as u16;
+            m.extend_from_slice(&(0xc000 | prev).to_be_bytes());
+            prev = at;
+        }
+        let ok = Name::parse(&m, usize::from(prev) - 2).unwrap().0;
+        assert!(ok.is_root());
+        assert_eq!(
+            Name::parse(&m, usize::from(prev)).unwrap_err(),
+            DnsError::Name {
+                offset: usize::from(prev),
+                problem: NameProblem::TooManyPointers
+            }
+        );
+    }
+
+    #[test]
+    fn name_length_limit() {
+        let label = |n: usize| vec![b'x'; n];
+        // 3 * (1 + 63) + (1 + 62) + 1 = 256 > 255; one byte less is the longest legal name.
+        for (last, ok) in [(61, true), (62, false)] {
+            let mut b = Builder::new(1, 0, [1, 0, 0, 0], false);
+            b.question(&[label(63), label(63), label(63), label(last)], 1, 1);
+            let msg = DnsMessage::parse(&b.buf).unwrap();
+            let q = msg.questions().next().unwrap();
+            if ok {
+                assert_eq!(q.unwrap().name.to_string().len(), 63 * 3 + last + 3);
+            } else {
+                let problem = NameProblem::TooLong;
+                assert_eq!(
+                    q.unwrap_err(),
+                    DnsError::Name {
+                        offset: 12,
+                        problem
+                    }
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn reserved_label_type() {
+        let mut m = QUERY[..12].to_vec();
+        m.extend_from_slice(&[0x41, 1, 0, 0, 1, 0, 1]);
+        let problem = NameProblem::ReservedLabelType { byte: 0x41, at: 12 };
+        assert_eq!(
+            name_err(&m),
+            DnsError::Name {
+                offset: 12,
+                problem
+            }
+        );
+    }
+
+    #[test]
+    fn header_truncation() {
+        for len in 0..HEADER_LEN {
+            assert_eq!(
+                DnsMessage::parse(&QUERY[..len]).unwrap_err(),
+                DnsError::Truncated {
+                    field: "header",
+                    offset: 0,
+                    needed: 12,
+                    available: len
+                }
+            );
+        }
+    }
+
+    /// Walks everything a consumer could ask for; returns the first error met.
+    fn exercise(bytes: &[u8]) -> Option<DnsError> {
+        let msg = match DnsMessage::parse(bytes) {
+            Ok(m) => m,
+            Err(e) => return Some(e),
+        };
+        let mut first = None;
+        for q in msg.questions() {
+            match q {
+                Ok(q) => drop(q.name.to_string()),
+                Err(e) => {
+                    first.get_or_insert(e);
+                }
+            }
+        }
+        for r in msg.records() {
+            match r.and_then(|r| {
+                let _ = r.name.to_string();
+                r.rdata()
+            }) {
+                Ok(d) => drop(d.to_string()),
+                Err(e) => {
+                    first.get_or_insert(e);
+                }
+            }
+        }
+        let _ = msg.summary().to_string();
+        let mut json = Vec::new();
+        msg.write_json(&mut json);
+        let v: serde_json::Value = serde_json::from_slice(&json).unwrap();
+        assert_eq!(v["id"], u64::from(msg.id()));
+        first
+    }
+
+    #[test]
+    fn every_prefix_fails_cleanly() {
+        let bytes = full_response();
+        assert_eq!(exercise(&bytes), None);
+        for len in 0..bytes.len() {
+            assert!(
+                exercise(&bytes[..len]).is_some(),
+                "prefix of {len} bytes accepted"
+            );
+        }
+    }
+
+    #[test]
+    fn rdata_must_fill_its_length() {
+        let mut b = Builder::new(1, 0x8000, [0, 1, 0, 0], false);
+        b.record(&labels("a"), rtype::A, 1, 0, |b| {
+            b.buf.extend_from_slice(&[1, 2, 3, 4, 5])
+        });
+        let msg = DnsMessage::parse(&b.buf).unwrap();
+        let r = msg.answers().next().unwrap().unwrap();
+        assert_eq!(
+            r.rdata().unwrap_err(),
+            DnsError::RdataLength {
+                rtype: 1,
+                field: "record data",
+                offset: 25,
+                len: 1
+            }
+        );
+        let mut b = Builder::new(1, 0x8000, [0, 1, 0, 0], false);
+        b.record(&labels("a"), rtype::AAAA, 1, 0, |b| {
+            b.buf.extend_from_slice(&[1, 2, 3, 4])
+        });
+        let msg = DnsMessage::parse(&b.buf).unwrap();
+        let r = msg.answers().next().unwrap().unwrap();
+        assert!(matches!(
+            r.rdata(),
+            Err(DnsError::Truncated {
+                field: "AAAA address",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn mdns_class_bits() {
+        let mut b = Builder::new(0, 0x8400, [1, 1, 0, 0], true);
+        b.question(&labels("_ipp._tcp.local"), rtype::PTR, 0x8001);
+        b.record(&labels("_ipp._tcp.local"), rtype::PTR, 0x8001, 4500, |b| {
+            b.name(&labels("printer._ipp._tcp.local"))
+        });
+        let msg = DnsMessage::parse(&b.buf).unwrap();
+        let q = msg.questions().next().unwrap().unwrap();
+        assert!(q.unicast_response());
+        assert_eq!(q.class(), 1);
+        let r = msg.answers().next().unwrap().unwrap();
+        assert!(r.cache_flush());
+        assert_eq!(r.class_code(), 1);
+        assert_eq!(r.rdata().unwrap().to_string(), "printer._ipp._tcp.local");
+    }
+
+    #[test]
+    fn tcp_framing() {
+        let mut stream = Vec::new();
+        stream.extend_from_slice(&(QUERY.len() as u16).to_be_bytes());
+        stream.extend_from_slice(&QUERY);
+        stream.extend_from_slice(&[0, 40, 1]);
+        match parse_tcp(&stream).unwrap() {
+            TcpFrame::Complete { message, consumed } => {
+                assert_eq!(consumed, QUERY.len() + 2);
+                assert_eq!(message.id(), 0x1a2b);
+                assert_eq!(
+                    parse_tcp(&stream[consumed..]).unwrap(),
+                    TcpFrame::NeedMore { needed: 42 }
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        for len in 0..QUERY.len() + 2 {
+            let needed = if len < 2 { 2 } else { QUERY.len() + 2 };
+            assert_eq!(
+                parse_tcp(&stream[..len]).unwrap(),
+                TcpFrame::NeedMore { needed }
+            );
+        }
+        assert_eq!(
+            parse_tcp(&[0, 5, 0, 0]).unwrap_err(),
+            DnsError::TcpLength { len: 5 }
+        );
+    }
+
+    #[test]
+    fn json_escapes_any_byte() {
+        let mut b = Builder::new(0x0102, 0x8180, [1, 1, 0, 0], true);
+        let odd = vec![b"a\x01\"\\\xff".to_vec(), b"com".to_vec()];
+        b.question(&odd, rtype::A, 1);
+        b.record(&odd, rtype::A, 1, 5, |b| {
+            b.buf.extend_from_slice(&[10, 0, 0, 1])
+        });
+        let msg = DnsMessage::parse(&b.buf).unwrap();
+        let mut out = Vec::new();
+        msg.write_json(&mut out);
+        let text = String::from_utf8(out.clone()).unwrap();
+        assert_eq!(
+            text,
+            r#"{"id":258,"response":true,"opcode":0,"rcode":0,"questions":[{"name":"a\u0001\"\\\u00ff.com","type":"A"}],"answers":[{"name":"a\u0001\"\\\u00ff.com","type":"A","ttl":5,"data":"10.0.0.1"}]}"#
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["questions"][0]["name"], "a\u{1}\"\\\u{ff}.com");
+        assert_eq!(
+            msg.questions().next().unwrap().unwrap().name.to_string(),
+            "a\\x01\"\\\\xff.com"
+        );
+    }
+
+    #[test]
+    fn json_reports_errors() {
+        let mut m = QUERY.to_vec();
+        m[7] = 1; // one answer announced, none present
+        let mut out = Vec::new();
+        DnsMessage::parse(&m).unwrap().write_json(&mut out);
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["questions"][0]["name"], "www.example.com");
+        assert!(v["error"].as_str().unwrap().contains("truncated"));
+    }
+
+    #[test]
+    fn type_names_as_tshark() {
+        let names: Vec<String> = [1, 28, 5, 12, 33, 41, 255, 65, 65280]
+            .map(|t| type_name(t).to_string())
+            .to_vec();
+        assert_eq!(
+            names,
+            [
+                "A", "AAAA", "CNAME", "PTR", "SRV", "OPT", "ANY", "HTTPS", "65280"
+            ]
+        );
+    }
+
+    /// A record value the property test builds and expects back.
+    #[derive(Debug, Clone, PartialEq)]
+    enum Val {
+        A([u8; 4]),
+        Aaaa([u8; 16]),
+        Cname(Vec<Vec<u8>>),
+        Mx(u16, Vec<Vec<u8>>),
+        Txt(Vec<Vec<u8>>),
+        Srv(u16, u16, u16, Vec<Vec<u8>>),
+        Other(u16, Vec<u8>),
+    }
+
+    fn arb_labels() -> impl Strategy<Value = Vec<Vec<u8>>> {
+        // Few distinct labels, so suffixes repeat and compression kicks in.
+        let label = prop_oneof![
+            Just(b"com".to_vec()),
+            Just(b"example".to_vec()),
+            Just(b"local".to_vec()),
+            proptest::collection::vec(any::<u8>(), 1..12),
+        ];
+        proptest::collection::vec(label, 0..5)
+    }
+
+    fn arb_val() -> impl Strategy<Value = Val> {
+        prop_oneof![
+            any::<[u8; 4]>().prop_map(Val::A),
+            any::<[u8; 16]>().prop_map(Val::Aaaa),
+            arb_labels().prop_map(Val::Cname),
+            (any::<u16>(), arb_labels()).prop_map(|(p, n)| Val::Mx(p, n)),
+            proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..20), 1..4)
+                .prop_map(Val::Txt),
+            (any::<u16>(), any::<u16>(), any::<u16>(), arb_labels())
+                .prop_map(|(a, b, c, n)| Val::Srv(a, b, c, n)),
+            (300u16..400, proptest::collection::vec(any::<u8>(), 0..30))
+                .prop_map(|(t, d)| Val::Other(t, d)),
+        ]
+    }
+
+    fn write_val(b: &mut Builder, v: &Val) -> u16 {
+        match v {
+            Val::A(a) => b.buf.extend_from_slice(a),
+            Val::Aaaa(a) => b.buf.extend_from_slice(a),
+            Val::Cname(n) => b.name(n),
+            Val::Mx(p, n) => {
+                b.u16(*p);
+                b.name(n);
+            }
+            Val::Txt(ss) => {
+                for s in ss {
+                    b.buf.push(s.len() as u8);
+                    b.buf.extend_from_slice(s);
+                }
+            }
+            Val::Srv(p, w, port, n) => {
+                b.u16(*p);
+                b.u16(*w);
+                b.u16(*port);
+                b.name(n);
+            }
+            Val::Other(_, d) => b.buf.extend_from_slice(d),
+        }
+        match v {
+            Val::A(_) => rtype::A,
+            Val::Aaaa(_) => rtype::AAAA,
+            Val::Cname(_) => rtype::CNAME,
+            Val::Mx(..) => rtype::MX,
+            Val::Txt(_) => rtype::TXT,
+            Val::Srv(..) => rtype::SRV,
+            Val::Other(t, _) => *t,
+        }
+    }
+
+    fn owned(n: Name<'_>) -> Vec<Vec<u8>> {
+        n.labels().map(<[u8]>::to_vec).collect()
+    }
+
+    fn read_val(d: Rdata<'_>) -> Val {
+        match d {
+            Rdata::A(a) => Val::A(a.octets()),
+            Rdata::Aaaa(a) => Val::Aaaa(a.octets()),
+            Rdata::Cname(n) => Val::Cname(owned(n)),
+            Rdata::Mx {
+                preference,
+                exchange,
+            } => Val::Mx(preference, owned(exchange)),
+            Rdata::Txt(t) => Val::Txt(t.map(<[u8]>::to_vec).collect()),
+            Rdata::Srv {
+                priority,
+                weight,
+                port,
+                target,
+            } => Val::Srv(priority, weight, port, owned(target)),
+            Rdata::Other { rtype, data } => Val::Other(rtype, data.to_vec()),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn built_messages_parse_back(
+            id in any::<u16>(),
+            compress in any::<bool>(),
+            questions in proptest::collection::vec((arb_labels(), any::<u16>()), 0..4),
+            records in proptest::collection::vec((arb_labels(), arb_val(), any::<u32>()), 0..8),
+        ) {
+            let an = records.len() as u16;
+            let mut b = Builder::new(id, 0x8180, [questions.len() as u16, an, 0, 0], compress);
+            for (n, t) in &questions {
+                b.question(n, *t, 1);
+            }
+            for (n, v, ttl) in &records {
+                let t = write_val(&mut Builder::default(), v);
+                b.record(n, t, 1, *ttl, |b| { write_val(b, v); });
+            }
+            let msg = DnsMessage::parse(&b.buf).unwrap();
+            prop_assert_eq!(msg.id(), id);
+            let qs: Vec<_> = msg.questions().collect::<Result<_, _>>().unwrap();
+            prop_assert_eq!(qs.len(), questions.len());
+            for (q, (n, t)) in qs.iter().zip(&questions) {
+                prop_assert_eq!(&owned(q.name), n);
+                prop_assert_eq!(q.qtype, *t);
+            }
+            let rs: Vec<_> = msg.records().collect::<Result<_, _>>().unwrap();
+            prop_assert_eq!(rs.len(), records.len());
+            for (r, (n, v, ttl)) in rs.iter().zip(&records) {
+                prop_assert_eq!(&owned(r.name), n);
+                prop_assert_eq!(r.ttl, *ttl);
+                prop_assert_eq!(&read_val(r.rdata().unwrap()), v);
+            }
+            prop_assert_eq!(exercise(&b.buf), None);
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+            let _ = exercise(&bytes);
+        }
+
+        #[test]
+        fn mutated_messages_never_panic(flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..6)) {
+            let mut bytes = full_response();
+            for (at, v) in flips {
+                let n = bytes.len();
+                bytes[at % n] = v;
+            }
+            let _ = exercise(&bytes);
+        }
+    }
+}
