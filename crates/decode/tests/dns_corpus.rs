@@ -1,0 +1,131 @@
+//! Differential test: our DNS question names against tshark's `dns.qry.name`, frame by frame,
+//! over every classic-pcap capture of the corpus. Fragmented datagrams go through the
+//! defragmenter first, as tshark reassembles them.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use pcap_decode::defrag::{Defragmenter, FragKey};
+use pcap_decode::dns::{DnsMessage, PORTS};
+use std::collections::{BTreeMap, HashSet};
+
+/// Our comma-joined question names for a UDP payload on a DNS port, if it carries DNS.
+fn names(payload: &[u8]) -> Option<String> {
+    let msg = DnsMessage::parse(payload).ok()?;
+    let mut out = Vec::new();
+    for q in msg.questions() {
+        match q {
+            Ok(q) => out.push(q.name.to_string()),
+            Err(e) => out.push(format!("<error: {e}>")),
+        }
+    }
+    Some(out.join(","))
+}
+
+fn udp_names(ip: &[u8]) -> Option<String> {
+    let (sp, dp, payload) = common::parse_udp(ip)?;
+    (PORTS.contains(&sp) || PORTS.contains(&dp))
+        .then(|| names(payload))
+        .flatten()
+}
+
+#[test]
+fn question_names_match_tshark() {
+    let Some(corpus) = pcap_testkit::corpus("dns_corpus") else {
+        return;
+    };
+    let allow: HashSet<(String, usize)> = include_str!("dns_allow.tsv")
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| {
+            let mut f = l.split('\t');
+            let cap = f.next().unwrap().to_owned();
+            let frame = f.next().unwrap().parse().unwrap();
+            assert!(
+                f.next().is_some_and(|r| !r.is_empty()),
+                "allow entry without reason: {l}"
+            );
+            (cap, frame)
+        })
+        .collect();
+    let (mut compared, mut matched, mut allowed, mut skipped_frames) = (0, 0, 0, 0);
+    let mut mismatches = Vec::new();
+    for cap in corpus.captures() {
+        let Some(tsv) = corpus.oracle_tsv(&cap, "packets.tsv") else {
+            continue;
+        };
+        let want: BTreeMap<usize, String> = tsv
+            .rows()
+            .filter(|r| !r.get("dns.qry.name").is_empty())
+            .map(|r| {
+                (
+                    r.get("frame.number").parse().unwrap(),
+                    r.get("dns.qry.name").to_owned(),
+                )
+            })
+            .collect();
+        let data = std::fs::read(corpus.capture_path(&cap)).unwrap();
+        let Some(frames) = common::read_pcap(&cap, &data) else {
+            skipped_frames += want.len();
+            continue;
+        };
+        let mut defrag = Defragmenter::default();
+        let mut got: BTreeMap<usize, String> = BTreeMap::new();
+        for f in &frames {
+            let Some(ip) = common::parse_ip(&f.ip) else {
+                continue;
+            };
+            let ours = match ip.frag {
+                None if ip.proto == 17 => udp_names(ip.payload),
+                Some((off, mf, id)) => {
+                    let key = FragKey {
+                        src: ip.src,
+                        dst: ip.dst,
+                        protocol: ip.proto,
+                        id,
+                    };
+                    match defrag.push(f.ts_ns, key, off, mf, ip.payload) {
+                        Ok(Some(d)) if ip.proto == 17 => udp_names(d.payload),
+                        _ => None,
+                    }
+                }
+                None => None,
+            };
+            if let Some(n) = ours.filter(|n| !n.is_empty()) {
+                got.insert(f.number, n);
+            }
+        }
+        let frames_seen: HashSet<usize> = frames.iter().map(|f| f.number).collect();
+        let keys: std::collections::BTreeSet<usize> =
+            want.keys().chain(got.keys()).copied().collect();
+        for frame in keys {
+            if !frames_seen.contains(&frame) {
+                skipped_frames += 1;
+                continue;
+            }
+            compared += 1;
+            let (w, g) = (want.get(&frame), got.get(&frame));
+            if w == g {
+                matched += 1;
+            } else if allow.contains(&(cap.clone(), frame)) {
+                allowed += 1;
+            } else {
+                mismatches.push(format!("{cap} frame {frame}: tshark {w:?}, ours {g:?}"));
+            }
+        }
+    }
+    eprintln!(
+        "dns_corpus: {compared} frames compared, {matched} equal, {allowed} allowed, {} mismatches, {skipped_frames} frames skipped (pcapng or unreadable link)",
+        mismatches.len()
+    );
+    for m in &mismatches {
+        eprintln!("  MISMATCH {m}");
+    }
+    assert!(compared > 400, "too few frames compared: {compared}");
+    assert!(mismatches.is_empty(), "{} mismatches", mismatches.len());
+}
