@@ -289,7 +289,10 @@ impl<'a> Walker<'a> {
 /// so writing it out cannot fail on the message's account. Labels are written as raw bytes
 /// joined by `.` (as tshark does), bytes outside printable ASCII as `\xNN`, and the root name
 /// as `<Root>` (tshark's spelling).
-#[derive(Clone, Copy, PartialEq, Eq)]
+///
+/// Two names are equal when their labels are, ignoring ASCII case (RFC 4343), wherever and
+/// however compressed they are stored.
+#[derive(Clone, Copy)]
 pub struct Name<'a> {
     msg: &'a [u8],
     offset: usize,
@@ -343,6 +346,22 @@ impl<'a> Name<'a> {
         Ok(())
     }
 }
+
+impl PartialEq for Name<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        let mut a = self.labels();
+        let mut b = other.labels();
+        loop {
+            match (a.next(), b.next()) {
+                (None, None) => return true,
+                (Some(x), Some(y)) if x.eq_ignore_ascii_case(y) => {}
+                _ => return false,
+            }
+        }
+    }
+}
+
+impl Eq for Name<'_> {}
 
 impl fmt::Display for Name<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -578,53 +597,58 @@ impl<'a> DnsMessage<'a> {
             write!(j, ",\"type\":\"{}\"}}", type_name(q.qtype))?;
         }
         j.write_str("]")?;
-        let mut open: Option<Section> = None;
+        // The three sections are always present, in order, possibly empty.
+        const KEYS: [&str; 3] = ["answers", "authority", "additional"];
+        let mut open = 0;
+        j.write_str(",\"answers\":[")?;
         let mut first = true;
-        if error.is_none() {
-            for r in self.records() {
-                let r = match r {
-                    Ok(r) => r,
-                    Err(e) => {
-                        error = Some(e);
-                        break;
-                    }
-                };
-                if open != Some(r.section) {
-                    if open.is_some() {
-                        j.write_str("]")?;
-                    }
-                    let key = match r.section {
-                        Section::Answer => "answers",
-                        Section::Authority => "authority",
-                        Section::Additional => "additional",
-                    };
-                    write!(j, ",\"{key}\":[")?;
-                    open = Some(r.section);
-                    first = true;
+        let records = self.records().take_while(|_| error.is_none());
+        for r in records {
+            let r = match r {
+                Ok(r) => r,
+                Err(e) => {
+                    error = Some(e);
+                    break;
                 }
-                if !first {
-                    j.write_char(',')?;
-                }
-                first = false;
-                j.write_str("{\"name\":")?;
-                j.string(|s| r.name.render(s, ByteStyle::Latin1))?;
-                write!(j, ",\"type\":\"{}\",\"ttl\":{}", type_name(r.rtype), r.ttl)?;
-                match r.rdata() {
-                    Ok(d) => {
-                        j.write_str(",\"data\":")?;
-                        j.string(|s| d.render(s, ByteStyle::Latin1))?;
-                    }
-                    Err(e) => {
-                        j.write_str(",\"data_error\":")?;
-                        j.string(|s| write!(s, "{e}"))?;
-                    }
-                }
-                j.write_char('}')?;
+            };
+            let idx = section_index(r.section);
+            while open < idx {
+                open = open.saturating_add(1);
+                write!(
+                    j,
+                    "],\"{}\":[",
+                    KEYS.get(open).copied().unwrap_or("additional")
+                )?;
+                first = true;
             }
+            if !first {
+                j.write_char(',')?;
+            }
+            first = false;
+            j.write_str("{\"name\":")?;
+            j.string(|s| r.name.render(s, ByteStyle::Latin1))?;
+            write!(j, ",\"type\":\"{}\",\"ttl\":{}", type_name(r.rtype), r.ttl)?;
+            match r.rdata() {
+                Ok(d) => {
+                    j.write_str(",\"data\":")?;
+                    j.string(|s| d.render(s, ByteStyle::Latin1))?;
+                }
+                Err(e) => {
+                    j.write_str(",\"data_error\":")?;
+                    j.string(|s| write!(s, "{e}"))?;
+                }
+            }
+            j.write_char('}')?;
         }
-        if open.is_some() {
-            j.write_str("]")?;
+        while open < 2 {
+            open = open.saturating_add(1);
+            write!(
+                j,
+                "],\"{}\":[",
+                KEYS.get(open).copied().unwrap_or("additional")
+            )?;
         }
+        j.write_str("]")?;
         if let Some(e) = error {
             j.write_str(",\"error\":")?;
             j.string(|s| write!(s, "{e}"))?;
@@ -1016,11 +1040,15 @@ impl<'a> Iterator for Records<'a> {
 
 impl Records<'_> {
     fn only_index(&self) -> usize {
-        match self.only {
-            Some(Section::Answer) => 0,
-            Some(Section::Authority) => 1,
-            _ => 2,
-        }
+        self.only.map_or(2, section_index)
+    }
+}
+
+fn section_index(s: Section) -> usize {
+    match s {
+        Section::Answer => 0,
+        Section::Authority => 1,
+        Section::Additional => 2,
     }
 }
 
@@ -1373,7 +1401,12 @@ impl fmt::Display for Summary<'_> {
         match self.msg.questions().next() {
             Some(Ok(q)) => write!(f, " {} {}", type_name(q.qtype), q.name)?,
             Some(Err(e)) => return write!(f, " [malformed: {e}]"),
-            None => {}
+            // mDNS announcements carry answers without questions: name the first answer.
+            None => {
+                if let Some(Ok(r)) = self.msg.answers().next() {
+                    write!(f, " {} {}", type_name(r.rtype), r.name)?;
+                }
+            }
         }
         if !flags.response() {
             return Ok(());
@@ -1692,6 +1725,36 @@ mod tests {
     }
 
     #[test]
+    fn names_compare_by_labels_ignoring_case() {
+        let bytes = full_response();
+        let msg = DnsMessage::parse(&bytes).unwrap();
+        let q = msg.questions().next().unwrap().unwrap().name;
+        let ptr = msg.records().nth(6).unwrap().unwrap().rdata().unwrap();
+        // The PTR target is a pointer to the question name; equal though stored elsewhere.
+        assert!(matches!(ptr, Rdata::Ptr(n) if n == q && n.offset() != q.offset()));
+        let mut b = Builder::new(1, 0, [2, 0, 0, 0], false);
+        b.question(&labels("Example.COM"), 1, 1);
+        b.question(&labels("example.org"), 1, 1);
+        let m2 = DnsMessage::parse(&b.buf).unwrap();
+        let qs: Vec<_> = m2.questions().map(|q| q.unwrap().name).collect();
+        assert_eq!(qs[0], q);
+        assert_ne!(qs[1], q);
+    }
+
+    #[test]
+    fn summary_of_mdns_announcement_names_first_answer() {
+        let mut b = Builder::new(0, 0x8400, [0, 1, 0, 0], true);
+        b.record(&labels("host.local"), rtype::A, 0x8001, 120, |b| {
+            b.buf.extend_from_slice(&[169, 254, 1, 2])
+        });
+        let msg = DnsMessage::parse(&b.buf).unwrap();
+        assert_eq!(
+            msg.summary().to_string(),
+            "DNS response 0x0000 A host.local -> 169.254.1.2"
+        );
+    }
+
+    #[test]
     fn summary_shows_rcode() {
         let mut b = Builder::new(7, 0x8183, [1, 0, 0, 0], false);
         b.question(&labels("nope.invalid"), rtype::AAAA, 1);
@@ -1977,7 +2040,7 @@ mod tests {
         let text = String::from_utf8(out.clone()).unwrap();
         assert_eq!(
             text,
-            r#"{"id":258,"response":true,"opcode":0,"rcode":0,"questions":[{"name":"a\u0001\"\\\u00ff.com","type":"A"}],"answers":[{"name":"a\u0001\"\\\u00ff.com","type":"A","ttl":5,"data":"10.0.0.1"}]}"#
+            r#"{"id":258,"response":true,"opcode":0,"rcode":0,"questions":[{"name":"a\u0001\"\\\u00ff.com","type":"A"}],"answers":[{"name":"a\u0001\"\\\u00ff.com","type":"A","ttl":5,"data":"10.0.0.1"}],"authority":[],"additional":[]}"#
         );
         let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(v["questions"][0]["name"], "a\u{1}\"\\\u{ff}.com");
