@@ -34,7 +34,7 @@ fn dns(c: &mut Criterion) {
                 n += q.unwrap().qtype as usize;
             }
             for r in msg.records() {
-                n += matches!(r.unwrap().rdata(), Ok(_)) as usize;
+                n += usize::from(r.unwrap().rdata().is_ok());
             }
             n
         })
