@@ -81,10 +81,7 @@ fn read_pcapng(name: &str, data: &[u8]) -> Option<Vec<Frame>> {
     let mut ifaces: Vec<(u32, i64)> = Vec::new();
     let mut at = 0;
     let mut number = 0;
-    loop {
-        let Some(head) = data.get(at..at + 8) else {
-            break;
-        };
+    while let Some(head) = data.get(at..at + 8) {
         let btype_le = u32::from_le_bytes(head[0..4].try_into().unwrap());
         if btype_le == 0x0a0d0d0a {
             let magic = data.get(at + 8..at + 12)?;
