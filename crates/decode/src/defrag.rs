@@ -217,17 +217,10 @@ struct Datagram {
     arena: Vec<u8>,
     /// End of the datagram, known once the last fragment (MF = 0) arrived.
     end: Option<u32>,
+    /// Bytes held, the sum of the pieces' lengths (pieces never overlap).
+    covered: u32,
     fragments: u32,
     conflicting_overlap: bool,
-}
-
-impl Datagram {
-    fn covered(&self) -> u32 {
-        self.pieces
-            .iter()
-            .map(|p| p.end.saturating_sub(p.start))
-            .fold(0u32, u32::saturating_add)
-    }
 }
 
 /// Stateful IPv4/IPv6 fragment reassembly (see the module docs).
@@ -399,6 +392,7 @@ impl Defragmenter {
                     pieces: Vec::new(),
                     arena: Vec::new(),
                     end: None,
+                    covered: 0,
                     fragments: 0,
                     conflicting_overlap: false,
                 },
@@ -434,10 +428,9 @@ impl Defragmenter {
         let mut gaps: Vec<(u32, u32)> = Vec::new();
         let mut conflict = false;
         let mut cursor = offset_bytes;
-        for p in &d.pieces {
-            if p.end <= cursor {
-                continue;
-            }
+        // Pieces are sorted and disjoint: skip those ending before the fragment in O(log n).
+        let first = d.pieces.partition_point(|p| p.end <= offset_bytes);
+        for p in d.pieces.get(first..).unwrap_or_default() {
             if p.start >= end {
                 break;
             }
@@ -501,15 +494,15 @@ impl Defragmenter {
                         ..(e.saturating_sub(offset_bytes)) as usize,
                 )
                 .unwrap_or_default();
-            d.pieces.push(Piece {
+            let at = d.pieces.partition_point(|p| p.start < s);
+            let piece = Piece {
                 start: s,
                 end: e,
                 at: d.arena.len(),
-            });
+            };
+            d.pieces.insert(at, piece);
             d.arena.extend_from_slice(bytes);
-        }
-        if !gaps.is_empty() {
-            d.pieces.sort_unstable_by_key(|p| p.start);
+            d.covered = d.covered.saturating_add(e.saturating_sub(s));
         }
         self.buffered = self.buffered.saturating_add(new_bytes);
         if conflict {
@@ -524,7 +517,7 @@ impl Defragmenter {
         let Some(d) = self.table.get(&key) else {
             return Ok(None);
         };
-        let complete = d.end.is_some_and(|total| d.covered() == total);
+        let complete = d.end.is_some_and(|total| d.covered == total);
         if !complete {
             return Ok(None);
         }
@@ -806,6 +799,23 @@ mod tests {
         );
         assert_eq!(d.stats().inconsistent, 2);
         assert_eq!(d.buffered_bytes(), 0);
+    }
+
+    /// The most pieces a datagram can have: 8191 eight-byte fragments, every other one first,
+    /// then the rest in reverse, so every insertion lands between existing pieces.
+    #[test]
+    fn eight_thousand_tiny_fragments() {
+        let data = payload(8191 * 8);
+        let frag = |i: usize| (i as u32 * 8, i < 8190, i * 8..i * 8 + 8);
+        let order: Vec<usize> = (0..8191)
+            .step_by(2)
+            .chain((1..8191).step_by(2).rev())
+            .collect();
+        let frags: Vec<Frag> = order.into_iter().map(frag).collect();
+        let mut d = Defragmenter::default();
+        let (at, bytes) = run(&mut d, &data, &frags).unwrap();
+        assert_eq!(at, 8190);
+        assert_eq!(bytes, data);
     }
 
     /// One million fragments that never complete, each its own datagram: memory stays capped.
