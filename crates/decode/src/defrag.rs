@@ -28,6 +28,10 @@
 use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+/// Bytes counted per stored run of fragment bytes on top of the bytes themselves: the
+/// bookkeeping of one run.
+pub const PIECE_OVERHEAD: usize = std::mem::size_of::<Piece>();
+
 /// Most events kept for [`Defragmenter::take_events`]; later ones are only counted.
 pub const MAX_QUEUED_EVENTS: usize = 256;
 
@@ -77,8 +81,8 @@ pub struct DefragConfig {
     pub max_datagram_len: u32,
     /// Most datagrams under reassembly at once; a new one evicts the oldest. Default 1024.
     pub max_datagrams: usize,
-    /// Most fragment payload bytes held over all datagrams; more evicts the oldest.
-    /// Default 4 MiB (Linux's `ipfrag_high_thresh`).
+    /// Most bytes held over all datagrams (fragment payload plus [`PIECE_OVERHEAD`] per
+    /// stored run); more evicts the oldest. Default 4 MiB (Linux's `ipfrag_high_thresh`).
     pub max_buffered_bytes: usize,
 }
 
@@ -219,6 +223,8 @@ struct Datagram {
     end: Option<u32>,
     /// Bytes held, the sum of the pieces' lengths (pieces never overlap).
     covered: u32,
+    /// What this datagram counts against `max_buffered_bytes`.
+    held: usize,
     fragments: u32,
     conflicting_overlap: bool,
 }
@@ -251,7 +257,7 @@ impl Defragmenter {
         self.stats
     }
 
-    /// Fragment payload bytes currently held (never above `max_buffered_bytes`).
+    /// Bytes currently held, counted as for `max_buffered_bytes` (never above it).
     pub fn buffered_bytes(&self) -> usize {
         self.buffered
     }
@@ -276,7 +282,7 @@ impl Defragmenter {
 
     fn remove(&mut self, key: &FragKey) -> Option<Datagram> {
         let d = self.table.remove(key)?;
-        self.buffered = self.buffered.saturating_sub(d.arena.len());
+        self.buffered = self.buffered.saturating_sub(d.held);
         Some(d)
     }
 
@@ -291,7 +297,7 @@ impl Defragmenter {
             self.event(DefragEvent::Expired {
                 key,
                 reason,
-                buffered_bytes: d.arena.len(),
+                buffered_bytes: d.held,
             });
         }
     }
@@ -393,6 +399,7 @@ impl Defragmenter {
                     arena: Vec::new(),
                     end: None,
                     covered: 0,
+                    held: 0,
                     fragments: 0,
                     conflicting_overlap: false,
                 },
@@ -458,13 +465,15 @@ impl Defragmenter {
         if cursor < end {
             gaps.push((cursor, end));
         }
+        // Each stored run costs its bytes plus its bookkeeping, so tiny fragments cannot
+        // hold many times the cap in overhead.
         let new_bytes: usize = gaps
             .iter()
-            .map(|&(s, e)| (e.saturating_sub(s)) as usize)
-            .sum();
+            .map(|&(s, e)| (e.saturating_sub(s) as usize).saturating_add(PIECE_OVERHEAD))
+            .fold(0, usize::saturating_add);
 
         // Caps on buffered bytes: evict older datagrams, or drop this one if it cannot fit.
-        let needed = d.arena.len().saturating_add(new_bytes);
+        let needed = d.held.saturating_add(new_bytes);
         if needed > self.config.max_buffered_bytes {
             self.remove(&key);
             self.stats.dropped_over_cap = self.stats.dropped_over_cap.saturating_add(1);
@@ -505,6 +514,7 @@ impl Defragmenter {
             d.covered = d.covered.saturating_add(e.saturating_sub(s));
         }
         self.buffered = self.buffered.saturating_add(new_bytes);
+        d.held = d.held.saturating_add(new_bytes);
         if conflict {
             d.conflicting_overlap = true;
             self.stats.overlaps = self.stats.overlaps.saturating_add(1);
@@ -714,12 +724,12 @@ mod tests {
             [DefragEvent::Expired {
                 key: key(1),
                 reason: DropReason::Timeout,
-                buffered_bytes: 8
+                buffered_bytes: 8 + PIECE_OVERHEAD
             }]
         );
         // The late last fragment started a new datagram of its own.
         assert_eq!(d.pending_datagrams(), 2);
-        assert_eq!(d.buffered_bytes(), 16);
+        assert_eq!(d.buffered_bytes(), 2 * (8 + PIECE_OVERHEAD));
     }
 
     #[test]
@@ -740,7 +750,7 @@ mod tests {
             [DefragEvent::Expired {
                 key: key(1),
                 reason: DropReason::DatagramCap,
-                buffered_bytes: 8
+                buffered_bytes: 8 + PIECE_OVERHEAD
             }]
         );
         // Datagram 2 survived and still completes.
@@ -756,12 +766,12 @@ mod tests {
         let mut d = Defragmenter::new(cfg);
         d.push(0, key(1), 0, true, &[0; 40]).unwrap();
         d.push(1, key(2), 0, true, &[0; 40]).unwrap();
-        assert_eq!(d.buffered_bytes(), 40);
+        assert_eq!(d.buffered_bytes(), 40 + PIECE_OVERHEAD);
         assert_eq!(d.stats().evicted, 1);
         assert_eq!(
             d.push(2, key(3), 0, true, &[0; 72]).unwrap_err(),
             DefragError::OverCap {
-                needed: 72,
+                needed: 72 + PIECE_OVERHEAD,
                 max: 64
             }
         );
