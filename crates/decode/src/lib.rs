@@ -26,6 +26,8 @@
 pub mod arp;
 pub mod build;
 mod bytes;
+pub mod defrag;
+pub mod dns;
 pub mod error;
 pub mod ethernet;
 pub mod icmp;

@@ -1,0 +1,96 @@
+//! Throughput of DNS decoding (parse, walk every question and record, decode rdata, render
+//! names) and of IPv4 reassembly (a 1500-byte MTU split of an 8 KiB datagram).
+#![allow(clippy::unwrap_used, missing_docs)]
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use pcap_decode::defrag::{Defragmenter, FragKey};
+use pcap_decode::dns::DnsMessage;
+use std::fmt::Write;
+use std::hint::black_box;
+use std::net::Ipv4Addr;
+
+/// A response for `A www.example.com`: a CNAME to `example.com` and four A records, names
+/// compressed, plus an OPT record: the shape of a typical resolver answer.
+fn response() -> Vec<u8> {
+    let mut m = vec![0x1a, 0x2b, 0x81, 0x80, 0, 1, 0, 5, 0, 0, 0, 1];
+    m.extend_from_slice(b"\x03www\x07example\x03com\x00\x00\x01\x00\x01");
+    m.extend_from_slice(&[0xc0, 12, 0, 5, 0, 1, 0, 0, 1, 0x2c, 0, 2, 0xc0, 16]);
+    for i in 0..4u8 {
+        m.extend_from_slice(&[0xc0, 16, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 93, 184, 216, i]);
+    }
+    m.extend_from_slice(&[0, 0, 41, 4, 0xd0, 0, 0, 0, 0, 0, 0]);
+    m
+}
+
+fn dns(c: &mut Criterion) {
+    let bytes = response();
+    let mut g = c.benchmark_group("dns");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("parse_walk_rdata", |b| {
+        b.iter(|| {
+            let msg = DnsMessage::parse(black_box(&bytes)).unwrap();
+            let mut n = 0;
+            for q in msg.questions() {
+                n += q.unwrap().qtype as usize;
+            }
+            for r in msg.records() {
+                n += usize::from(r.unwrap().rdata().is_ok());
+            }
+            n
+        })
+    });
+    let mut text = String::with_capacity(256);
+    g.bench_function("summary", |b| {
+        b.iter(|| {
+            text.clear();
+            let msg = DnsMessage::parse(black_box(&bytes)).unwrap();
+            write!(text, "{}", msg.summary()).unwrap();
+            text.len()
+        })
+    });
+    let mut json = Vec::with_capacity(1024);
+    g.bench_function("json", |b| {
+        b.iter(|| {
+            json.clear();
+            DnsMessage::parse(black_box(&bytes))
+                .unwrap()
+                .write_json(&mut json);
+            json.len()
+        })
+    });
+    g.finish();
+}
+
+fn defrag(c: &mut Criterion) {
+    let payload: Vec<u8> = (0..8192u32).map(|i| i as u8).collect();
+    let key = |id| {
+        FragKey::v4(
+            Ipv4Addr::new(10, 0, 0, 1),
+            Ipv4Addr::new(10, 0, 0, 2),
+            17,
+            id,
+        )
+    };
+    let mut d = Defragmenter::default();
+    let mut id = 0u16;
+    let mut g = c.benchmark_group("defrag");
+    g.throughput(Throughput::Bytes(payload.len() as u64));
+    g.bench_function("ipv4_8k_in_1480_byte_fragments", |b| {
+        b.iter(|| {
+            id = id.wrapping_add(1);
+            let mut done = 0;
+            for (i, chunk) in payload.chunks(1480).enumerate() {
+                let off = (i * 1480) as u32;
+                let mf = off as usize + chunk.len() < payload.len();
+                if let Some(r) = d.push(0, key(id), off, mf, chunk).unwrap() {
+                    done = r.payload.len();
+                }
+            }
+            done
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, dns, defrag);
+criterion_main!(benches);
