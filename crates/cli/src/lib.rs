@@ -6,6 +6,7 @@ pub mod args;
 pub mod cmd;
 pub mod color;
 pub mod error;
+pub mod har;
 pub mod input;
 pub mod output;
 
@@ -17,6 +18,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Devices(a) => cmd::devices::run(&a),
         Command::Capture(a) => cmd::capture::run(&a),
+        Command::HttpTrace(a) => cmd::http_trace::run(&a),
         other => Err(CliError::Serve(format!("{other:?}: not implemented yet"))),
     }
 }

@@ -214,7 +214,7 @@ impl<'b> Arr<'b> {
 }
 
 /// Appends a timestamp in nanoseconds as a JSON number of seconds with 9 decimals.
-fn push_ts(out: &mut Vec<u8>, ts_ns: i64) {
+pub fn push_ts(out: &mut Vec<u8>, ts_ns: i64) {
     if ts_ns < 0 {
         out.push(b'-');
     }

@@ -16,6 +16,10 @@ pub struct Transaction {
     pub method: Option<String>,
     /// Request target.
     pub uri: Option<String>,
+    /// Request HTTP minor version (0 or 1).
+    pub request_version: Option<u8>,
+    /// Final response HTTP minor version (0 or 1).
+    pub response_version: Option<u8>,
     /// `Host` header.
     pub host: Option<String>,
     /// `User-Agent` header.
@@ -114,6 +118,7 @@ impl TransactionCollector {
                 let tx = Transaction {
                     method: Some(r.method.to_owned()),
                     uri: Some(r.uri.to_owned()),
+                    request_version: Some(r.version),
                     host: text(r.headers.get("host")),
                     user_agent: text(r.headers.get("user-agent")),
                     request_headers: owned_headers(r.headers),
@@ -128,6 +133,7 @@ impl TransactionCollector {
             HttpEvent::Response(r) if !r.interim => {
                 let tx = Transaction {
                     status: Some(r.status),
+                    response_version: Some(r.version),
                     reason: Some(r.reason.to_owned()),
                     response_headers: owned_headers(r.headers),
                     ..Default::default()
@@ -178,6 +184,7 @@ impl TransactionCollector {
         if rec.status.is_some() {
             if let Some(p) = self.response.take() {
                 tx.status = p.tx.status;
+                tx.response_version = p.tx.response_version;
                 tx.reason = p.tx.reason;
                 tx.response_headers = p.tx.response_headers;
                 if self.body_cap.is_some() {

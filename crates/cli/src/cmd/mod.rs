@@ -2,3 +2,4 @@
 
 pub mod capture;
 pub mod devices;
+pub mod http_trace;

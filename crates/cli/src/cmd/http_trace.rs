@@ -1,0 +1,581 @@
+//! `http-trace`: HTTP transactions and WebSocket messages distilled from TCP sessions, with
+//! node_pcap's filters and options, `--json` lines and a HAR file.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+
+use pcap_decode::json::{Arr, Obj, push_bytes_str, push_ts};
+use pcap_http_ws::pipeline::{Analyzer, AnalyzerConfig, Handler, Stream};
+use pcap_http_ws::{
+    Direction, HttpConfig, HttpEvent, Transaction, TransactionCollector, WsControlKind, WsPayload,
+};
+use pcap_tcp_reassembly::{Event, EventKind, Overlap};
+use regex::Regex;
+
+use crate::args::HttpTraceArgs;
+use crate::color::{Color, Palette};
+use crate::error::CliError;
+use crate::har::Har;
+use crate::input::Input;
+use crate::output::{Output, write_time};
+
+/// Longest WebSocket text shown on one human-readable line.
+const WS_TEXT_SHOWN: usize = 200;
+
+/// Runs `http-trace`.
+pub fn run(args: &HttpTraceArgs) -> Result<(), CliError> {
+    let filters = Filters::new(args)?;
+    let mut input = Input::open(&args.source, Some("tcp"))?;
+    let mut http = HttpConfig::default();
+    // body_len in the output is after content decoding, as Wireshark shows it.
+    http.decode_content = true;
+    let mut analyzer = Analyzer::new(AnalyzerConfig::with_http(http));
+    let keep_bodies = args.bodies || args.har.is_some();
+    let mut tracer = Tracer {
+        out: Output::stdout(input.is_live()),
+        palette: Palette::new(&args.output),
+        json: args.output.json,
+        filters,
+        all_headers: args.headers,
+        show_headers: args.show_header.iter().map(|h| h.to_lowercase()).collect(),
+        bodies: args.bodies.then_some(args.body_limit),
+        body_cap: keep_bodies.then_some(args.body_limit),
+        tcp_verbose: args.tcp_verbose,
+        streams: HashMap::new(),
+        har: args.har.as_ref().map(|_| Har::default()),
+        line: String::new(),
+    };
+    let result = loop {
+        match input.next_packet() {
+            Ok(Some(packet)) => analyzer.push(&packet, &mut tracer),
+            Ok(None) => break Ok(()),
+            Err(e) => break Err(e),
+        }
+        tracer.out.packet_done()?;
+    };
+    // Sessions still open (or cut by a read error) are flushed: their transactions count.
+    analyzer.finish(&mut tracer);
+    tracer.out.flush()?;
+    if let (Some(path), Some(har)) = (&args.har, &tracer.har) {
+        har.write(path)?;
+    }
+    input.report_stats();
+    result
+}
+
+/// The regex filters: a transaction is shown when every "only" filter matches and no
+/// "ignore" filter does. A missing field (no request seen) fails an "only" filter.
+#[derive(Debug, Default)]
+struct Filters {
+    method: (Option<Regex>, Option<Regex>),
+    host: (Option<Regex>, Option<Regex>),
+    url: (Option<Regex>, Option<Regex>),
+    user_agent: (Option<Regex>, Option<Regex>),
+}
+
+impl Filters {
+    fn new(a: &HttpTraceArgs) -> Result<Filters, CliError> {
+        let compile = |option: &'static str, re: &Option<String>| {
+            re.as_deref()
+                .map(Regex::new)
+                .transpose()
+                .map_err(|e| CliError::Regex {
+                    option,
+                    source: Box::new(e),
+                })
+        };
+        Ok(Filters {
+            method: (
+                compile("--method", &a.method)?,
+                compile("--method-ignore", &a.method_ignore)?,
+            ),
+            host: (
+                compile("--host", &a.host)?,
+                compile("--host-ignore", &a.host_ignore)?,
+            ),
+            url: (
+                compile("--url", &a.url)?,
+                compile("--url-ignore", &a.url_ignore)?,
+            ),
+            user_agent: (
+                compile("--user-agent", &a.user_agent)?,
+                compile("--user-agent-ignore", &a.user_agent_ignore)?,
+            ),
+        })
+    }
+
+    fn matches(&self, tx: &Transaction) -> bool {
+        fn one(f: &(Option<Regex>, Option<Regex>), v: Option<&str>) -> bool {
+            let only = match (&f.0, v) {
+                (Some(re), Some(v)) => re.is_match(v),
+                (Some(_), None) => false,
+                (None, _) => true,
+            };
+            let ignored = matches!((&f.1, v), (Some(re), Some(v)) if re.is_match(v));
+            only && !ignored
+        }
+        one(&self.method, tx.method.as_deref())
+            && one(&self.host, tx.host.as_deref())
+            && one(&self.url, tx.uri.as_deref())
+            && one(&self.user_agent, tx.user_agent.as_deref())
+    }
+}
+
+/// Per TCP session: the transaction collector and whether its WebSocket upgrade was shown.
+#[derive(Debug)]
+struct StreamState {
+    client: SocketAddr,
+    server: SocketAddr,
+    collector: TransactionCollector,
+    /// The 101 upgrade passed the filters, so the session's WebSocket messages are shown.
+    ws_shown: bool,
+}
+
+/// The [`Handler`] that prints.
+struct Tracer {
+    out: Output,
+    palette: Palette,
+    json: bool,
+    filters: Filters,
+    all_headers: bool,
+    show_headers: Vec<String>,
+    bodies: Option<usize>,
+    body_cap: Option<usize>,
+    tcp_verbose: bool,
+    streams: HashMap<u64, StreamState>,
+    har: Option<Har>,
+    line: String,
+}
+
+impl Handler for Tracer {
+    fn tcp(&mut self, event: &Event<'_>) {
+        if let EventKind::Start { client, server, .. } = event.kind {
+            self.streams.insert(
+                event.session,
+                StreamState {
+                    client,
+                    server,
+                    collector: TransactionCollector::new(self.body_cap),
+                    ws_shown: false,
+                },
+            );
+        }
+        if self.tcp_verbose {
+            self.tcp_event(event);
+        }
+        if matches!(
+            event.kind,
+            EventKind::End { .. } | EventKind::Reset { .. } | EventKind::Closed { .. }
+        ) {
+            self.streams.remove(&event.session);
+        }
+    }
+
+    fn http(&mut self, stream: &Stream, event: &HttpEvent<'_>) {
+        let Some(state) = self.streams.get_mut(&stream.id) else {
+            return;
+        };
+        state.collector.push(event);
+        let ws_shown = state.ws_shown;
+        match event {
+            HttpEvent::Transaction(_) => {
+                let done = state.collector.take();
+                for tx in done {
+                    if self.filters.matches(&tx) {
+                        if tx.status == Some(101) {
+                            if let Some(state) = self.streams.get_mut(&stream.id) {
+                                state.ws_shown = true;
+                            }
+                        }
+                        self.transaction(stream, &tx);
+                    }
+                }
+            }
+            HttpEvent::WsMessage(m) if ws_shown => {
+                let (opcode, len, text) = match m.payload {
+                    WsPayload::Text(t) => ("text", t.len(), Some(t.as_bytes())),
+                    WsPayload::Binary(b) => ("binary", b.len(), None),
+                };
+                self.websocket(stream, m.ts_ns, m.dir, opcode, len, text);
+            }
+            HttpEvent::WsControl(c) if ws_shown => {
+                let (opcode, data): (&str, &[u8]) = match c.kind {
+                    WsControlKind::Ping(d) => ("ping", d),
+                    WsControlKind::Pong(d) => ("pong", d),
+                    WsControlKind::Close { reason, .. } => ("close", reason.as_bytes()),
+                    _ => return,
+                };
+                self.websocket(stream, c.ts_ns, c.dir, opcode, data.len(), None);
+            }
+            HttpEvent::Error(e) if self.tcp_verbose && !self.json => {
+                self.line.clear();
+                write_time(&mut self.line, e.ts_ns);
+                let _ = writeln!(
+                    self.line,
+                    " {} {}",
+                    self.flow(stream, e.dir),
+                    self.palette
+                        .paint(Color::Red, format_args!("http error: {e}"))
+                );
+                self.out.buffer().extend_from_slice(self.line.as_bytes());
+            }
+            _ => {}
+        }
+    }
+}
+
+impl Tracer {
+    /// `client -> server [stream N]`, arrows following the direction.
+    fn flow(&self, stream: &Stream, dir: Direction) -> String {
+        let (a, b) = match dir {
+            Direction::ClientToServer => (stream.client, stream.server),
+            Direction::ServerToClient => (stream.server, stream.client),
+        };
+        format!(
+            "{} -> {} {}",
+            self.palette.paint(Color::Cyan, a),
+            self.palette.paint(Color::Cyan, b),
+            self.palette
+                .paint(Color::Dim, format_args!("[stream {}]", stream.id))
+        )
+    }
+
+    fn transaction(&mut self, stream: &Stream, tx: &Transaction) {
+        if let Some(har) = self.har.as_mut() {
+            har.add(stream, tx);
+        }
+        if self.json {
+            let out = self.out.buffer();
+            write_transaction_json(out, stream, tx);
+            return;
+        }
+        let rec = &tx.record;
+        let ts = rec
+            .request_start_ns
+            .or(rec.response_start_ns)
+            .unwrap_or_default();
+        let mut l = std::mem::take(&mut self.line);
+        l.clear();
+        write_time(&mut l, ts);
+        let _ = writeln!(l, " {}", self.flow(stream, Direction::ClientToServer));
+        let method = tx.method.as_deref().unwrap_or("(request not seen)");
+        let target = match (&tx.host, &tx.uri) {
+            (Some(h), Some(u)) if u.starts_with('/') => format!("{h}{u}"),
+            (_, Some(u)) => u.clone(),
+            _ => String::new(),
+        };
+        let _ = write!(
+            l,
+            "  {} {}",
+            self.palette.paint(Color::Bold, method),
+            target
+        );
+        match rec.status {
+            Some(status) => {
+                let color = match status {
+                    200..=299 | 101 => Color::Green,
+                    300..=399 => Color::Yellow,
+                    _ => Color::Red,
+                };
+                let reason = tx.reason.as_deref().unwrap_or("");
+                let _ = write!(
+                    l,
+                    " -> {}",
+                    self.palette.paint(color, format_args!("{status} {reason}"))
+                );
+                let size = rec.response_decoded_len.unwrap_or(rec.response_body_len);
+                let _ = write!(l, " (");
+                if let (Some(start), Some(end)) = (rec.request_start_ns, rec.response_end_ns) {
+                    let _ = write!(l, "{}, ", Millis(end.saturating_sub(start)));
+                }
+                let _ = write!(l, "{})", Bytes(size));
+            }
+            None => {
+                let _ = write!(l, " -> {}", self.palette.paint(Color::Red, "(no response)"));
+            }
+        }
+        if !rec.complete {
+            let _ = write!(l, " {}", self.palette.paint(Color::Yellow, "[incomplete]"));
+        }
+        l.push('\n');
+        self.headers(&mut l, '>', &tx.request_headers);
+        self.headers(&mut l, '<', &tx.response_headers);
+        if let Some(limit) = self.bodies {
+            if let Some(b) = tx.request_body.as_deref().filter(|b| !b.is_empty()) {
+                write_body(&mut l, "request body", b, limit, tx.body_truncated);
+            }
+            if let Some(b) = tx.response_body.as_deref().filter(|b| !b.is_empty()) {
+                write_body(&mut l, "response body", b, limit, tx.body_truncated);
+            }
+        }
+        self.out.buffer().extend_from_slice(l.as_bytes());
+        self.line = l;
+    }
+
+    fn headers(&self, l: &mut String, mark: char, headers: &[(String, Vec<u8>)]) {
+        for (name, value) in headers {
+            if self.all_headers || self.show_headers.contains(&name.to_lowercase()) {
+                let _ = writeln!(
+                    l,
+                    "    {mark} {}: {}",
+                    self.palette.paint(Color::Dim, name),
+                    value.escape_ascii()
+                );
+            }
+        }
+    }
+
+    fn websocket(
+        &mut self,
+        stream: &Stream,
+        ts: i64,
+        dir: Direction,
+        opcode: &str,
+        len: usize,
+        text: Option<&[u8]>,
+    ) {
+        if self.json {
+            let out = self.out.buffer();
+            let mut o = Obj::new(out);
+            o.str("type", "websocket");
+            o.u64("stream", stream.id);
+            o.display("client", stream.client);
+            o.display("server", stream.server);
+            push_ts(o.key("ts"), ts);
+            o.str("dir", dir.as_str());
+            o.str("opcode", opcode);
+            o.u64("len", len as u64);
+            if let Some(t) = text {
+                o.bytes_str("text", t);
+            }
+            o.end();
+            out.push(b'\n');
+            return;
+        }
+        let mut l = std::mem::take(&mut self.line);
+        l.clear();
+        write_time(&mut l, ts);
+        let _ = write!(
+            l,
+            " {} ws {} {}",
+            self.flow(stream, dir),
+            self.palette.paint(Color::Bold, opcode),
+            Bytes(len as u64)
+        );
+        if let Some(t) = text {
+            let shown = t.get(..WS_TEXT_SHOWN).unwrap_or(t);
+            let more = if shown.len() < t.len() { "..." } else { "" };
+            let _ = write!(l, ": \"{}\"{more}", shown.escape_ascii());
+        }
+        l.push('\n');
+        self.out.buffer().extend_from_slice(l.as_bytes());
+        self.line = l;
+    }
+
+    /// One `--tcp-verbose` line or object; sessions closed only by the end of the input or
+    /// by a cap are not reported as ended.
+    fn tcp_event(&mut self, event: &Event<'_>) {
+        let (name, dir, detail) = match event.kind {
+            EventKind::Start { .. } => ("start", None, String::new()),
+            EventKind::End { .. } => ("end", None, String::new()),
+            EventKind::Reset { by, .. } => {
+                let who = match by {
+                    Direction::ClientToServer => "by client",
+                    Direction::ServerToClient => "by server",
+                };
+                ("reset", Some(by), who.to_owned())
+            }
+            EventKind::SynRetry { dir } => ("syn_retry", Some(dir), String::new()),
+            EventKind::Retransmission {
+                dir, len, overlap, ..
+            } => {
+                let note = if overlap == Overlap::Different {
+                    ", different bytes"
+                } else {
+                    ""
+                };
+                ("retransmit", Some(dir), format!("{len} bytes{note}"))
+            }
+            EventKind::OutOfOrder { dir, len, .. } => {
+                ("out_of_order", Some(dir), format!("{len} bytes"))
+            }
+            EventKind::Gap { dir, len, .. } => ("gap", Some(dir), format!("{len} bytes lost")),
+            _ => return,
+        };
+        let Some(state) = self.streams.get(&event.session) else {
+            return;
+        };
+        let stream = Stream {
+            id: event.session,
+            client: state.client,
+            server: state.server,
+        };
+        self.write_tcp(event, &stream, name, dir, &detail);
+    }
+
+    fn write_tcp(
+        &mut self,
+        event: &Event<'_>,
+        stream: &Stream,
+        name: &str,
+        dir: Option<Direction>,
+        detail: &str,
+    ) {
+        if self.json {
+            let out = self.out.buffer();
+            let mut o = Obj::new(out);
+            o.str("type", "tcp");
+            o.u64("stream", stream.id);
+            o.display("client", stream.client);
+            o.display("server", stream.server);
+            push_ts(o.key("ts"), event.ts_ns);
+            o.str("event", name);
+            if let Some(d) = dir {
+                o.str("dir", d.as_str());
+            }
+            o.end();
+            out.push(b'\n');
+            return;
+        }
+        let mut l = std::mem::take(&mut self.line);
+        l.clear();
+        write_time(&mut l, event.ts_ns);
+        let color = if name == "reset" {
+            Color::Red
+        } else {
+            Color::Yellow
+        };
+        let _ = write!(
+            l,
+            " {} tcp {}",
+            self.flow(stream, dir.unwrap_or(Direction::ClientToServer)),
+            self.palette.paint(color, name),
+        );
+        if !detail.is_empty() {
+            let _ = write!(l, " {detail}");
+        }
+        l.push('\n');
+        self.out.buffer().extend_from_slice(l.as_bytes());
+        self.line = l;
+    }
+}
+
+fn write_transaction_json(out: &mut Vec<u8>, stream: &Stream, tx: &Transaction) {
+    let rec = &tx.record;
+    let mut o = Obj::new(out);
+    o.str("type", "http");
+    o.u64("stream", stream.id);
+    o.display("client", stream.client);
+    o.display("server", stream.server);
+    match (&tx.method, rec.request_start_ns) {
+        (Some(method), Some(ts)) => {
+            let mut r = o.obj("request");
+            push_ts(r.key("ts"), ts);
+            r.str("method", method);
+            r.str("uri", tx.uri.as_deref().unwrap_or(""));
+            r.str("version", version(tx.request_version));
+            headers_json(&mut r, &tx.request_headers);
+            r.u64(
+                "body_len",
+                rec.request_decoded_len.unwrap_or(rec.request_body_len),
+            );
+            r.end();
+        }
+        _ => o.key("request").extend_from_slice(b"null"),
+    }
+    match (rec.status, rec.response_start_ns) {
+        (Some(status), Some(ts)) => {
+            let mut r = o.obj("response");
+            push_ts(r.key("ts"), ts);
+            r.str("version", version(tx.response_version));
+            r.u64("status", u64::from(status));
+            r.str("reason", tx.reason.as_deref().unwrap_or(""));
+            headers_json(&mut r, &tx.response_headers);
+            r.u64(
+                "body_len",
+                rec.response_decoded_len.unwrap_or(rec.response_body_len),
+            );
+            r.end();
+        }
+        _ => o.key("response").extend_from_slice(b"null"),
+    }
+    o.end();
+    out.push(b'\n');
+}
+
+fn headers_json(o: &mut Obj<'_>, headers: &[(String, Vec<u8>)]) {
+    let mut a = o.arr("headers");
+    for (name, value) in headers {
+        let mut pair = Arr::new(a.item());
+        pair.str(name);
+        push_bytes_str(pair.item(), value);
+        pair.end();
+    }
+    a.end();
+}
+
+fn version(minor: Option<u8>) -> &'static str {
+    match minor {
+        Some(0) => "HTTP/1.0",
+        _ => "HTTP/1.1",
+    }
+}
+
+/// Writes a body preview: text as text (indented), anything else summarised.
+fn write_body(l: &mut String, label: &str, body: &[u8], limit: usize, truncated: bool) {
+    let shown = body.get(..limit).unwrap_or(body);
+    let cut = if shown.len() < body.len() || truncated {
+        " (truncated)"
+    } else {
+        ""
+    };
+    match std::str::from_utf8(shown) {
+        Ok(text) if !text.chars().any(|c| c.is_control() && !c.is_whitespace()) => {
+            let _ = writeln!(l, "    {label}, {}{cut}:", Bytes(body.len() as u64));
+            for line in text.lines() {
+                let _ = writeln!(l, "      {line}");
+            }
+        }
+        _ => {
+            let head = shown.get(..16).unwrap_or(shown);
+            let hex: Vec<String> = head.iter().map(|b| format!("{b:02x}")).collect();
+            let _ = writeln!(
+                l,
+                "    {label}, binary, {}{cut}: {} ...",
+                Bytes(body.len() as u64),
+                hex.join(" ")
+            );
+        }
+    }
+}
+
+/// A duration in nanoseconds shown in milliseconds.
+struct Millis(i64);
+
+impl std::fmt::Display for Millis {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ms = self.0 as f64 / 1e6;
+        if ms < 10.0 {
+            write!(f, "{ms:.2} ms")
+        } else {
+            write!(f, "{ms:.0} ms")
+        }
+    }
+}
+
+/// A byte count in B, kB or MB (decimal, as browsers' devtools show sizes).
+pub(crate) struct Bytes(pub(crate) u64);
+
+impl std::fmt::Display for Bytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.0;
+        if n < 1000 {
+            write!(f, "{n} B")
+        } else if n < 1_000_000 {
+            write!(f, "{:.1} kB", n as f64 / 1e3)
+        } else {
+            write!(f, "{:.1} MB", n as f64 / 1e6)
+        }
+    }
+}
