@@ -495,16 +495,37 @@ impl<'a> Decoded<'a> {
             Transport::Udp(_) => crate::udp::HEADER_LEN,
             _ => return None,
         };
-        let ip_payload = match self.net.as_ref()? {
-            Net::Ipv4(v) if v.total_len() != 0 => {
-                usize::from(v.total_len()).checked_sub(v.header_len())?
-            }
-            Net::Ipv6(v) if v.payload_len() != 0 => {
-                usize::from(v.payload_len()).checked_sub(v.extensions_len())?
-            }
+        match self.declared_ip_payload_len()? {
+            Some(n) => n.checked_sub(header_len),
             // Jumbograms and TSO packets declare no length: the captured bytes are all there is.
-            _ => return Some(self.payload.len()),
-        };
-        ip_payload.checked_sub(header_len)
+            None => Some(self.payload.len()),
+        }
+    }
+
+    /// Length of the IP payload (after the IPv4 header or the IPv6 extension headers) as the
+    /// IP header declares it: `Some(None)` when the header declares no length (0), `None`
+    /// without an IP layer or when the lengths do not add up.
+    pub fn declared_ip_payload_len(&self) -> Option<Option<usize>> {
+        match self.net.as_ref()? {
+            Net::Ipv4(v) if v.total_len() != 0 => usize::from(v.total_len())
+                .checked_sub(v.header_len())
+                .map(Some),
+            Net::Ipv6(v) if v.payload_len() != 0 => usize::from(v.payload_len())
+                .checked_sub(v.extensions_len())
+                .map(Some),
+            Net::Ipv4(_) | Net::Ipv6(_) => Some(None),
+            Net::Arp(_) => None,
+        }
+    }
+
+    /// The IP payload of `frame` (the frame this was decoded from): the bytes after the IPv4
+    /// header or IPv6 extension headers, Ethernet padding removed, cut short by the snapshot
+    /// length. What a fragment contributes to its datagram.
+    pub fn ip_payload<'f>(&self, frame: &'f [u8]) -> &'f [u8] {
+        let rest = frame.get(self.transport_offset..).unwrap_or_default();
+        match self.declared_ip_payload_len() {
+            Some(Some(n)) => rest.get(..n).unwrap_or(rest),
+            _ => rest,
+        }
     }
 }

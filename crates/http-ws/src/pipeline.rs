@@ -24,7 +24,8 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 
 use pcap_capture::{CaptureError, Packet, Source};
-use pcap_decode::{Decoded, decode_packet};
+use pcap_decode::defrag::{DefragConfig, Defragmenter, FragKey};
+use pcap_decode::{Decoded, Net, Transport, decode_packet, decode_transport};
 use pcap_tcp_reassembly::{Event, EventKind, Reassembler, Segment};
 
 use crate::{HttpConfig, HttpEvent, HttpSession};
@@ -61,6 +62,8 @@ pub struct AnalyzerConfig {
     pub tcp: pcap_tcp_reassembly::Config,
     /// HTTP/WebSocket decoding; `None` turns it off (only packets and TCP events).
     pub http: Option<HttpConfig>,
+    /// IPv4/IPv6 fragment reassembly limits (TCP carried in fragments is reassembled first).
+    pub defrag: DefragConfig,
 }
 
 impl AnalyzerConfig {
@@ -85,6 +88,7 @@ impl AnalyzerConfig {
 #[derive(Debug)]
 pub struct Analyzer {
     reassembler: Reassembler,
+    defrag: Defragmenter,
     http: Option<HttpConfig>,
     sessions: HashMap<u64, HttpStream>,
     frames: u64,
@@ -108,6 +112,7 @@ impl Analyzer {
     pub fn new(config: AnalyzerConfig) -> Analyzer {
         Analyzer {
             reassembler: Reassembler::new(config.tcp),
+            defrag: Defragmenter::new(config.defrag),
             http: config.http,
             sessions: HashMap::new(),
             frames: 0,
@@ -139,16 +144,51 @@ impl Analyzer {
         self.frames += 1;
         let decoded = decode_packet(packet.link_type, packet.data);
         handler.packet(self.frames, packet, &decoded);
-        if let Some(segment) = Segment::from_decoded(packet.ts_ns, &decoded) {
-            let Analyzer {
-                reassembler,
-                http,
-                sessions,
-                ..
-            } = self;
-            reassembler.push(&segment, &mut |event| {
-                route(http.as_ref(), sessions, handler, &event);
-            });
+        let Analyzer {
+            reassembler,
+            defrag,
+            http,
+            sessions,
+            ..
+        } = self;
+        let mut sink = |event: Event<'_>| route(http.as_ref(), sessions, handler, &event);
+        match decoded.fragment() {
+            None => {
+                if let Some(segment) = Segment::from_decoded(packet.ts_ns, &decoded) {
+                    reassembler.push(&segment, &mut sink);
+                }
+            }
+            Some(fragment) => {
+                // TCP in IP fragments: reassemble the datagram, then decode its TCP header.
+                let (Some(src), Some(dst), Some(protocol)) = (
+                    decoded.src_ip(),
+                    decoded.dst_ip(),
+                    decoded.net.as_ref().and_then(Net::protocol),
+                ) else {
+                    return;
+                };
+                let key = FragKey {
+                    src,
+                    dst,
+                    protocol,
+                    id: fragment.id,
+                };
+                let datagram = defrag.push(
+                    packet.ts_ns,
+                    key,
+                    fragment.offset,
+                    fragment.more,
+                    decoded.ip_payload(packet.data),
+                );
+                if let Ok(Some(datagram)) = datagram {
+                    if let Ok((Some(Transport::Tcp(tcp)), payload)) =
+                        decode_transport(protocol, datagram.payload, 0)
+                    {
+                        let segment = Segment::from_tcp(packet.ts_ns, src, dst, &tcp, payload);
+                        reassembler.push(&segment, &mut sink);
+                    }
+                }
+            }
         }
     }
 

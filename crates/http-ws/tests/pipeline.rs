@@ -76,3 +76,59 @@ fn sample_capture_matches_generator_truth() {
     assert_eq!(counts.responses_200, 12);
     assert_eq!(counts.ws_messages, [7, 20]);
 }
+
+/// Collects request lines.
+#[derive(Default)]
+struct RequestLines(Vec<String>);
+
+impl Handler for RequestLines {
+    fn http(&mut self, _: &Stream, event: &HttpEvent<'_>) {
+        if let HttpEvent::Request(r) = event {
+            self.0.push(format!("{} {}", r.method, r.uri));
+        }
+    }
+}
+
+#[test]
+fn tcp_carried_in_ipv4_fragments_is_reassembled_before_decoding() {
+    use pcap_capture::{LinkType, Packet};
+    use pcap_decode::build::{TcpSpec, ipv4_tcp};
+
+    let request = b"GET /fragmented HTTP/1.1\r\nHost: example\r\n\r\n";
+    let tcp = TcpSpec {
+        flags: 0x018, // PSH, ACK
+        ..TcpSpec::default()
+    };
+    let frame = ipv4_tcp(&tcp, request);
+    // Ethernet (14) + IPv4 (20): split the IP payload after 24 bytes (a multiple of 8).
+    let (head, ip_payload) = frame.split_at(34);
+    let (first, second) = ip_payload.split_at(24);
+    let fragment = |offset: usize, more: bool, data: &[u8]| {
+        let mut f = head.to_vec();
+        let total = (20 + data.len()) as u16;
+        f[16..18].copy_from_slice(&total.to_be_bytes());
+        let flags_offset = (u16::from(more) << 13) | (offset / 8) as u16;
+        f[20..22].copy_from_slice(&flags_offset.to_be_bytes());
+        f.extend_from_slice(data);
+        f
+    };
+    // Delivered in reverse order, as happens on real networks.
+    let frames = [fragment(24, false, second), fragment(0, true, first)];
+
+    let mut analyzer = Analyzer::default();
+    let mut lines = RequestLines::default();
+    for (i, f) in frames.iter().enumerate() {
+        let len = f.len() as u32;
+        let packet = Packet {
+            ts_ns: i as i64,
+            caplen: len,
+            orig_len: len,
+            link_type: LinkType::ETHERNET,
+            interface: 0,
+            data: f,
+        };
+        analyzer.push(&packet, &mut lines);
+    }
+    analyzer.finish(&mut lines);
+    assert_eq!(lines.0, ["GET /fragmented"]);
+}

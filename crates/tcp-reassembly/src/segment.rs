@@ -43,12 +43,27 @@ impl<'a> Segment<'a> {
     /// A packet cut short by the snapshot length keeps its wire payload length in
     /// `orig_payload_len`, so the missing tail becomes a gap rather than a shifted stream.
     pub fn from_decoded(ts_ns: i64, d: &pcap_decode::Decoded<'a>) -> Option<Segment<'a>> {
-        let tcp = d.tcp()?;
-        let wire = d.declared_payload_len();
-        Some(Segment {
+        let mut seg = Segment::from_tcp(ts_ns, d.src_ip()?, d.dst_ip()?, d.tcp()?, d.payload);
+        seg.orig_payload_len = d
+            .declared_payload_len()
+            .filter(|&n| n > d.payload.len())
+            .and_then(|n| u32::try_from(n).ok());
+        Some(seg)
+    }
+
+    /// The segment of a TCP header decoded on its own (e.g. from a reassembled IP
+    /// datagram), between `src` and `dst`, carrying `payload`.
+    pub fn from_tcp(
+        ts_ns: i64,
+        src: IpAddr,
+        dst: IpAddr,
+        tcp: &pcap_decode::tcp::TcpView<'_>,
+        payload: &'a [u8],
+    ) -> Segment<'a> {
+        Segment {
             ts_ns,
-            src: d.src_ip()?,
-            dst: d.dst_ip()?,
+            src,
+            dst,
             src_port: tcp.src_port(),
             dst_port: tcp.dst_port(),
             seq: tcp.seq(),
@@ -56,11 +71,9 @@ impl<'a> Segment<'a> {
             // The reassembler's flag set is the low byte of the header's flag bits.
             flags: TcpFlags((tcp.flags().0 & 0xff) as u8),
             window: tcp.window(),
-            payload: d.payload,
-            orig_payload_len: wire
-                .filter(|&n| n > d.payload.len())
-                .and_then(|n| u32::try_from(n).ok()),
-        })
+            payload,
+            orig_payload_len: None,
+        }
     }
 
     /// The source endpoint.
