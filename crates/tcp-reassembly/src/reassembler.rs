@@ -45,7 +45,11 @@ pub struct Reassembler {
     /// Clock hand for eviction sampling.
     hand: usize,
     buffered: usize,
-    now: i64,
+    /// Packet clock: the largest `min(previous ts, current ts)` so far. Taking the minimum of
+    /// two consecutive timestamps means one packet with a wild timestamp (seen in real
+    /// captures) cannot jump the clock and time out every session.
+    clock: i64,
+    prev_ts: Option<i64>,
     last_sweep: i64,
     stats: Stats,
 }
@@ -67,7 +71,8 @@ impl Reassembler {
             next_id: 0,
             hand: 0,
             buffered: 0,
-            now: i64::MIN,
+            clock: i64::MIN,
+            prev_ts: None,
             last_sweep: i64::MIN,
             stats: Stats::default(),
         }
@@ -106,9 +111,9 @@ impl Reassembler {
         F: FnMut(Event<'_>),
     {
         self.stats.segments = self.stats.segments.saturating_add(1);
-        if seg.ts_ns > self.now {
-            self.now = seg.ts_ns;
-        }
+        let steady = self.prev_ts.map_or(seg.ts_ns, |p| p.min(seg.ts_ns));
+        self.prev_ts = Some(seg.ts_ns);
+        self.clock = self.clock.max(steady);
         self.maybe_sweep(sink);
         let src = seg.src_addr();
         let (key, src_is_lo) = FlowKey::new(src, seg.dst_addr());
@@ -157,7 +162,7 @@ impl Reassembler {
             .filter_map(|(i, s)| s.as_ref().map(|s| (s.info.id, i)))
             .collect();
         order.sort_unstable();
-        let ts = self.now;
+        let ts = self.clock;
         for (_, slot) in order {
             self.remove(slot, Some(CloseReason::EndOfInput), ts, sink);
         }
@@ -173,10 +178,10 @@ impl Reassembler {
         // Sweep a few times per timeout period, so a session lives at most 1.125 timeouts.
         let interval = (timeout / 8).max(1);
         if self.last_sweep == i64::MIN {
-            self.last_sweep = self.now;
-        } else if self.now.saturating_sub(self.last_sweep) >= interval {
-            self.last_sweep = self.now;
-            self.flush_older_than(self.now.saturating_sub(timeout), sink);
+            self.last_sweep = self.clock;
+        } else if self.clock.saturating_sub(self.last_sweep) >= interval {
+            self.last_sweep = self.clock;
+            self.flush_older_than(self.clock.saturating_sub(timeout), sink);
         }
     }
 
@@ -370,20 +375,6 @@ impl Reassembler {
             return;
         }
         let flags = seg.flags;
-        if flags.contains(TcpFlags::RST) {
-            flush_session(s, &mut self.buffered, &mut self.stats, ts, sink);
-            s.info.state = SessionState::Reset;
-            s.ended = true;
-            sink(Event {
-                session: id,
-                ts_ns: ts,
-                kind: EventKind::Reset {
-                    by: dir,
-                    info: s.info,
-                },
-            });
-            return;
-        }
         let syn = flags.contains(TcpFlags::SYN);
         let mut data_seq = seg.seq;
         if syn {
@@ -468,6 +459,24 @@ impl Reassembler {
         }
         let after = s.streams.iter().map(HalfStream::buffered).sum::<usize>();
         self.buffered = self.buffered.saturating_add(after).saturating_sub(before);
+        if flags.contains(TcpFlags::RST) {
+            // Data on a RST is delivered first (stacks put diagnostics there, and tshark's
+            // follow includes it); then nothing more will fill the holes.
+            flush_session(s, &mut self.buffered, &mut self.stats, ts, sink);
+            if !s.ended {
+                s.info.state = SessionState::Reset;
+                s.ended = true;
+                sink(Event {
+                    session: id,
+                    ts_ns: ts,
+                    kind: EventKind::Reset {
+                        by: dir,
+                        info: s.info,
+                    },
+                });
+            }
+            return;
+        }
         let fins = s.streams.iter().filter(|st| st.fin_done()).count();
         if fins == 2 {
             s.info.state = SessionState::Closed;
