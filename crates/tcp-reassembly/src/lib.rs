@@ -55,7 +55,7 @@ pub use direction::Direction;
 pub use event::{CloseReason, Event, EventKind, Overlap, SessionInfo, SessionState, StartKind};
 pub use flags::TcpFlags;
 pub use key::FlowKey;
-pub use reassembler::Reassembler;
+pub use reassembler::{Assigned, Reassembler};
 pub use segment::Segment;
 
 #[cfg(test)]

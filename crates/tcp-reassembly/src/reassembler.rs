@@ -33,6 +33,16 @@ fn idx(dir: Direction) -> usize {
     }
 }
 
+/// Where [`Reassembler::push`] put a segment.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Assigned {
+    /// The session number (see [`Event::session`]).
+    pub session: u64,
+    /// The segment's direction within the session.
+    pub dir: Direction,
+}
+
 /// TCP session tracker and stream reassembler. Push segments in capture order; events come
 /// out through the sink.
 #[derive(Debug)]
@@ -106,7 +116,9 @@ impl Reassembler {
 
     /// Feeds one segment. Events for it (and for any session it evicts or times out) go to
     /// `sink` before this returns; `Data` bytes borrow from `seg.payload` when in order.
-    pub fn push<F>(&mut self, seg: &Segment<'_>, sink: &mut F)
+    /// Returns the session and direction the segment was assigned to (tshark's `tcp.stream`
+    /// for a per-packet listing), events or not.
+    pub fn push<F>(&mut self, seg: &Segment<'_>, sink: &mut F) -> Assigned
     where
         F: FnMut(Event<'_>),
     {
@@ -128,6 +140,19 @@ impl Reassembler {
             None => self.create(key, src_is_lo, seg, sink),
         };
         self.process(slot, src_is_lo, seg, sink);
+        let (session, client_is_lo) = self
+            .slots
+            .get(slot)
+            .and_then(Option::as_ref)
+            .map_or((0, src_is_lo), |s| (s.info.id, s.client_is_lo));
+        Assigned {
+            session,
+            dir: if src_is_lo == client_is_lo {
+                Direction::ClientToServer
+            } else {
+                Direction::ServerToClient
+            },
+        }
     }
 
     /// Flushes and removes every session idle since before `ts_ns` (packet time): holes
