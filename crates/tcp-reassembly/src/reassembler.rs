@@ -409,7 +409,8 @@ impl Reassembler {
                     if let Some(f) = s.first_seq.get_mut(di) {
                         *f = Some(seg.seq);
                     }
-                    if let Some(st) = s.streams.get_mut(di) {
+                    // A SYN/ACK seen first may already have started this stream at its ack.
+                    if let Some(st) = s.streams.get_mut(di).filter(|st| !st.started()) {
                         st.start(data_seq);
                     }
                 }
@@ -429,6 +430,9 @@ impl Reassembler {
                 // there even if its SYN was not captured.
                 if let Some(peer) = s.streams.get_mut(ri).filter(|p| !p.started()) {
                     peer.start(seg.ack);
+                    if let Some(f) = s.first_seq.get_mut(ri) {
+                        *f = Some(seg.ack.wrapping_sub(1));
+                    }
                 }
             }
         } else if s.first_seq.get(di).copied().flatten().is_none() {

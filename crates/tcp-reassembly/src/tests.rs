@@ -345,6 +345,22 @@ fn sequences() {
             ],
         },
         Case {
+            name: "a SYN captured after its SYN/ACK and data does not restart the stream",
+            input: vec![
+                (S, 4999, 1000, SA, b""),
+                (C, 1000, 5000, PA, b"ab"),
+                (C, 999, 0, SYN, b""),
+                (C, 1002, 5000, PA, b"c"),
+            ],
+            want: &[
+                "0 start SynAck",
+                "0 c2s data 0 ab",
+                "0 c2s synretry",
+                "0 c2s data 2 c",
+                "0 closed EndOfInput established",
+            ],
+        },
+        Case {
             name: "data beyond the FIN is dropped; FIN beyond a hole reached at flush",
             input: with_hs(&[(C, 1003, 5000, FIN, b"d"), (C, 1000, 5000, PA, b"ab")]),
             want: &[
