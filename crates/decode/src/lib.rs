@@ -1,2 +1,50 @@
-//! Zero-copy, never-panicking packet decoding from link layer to DNS.
+//! Zero-copy, never-panicking packet decoding from the link layer to TCP, UDP and ICMP.
+//!
+//! [`decode_packet`] takes a link type and a frame and returns a [`Decoded`] holding a view
+//! per layer, all borrowing the frame, plus the error that stopped decoding, if any.
+//!
+//! ```
+//! use pcap_capture::LinkType;
+//! use pcap_decode::{build, decode_packet};
+//!
+//! let frame = build::ipv4_tcp(&build::TcpSpec { seq: 7, flags: 0x002, ..Default::default() }, b"");
+//! let d = decode_packet(LinkType::ETHERNET, &frame);
+//! let tcp = d.tcp().unwrap();
+//! assert_eq!((tcp.seq(), tcp.flags().syn()), (7, true));
+//! let mut line = String::new();
+//! pcap_decode::write_summary(&mut line, &d).unwrap();
+//! assert!(line.contains("TCP [S] seq 7"));
+//! ```
+//!
+//! Hooks for modules written elsewhere: DNS decoding plugs into the UDP arm of
+//! [`decode_transport`] and into [`json`]/[`summary`] (whose writer helpers it can use); IP
+//! defragmentation uses [`Decoded::fragment`] and decodes reassembled datagrams with
+//! [`decode_transport`].
 #![forbid(unsafe_code)]
+#![warn(clippy::indexing_slicing)]
+
+pub mod arp;
+pub mod build;
+mod bytes;
+pub mod error;
+pub mod ethernet;
+pub mod icmp;
+pub mod ipv4;
+pub mod ipv6;
+pub mod json;
+pub mod null;
+mod packet;
+pub mod pppoe;
+pub mod sll;
+pub mod summary;
+pub mod tcp;
+pub mod udp;
+pub mod vlan;
+
+pub use error::{DecodeError, Layer};
+pub use ethernet::MacAddr;
+pub use json::write_json;
+pub use packet::{
+    Decoded, Fragment, Link, Net, Transport, decode_packet, decode_transport, ip_proto,
+};
+pub use summary::write_summary;

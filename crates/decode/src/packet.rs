@@ -1,0 +1,486 @@
+//! The lax top-level decoder: every layer it could decode, plus why it stopped.
+
+use std::net::IpAddr;
+
+use arrayvec::ArrayVec;
+use pcap_capture::LinkType;
+
+use crate::arp::ArpView;
+use crate::error::{DecodeError, Layer};
+use crate::ethernet::{self, EthernetView, Llc, ethertype};
+use crate::icmp::IcmpView;
+use crate::ipv4::Ipv4View;
+use crate::ipv6::Ipv6View;
+use crate::null::{NullHeader, family};
+use crate::pppoe::{self, PppoeSession, ppp_proto};
+use crate::sll::SllView;
+use crate::tcp::TcpView;
+use crate::udp::UdpView;
+use crate::vlan::{MAX_VLANS, VlanTag};
+
+/// IP protocol numbers dispatched on.
+pub mod ip_proto {
+    /// ICMP.
+    pub const ICMP: u8 = 1;
+    /// TCP.
+    pub const TCP: u8 = 6;
+    /// UDP.
+    pub const UDP: u8 = 17;
+    /// ICMPv6.
+    pub const ICMPV6: u8 = 58;
+}
+
+/// Fragment information from an IPv4 header or an IPv6 fragment header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Fragment {
+    /// Identification (16 bits for IPv4, 32 for IPv6).
+    pub id: u32,
+    /// Offset of this fragment's data in the original payload, in bytes.
+    pub offset: u32,
+    /// More fragments follow.
+    pub more: bool,
+}
+
+/// The link layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Link<'a> {
+    /// Ethernet II or 802.3 (then [`Decoded::llc`] is set).
+    Ethernet(EthernetView<'a>),
+    /// Linux cooked capture, v1 or v2.
+    Sll(SllView<'a>),
+    /// BSD NULL or OpenBSD LOOP.
+    Null(NullHeader),
+    /// Raw IP: no link header.
+    Raw,
+    /// Linux netlink: recognised, not decoded (the payload is the netlink message).
+    Netlink,
+}
+
+/// The network layer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Net<'a> {
+    /// ARP.
+    Arp(ArpView<'a>),
+    /// IPv4.
+    Ipv4(Ipv4View<'a>),
+    /// IPv6 (extension headers walked).
+    Ipv6(Ipv6View<'a>),
+}
+
+impl Net<'_> {
+    /// IP source address (None for ARP).
+    pub fn src_ip(&self) -> Option<IpAddr> {
+        match self {
+            Net::Ipv4(v) => Some(IpAddr::V4(v.src())),
+            Net::Ipv6(v) => Some(IpAddr::V6(v.src())),
+            Net::Arp(_) => None,
+        }
+    }
+
+    /// IP destination address (None for ARP).
+    pub fn dst_ip(&self) -> Option<IpAddr> {
+        match self {
+            Net::Ipv4(v) => Some(IpAddr::V4(v.dst())),
+            Net::Ipv6(v) => Some(IpAddr::V6(v.dst())),
+            Net::Arp(_) => None,
+        }
+    }
+
+    /// Upper protocol: IPv4 protocol, or IPv6 next header after the extension headers.
+    pub fn protocol(&self) -> Option<u8> {
+        match self {
+            Net::Ipv4(v) => Some(v.protocol()),
+            Net::Ipv6(v) => Some(v.upper_protocol()),
+            Net::Arp(_) => None,
+        }
+    }
+
+    /// Fragment information, when the packet is a fragment.
+    pub fn fragment(&self) -> Option<Fragment> {
+        match self {
+            Net::Ipv4(v) => v.fragment(),
+            Net::Ipv6(v) => v.fragment(),
+            Net::Arp(_) => None,
+        }
+    }
+}
+
+/// The transport layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Transport<'a> {
+    /// TCP.
+    Tcp(TcpView<'a>),
+    /// UDP.
+    Udp(UdpView<'a>),
+    /// ICMP (over IPv4).
+    Icmp(IcmpView<'a>),
+    /// ICMPv6.
+    Icmpv6(IcmpView<'a>),
+}
+
+/// Everything [`decode_packet`] could decode from one frame.
+///
+/// Decoding is lax: each layer is kept as soon as it is decoded, and `stop` says why decoding
+/// went no further, so a printer always has something to show for a packet cut short by the
+/// snapshot length.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decoded<'a> {
+    /// Link-layer header.
+    pub link: Option<Link<'a>>,
+    /// 802.2 LLC header (802.3 frames only).
+    pub llc: Option<Llc>,
+    /// VLAN tags, outermost first.
+    pub vlans: ArrayVec<VlanTag, MAX_VLANS>,
+    /// PPPoE session header, when IP is carried over PPPoE.
+    pub pppoe: Option<PppoeSession>,
+    /// Network layer.
+    pub net: Option<Net<'a>>,
+    /// Transport layer (absent for non-first fragments and unknown IP protocols).
+    pub transport: Option<Transport<'a>>,
+    /// Offset of the transport header (or of the network payload) in the frame.
+    pub transport_offset: usize,
+    /// The bytes after the last decoded header: TCP/UDP payload as captured (IP padding
+    /// removed), IP payload for fragments and unknown protocols, link payload otherwise.
+    pub payload: &'a [u8],
+    /// A length field claims more bytes than were captured (snaplen), or a header was cut.
+    pub truncated: bool,
+    /// Why decoding stopped before the payload, if it did.
+    pub stop: Option<DecodeError>,
+}
+
+/// Decodes a frame of link type `link`, as far as it goes. Never panics.
+///
+/// Unknown link types give [`DecodeError::Unsupported`] with [`Layer::Link`].
+pub fn decode_packet(link: LinkType, data: &[u8]) -> Decoded<'_> {
+    let mut d = Decoded {
+        link: None,
+        llc: None,
+        vlans: ArrayVec::new(),
+        pppoe: None,
+        net: None,
+        transport: None,
+        transport_offset: 0,
+        payload: data,
+        truncated: false,
+        stop: None,
+    };
+    if let Err(e) = d.decode_link(link, data) {
+        d.truncated |= e.is_truncation();
+        d.stop = Some(e);
+    }
+    d
+}
+
+/// Decodes a transport header of IP protocol `protocol` from `data`, found at `offset` in the
+/// frame; unknown protocols give `None` and the data back.
+///
+/// This is the entry point for reassembled IP datagrams (the `defrag` hook): decode the
+/// reassembled payload with the protocol of its fragments.
+pub fn decode_transport(
+    protocol: u8,
+    data: &[u8],
+    offset: usize,
+) -> Result<(Option<Transport<'_>>, &[u8]), DecodeError> {
+    Ok(match protocol {
+        ip_proto::TCP => {
+            let (tcp, payload) = TcpView::parse(data, offset)?;
+            (Some(Transport::Tcp(tcp)), payload)
+        }
+        ip_proto::UDP => {
+            // Hook for the `dns` module: UDP payloads to or from port 53/5353 are DNS.
+            let (udp, payload) = UdpView::parse(data, offset)?;
+            (Some(Transport::Udp(udp)), payload)
+        }
+        ip_proto::ICMP => (
+            Some(Transport::Icmp(IcmpView::parse_v4(data, offset)?)),
+            data,
+        ),
+        ip_proto::ICMPV6 => (
+            Some(Transport::Icmpv6(IcmpView::parse_v6(data, offset)?)),
+            data,
+        ),
+        _ => (None, data),
+    })
+}
+
+impl<'a> Decoded<'a> {
+    fn decode_link(&mut self, link: LinkType, data: &'a [u8]) -> Result<(), DecodeError> {
+        match link {
+            LinkType::ETHERNET => {
+                let (eth, rest) = EthernetView::parse(data)?;
+                self.link = Some(Link::Ethernet(eth));
+                self.payload = rest;
+                let et = eth.ethertype();
+                if et <= ethernet::MAX_8023_LEN {
+                    return self.decode_llc(et, rest);
+                }
+                self.decode_ethertype(Layer::Ethernet, et, rest, ethernet::HEADER_LEN)
+            }
+            LinkType::LINUX_SLL | LinkType::LINUX_SLL2 => {
+                let v2 = link == LinkType::LINUX_SLL2;
+                let (sll, rest) = if v2 {
+                    SllView::parse_v2(data)?
+                } else {
+                    SllView::parse_v1(data)?
+                };
+                self.link = Some(Link::Sll(sll));
+                self.payload = rest;
+                let layer = if v2 { Layer::Sll2 } else { Layer::Sll };
+                self.decode_ethertype(layer, sll.protocol(), rest, data.len() - rest.len())
+            }
+            LinkType::NULL | LinkType::LOOP => {
+                let (h, rest) = if link == LinkType::NULL {
+                    NullHeader::parse_null(data)?
+                } else {
+                    NullHeader::parse_loop(data)?
+                };
+                self.link = Some(Link::Null(h));
+                self.payload = rest;
+                let off = crate::null::HEADER_LEN;
+                if let Some(et) = h.ethertype() {
+                    return self.decode_ethertype(Layer::Null, et, rest, off);
+                }
+                match h.family {
+                    family::INET => self.decode_ipv4(rest, off),
+                    family::INET6_BSD | family::INET6_FREEBSD | family::INET6_DARWIN => {
+                        self.decode_ipv6(rest, off)
+                    }
+                    other => Err(DecodeError::Unsupported {
+                        layer: Layer::Null,
+                        value: other,
+                    }),
+                }
+            }
+            LinkType::RAW | LinkType::RAW_OPENBSD => {
+                self.link = Some(Link::Raw);
+                match data.first().map(|b| b >> 4) {
+                    Some(4) => self.decode_ipv4(data, 0),
+                    Some(6) => self.decode_ipv6(data, 0),
+                    Some(v) => Err(DecodeError::Unsupported {
+                        layer: Layer::Link,
+                        value: u32::from(v),
+                    }),
+                    None => Err(DecodeError::Len {
+                        layer: Layer::Link,
+                        required: 1,
+                        actual: 0,
+                        offset: 0,
+                    }),
+                }
+            }
+            LinkType::IPV4 => {
+                self.link = Some(Link::Raw);
+                self.decode_ipv4(data, 0)
+            }
+            LinkType::IPV6 => {
+                self.link = Some(Link::Raw);
+                self.decode_ipv6(data, 0)
+            }
+            LinkType::NETLINK => {
+                self.link = Some(Link::Netlink);
+                Ok(())
+            }
+            other => Err(DecodeError::Unsupported {
+                layer: Layer::Link,
+                value: u32::from(other.0),
+            }),
+        }
+    }
+
+    /// An 802.3 frame: `len` is the length field; the rest is LLC (and maybe SNAP).
+    fn decode_llc(&mut self, len: u16, rest: &'a [u8]) -> Result<(), DecodeError> {
+        let body = rest.get(..usize::from(len)).unwrap_or(rest);
+        let (llc, after) = Llc::parse(body, ethernet::HEADER_LEN)?;
+        self.llc = Some(llc);
+        self.payload = after;
+        match llc.snap {
+            Some((_, proto)) => self.decode_ethertype(
+                Layer::Llc,
+                proto,
+                after,
+                ethernet::HEADER_LEN + ethernet::LLC_LEN + ethernet::SNAP_LEN,
+            ),
+            None => Ok(()),
+        }
+    }
+
+    /// Dispatches on an ether type found by `layer`, following VLAN tags.
+    fn decode_ethertype(
+        &mut self,
+        layer: Layer,
+        mut et: u16,
+        mut data: &'a [u8],
+        mut off: usize,
+    ) -> Result<(), DecodeError> {
+        while matches!(et, ethertype::VLAN | ethertype::QINQ | ethertype::QINQ_OLD) {
+            let (tag, rest) = VlanTag::parse(et, data, off)?;
+            if self.vlans.try_push(tag).is_err() {
+                return Err(DecodeError::Malformed {
+                    layer: Layer::Vlan,
+                    field: "depth",
+                    value: MAX_VLANS as u32 + 1,
+                    offset: off,
+                });
+            }
+            self.payload = rest;
+            et = tag.ethertype;
+            data = rest;
+            off += crate::vlan::TAG_LEN;
+        }
+        match et {
+            ethertype::IPV4 => self.decode_ipv4(data, off),
+            ethertype::IPV6 => self.decode_ipv6(data, off),
+            ethertype::ARP => {
+                let (arp, rest) = ArpView::parse(data, off)?;
+                self.net = Some(Net::Arp(arp));
+                self.payload = rest;
+                Ok(())
+            }
+            pppoe::ETHERTYPE_SESSION => {
+                let (s, body) = PppoeSession::parse(data, off)?;
+                self.pppoe = Some(s);
+                self.payload = body;
+                let at = off + pppoe::HEADER_LEN;
+                match s.protocol {
+                    ppp_proto::IPV4 => self.decode_ipv4(body, at),
+                    ppp_proto::IPV6 => self.decode_ipv6(body, at),
+                    other => Err(DecodeError::Unsupported {
+                        layer: Layer::Pppoe,
+                        value: u32::from(other),
+                    }),
+                }
+            }
+            other => {
+                let layer = if self.vlans.is_empty() {
+                    layer
+                } else {
+                    Layer::Vlan
+                };
+                Err(DecodeError::Unsupported {
+                    layer,
+                    value: u32::from(other),
+                })
+            }
+        }
+    }
+
+    fn decode_ipv4(&mut self, data: &'a [u8], off: usize) -> Result<(), DecodeError> {
+        let p = Ipv4View::parse(data, off)?;
+        self.truncated |= p.truncated;
+        self.net = Some(Net::Ipv4(p.view));
+        self.decode_ip_payload(
+            p.view.protocol(),
+            p.payload,
+            off + p.view.header_len(),
+            p.view.frag_offset() != 0,
+        )
+    }
+
+    fn decode_ipv6(&mut self, data: &'a [u8], off: usize) -> Result<(), DecodeError> {
+        let p = Ipv6View::parse(data, off)?;
+        self.truncated |= p.truncated;
+        let upper = p.view.upper_protocol();
+        let at = off + crate::ipv6::HEADER_LEN + p.view.extensions_len();
+        let later_fragment = p.view.fragment().is_some_and(|f| f.offset != 0);
+        self.net = Some(Net::Ipv6(p.view));
+        if let Some(stop) = p.stop {
+            self.payload = &[];
+            return Err(stop);
+        }
+        self.decode_ip_payload(upper, p.payload, at, later_fragment)
+    }
+
+    fn decode_ip_payload(
+        &mut self,
+        protocol: u8,
+        payload: &'a [u8],
+        at: usize,
+        later_fragment: bool,
+    ) -> Result<(), DecodeError> {
+        self.payload = payload;
+        self.transport_offset = at;
+        if later_fragment {
+            // Only the first fragment carries the transport header; the defrag module
+            // reassembles and calls decode_transport on the whole datagram.
+            return Ok(());
+        }
+        let (transport, rest) = decode_transport(protocol, payload, at)?;
+        self.transport = transport;
+        self.payload = rest;
+        Ok(())
+    }
+
+    /// The Ethernet header, if the link is Ethernet.
+    pub fn ethernet(&self) -> Option<&EthernetView<'a>> {
+        match &self.link {
+            Some(Link::Ethernet(e)) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// IP source address.
+    pub fn src_ip(&self) -> Option<IpAddr> {
+        self.net.as_ref().and_then(Net::src_ip)
+    }
+
+    /// IP destination address.
+    pub fn dst_ip(&self) -> Option<IpAddr> {
+        self.net.as_ref().and_then(Net::dst_ip)
+    }
+
+    /// The IPv4 header, if any.
+    pub fn ipv4(&self) -> Option<&Ipv4View<'a>> {
+        match &self.net {
+            Some(Net::Ipv4(v)) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// The IPv6 header, if any.
+    pub fn ipv6(&self) -> Option<&Ipv6View<'a>> {
+        match &self.net {
+            Some(Net::Ipv6(v)) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// The ARP packet, if any.
+    pub fn arp(&self) -> Option<&ArpView<'a>> {
+        match &self.net {
+            Some(Net::Arp(v)) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// The TCP header, if any; its payload is [`Decoded::payload`].
+    pub fn tcp(&self) -> Option<&TcpView<'a>> {
+        match &self.transport {
+            Some(Transport::Tcp(t)) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// The UDP header, if any; its payload is [`Decoded::payload`].
+    pub fn udp(&self) -> Option<&UdpView<'a>> {
+        match &self.transport {
+            Some(Transport::Udp(u)) => Some(u),
+            _ => None,
+        }
+    }
+
+    /// The ICMP or ICMPv6 message, if any.
+    pub fn icmp(&self) -> Option<&IcmpView<'a>> {
+        match &self.transport {
+            Some(Transport::Icmp(i) | Transport::Icmpv6(i)) => Some(i),
+            _ => None,
+        }
+    }
+
+    /// Fragment information, when the IP packet is a fragment.
+    pub fn fragment(&self) -> Option<Fragment> {
+        self.net.as_ref().and_then(Net::fragment)
+    }
+}
