@@ -61,6 +61,7 @@
 #![forbid(unsafe_code)]
 #![warn(clippy::indexing_slicing)]
 
+mod adapter;
 mod config;
 mod direction;
 mod event;
