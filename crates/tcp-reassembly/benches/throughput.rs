@@ -57,5 +57,39 @@ fn in_order(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, in_order);
+/// Every pair of segments swapped: half the payload is copied into the out-of-order buffer.
+fn swapped_pairs(c: &mut Criterion) {
+    let mut group = c.benchmark_group("swapped_pairs");
+    let size = 1448usize;
+    let payload = vec![0xcdu8; size];
+    group.throughput(Throughput::Bytes(
+        size as u64 * u64::from(SEGMENTS_PER_ITER),
+    ));
+    group.bench_function("1448B_segments", |b| {
+        let mut r = Reassembler::default();
+        let mut total = 0usize;
+        let mut sink = |e: Event<'_>| {
+            if let EventKind::Data { bytes, .. } = e.kind {
+                total += black_box(bytes).len();
+            }
+        };
+        r.push(&seg(0, TcpFlags::SYN, b""), &mut sink);
+        let mut seq = 1u32;
+        let step = size as u32;
+        b.iter(|| {
+            for _ in 0..SEGMENTS_PER_ITER / 2 {
+                r.push(
+                    &seg(seq.wrapping_add(step), TcpFlags::ACK, &payload),
+                    &mut sink,
+                );
+                r.push(&seg(seq, TcpFlags::ACK, &payload), &mut sink);
+                seq = seq.wrapping_add(2 * step);
+            }
+        });
+        black_box(total);
+    });
+    group.finish();
+}
+
+criterion_group!(benches, in_order, swapped_pairs);
 criterion_main!(benches);
