@@ -37,10 +37,29 @@ pub mod ethertype {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct MacAddr(pub [u8; 6]);
 
+impl MacAddr {
+    /// The 17-byte text form (`aa:bb:cc:dd:ee:ff`), built without the formatting machinery
+    /// because summaries and JSON print two per packet.
+    pub fn to_text(&self) -> [u8; 17] {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut out = [b':'; 17];
+        for (i, b) in self.0.iter().enumerate() {
+            if let Some(pair) = out.get_mut(i * 3..i * 3 + 2) {
+                pair.copy_from_slice(&[
+                    HEX.get(usize::from(b >> 4)).copied().unwrap_or(b'0'),
+                    HEX.get(usize::from(b & 0xf)).copied().unwrap_or(b'0'),
+                ]);
+            }
+        }
+        out
+    }
+}
+
 impl fmt::Display for MacAddr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let [a, b, c, d, e, g] = self.0;
-        write!(f, "{a:02x}:{b:02x}:{c:02x}:{d:02x}:{e:02x}:{g:02x}")
+        let text = self.to_text();
+        // Only ASCII hex digits and colons.
+        f.write_str(std::str::from_utf8(&text).unwrap_or_default())
     }
 }
 

@@ -10,6 +10,7 @@ use std::io::Write as _;
 use pcap_capture::Packet;
 
 use crate::arp::{OP_REPLY, OP_REQUEST};
+use crate::ethernet::MacAddr;
 use crate::packet::{Decoded, Link, Net, Transport};
 use crate::tcp::{TcpFlags, TcpOption, TcpView};
 
@@ -117,13 +118,18 @@ impl<'b> Obj<'b> {
     }
 
     /// Writes `"key":` (with a comma if needed) and returns the buffer for the value.
+    ///
+    /// Keys are written as given, unescaped, because they are identifiers chosen by the
+    /// program (`"src_port"`), never packet data: they must not contain `"`, `\` or control
+    /// characters.
     pub fn key(&mut self, key: &str) -> &mut Vec<u8> {
         if !self.first {
             self.out.push(b',');
         }
         self.first = false;
-        push_str(self.out, key);
-        self.out.push(b':');
+        self.out.push(b'"');
+        self.out.extend_from_slice(key.as_bytes());
+        self.out.extend_from_slice(b"\":");
         self.out
     }
 
@@ -220,8 +226,34 @@ pub fn push_ts(out: &mut Vec<u8>, ts_ns: i64) {
     }
     let abs = ts_ns.unsigned_abs();
     push_u64(out, abs / 1_000_000_000);
-    // Fixed 9-digit fraction.
-    let _ = write!(out, ".{:09}", abs % 1_000_000_000);
+    out.push(b'.');
+    let mut frac = abs % 1_000_000_000;
+    let mut digits = [b'0'; 9];
+    for d in digits.iter_mut().rev() {
+        // frac % 10 < 10: lossless.
+        *d = b'0' + (frac % 10) as u8;
+        frac /= 10;
+    }
+    out.extend_from_slice(&digits);
+}
+
+/// Appends a MAC address as a JSON string.
+fn push_mac(out: &mut Vec<u8>, mac: MacAddr) {
+    out.push(b'"');
+    out.extend_from_slice(&mac.to_text());
+    out.push(b'"');
+}
+
+/// Appends an IPv4 address as a JSON string (dotted quad).
+fn push_ipv4(out: &mut Vec<u8>, ip: [u8; 4]) {
+    out.push(b'"');
+    for (i, octet) in ip.iter().enumerate() {
+        if i > 0 {
+            out.push(b'.');
+        }
+        push_u64(out, u64::from(*octet));
+    }
+    out.push(b'"');
 }
 
 /// Appends one line (object + `\n`) for frame number `frame` (1-based) to `out`.
@@ -244,23 +276,23 @@ pub fn write_json(out: &mut Vec<u8>, frame: u64, packet: &Packet<'_>, d: &Decode
                 op => j.u64("op", u64::from(op)),
             }
             if let Some(v) = a.sender_mac() {
-                j.display("sender_mac", v);
+                push_mac(j.key("sender_mac"), v);
             }
             if let Some(v) = a.sender_ip() {
-                j.display("sender_ip", v);
+                push_ipv4(j.key("sender_ip"), v.octets());
             }
             if let Some(v) = a.target_mac() {
-                j.display("target_mac", v);
+                push_mac(j.key("target_mac"), v);
             }
             if let Some(v) = a.target_ip() {
-                j.display("target_ip", v);
+                push_ipv4(j.key("target_ip"), v.octets());
             }
             j.end();
         }
         Some(Net::Ipv4(v)) => {
             let mut j = o.obj("ipv4");
-            j.display("src", v.src());
-            j.display("dst", v.dst());
+            push_ipv4(j.key("src"), v.src_bytes());
+            push_ipv4(j.key("dst"), v.dst_bytes());
             j.u64("proto", u64::from(v.protocol()));
             j.u64("ttl", u64::from(v.ttl()));
             j.u64("id", u64::from(v.id()));
@@ -344,8 +376,8 @@ fn write_link(o: &mut Obj<'_>, d: &Decoded<'_>) {
     match &d.link {
         Some(Link::Ethernet(e)) => {
             let mut j = o.obj("eth");
-            j.display("src", e.src());
-            j.display("dst", e.dst());
+            push_mac(j.key("src"), e.src());
+            push_mac(j.key("dst"), e.dst());
             j.u64("ethertype", u64::from(e.ethertype()));
             j.end();
         }

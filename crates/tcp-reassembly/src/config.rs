@@ -13,7 +13,8 @@
 pub struct Config {
     /// Most sessions in the table. A new session beyond it evicts an old one (closed and
     /// half-open sessions first, then the least recently active among a sample), with a
-    /// `Closed { reason: Evicted }` event. Default 262 144 (roughly 100 MB of table).
+    /// `Closed { reason: Evicted }` event. Default 262 144: a session takes about 500 bytes
+    /// (table entry included), so about 130 MB at the cap.
     pub max_sessions: usize,
     /// Sessions with no packet for this long (packet time, ns) are flushed and removed.
     /// `None` keeps them until evicted or `finish`. Default 300 s, like Zeek's

@@ -38,9 +38,30 @@
 //! r.finish(&mut sink);
 //! assert_eq!(got, b"hello world");
 //! ```
+//!
+//! # Policies
+//!
+//! - **Sessions** are numbered from 0 in order of their first packet, like tshark's
+//!   `tcp.stream`. Client: the sender of a SYN without ACK; if a SYN/ACK comes first, its
+//!   receiver; for a session picked up mid-stream, the sender of the first packet
+//!   (tshark's rule, so roles agree with Wireshark even when a port heuristic would guess
+//!   better). A SYN without ACK whose sequence number differs from the first one seen in
+//!   that direction starts a new session (port reuse, tshark's rule); with the same
+//!   number it is a `SynRetry`.
+//! - **Overlaps**: the first copy of a byte wins (BSD, tshark). Re-sent bytes still held
+//!   in the out-of-order buffer are compared and a difference is reported
+//!   ([`Overlap::Different`]); bytes already delivered are not kept, so overlaps with them
+//!   are reported as [`Overlap::Unchecked`].
+//! - **Holes** become `Gap` events: when the peer acknowledges past them (the bytes were
+//!   lost to the capture, not the network), when a buffer cap is hit, on RST, idle
+//!   timeout, eviction and [`Reassembler::finish`]. Bytes cut off by the snapshot length
+//!   are a gap too.
+//! - **Time** is packet time only. The clock is the largest `min(previous, current)`
+//!   timestamp, so one packet with a wild timestamp cannot time every session out.
 #![forbid(unsafe_code)]
 #![warn(clippy::indexing_slicing)]
 
+mod adapter;
 mod config;
 mod direction;
 mod event;
@@ -55,7 +76,7 @@ pub use direction::Direction;
 pub use event::{CloseReason, Event, EventKind, Overlap, SessionInfo, SessionState, StartKind};
 pub use flags::TcpFlags;
 pub use key::FlowKey;
-pub use reassembler::Reassembler;
+pub use reassembler::{Assigned, Reassembler};
 pub use segment::Segment;
 
 #[cfg(test)]

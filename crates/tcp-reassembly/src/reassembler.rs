@@ -33,6 +33,16 @@ fn idx(dir: Direction) -> usize {
     }
 }
 
+/// Where [`Reassembler::push`] put a segment.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Assigned {
+    /// The session number (see [`Event::session`]).
+    pub session: u64,
+    /// The segment's direction within the session.
+    pub dir: Direction,
+}
+
 /// TCP session tracker and stream reassembler. Push segments in capture order; events come
 /// out through the sink.
 #[derive(Debug)]
@@ -45,7 +55,11 @@ pub struct Reassembler {
     /// Clock hand for eviction sampling.
     hand: usize,
     buffered: usize,
-    now: i64,
+    /// Packet clock: the largest `min(previous ts, current ts)` so far. Taking the minimum of
+    /// two consecutive timestamps means one packet with a wild timestamp (seen in real
+    /// captures) cannot jump the clock and time out every session.
+    clock: i64,
+    prev_ts: Option<i64>,
     last_sweep: i64,
     stats: Stats,
 }
@@ -67,7 +81,8 @@ impl Reassembler {
             next_id: 0,
             hand: 0,
             buffered: 0,
-            now: i64::MIN,
+            clock: i64::MIN,
+            prev_ts: None,
             last_sweep: i64::MIN,
             stats: Stats::default(),
         }
@@ -101,14 +116,16 @@ impl Reassembler {
 
     /// Feeds one segment. Events for it (and for any session it evicts or times out) go to
     /// `sink` before this returns; `Data` bytes borrow from `seg.payload` when in order.
-    pub fn push<F>(&mut self, seg: &Segment<'_>, sink: &mut F)
+    /// Returns the session and direction the segment was assigned to (tshark's `tcp.stream`
+    /// for a per-packet listing), events or not.
+    pub fn push<F>(&mut self, seg: &Segment<'_>, sink: &mut F) -> Assigned
     where
         F: FnMut(Event<'_>),
     {
         self.stats.segments = self.stats.segments.saturating_add(1);
-        if seg.ts_ns > self.now {
-            self.now = seg.ts_ns;
-        }
+        let steady = self.prev_ts.map_or(seg.ts_ns, |p| p.min(seg.ts_ns));
+        self.prev_ts = Some(seg.ts_ns);
+        self.clock = self.clock.max(steady);
         self.maybe_sweep(sink);
         let src = seg.src_addr();
         let (key, src_is_lo) = FlowKey::new(src, seg.dst_addr());
@@ -123,6 +140,19 @@ impl Reassembler {
             None => self.create(key, src_is_lo, seg, sink),
         };
         self.process(slot, src_is_lo, seg, sink);
+        let (session, client_is_lo) = self
+            .slots
+            .get(slot)
+            .and_then(Option::as_ref)
+            .map_or((0, src_is_lo), |s| (s.info.id, s.client_is_lo));
+        Assigned {
+            session,
+            dir: if src_is_lo == client_is_lo {
+                Direction::ClientToServer
+            } else {
+                Direction::ServerToClient
+            },
+        }
     }
 
     /// Flushes and removes every session idle since before `ts_ns` (packet time): holes
@@ -157,7 +187,7 @@ impl Reassembler {
             .filter_map(|(i, s)| s.as_ref().map(|s| (s.info.id, i)))
             .collect();
         order.sort_unstable();
-        let ts = self.now;
+        let ts = self.clock;
         for (_, slot) in order {
             self.remove(slot, Some(CloseReason::EndOfInput), ts, sink);
         }
@@ -173,10 +203,10 @@ impl Reassembler {
         // Sweep a few times per timeout period, so a session lives at most 1.125 timeouts.
         let interval = (timeout / 8).max(1);
         if self.last_sweep == i64::MIN {
-            self.last_sweep = self.now;
-        } else if self.now.saturating_sub(self.last_sweep) >= interval {
-            self.last_sweep = self.now;
-            self.flush_older_than(self.now.saturating_sub(timeout), sink);
+            self.last_sweep = self.clock;
+        } else if self.clock.saturating_sub(self.last_sweep) >= interval {
+            self.last_sweep = self.clock;
+            self.flush_older_than(self.clock.saturating_sub(timeout), sink);
         }
     }
 
@@ -370,20 +400,6 @@ impl Reassembler {
             return;
         }
         let flags = seg.flags;
-        if flags.contains(TcpFlags::RST) {
-            flush_session(s, &mut self.buffered, &mut self.stats, ts, sink);
-            s.info.state = SessionState::Reset;
-            s.ended = true;
-            sink(Event {
-                session: id,
-                ts_ns: ts,
-                kind: EventKind::Reset {
-                    by: dir,
-                    info: s.info,
-                },
-            });
-            return;
-        }
         let syn = flags.contains(TcpFlags::SYN);
         let mut data_seq = seg.seq;
         if syn {
@@ -393,7 +409,8 @@ impl Reassembler {
                     if let Some(f) = s.first_seq.get_mut(di) {
                         *f = Some(seg.seq);
                     }
-                    if let Some(st) = s.streams.get_mut(di) {
+                    // A SYN/ACK seen first may already have started this stream at its ack.
+                    if let Some(st) = s.streams.get_mut(di).filter(|st| !st.started()) {
                         st.start(data_seq);
                     }
                 }
@@ -413,6 +430,9 @@ impl Reassembler {
                 // there even if its SYN was not captured.
                 if let Some(peer) = s.streams.get_mut(ri).filter(|p| !p.started()) {
                     peer.start(seg.ack);
+                    if let Some(f) = s.first_seq.get_mut(ri) {
+                        *f = Some(seg.ack.wrapping_sub(1));
+                    }
                 }
             }
         } else if s.first_seq.get(di).copied().flatten().is_none() {
@@ -468,6 +488,24 @@ impl Reassembler {
         }
         let after = s.streams.iter().map(HalfStream::buffered).sum::<usize>();
         self.buffered = self.buffered.saturating_add(after).saturating_sub(before);
+        if flags.contains(TcpFlags::RST) {
+            // Data on a RST is delivered first (stacks put diagnostics there, and tshark's
+            // follow includes it); then nothing more will fill the holes.
+            flush_session(s, &mut self.buffered, &mut self.stats, ts, sink);
+            if !s.ended {
+                s.info.state = SessionState::Reset;
+                s.ended = true;
+                sink(Event {
+                    session: id,
+                    ts_ns: ts,
+                    kind: EventKind::Reset {
+                        by: dir,
+                        info: s.info,
+                    },
+                });
+            }
+            return;
+        }
         let fins = s.streams.iter().filter(|st| st.fin_done()).count();
         if fins == 2 {
             s.info.state = SessionState::Closed;

@@ -37,45 +37,7 @@ pub struct Segment<'a> {
     pub orig_payload_len: Option<u32>,
 }
 
-impl<'a> Segment<'a> {
-    /// The segment carried by a decoded packet, if it is TCP over IP.
-    ///
-    /// A packet cut short by the snapshot length keeps its wire payload length in
-    /// `orig_payload_len`, so the missing tail becomes a gap rather than a shifted stream.
-    pub fn from_decoded(ts_ns: i64, d: &pcap_decode::Decoded<'a>) -> Option<Segment<'a>> {
-        let mut seg = Segment::from_tcp(ts_ns, d.src_ip()?, d.dst_ip()?, d.tcp()?, d.payload);
-        seg.orig_payload_len = d
-            .declared_payload_len()
-            .filter(|&n| n > d.payload.len())
-            .and_then(|n| u32::try_from(n).ok());
-        Some(seg)
-    }
-
-    /// The segment of a TCP header decoded on its own (e.g. from a reassembled IP
-    /// datagram), between `src` and `dst`, carrying `payload`.
-    pub fn from_tcp(
-        ts_ns: i64,
-        src: IpAddr,
-        dst: IpAddr,
-        tcp: &pcap_decode::tcp::TcpView<'_>,
-        payload: &'a [u8],
-    ) -> Segment<'a> {
-        Segment {
-            ts_ns,
-            src,
-            dst,
-            src_port: tcp.src_port(),
-            dst_port: tcp.dst_port(),
-            seq: tcp.seq(),
-            ack: tcp.ack(),
-            // The reassembler's flag set is the low byte of the header's flag bits.
-            flags: TcpFlags((tcp.flags().0 & 0xff) as u8),
-            window: tcp.window(),
-            payload,
-            orig_payload_len: None,
-        }
-    }
-
+impl Segment<'_> {
     /// The source endpoint.
     pub fn src_addr(&self) -> SocketAddr {
         SocketAddr::new(self.src, self.src_port)

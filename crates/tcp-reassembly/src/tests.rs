@@ -345,6 +345,22 @@ fn sequences() {
             ],
         },
         Case {
+            name: "a SYN captured after its SYN/ACK and data does not restart the stream",
+            input: vec![
+                (S, 4999, 1000, SA, b""),
+                (C, 1000, 5000, PA, b"ab"),
+                (C, 999, 0, SYN, b""),
+                (C, 1002, 5000, PA, b"c"),
+            ],
+            want: &[
+                "0 start SynAck",
+                "0 c2s data 0 ab",
+                "0 c2s synretry",
+                "0 c2s data 2 c",
+                "0 closed EndOfInput established",
+            ],
+        },
+        Case {
             name: "data beyond the FIN is dropped; FIN beyond a hole reached at flush",
             input: with_hs(&[(C, 1003, 5000, FIN, b"d"), (C, 1000, 5000, PA, b"ab")]),
             want: &[
@@ -468,14 +484,21 @@ fn idle_timeout_by_packet_time() {
     other.src_port = 1;
     other.ts_ns = 5_000;
     r.push(&other, &mut sink);
+    // One late timestamp alone does not move the clock (it could be a wild one); the second
+    // confirms it, and session 0 times out.
+    let mut again = seg(C, 2, 0, PA, b"z");
+    again.src_port = 1;
+    again.ts_ns = 5_000;
+    r.push(&again, &mut sink);
     assert_eq!(
         out,
         [
             "0 start MidStream",
             "0 c2s data 0 x",
-            "0 closed IdleTimeout timeout",
             "1 start MidStream",
             "1 c2s data 0 y",
+            "0 closed IdleTimeout timeout",
+            "1 c2s data 1 z",
         ]
     );
     assert_eq!(r.stats().sessions_timed_out, 1);
@@ -507,4 +530,25 @@ fn per_direction_cap_skips_the_hole() {
             "0 closed EndOfInput established",
         ]
     );
+}
+
+#[test]
+fn one_wild_timestamp_does_not_time_sessions_out() {
+    let config = Config {
+        idle_timeout_ns: Some(1_000),
+        ..Config::default()
+    };
+    let mut r = Reassembler::new(config);
+    let mut out = Vec::new();
+    let mut sink = |e: Event<'_>| out.push(render(&e));
+    let at = |mut s: Segment<'static>, ts: i64| {
+        s.ts_ns = ts;
+        s
+    };
+    // As in a real pcapng sample: the SYN/ACK carries a timestamp decades ahead.
+    r.push(&at(seg(C, 999, 0, SYN, b""), 0), &mut sink);
+    r.push(&at(seg(S, 4999, 1000, SA, b""), i64::MAX / 2), &mut sink);
+    r.push(&at(seg(C, 1000, 5000, PA, b"a"), 10), &mut sink);
+    r.push(&at(seg(C, 1001, 5000, PA, b"b"), 20), &mut sink);
+    assert_eq!(out, ["0 start Syn", "0 c2s data 0 a", "0 c2s data 1 b"]);
 }

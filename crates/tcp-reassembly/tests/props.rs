@@ -15,6 +15,8 @@ struct Cut {
     start: usize,
     len: usize,
     fin: bool,
+    /// Re-sent with different bytes: each byte XORed with this (0 = same bytes).
+    flip: u8,
 }
 
 fn segment(dir: usize, seq: u32, flags: TcpFlags, payload: &[u8]) -> Segment<'_> {
@@ -52,6 +54,7 @@ fn cuts(dir: usize, len: usize, sizes: &[usize]) -> Vec<Cut> {
             start: pos,
             len: n,
             fin: false,
+            flip: 0,
         });
         pos += n;
         i += 1;
@@ -99,8 +102,11 @@ fn run(config: Config, isn: [u32; 2], data: [&[u8]; 2], order: &[Cut]) -> Collec
     for c in order {
         let seq = isn[c.dir].wrapping_add(1).wrapping_add(c.start as u32);
         let flags = if c.fin { TcpFlags::FIN } else { TcpFlags::PSH };
-        let payload = &data[c.dir][c.start..c.start + c.len];
-        r.push(&segment(c.dir, seq, flags, payload), &mut sink);
+        let payload: Vec<u8> = data[c.dir][c.start..c.start + c.len]
+            .iter()
+            .map(|b| b ^ c.flip)
+            .collect();
+        r.push(&segment(c.dir, seq, flags, &payload), &mut sink);
         max_buffered = max_buffered.max(r.buffered_bytes());
         assert!(r.buffered_bytes() <= config.max_buffered_total);
     }
@@ -113,7 +119,7 @@ fn isn_strategy() -> impl Strategy<Value = u32> {
     prop_oneof![any::<u32>(), (0u32..5000).prop_map(|d| u32::MAX - d)]
 }
 
-fn scenario() -> impl Strategy<Value = ([u32; 2], [Vec<u8>; 2], Vec<Cut>)> {
+fn scenario(conflicting: bool) -> impl Strategy<Value = ([u32; 2], [Vec<u8>; 2], Vec<Cut>)> {
     (
         [isn_strategy(), isn_strategy()],
         [
@@ -121,10 +127,10 @@ fn scenario() -> impl Strategy<Value = ([u32; 2], [Vec<u8>; 2], Vec<Cut>)> {
             proptest::collection::vec(any::<u8>(), 0..3000),
         ],
         proptest::collection::vec(1usize..400, 1..8),
-        proptest::collection::vec((0usize..2, 0usize..3000, 1usize..600), 0..20),
+        proptest::collection::vec((0usize..2, 0usize..3000, 1usize..600, any::<u8>()), 0..20),
         any::<u64>(),
     )
-        .prop_map(|(isn, data, sizes, extra, seed)| {
+        .prop_map(move |(isn, data, sizes, extra, seed)| {
             let mut order = cuts(0, data[0].len(), &sizes);
             order.extend(cuts(
                 1,
@@ -136,7 +142,7 @@ fn scenario() -> impl Strategy<Value = ([u32; 2], [Vec<u8>; 2], Vec<Cut>)> {
                     .collect::<Vec<_>>(),
             ));
             // Duplicates and overlapping re-sends of arbitrary ranges (same bytes).
-            for (dir, start, len) in extra {
+            for (dir, start, len, flip) in extra {
                 let total = data[dir].len();
                 if total == 0 {
                     continue;
@@ -147,6 +153,7 @@ fn scenario() -> impl Strategy<Value = ([u32; 2], [Vec<u8>; 2], Vec<Cut>)> {
                     start,
                     len: len.min(total - start),
                     fin: false,
+                    flip: if conflicting { flip } else { 0 },
                 });
             }
             // FINs, carrying no data, at the end of each stream.
@@ -156,6 +163,7 @@ fn scenario() -> impl Strategy<Value = ([u32; 2], [Vec<u8>; 2], Vec<Cut>)> {
                     start: data[dir].len(),
                     len: 0,
                     fin: true,
+                    flip: 0,
                 });
             }
             // Deterministic shuffle from the seed (Fisher-Yates with an LCG).
@@ -176,7 +184,7 @@ proptest! {
 
     #[test]
     fn reassembles_exactly(
-        (isn, data, order) in scenario()
+        (isn, data, order) in scenario(false)
     ) {
         // Enough chunks for 3000 one-byte segments in reverse order: no cap is hit.
         let mut config = Config::default();
@@ -192,7 +200,7 @@ proptest! {
 
     #[test]
     fn tiny_caps_give_gaps_never_wrong_bytes(
-        (isn, data, order) in scenario(),
+        (isn, data, order) in scenario(false),
         per_dir in 1usize..600,
         total in 1usize..900,
         chunks in 1usize..6,
@@ -211,6 +219,27 @@ proptest! {
                 }
             }
             prop_assert!(got.fins[dir]);
+        }
+    }
+
+    #[test]
+    fn first_copy_wins_on_conflicting_resends(
+        (isn, data, order) in scenario(true)
+    ) {
+        let mut config = Config::default();
+        config.max_chunks_per_direction = 4096;
+        let got = run(config, isn, [&data[0], &data[1]], &order);
+        prop_assert!(got.tiled);
+        // Reference: each byte is the one from the first segment, in arrival order, that
+        // carried it.
+        let mut want: [Vec<Option<u8>>; 2] = [vec![None; data[0].len()], vec![None; data[1].len()]];
+        for c in &order {
+            for i in c.start..c.start + c.len {
+                want[c.dir][i].get_or_insert(data[c.dir][i] ^ c.flip);
+            }
+        }
+        for dir in 0..2 {
+            prop_assert_eq!(&got.streams[dir], &want[dir], "direction {}", dir);
         }
     }
 }
