@@ -192,3 +192,63 @@ impl Chunked {
         (self.state == State::Data).then_some(Out::Nothing)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs `input` through the decoder in one piece; returns (data, trailer, error).
+    fn decode(input: &[u8]) -> (Vec<u8>, Vec<u8>, Option<HttpError>, bool) {
+        let mut c = Chunked::new();
+        let mut data = Vec::new();
+        let mut rest = input;
+        while !rest.is_empty() {
+            let (n, out) = c.step(rest, 1024);
+            match out {
+                Out::Data => data.extend_from_slice(&rest[..n]),
+                Out::End => return (data, c.trailer().to_vec(), None, true),
+                Out::Error(e) => return (data, Vec::new(), Some(e), false),
+                Out::Nothing => {}
+            }
+            rest = &rest[n..];
+        }
+        (data, Vec::new(), None, false)
+    }
+
+    #[test]
+    fn every_prefix_is_incomplete_never_an_error() {
+        let body = b"4;name=v\r\nWiki\r\n5\r\npedia\r\n0\r\nX-T: 1\r\n\r\n";
+        for cut in 0..body.len() {
+            let (_, _, err, done) = decode(&body[..cut]);
+            assert!(err.is_none() && !done, "prefix {cut}");
+        }
+        let (data, trailer, err, done) = decode(body);
+        assert_eq!(
+            (data.as_slice(), trailer.as_slice(), err, done),
+            (
+                b"Wikipedia".as_slice(),
+                b"X-T: 1\r\n\r\n".as_slice(),
+                None,
+                true
+            )
+        );
+    }
+
+    #[test]
+    fn bad_sizes_are_errors() {
+        assert_eq!(
+            decode(b"zz\r\n").2,
+            Some(HttpError::InvalidChunkSize { byte: b'z' })
+        );
+        assert_eq!(
+            decode(b"\r\n").2,
+            Some(HttpError::InvalidChunkSize { byte: b'\r' })
+        );
+        assert_eq!(
+            decode(b"11111111111111111\r\n").2,
+            Some(HttpError::ChunkSizeTooLong { max: 16 })
+        );
+        assert_eq!(decode(b"1\r\nab").2, Some(HttpError::MissingChunkCrlf));
+        assert_eq!(decode(b"ffffffffffffffff\r\n").2, None);
+    }
+}

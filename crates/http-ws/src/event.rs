@@ -42,6 +42,7 @@ impl<'a> Headers<'a> {
 
 /// A parsed request line and headers.
 #[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
 pub struct RequestHead<'a> {
     /// Index of the transaction this request opens (matches [`TransactionRecord::index`]).
     pub index: u64,
@@ -63,6 +64,7 @@ pub struct RequestHead<'a> {
 
 /// A parsed status line and headers.
 #[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
 pub struct ResponseHead<'a> {
     /// Time (ns) of the packet that carried the first byte of the response.
     pub ts_ns: i64,
@@ -84,6 +86,7 @@ pub struct ResponseHead<'a> {
 
 /// End of one request or response body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct MessageComplete {
     /// Which message: ClientToServer = request, ServerToClient = response.
     pub dir: Direction,
@@ -103,6 +106,7 @@ pub struct MessageComplete {
 
 /// One request/response exchange with its timings: raw material for http-trace and HAR.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct TransactionRecord {
     /// 0-based index of the transaction in the session.
     pub index: u64,
@@ -138,6 +142,7 @@ pub struct TransactionRecord {
 
 /// The opening handshake of a WebSocket connection, as seen on a 101 response.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct WsHandshake {
     /// Time of the 101 response.
     pub ts_ns: i64,
@@ -150,6 +155,7 @@ pub struct WsHandshake {
 
 /// The header of one WebSocket frame, reported as soon as it is parsed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct WsFrameInfo {
     /// Direction of the frame.
     pub dir: Direction,
@@ -180,6 +186,7 @@ pub enum WsPayload<'a> {
 
 /// A complete WebSocket data message (fragments joined, unmasked, inflated).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct WsMessage<'a> {
     /// Direction.
     pub dir: Direction,
@@ -195,6 +202,7 @@ pub struct WsMessage<'a> {
 
 /// A control frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct WsControl<'a> {
     /// Direction.
     pub dir: Direction,

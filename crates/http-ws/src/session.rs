@@ -290,38 +290,43 @@ fn head_info(headers: &[httparse::Header<'_>], info: &mut HeadInfo) -> Option<Ht
     for h in headers {
         let n = h.name.as_bytes();
         let v = h.value;
-        if n.eq_ignore_ascii_case(b"content-length") {
-            match parse_u64(v) {
+        // Dispatch on the name length first: most headers are none of these.
+        let is = |name: &[u8]| n.eq_ignore_ascii_case(name);
+        match n.len() {
+            14 if is(b"content-length") => match parse_u64(v) {
                 None => err = Some(HttpError::InvalidContentLength),
                 Some(len) => match info.content_length {
                     Some(prev) if prev != len => err = Some(HttpError::ConflictingContentLength),
                     Some(_) => {}
                     None => info.content_length = Some(len),
                 },
+            },
+            17 if is(b"transfer-encoding") => {
+                let last = v
+                    .split(|&b| b == b',')
+                    .next_back()
+                    .map(trim)
+                    .unwrap_or_default();
+                if last.eq_ignore_ascii_case(b"chunked") {
+                    info.chunked = true;
+                } else if !trim(v).eq_ignore_ascii_case(b"identity") {
+                    info.other_te = true;
+                }
             }
-        } else if n.eq_ignore_ascii_case(b"transfer-encoding") {
-            let last = v
-                .split(|&b| b == b',')
-                .next_back()
-                .map(trim)
-                .unwrap_or_default();
-            if last.eq_ignore_ascii_case(b"chunked") {
-                info.chunked = true;
-            } else if !trim(v).eq_ignore_ascii_case(b"identity") {
-                info.other_te = true;
+            16 if is(b"content-encoding") => {
+                codings += 1;
+                info.coding = Coding::from_header(v);
             }
-        } else if n.eq_ignore_ascii_case(b"content-encoding") {
-            codings += 1;
-            info.coding = Coding::from_header(v);
-        } else if n.eq_ignore_ascii_case(b"upgrade") {
-            info.upgrade = true;
-            info.upgrade_ws |= has_token(v, b"websocket");
-        } else if n.eq_ignore_ascii_case(b"sec-websocket-key") {
-            info.ws_key = Some(trim(v).into());
-        } else if n.eq_ignore_ascii_case(b"sec-websocket-accept") {
-            info.ws_accept = Some(trim(v).into());
-        } else if n.eq_ignore_ascii_case(b"sec-websocket-extensions") && info.deflate.is_none() {
-            info.deflate = PerMessageDeflate::from_header(v);
+            7 if is(b"upgrade") => {
+                info.upgrade = true;
+                info.upgrade_ws |= has_token(v, b"websocket");
+            }
+            17 if is(b"sec-websocket-key") => info.ws_key = Some(trim(v).into()),
+            20 if is(b"sec-websocket-accept") => info.ws_accept = Some(trim(v).into()),
+            24 if is(b"sec-websocket-extensions") && info.deflate.is_none() => {
+                info.deflate = PerMessageDeflate::from_header(v);
+            }
+            _ => {}
         }
     }
     if codings > 1 {
@@ -773,17 +778,16 @@ impl HttpSession {
                     None => {}
                 }
             }
-            if let Some(end) = find_head_end(input, 0).filter(|&e| e <= max) {
-                // Fast path: the whole head is in this chunk; parse it in place.
-                let head = input.get(..end).unwrap_or_default();
-                self.parse_head(dir, ts_ns, head, sink);
+            // Fast path: the whole head is in this chunk; parse it in place, no copy.
+            let window = input.get(..max).unwrap_or(input);
+            if let Some(end) = self.parse_head(dir, ts_ns, window, false, sink) {
                 return end;
             }
             if input.len() > max {
                 self.head_too_large(dir, ts_ns, sink);
                 return 0;
             }
-            d.buf.extend_from_slice(input);
+            self.dirs[i].buf.extend_from_slice(input);
             return input.len();
         }
         let old = d.buf.len();
@@ -803,7 +807,7 @@ impl HttpSession {
         match find_head_end(&d.buf, old.saturating_sub(3)) {
             Some(end) if end <= max => {
                 let buf = std::mem::take(&mut d.buf);
-                self.parse_head(dir, ts_ns, buf.get(..end).unwrap_or_default(), sink);
+                self.parse_head(dir, ts_ns, buf.get(..end).unwrap_or_default(), true, sink);
                 let mut buf = buf;
                 buf.clear();
                 if self.dirs[i].buf.is_empty() {
@@ -838,18 +842,23 @@ impl HttpSession {
         self.dirs[i].state = State::Resync { line_start: false };
     }
 
-    /// Parses a complete head (`head` ends with the blank line), emits it, sets up framing.
+    /// Parses the head at the start of `head`, emits it and sets up framing; returns its
+    /// length. `None` (nothing emitted) when the head is not complete yet, unless `whole`
+    /// says `head` ends with the blank line, in which case a partial parse is an error.
     fn parse_head(
         &mut self,
         dir: Direction,
         ts_ns: i64,
         head: &[u8],
+        whole: bool,
         sink: &mut impl FnMut(HttpEvent<'_>),
-    ) {
+    ) -> Option<usize> {
         let i = idx(dir);
         let (start_ns, start_off) = self.dirs[i].msg_start;
         let max_h = self.cfg.max_headers.min(MAX_HEADERS);
-        let mut storage = [httparse::EMPTY_HEADER; MAX_HEADERS];
+        // Uninitialised storage: no 3 KiB memset per head (httparse writes before reading).
+        let mut storage =
+            [const { std::mem::MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
         let headers = storage.get_mut(..max_h).unwrap_or_default();
         let mut info = HeadInfo::default();
         let mut pc = httparse::ParserConfig::default();
@@ -860,8 +869,8 @@ impl HttpSession {
             .ignore_invalid_headers_in_responses(true)
             .ignore_invalid_headers_in_requests(true);
         let result = if dir == Direction::ClientToServer {
-            let mut req = httparse::Request::new(headers);
-            match pc.parse_request(&mut req, head) {
+            let mut req = httparse::Request::new(&mut []);
+            match pc.parse_request_with_uninit_headers(&mut req, head, headers) {
                 Ok(httparse::Status::Complete(n)) => {
                     info.len = n;
                     info.version = req.version.unwrap_or(1);
@@ -884,12 +893,13 @@ impl HttpSession {
                     }));
                     Ok(e)
                 }
+                Ok(httparse::Status::Partial) if !whole => return None,
                 Ok(httparse::Status::Partial) => Err(HttpError::Head(httparse::Error::NewLine)),
                 Err(e) => Err(map_httparse(e, max_h)),
             }
         } else {
-            let mut resp = httparse::Response::new(headers);
-            match pc.parse_response(&mut resp, head) {
+            let mut resp = httparse::Response::new(&mut []);
+            match pc.parse_response_with_uninit_headers(&mut resp, head, headers) {
                 Ok(httparse::Status::Complete(n)) => {
                     info.len = n;
                     info.version = resp.version.unwrap_or(1);
@@ -907,12 +917,14 @@ impl HttpSession {
                     }));
                     Ok(e)
                 }
+                Ok(httparse::Status::Partial) if !whole => return None,
                 Ok(httparse::Status::Partial) => Err(HttpError::Head(httparse::Error::NewLine)),
                 Err(e) => Err(map_httparse(e, max_h)),
             }
         };
         match result {
             Ok(framing_error) => {
+                let len = info.len;
                 self.dirs[i].confirmed = true;
                 if let Some(e) = framing_error {
                     error(dir, ts_ns, start_off, e, sink);
@@ -922,14 +934,20 @@ impl HttpSession {
                 } else {
                     self.response_head(ts_ns, info, sink);
                 }
+                Some(len)
             }
             Err(e) => {
+                // Skip the bad head (or at least its first line), then look for the next one.
+                let skip = find_head_end(head, 0)
+                    .or_else(|| memchr::memchr(b'\n', head).map(|p| p.saturating_add(1)))
+                    .unwrap_or(head.len());
                 if !self.dirs[i].confirmed {
                     self.give_up(dir);
-                    return;
+                    return Some(skip);
                 }
                 error(dir, ts_ns, start_off, e, sink);
                 self.dirs[i].state = State::Resync { line_start: true };
+                Some(skip)
             }
         }
     }

@@ -751,3 +751,62 @@ fn utf8_prefix_ok(buf: &[u8], ok: &mut usize) -> bool {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::indexing_slicing)]
+    use super::*;
+
+    /// The byte-by-byte reference the word-wise unmasking is checked against.
+    fn mask_reference(data: &mut [u8], mask: [u8; 4], pos: usize) {
+        for (i, b) in data.iter_mut().enumerate() {
+            *b ^= mask[(pos + i) % 4];
+        }
+    }
+
+    #[test]
+    fn fast_mask_matches_reference_for_all_lengths_and_offsets() {
+        let mask = [0x6d, 0xb6, 0xb2, 0x80];
+        for len in 0..=16 {
+            for pos in 0..=3 {
+                let data: Vec<u8> = (0..len as u8).map(|i| i.wrapping_mul(37)).collect();
+                let (mut fast, mut slow) = (data.clone(), data);
+                apply_mask(&mut fast, mask, pos);
+                mask_reference(&mut slow, mask, pos);
+                assert_eq!(fast, slow, "len {len} pos {pos}");
+            }
+        }
+    }
+
+    #[test]
+    fn accept_key_rfc6455_example() {
+        assert_eq!(
+            accept_key(b"dGhlIHNhbXBsZSBub25jZQ=="),
+            "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+        );
+    }
+
+    #[test]
+    fn permessage_deflate_parameters() {
+        let p = PerMessageDeflate::from_header(
+            b"x-webkit-deflate-frame, permessage-deflate; client_max_window_bits=\"10\"; server_no_context_takeover",
+        )
+        .unwrap();
+        assert!(p.server_no_context_takeover && !p.client_no_context_takeover);
+        assert_eq!(
+            (p.client_max_window_bits, p.server_max_window_bits),
+            (Some(10), None)
+        );
+        assert_eq!(PerMessageDeflate::from_header(b"foo; bar"), None);
+    }
+
+    #[test]
+    fn close_codes() {
+        for ok in [1000, 1001, 1003, 1007, 1011, 3000, 4999] {
+            assert!(close_code_valid(ok), "{ok}");
+        }
+        for bad in [0, 999, 1004, 1005, 1006, 1015, 2000, 5000] {
+            assert!(!close_code_valid(bad), "{bad}");
+        }
+    }
+}
