@@ -1,0 +1,342 @@
+//! `pcap-cli http-trace` end to end: the binary on the repository's sample capture (checked
+//! against the generator's truth files), each option, bad input, and the shared corpus
+//! (checked against tshark's `http.tsv`).
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn pcap_cli(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pcap-cli"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("pcap-cli runs")
+}
+
+fn sample() -> String {
+    pcap_testkit::test_data("sample-http-ws.pcap")
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn stdout(o: &Output) -> String {
+    assert!(
+        o.status.success(),
+        "pcap-cli failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+fn json_lines(o: &Output) -> Vec<Value> {
+    stdout(o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON {l:?}: {e}")))
+        .collect()
+}
+
+/// (method, host, uri, status) of every transaction in the generator's `.tx.tsv`, sorted.
+fn truth_transactions() -> Vec<(String, String, String, u64)> {
+    let tsv = pcap_testkit::Tsv::load(&pcap_testkit::test_data("sample-http-ws.pcap.tx.tsv"));
+    let mut v: Vec<_> = tsv
+        .rows()
+        .map(|r| {
+            (
+                r.get("method").to_owned(),
+                r.get("host").to_owned(),
+                r.get("uri").to_owned(),
+                r.get("status").parse().unwrap(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+fn header<'a>(headers: &'a Value, name: &str) -> Option<&'a str> {
+    headers.as_array()?.iter().find_map(|pair| {
+        let pair = pair.as_array()?;
+        pair.first()?
+            .as_str()?
+            .eq_ignore_ascii_case(name)
+            .then(|| pair.get(1)?.as_str())?
+    })
+}
+
+#[test]
+fn json_transactions_match_the_generator_truth() {
+    let lines = json_lines(&pcap_cli(&["http-trace", "-r", &sample(), "--json"]));
+    let mut got: Vec<_> = lines
+        .iter()
+        .filter(|l| l["type"] == "http")
+        .map(|l| {
+            let req = &l["request"];
+            (
+                req["method"].as_str().unwrap().to_owned(),
+                header(&req["headers"], "host").unwrap().to_owned(),
+                req["uri"].as_str().unwrap().to_owned(),
+                l["response"]["status"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    got.sort();
+    assert_eq!(got, truth_transactions());
+
+    // Decoded response body bytes add up to the truth file's total.
+    let decoded: u64 = lines
+        .iter()
+        .filter(|l| l["type"] == "http")
+        .map(|l| l["response"]["body_len"].as_u64().unwrap())
+        .sum();
+    assert_eq!(decoded, 6084);
+    // WebSocket: 7 + 20 data messages, 3 pings, 3 pongs, 4 closes.
+    let ws: Vec<_> = lines.iter().filter(|l| l["type"] == "websocket").collect();
+    let count = |op: &str| ws.iter().filter(|l| l["opcode"] == op).count();
+    assert_eq!(count("text") + count("binary"), 27);
+    assert_eq!((count("ping"), count("pong"), count("close")), (3, 3, 4));
+    for l in &ws {
+        assert_eq!(l["server"].as_str().unwrap().rsplit(':').next(), Some("80"));
+    }
+}
+
+#[test]
+fn human_output_has_one_block_per_transaction() {
+    let out = stdout(&pcap_cli(&["http-trace", "-r", &sample()]));
+    let tx_lines: Vec<&str> = out.lines().filter(|l| l.starts_with("  ")).collect();
+    assert_eq!(tx_lines.len(), 14);
+    assert!(
+        out.contains("  GET shop.example.com/ -> 200 OK ("),
+        "{out}"
+    );
+    assert!(out.contains("-> 101 Switching Protocols"));
+    assert!(!out.contains("\x1b["), "no colour when NO_COLOR is set");
+}
+
+#[test]
+fn filters_select_and_ignore_transactions() {
+    let s = sample();
+    let count = |extra: &[&str]| {
+        let mut args = vec!["http-trace", "-r", &s, "--json"];
+        args.extend_from_slice(extra);
+        json_lines(&pcap_cli(&args))
+            .iter()
+            .filter(|l| l["type"] == "http")
+            .count()
+    };
+    let truth = truth_transactions();
+    let n = |f: &dyn Fn(&(String, String, String, u64)) -> bool| truth.iter().filter(|t| f(t)).count();
+    assert_eq!(count(&["--method", "POST"]), n(&|t| t.0 == "POST"));
+    assert_eq!(count(&["--method-ignore", "POST"]), n(&|t| t.0 != "POST"));
+    assert_eq!(count(&["--host", "^api\\."]), n(&|t| t.1.starts_with("api.")));
+    assert_eq!(count(&["--host-ignore", "example\\.com$"]), n(&|t| !t.1.ends_with("example.com")));
+    assert_eq!(count(&["--url", "^/ws/"]), n(&|t| t.2.starts_with("/ws/")));
+    assert_eq!(count(&["--url-ignore", "\\?"]), n(&|t| !t.2.contains('?')));
+}
+
+#[test]
+fn user_agent_filter_matches_the_request_header() {
+    let all = json_lines(&pcap_cli(&["http-trace", "-r", &sample(), "--json"]));
+    let with_python = all
+        .iter()
+        .filter(|l| l["type"] == "http")
+        .filter(|l| header(&l["request"]["headers"], "user-agent").is_some_and(|u| u.contains("python-requests")))
+        .count();
+    assert!(with_python > 0);
+    let only = json_lines(&pcap_cli(&["http-trace", "-r", &sample(), "--json", "--user-agent", "python-requests"]));
+    assert_eq!(only.iter().filter(|l| l["type"] == "http").count(), with_python);
+    let ignored = json_lines(&pcap_cli(&["http-trace", "-r", &sample(), "--json", "--user-agent-ignore", "python-requests"]));
+    assert_eq!(ignored.iter().filter(|l| l["type"] == "http").count(), 14 - with_python);
+}
+
+#[test]
+fn websocket_messages_follow_their_upgrade_through_filters() {
+    // Only one of the two upgrades passes: only its session's messages are shown.
+    let lines = json_lines(&pcap_cli(&["http-trace", "-r", &sample(), "--json", "--url", "room=158"]));
+    let http: Vec<_> = lines.iter().filter(|l| l["type"] == "http").collect();
+    assert_eq!(http.len(), 1);
+    let stream = &http[0]["stream"];
+    let ws: Vec<_> = lines.iter().filter(|l| l["type"] == "websocket").collect();
+    assert!(!ws.is_empty());
+    assert!(ws.iter().all(|l| &l["stream"] == stream));
+}
+
+#[test]
+fn headers_show_header_and_bodies() {
+    let plain = stdout(&pcap_cli(&["http-trace", "-r", &sample()]));
+    assert!(!plain.contains("> Host:"));
+    let all = stdout(&pcap_cli(&["http-trace", "-r", &sample(), "--headers"]));
+    assert_eq!(all.matches("    > Host: ").count(), 14);
+    assert!(all.contains("    < Content-Type: "));
+    let one = stdout(&pcap_cli(&["http-trace", "-r", &sample(), "--show-header", "server"]));
+    assert!(one.contains("    < Server: "));
+    assert!(!one.contains("> Host:"));
+    let bodies = stdout(&pcap_cli(&["http-trace", "-r", &sample(), "--bodies", "--method", "POST"]));
+    assert_eq!(bodies.matches("    request body, ").count(), 2);
+    // Gzip-encoded bodies are shown decoded: JSON text, not binary.
+    assert!(bodies.contains("response body, 2.1 kB:"), "{bodies}");
+}
+
+#[test]
+fn tcp_verbose_reports_sessions_and_the_retransmission() {
+    let lines = json_lines(&pcap_cli(&["http-trace", "-r", &sample(), "--json", "--tcp-verbose"]));
+    let events = |e: &str| {
+        lines
+            .iter()
+            .filter(|l| l["type"] == "tcp" && l["event"] == e)
+            .count()
+    };
+    // Truth: 8 connections, all closed with FIN both ways, 1 retransmitted segment,
+    // 1 reordered pair.
+    assert_eq!(events("start"), 8);
+    assert_eq!(events("end"), 8);
+    assert_eq!(events("reset"), 0);
+    assert_eq!(events("retransmit"), 1);
+    assert_eq!(events("out_of_order"), 1);
+    assert_eq!(events("gap"), 0);
+}
+
+#[test]
+fn har_file_is_valid_har_1_2() {
+    let dir = std::env::temp_dir().join(format!("pcap-cli-har-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let har = dir.join("out.har");
+    stdout(&pcap_cli(&["http-trace", "-r", &sample(), "--har", har.to_str().unwrap()]));
+    let doc: Value = serde_json::from_slice(&std::fs::read(&har).unwrap()).unwrap();
+    assert_eq!(doc["log"]["version"], "1.2");
+    let entries = doc["log"]["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 14);
+    for e in entries {
+        assert!(e["startedDateTime"].as_str().unwrap().starts_with("2023-11-14T22:13:20."));
+        assert!(e["request"]["url"].as_str().unwrap().starts_with("http://"));
+        assert!(e["response"]["status"].as_u64().unwrap() > 0);
+        assert!(e["time"].as_f64().unwrap() >= 0.0);
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn bad_input_is_one_line_and_exit_code_2() {
+    let cases: &[&[&str]] = &[
+        &["http-trace", "-r", "/nonexistent/file.pcap"],
+        &["http-trace", "-r", &sample(), "--method", "("],
+        &["http-trace", "-r", &sample(), "-f", "tcp port"],
+        &["http-trace", "--no-such-option"],
+    ];
+    for args in cases {
+        let o = pcap_cli(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        if !args.contains(&"--no-such-option") {
+            assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        }
+    }
+}
+
+#[test]
+fn damaged_capture_keeps_what_was_decoded() {
+    // The sample capture cut in the middle of its last packet.
+    let bytes = std::fs::read(sample()).unwrap();
+    let dir = std::env::temp_dir().join(format!("pcap-cli-cut-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cut = dir.join("cut.pcap");
+    std::fs::write(&cut, &bytes[..bytes.len() - 20]).unwrap();
+    let o = pcap_cli(&["http-trace", "-r", cut.to_str().unwrap(), "--json"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("truncated packet record after packet 180"), "{err}");
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(out.lines().filter(|l| l.contains("\"type\":\"http\"")).count(), 14);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Requests as (method, uri, host) and final responses as (status, body length), per capture,
+/// as multisets.
+type Messages = (BTreeMap<String, usize>, BTreeMap<String, usize>);
+
+fn ours(path: &Path) -> Messages {
+    let o = pcap_cli(&["http-trace", "-r", path.to_str().unwrap(), "--json"]);
+    let mut req = BTreeMap::new();
+    let mut resp = BTreeMap::new();
+    for line in String::from_utf8_lossy(&o.stdout).lines() {
+        let l: Value = serde_json::from_str(line).unwrap();
+        if l["type"] != "http" {
+            continue;
+        }
+        let r = &l["request"];
+        if r.is_object() {
+            let uri: String = r["uri"].as_str().unwrap().chars().take(200).collect();
+            let host = header(&r["headers"], "host").unwrap_or("");
+            *req.entry(format!("{} {uri} {host}", r["method"].as_str().unwrap()))
+                .or_default() += 1;
+        }
+        let s = &l["response"];
+        if s.is_object() {
+            *resp
+                .entry(format!("{} {}", s["status"], s["body_len"]))
+                .or_default() += 1;
+        }
+    }
+    (req, resp)
+}
+
+fn oracle(tsv: &pcap_testkit::Tsv) -> Messages {
+    let mut req = BTreeMap::new();
+    let mut resp = BTreeMap::new();
+    for r in tsv.rows() {
+        if r.get("kind") == "request" {
+            let key = format!(
+                "{} {} {}",
+                r.get("http.request.method"),
+                r.get("http.request.uri"),
+                r.get("http.host")
+            );
+            *req.entry(key).or_default() += 1;
+        } else {
+            let code: u64 = r.get("http.response.code").parse().unwrap_or(0);
+            // Interim 1xx responses (but 101) are part of their transaction, not one of
+            // their own, in http-trace.
+            if (100..200).contains(&code) && code != 101 {
+                continue;
+            }
+            let len: u64 = r.get("body_len").parse().unwrap_or(0);
+            *resp.entry(format!("{code} {len}")).or_default() += 1;
+        }
+    }
+    (req, resp)
+}
+
+#[test]
+fn corpus_transactions_agree_with_tshark() {
+    let Some(corpus) = pcap_testkit::corpus("corpus_transactions_agree_with_tshark") else {
+        return;
+    };
+    let allow: BTreeMap<&str, &str> = include_str!("http_trace_allow.tsv")
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .filter_map(|l| l.split_once('\t'))
+        .collect();
+    let (mut captures, mut compared, mut mismatched) = (0, 0, Vec::new());
+    for name in corpus.captures() {
+        let Some(tsv) = corpus.oracle_tsv(&name, "http.tsv") else {
+            continue;
+        };
+        captures += 1;
+        let want = oracle(&tsv);
+        let got = ours(&corpus.capture_path(&name));
+        compared += tsv.len();
+        if got != want && !allow.contains_key(name.as_str()) {
+            mismatched.push(format!("{name}:\n  ours   {got:?}\n  tshark {want:?}"));
+        }
+    }
+    eprintln!(
+        "http-trace vs tshark: {captures} captures, {compared} oracle rows, {} unexpected mismatches, {} captures allow-listed",
+        mismatched.len(),
+        allow.len()
+    );
+    assert!(mismatched.is_empty(), "{}", mismatched.join("\n"));
+}
