@@ -154,6 +154,7 @@ pub struct Decoded<'a> {
 /// Decodes a frame of link type `link`, as far as it goes. Never panics.
 ///
 /// Unknown link types give [`DecodeError::Unsupported`] with [`Layer::Link`].
+#[inline]
 pub fn decode_packet(link: LinkType, data: &[u8]) -> Decoded<'_> {
     let mut d = Decoded {
         link: None,
