@@ -216,7 +216,7 @@ impl<'a> Decoded<'a> {
                 self.payload = rest;
                 let et = eth.ethertype();
                 if et <= ethernet::MAX_8023_LEN {
-                    return self.decode_llc(et, rest);
+                    return self.decode_llc(et, rest, ethernet::HEADER_LEN);
                 }
                 self.decode_ethertype(Layer::Ethernet, et, rest, ethernet::HEADER_LEN)
             }
@@ -291,20 +291,22 @@ impl<'a> Decoded<'a> {
         }
     }
 
-    /// An 802.3 frame: `len` is the length field; the rest is LLC (and maybe SNAP).
-    fn decode_llc(&mut self, len: u16, rest: &'a [u8]) -> Result<(), DecodeError> {
-        let body = rest.get(..usize::from(len)).unwrap_or(rest);
-        let (llc, after) = Llc::parse(body, ethernet::HEADER_LEN)?;
+    /// An 802.3 frame: `len` is the length field, `data` the LLC header (and maybe SNAP) at
+    /// `off`. Only SNAP with an ether type (organisation code 0) is decoded further; other
+    /// LLC payloads (STP, CDP...) are recognised and left as the payload.
+    fn decode_llc(&mut self, len: u16, data: &'a [u8], off: usize) -> Result<(), DecodeError> {
+        let body = data.get(..usize::from(len)).unwrap_or(data);
+        let (llc, after) = Llc::parse(body, off)?;
         self.llc = Some(llc);
         self.payload = after;
         match llc.snap {
-            Some((_, proto)) => self.decode_ethertype(
+            Some(([0, 0, 0], proto)) => self.decode_ethertype(
                 Layer::Llc,
                 proto,
                 after,
-                ethernet::HEADER_LEN + ethernet::LLC_LEN + ethernet::SNAP_LEN,
+                off + ethernet::LLC_LEN + ethernet::SNAP_LEN,
             ),
-            None => Ok(()),
+            _ => Ok(()),
         }
     }
 
@@ -330,6 +332,11 @@ impl<'a> Decoded<'a> {
             et = tag.ethertype;
             data = rest;
             off += crate::vlan::TAG_LEN;
+        }
+        if et <= ethernet::MAX_8023_LEN && !self.vlans.is_empty() && layer != Layer::Llc {
+            // A tagged 802.3 frame: the inner type field is a length. (Not after SNAP, so
+            // that LLC cannot nest: recursion stays bounded.)
+            return self.decode_llc(et, data, off);
         }
         match et {
             ethertype::IPV4 => self.decode_ipv4(data, off),

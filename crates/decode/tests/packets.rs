@@ -468,6 +468,23 @@ fn llc_and_snap() {
 }
 
 #[test]
+fn tagged_802_3_frame_is_llc_and_non_ethertype_snap_stops_cleanly() {
+    // VLAN 209, then a length (CDP over SNAP with Cisco's organisation code), as in vlan-mixed.pcap.
+    let mut f = vec![
+        1, 0, 0x0c, 0xcc, 0xcc, 0xcc, 2, 0, 0, 0, 0, 1, 0x81, 0, 0, 209, 0, 12,
+    ];
+    f.extend_from_slice(&[0xaa, 0xaa, 0x03, 0x00, 0x00, 0x0c, 0x20, 0x00, 1, 2, 3, 4]);
+    let d = decode_packet(LinkType::ETHERNET, &f);
+    assert_eq!(d.stop, None);
+    assert_eq!(d.llc.unwrap().snap, Some(([0, 0, 0x0c], 0x2000)));
+    assert_eq!(d.payload, &[1, 2, 3, 4][..]);
+    assert_eq!(
+        summary(&d),
+        "02:00:00:00:00:01 -> 01:00:0c:cc:cc:cc vlan 209 802.3 llc dsap 0xaa ssap 0xaa snap 0x2000"
+    );
+}
+
+#[test]
 fn pppoe_session_over_vlan() {
     let ip = ipv4_packet(&TcpSpec {
         seq: 5,
