@@ -64,7 +64,7 @@ fn escape_valid(out: &mut Vec<u8>, s: &str) {
         } else {
             out.extend_from_slice(esc);
         }
-        start = i + 1;
+        start = i.saturating_add(1);
     }
     out.extend_from_slice(bytes.get(start..).unwrap_or_default());
 }
@@ -81,10 +81,10 @@ pub fn push_u64(out: &mut Vec<u8>, mut n: u64) {
     let mut buf = [0u8; 20];
     let mut i = buf.len();
     loop {
-        i -= 1;
+        i = i.saturating_sub(1);
         if let Some(slot) = buf.get_mut(i) {
             // n % 10 < 10: the cast is lossless.
-            *slot = b'0' + (n % 10) as u8;
+            *slot = b'0'.wrapping_add((n % 10) as u8);
         }
         n /= 10;
         if n == 0 || i == 0 {
@@ -92,7 +92,7 @@ pub fn push_u64(out: &mut Vec<u8>, mut n: u64) {
         }
     }
     // Byte pushes after one reserve: faster than a memcpy call for a few digits.
-    out.reserve(buf.len() - i);
+    out.reserve(buf.len().saturating_sub(i));
     for &b in buf.get(i..).unwrap_or_default() {
         out.push(b);
     }
@@ -247,7 +247,7 @@ fn push_ts(out: &mut Vec<u8>, ts_ns: i64) {
     let mut digits = [b'0'; 9];
     for d in digits.iter_mut().rev() {
         // frac % 10 < 10: lossless.
-        *d = b'0' + (frac % 10) as u8;
+        *d = b'0'.wrapping_add((frac % 10) as u8);
         frac /= 10;
     }
     out.extend_from_slice(&digits);
@@ -508,7 +508,7 @@ fn write_tcp(o: &mut Obj<'_>, t: &TcpView<'_>, d: &Decoded<'_>) {
             Ok(TcpOption::Unknown { kind, data }) => {
                 push_static(ob.key("kind"), "unknown");
                 ob.u64("code", u64::from(kind));
-                ob.u64("len", data.len() as u64 + 2);
+                ob.u64("len", (data.len() as u64).saturating_add(2));
             }
             Err(_) => {}
         }

@@ -21,7 +21,7 @@
 //! defragmentation uses [`Decoded::fragment`] and decodes reassembled datagrams with
 //! [`decode_transport`].
 #![forbid(unsafe_code)]
-#![warn(clippy::indexing_slicing)]
+#![warn(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 
 pub mod arp;
 pub mod build;

@@ -230,7 +230,8 @@ impl<'a> Decoded<'a> {
                 self.link = Some(Link::Sll(sll));
                 self.payload = rest;
                 let layer = if v2 { Layer::Sll2 } else { Layer::Sll };
-                self.decode_ethertype(layer, sll.protocol(), rest, data.len() - rest.len())
+                let off = data.len().saturating_sub(rest.len());
+                self.decode_ethertype(layer, sll.protocol(), rest, off)
             }
             LinkType::NULL | LinkType::LOOP => {
                 let (h, rest) = if link == LinkType::NULL {
@@ -304,7 +305,7 @@ impl<'a> Decoded<'a> {
                 Layer::Llc,
                 proto,
                 after,
-                off + ethernet::LLC_LEN + ethernet::SNAP_LEN,
+                off.saturating_add(ethernet::LLC_LEN + ethernet::SNAP_LEN),
             ),
             _ => Ok(()),
         }
@@ -324,14 +325,14 @@ impl<'a> Decoded<'a> {
                 return Err(DecodeError::Malformed {
                     layer: Layer::Vlan,
                     field: "depth",
-                    value: MAX_VLANS as u32 + 1,
+                    value: MAX_VLANS.saturating_add(1) as u32,
                     offset: off,
                 });
             }
             self.payload = rest;
             et = tag.ethertype;
             data = rest;
-            off += crate::vlan::TAG_LEN;
+            off = off.saturating_add(crate::vlan::TAG_LEN);
         }
         if et <= ethernet::MAX_8023_LEN && !self.vlans.is_empty() && layer != Layer::Llc {
             // A tagged 802.3 frame: the inner type field is a length. (Not after SNAP, so
@@ -351,7 +352,7 @@ impl<'a> Decoded<'a> {
                 let (s, body) = PppoeSession::parse(data, off)?;
                 self.pppoe = Some(s);
                 self.payload = body;
-                let at = off + pppoe::HEADER_LEN;
+                let at = off.saturating_add(pppoe::HEADER_LEN);
                 match s.protocol {
                     ppp_proto::IPV4 => self.decode_ipv4(body, at),
                     ppp_proto::IPV6 => self.decode_ipv6(body, at),
@@ -382,7 +383,7 @@ impl<'a> Decoded<'a> {
         self.decode_ip_payload(
             p.view.protocol(),
             p.payload,
-            off + p.view.header_len(),
+            off.saturating_add(p.view.header_len()),
             p.view.frag_offset() != 0,
         )
     }
@@ -391,7 +392,9 @@ impl<'a> Decoded<'a> {
         let p = Ipv6View::parse(data, off)?;
         self.truncated |= p.truncated;
         let upper = p.view.upper_protocol();
-        let at = off + crate::ipv6::HEADER_LEN + p.view.extensions_len();
+        let at = off
+            .saturating_add(crate::ipv6::HEADER_LEN)
+            .saturating_add(p.view.extensions_len());
         let later_fragment = p.view.fragment().is_some_and(|f| f.offset != 0);
         self.net = Some(Net::Ipv6(p.view));
         if let Some(stop) = p.stop {
