@@ -370,6 +370,17 @@ pub fn write_json(out: &mut Vec<u8>, frame: u64, packet: &Packet<'_>, d: &Decode
             if let Some(t) = i.nd_target() {
                 j.display("target", t);
             }
+            if let Some(q) = i.quoted_packet() {
+                let mut qj = j.obj("quoted");
+                qj.display("src", q.src);
+                qj.display("dst", q.dst);
+                qj.u64("proto", u64::from(q.protocol));
+                if let Some((sp, dp)) = q.ports {
+                    qj.u64("src_port", u64::from(sp));
+                    qj.u64("dst_port", u64::from(dp));
+                }
+                qj.end();
+            }
             j.end();
         }
         None => {}

@@ -677,7 +677,18 @@ fn icmp_echo_unreachable_and_neighbour_solicitation() {
     let i = d.icmp().unwrap();
     assert!(i.is_error());
     assert_eq!(i.quoted(), Some(&quoted[..28]));
-    assert!(summary(&d).ends_with("ICMP unreachable code 3"));
+    assert!(
+        summary(&d).ends_with("ICMP unreachable code 3 for 10.0.0.1:40000 -> 10.0.0.2:80 tcp"),
+        "{}",
+        summary(&d)
+    );
+    let q = i.quoted_packet().unwrap();
+    assert_eq!((q.protocol, q.ports), (6, Some((40000, 80))));
+    let j = json(&d, &p);
+    assert_eq!(
+        j["icmp"]["quoted"],
+        serde_json::json!({"src": "10.0.0.1", "dst": "10.0.0.2", "proto": 6, "src_port": 40000, "dst_port": 80})
+    );
 
     let v6 = IpSpec::V6(Ipv6Spec::default());
     let mut ns = vec![135, 0, 0, 0, 0, 0, 0, 0];
