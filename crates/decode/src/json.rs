@@ -277,6 +277,19 @@ fn push_ipv4(out: &mut Vec<u8>, ip: [u8; 4]) {
 /// `out` is meant to be reused across packets (clear it, or flush it when large); nothing
 /// else is allocated.
 pub fn write_json(out: &mut Vec<u8>, frame: u64, packet: &Packet<'_>, d: &Decoded<'_>) {
+    write_json_with(out, frame, packet, d, |_| {});
+}
+
+/// Like [`write_json`], with `app` called after the transport object and before
+/// `truncated`/`error`, so that application layers decoded elsewhere (DNS, HTTP) add their
+/// own members (`app(&mut obj)` then `obj.obj("dns")`...) on the same line.
+pub fn write_json_with(
+    out: &mut Vec<u8>,
+    frame: u64,
+    packet: &Packet<'_>,
+    d: &Decoded<'_>,
+    app: impl FnOnce(&mut Obj<'_>),
+) {
     let mut o = Obj::new(out);
     o.u64("frame", frame);
     push_ts(o.key("ts"), packet.ts_ns);
@@ -357,7 +370,8 @@ pub fn write_json(out: &mut Vec<u8>, frame: u64, packet: &Packet<'_>, d: &Decode
             j.u64("dst_port", u64::from(u.dst_port()));
             j.u64("len", u64::from(u.length()));
             j.end();
-            // Hook for the `dns` module: write its "dns" object here when the UDP payload is DNS.
+            // DNS hook: the "dns" object is written here when the UDP payload is DNS (or by
+            // a caller through write_json_with).
         }
         Some(Transport::Icmp(i) | Transport::Icmpv6(i)) => {
             let mut j = o.obj(if i.is_v6() { "icmpv6" } else { "icmp" });
@@ -385,6 +399,7 @@ pub fn write_json(out: &mut Vec<u8>, frame: u64, packet: &Packet<'_>, d: &Decode
         }
         None => {}
     }
+    app(&mut o);
     if d.truncated {
         o.bool("truncated", true);
     }

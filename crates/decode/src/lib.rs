@@ -43,7 +43,7 @@ pub mod vlan;
 
 pub use error::{DecodeError, Layer};
 pub use ethernet::MacAddr;
-pub use json::write_json;
+pub use json::{write_json, write_json_with};
 pub use packet::{
     Decoded, Fragment, Link, Net, Transport, decode_packet, decode_transport, ip_proto,
 };

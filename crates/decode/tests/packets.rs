@@ -153,6 +153,40 @@ fn tcp_syn_ack_fields_summary_and_json() {
 }
 
 #[test]
+fn application_layers_add_members_through_write_json_with() {
+    let f = build::udp_frame(
+        &FrameSpec::default(),
+        &UdpSpec {
+            src_port: 53,
+            dst_port: 4000,
+        },
+        b"q",
+    );
+    let d = decode_packet(LinkType::ETHERNET, &f);
+    let pkt = Packet {
+        ts_ns: 0,
+        caplen: 1,
+        orig_len: 1,
+        link_type: LinkType::ETHERNET,
+        interface: 0,
+        data: &f,
+    };
+    let mut out = Vec::new();
+    pcap_decode::write_json_with(&mut out, 3, &pkt, &d, |o| {
+        let mut dns = o.obj("dns");
+        dns.u64("id", 7);
+        dns.bytes_str("name", b"ex\"ample.\xff");
+        dns.end();
+    });
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["udp"]["src_port"], 53);
+    assert_eq!(
+        v["dns"],
+        serde_json::json!({"id": 7, "name": "ex\"ample.\u{ff}"})
+    );
+}
+
+#[test]
 fn ethernet_padding_is_trimmed_by_ip_total_length() {
     let mut f = build::ipv4_tcp(&TcpSpec::default(), b"");
     f.resize(60, 0xee);
