@@ -17,9 +17,9 @@
 //! ```
 //!
 //! Hooks for modules written elsewhere: DNS decoding plugs into the UDP arm of
-//! [`decode_transport`] and into [`json`]/[`summary`] (whose writer helpers it can use); IP
-//! defragmentation uses [`Decoded::fragment`] and decodes reassembled datagrams with
-//! [`decode_transport`].
+//! [`decode_transport`] and of [`write_summary`], and adds its JSON object through
+//! [`write_json_with`] using the [`json`] writer helpers; IP defragmentation reads
+//! [`Decoded::fragment`] and decodes each reassembled datagram with [`decode_transport`].
 #![forbid(unsafe_code)]
 #![warn(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 
