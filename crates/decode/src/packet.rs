@@ -127,6 +127,7 @@ pub enum Transport<'a> {
 /// went no further, so a printer always has something to show for a packet cut short by the
 /// snapshot length.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Decoded<'a> {
     /// Link-layer header.
     pub link: Option<Link<'a>>,
