@@ -35,7 +35,8 @@ impl<'a> ArpView<'a> {
         let fixed = need(data, FIXED_LEN, Layer::Arp, offset)?;
         let hlen = usize::from(u8_at(fixed, field::HLEN));
         let plen = usize::from(u8_at(fixed, field::PLEN));
-        let total = FIXED_LEN + 2 * (hlen + plen);
+        // hlen, plen <= 255: at most 8 + 1020.
+        let total = FIXED_LEN.saturating_add(hlen.saturating_add(plen).saturating_mul(2));
         let packet = need(data, total, Layer::Arp, offset)?;
         Ok((ArpView { packet }, data.get(total..).unwrap_or_default()))
     }
@@ -83,16 +84,24 @@ impl<'a> ArpView<'a> {
 
     /// Sender protocol address (IPv4 only).
     pub fn sender_ip(&self) -> Option<Ipv4Addr> {
-        self.ip_at(field::ADDRS + self.hlen())
+        self.ip_at(field::ADDRS.saturating_add(self.hlen()))
     }
 
     /// Target hardware address (Ethernet only).
     pub fn target_mac(&self) -> Option<MacAddr> {
-        self.mac_at(field::ADDRS + self.hlen() + self.plen())
+        self.mac_at(
+            field::ADDRS
+                .saturating_add(self.hlen())
+                .saturating_add(self.plen()),
+        )
     }
 
     /// Target protocol address (IPv4 only).
     pub fn target_ip(&self) -> Option<Ipv4Addr> {
-        self.ip_at(field::ADDRS + 2 * self.hlen() + self.plen())
+        self.ip_at(
+            field::ADDRS
+                .saturating_add(self.hlen().saturating_mul(2))
+                .saturating_add(self.plen()),
+        )
     }
 }

@@ -5,7 +5,7 @@
 //! other crates (reassembly, HTTP), not for the decoding path.
 
 // Indexes only buffers this module has just built at fixed sizes; never input.
-#![allow(clippy::indexing_slicing)]
+#![allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 
 use crate::bytes::{checksum, checksum_sum};
 use crate::ethernet::ethertype;

@@ -39,14 +39,15 @@ pub(crate) fn checksum_sum(initial: u32, data: &[u8]) -> u32 {
     let mut chunks = data.chunks_exact(2);
     for c in &mut chunks {
         if let &[x, y] = c {
-            sum += u64::from(u16::from_be_bytes([x, y]));
+            sum = sum.wrapping_add(u64::from(u16::from_be_bytes([x, y])));
         }
     }
     if let &[last] = chunks.remainder() {
-        sum += u64::from(u16::from_be_bytes([last, 0]));
+        sum = sum.wrapping_add(u64::from(u16::from_be_bytes([last, 0])));
     }
     while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
+        // Cannot overflow: both halves are far below u64::MAX / 2.
+        sum = (sum & 0xffff).wrapping_add(sum >> 16);
     }
     // Folded to 16 bits above, so the cast is lossless.
     sum as u32

@@ -44,7 +44,8 @@ impl MacAddr {
         const HEX: &[u8; 16] = b"0123456789abcdef";
         let mut out = [b':'; 17];
         for (i, b) in self.0.iter().enumerate() {
-            if let Some(pair) = out.get_mut(i * 3..i * 3 + 2) {
+            let at = i.saturating_mul(3);
+            if let Some(pair) = out.get_mut(at..at.saturating_add(2)) {
                 pair.copy_from_slice(&[
                     HEX.get(usize::from(b >> 4)).copied().unwrap_or(b'0'),
                     HEX.get(usize::from(b & 0xf)).copied().unwrap_or(b'0'),

@@ -1,9 +1,12 @@
 //! ICMP (RFC 792) and ICMPv6 (RFC 4443, neighbour discovery RFC 4861) headers.
 
-use std::net::Ipv6Addr;
+use std::net::{IpAddr, Ipv6Addr};
 
 use crate::bytes::{array, be16, u8_at};
 use crate::error::{DecodeError, Layer, need};
+use crate::ipv4::Ipv4View;
+use crate::ipv6::Ipv6View;
+use crate::packet::ip_proto;
 
 mod field {
     pub const TYPE: usize = 0;
@@ -54,6 +57,19 @@ pub mod icmpv6 {
     pub const NEIGHBOR_ADVERT: u8 = 136;
     /// Redirect.
     pub const REDIRECT: u8 = 137;
+}
+
+/// What an ICMP error message says about the packet that caused it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quoted {
+    /// Source address of the quoted packet (usually ours).
+    pub src: IpAddr,
+    /// Destination address of the quoted packet.
+    pub dst: IpAddr,
+    /// Its IP protocol.
+    pub protocol: u8,
+    /// Its TCP or UDP ports (source, destination), when quoted.
+    pub ports: Option<(u16, u16)>,
 }
 
 /// A checked ICMP or ICMPv6 message (at least type, code and checksum).
@@ -152,6 +168,48 @@ impl<'a> IcmpView<'a> {
         } else {
             None
         }
+    }
+
+    /// The addresses, protocol and ports of the packet an error message quotes, when its IP
+    /// header is there (the quote is usually cut after 8 bytes of transport header, which is
+    /// where both ports sit).
+    pub fn quoted_packet(&self) -> Option<Quoted> {
+        let q = self.quoted()?;
+        let (src, dst, protocol, rest) = match q.first().map(|b| b >> 4) {
+            Some(4) => {
+                let p = Ipv4View::parse(q, 0).ok()?;
+                let v = p.view;
+                (
+                    IpAddr::V4(v.src()),
+                    IpAddr::V4(v.dst()),
+                    v.protocol(),
+                    p.payload,
+                )
+            }
+            Some(6) => {
+                let p = Ipv6View::parse(q, 0).ok()?;
+                let v = &p.view;
+                (
+                    IpAddr::V6(v.src()),
+                    IpAddr::V6(v.dst()),
+                    v.upper_protocol(),
+                    p.payload,
+                )
+            }
+            _ => return None,
+        };
+        let ports = match protocol {
+            ip_proto::TCP | ip_proto::UDP if rest.len() >= 4 => {
+                Some((be16(rest, 0), be16(rest, 2)))
+            }
+            _ => None,
+        };
+        Some(Quoted {
+            src,
+            dst,
+            protocol,
+            ports,
+        })
     }
 
     /// The data after the 8-byte header (empty when shorter).

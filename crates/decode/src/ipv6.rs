@@ -102,7 +102,7 @@ impl<'a> Ipv6View<'a> {
             extensions: ArrayVec::new(),
             fragment: None,
         };
-        let stop = view.walk(body, offset + HEADER_LEN).err();
+        let stop = view.walk(body, offset.saturating_add(HEADER_LEN)).err();
         let payload = if stop.is_some() {
             &[]
         } else {
@@ -123,25 +123,25 @@ impl<'a> Ipv6View<'a> {
             let len = match nh {
                 next_header::HOP_BY_HOP | next_header::ROUTING | next_header::DEST_OPTS => {
                     let at = body.get(self.ext_len..).unwrap_or_default();
-                    let h = need(at, 2, Layer::Ipv6Ext, base + self.ext_len)?;
-                    (usize::from(u8_at(h, field::EXT_LEN)) + 1) * 8
+                    let h = need(at, 2, Layer::Ipv6Ext, base.saturating_add(self.ext_len))?;
+                    (usize::from(u8_at(h, field::EXT_LEN)).saturating_add(1)).saturating_mul(8)
                 }
                 next_header::AUTH => {
                     let at = body.get(self.ext_len..).unwrap_or_default();
-                    let h = need(at, 2, Layer::Ipv6Ext, base + self.ext_len)?;
-                    (usize::from(u8_at(h, field::EXT_LEN)) + 2) * 4
+                    let h = need(at, 2, Layer::Ipv6Ext, base.saturating_add(self.ext_len))?;
+                    (usize::from(u8_at(h, field::EXT_LEN)).saturating_add(2)).saturating_mul(4)
                 }
                 next_header::FRAGMENT => FRAG_HEADER_LEN,
                 _ => return Ok(()),
             };
             let at = body.get(self.ext_len..).unwrap_or_default();
-            let ext = need(at, len, Layer::Ipv6Ext, base + self.ext_len)?;
+            let ext = need(at, len, Layer::Ipv6Ext, base.saturating_add(self.ext_len))?;
             if self.extensions.try_push(nh).is_err() {
                 return Err(DecodeError::Malformed {
                     layer: Layer::Ipv6Ext,
                     field: "extension count",
-                    value: MAX_EXTENSIONS as u32 + 1,
-                    offset: base + self.ext_len,
+                    value: MAX_EXTENSIONS.saturating_add(1) as u32,
+                    offset: base.saturating_add(self.ext_len),
                 });
             }
             if nh == next_header::FRAGMENT {
@@ -153,7 +153,7 @@ impl<'a> Ipv6View<'a> {
                 });
             }
             self.upper = u8_at(ext, field::EXT_NEXT);
-            self.ext_len += len;
+            self.ext_len = self.ext_len.saturating_add(len);
         }
     }
 

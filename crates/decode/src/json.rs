@@ -64,7 +64,7 @@ fn escape_valid(out: &mut Vec<u8>, s: &str) {
         } else {
             out.extend_from_slice(esc);
         }
-        start = i + 1;
+        start = i.saturating_add(1);
     }
     out.extend_from_slice(bytes.get(start..).unwrap_or_default());
 }
@@ -81,17 +81,29 @@ pub fn push_u64(out: &mut Vec<u8>, mut n: u64) {
     let mut buf = [0u8; 20];
     let mut i = buf.len();
     loop {
-        i -= 1;
+        i = i.saturating_sub(1);
         if let Some(slot) = buf.get_mut(i) {
             // n % 10 < 10: the cast is lossless.
-            *slot = b'0' + (n % 10) as u8;
+            *slot = b'0'.wrapping_add((n % 10) as u8);
         }
         n /= 10;
         if n == 0 || i == 0 {
             break;
         }
     }
-    out.extend_from_slice(buf.get(i..).unwrap_or_default());
+    // Byte pushes after one reserve: faster than a memcpy call for a few digits.
+    out.reserve(buf.len().saturating_sub(i));
+    for &b in buf.get(i..).unwrap_or_default() {
+        out.push(b);
+    }
+}
+
+/// Appends a string this program chose (a flag or option name): no escaping needed.
+#[inline(always)]
+fn push_static(out: &mut Vec<u8>, s: &'static str) {
+    out.push(b'"');
+    out.extend_from_slice(s.as_bytes());
+    out.push(b'"');
 }
 
 /// Appends a value through its `Display`, quoted. For values whose text needs no escaping
@@ -122,12 +134,14 @@ impl<'b> Obj<'b> {
     /// Keys are written as given, unescaped, because they are identifiers chosen by the
     /// program (`"src_port"`), never packet data: they must not contain `"`, `\` or control
     /// characters.
+    #[inline(always)]
     pub fn key(&mut self, key: &str) -> &mut Vec<u8> {
         if !self.first {
             self.out.push(b',');
         }
         self.first = false;
         self.out.push(b'"');
+        // Inlined with a constant key, this copy has a constant length: no memcpy call.
         self.out.extend_from_slice(key.as_bytes());
         self.out.extend_from_slice(b"\":");
         self.out
@@ -144,11 +158,13 @@ impl<'b> Obj<'b> {
     }
 
     /// An unsigned integer member.
+    #[inline]
     pub fn u64(&mut self, key: &str, v: u64) {
         push_u64(self.key(key), v);
     }
 
     /// A boolean member.
+    #[inline]
     pub fn bool(&mut self, key: &str, v: bool) {
         let s: &[u8] = if v { b"true" } else { b"false" };
         self.key(key).extend_from_slice(s);
@@ -231,7 +247,7 @@ pub fn push_ts(out: &mut Vec<u8>, ts_ns: i64) {
     let mut digits = [b'0'; 9];
     for d in digits.iter_mut().rev() {
         // frac % 10 < 10: lossless.
-        *d = b'0' + (frac % 10) as u8;
+        *d = b'0'.wrapping_add((frac % 10) as u8);
         frac /= 10;
     }
     out.extend_from_slice(&digits);
@@ -261,6 +277,19 @@ fn push_ipv4(out: &mut Vec<u8>, ip: [u8; 4]) {
 /// `out` is meant to be reused across packets (clear it, or flush it when large); nothing
 /// else is allocated.
 pub fn write_json(out: &mut Vec<u8>, frame: u64, packet: &Packet<'_>, d: &Decoded<'_>) {
+    write_json_with(out, frame, packet, d, |_| {});
+}
+
+/// Like [`write_json`], with `app` called after the transport object and before
+/// `truncated`/`error`, so that application layers decoded elsewhere (DNS, HTTP) add their
+/// own members (`app(&mut obj)` then `obj.obj("dns")`...) on the same line.
+pub fn write_json_with(
+    out: &mut Vec<u8>,
+    frame: u64,
+    packet: &Packet<'_>,
+    d: &Decoded<'_>,
+    app: impl FnOnce(&mut Obj<'_>),
+) {
     let mut o = Obj::new(out);
     o.u64("frame", frame);
     push_ts(o.key("ts"), packet.ts_ns);
@@ -271,8 +300,8 @@ pub fn write_json(out: &mut Vec<u8>, frame: u64, packet: &Packet<'_>, d: &Decode
         Some(Net::Arp(a)) => {
             let mut j = o.obj("arp");
             match a.op() {
-                OP_REQUEST => j.str("op", "request"),
-                OP_REPLY => j.str("op", "reply"),
+                OP_REQUEST => push_static(j.key("op"), "request"),
+                OP_REPLY => push_static(j.key("op"), "reply"),
                 op => j.u64("op", u64::from(op)),
             }
             if let Some(v) = a.sender_mac() {
@@ -298,13 +327,13 @@ pub fn write_json(out: &mut Vec<u8>, frame: u64, packet: &Packet<'_>, d: &Decode
             j.u64("id", u64::from(v.id()));
             let mut f = j.arr("flags");
             if v.reserved_flag() {
-                f.str("RB");
+                push_static(f.item(), "RB");
             }
             if v.dont_frag() {
-                f.str("DF");
+                push_static(f.item(), "DF");
             }
             if v.more_frags() {
-                f.str("MF");
+                push_static(f.item(), "MF");
             }
             f.end();
             j.u64("frag_offset", u64::from(v.frag_offset()));
@@ -341,7 +370,8 @@ pub fn write_json(out: &mut Vec<u8>, frame: u64, packet: &Packet<'_>, d: &Decode
             j.u64("dst_port", u64::from(u.dst_port()));
             j.u64("len", u64::from(u.length()));
             j.end();
-            // Hook for the `dns` module: write its "dns" object here when the UDP payload is DNS.
+            // DNS hook: the "dns" object is written here when the UDP payload is DNS (or by
+            // a caller through write_json_with).
         }
         Some(Transport::Icmp(i) | Transport::Icmpv6(i)) => {
             let mut j = o.obj(if i.is_v6() { "icmpv6" } else { "icmp" });
@@ -354,10 +384,22 @@ pub fn write_json(out: &mut Vec<u8>, frame: u64, packet: &Packet<'_>, d: &Decode
             if let Some(t) = i.nd_target() {
                 j.display("target", t);
             }
+            if let Some(q) = i.quoted_packet() {
+                let mut qj = j.obj("quoted");
+                qj.display("src", q.src);
+                qj.display("dst", q.dst);
+                qj.u64("proto", u64::from(q.protocol));
+                if let Some((sp, dp)) = q.ports {
+                    qj.u64("src_port", u64::from(sp));
+                    qj.u64("dst_port", u64::from(dp));
+                }
+                qj.end();
+            }
             j.end();
         }
         None => {}
     }
+    app(&mut o);
     if d.truncated {
         o.bool("truncated", true);
     }
@@ -446,7 +488,7 @@ fn write_tcp(o: &mut Obj<'_>, t: &TcpView<'_>, d: &Decoded<'_>) {
     let mut f = j.arr("flags");
     for (bit, name) in TcpFlags::NAMES {
         if t.flags().has(bit) {
-            f.str(name);
+            push_static(f.item(), name);
         }
     }
     f.end();
@@ -462,19 +504,19 @@ fn write_tcp(o: &mut Obj<'_>, t: &TcpView<'_>, d: &Decoded<'_>) {
             }
         };
         match opt {
-            Ok(TcpOption::Eol) => ob.str("kind", "eol"),
-            Ok(TcpOption::Nop) => ob.str("kind", "nop"),
+            Ok(TcpOption::Eol) => push_static(ob.key("kind"), "eol"),
+            Ok(TcpOption::Nop) => push_static(ob.key("kind"), "nop"),
             Ok(TcpOption::Mss(v)) => {
-                ob.str("kind", "mss");
+                push_static(ob.key("kind"), "mss");
                 ob.u64("value", u64::from(v));
             }
             Ok(TcpOption::WindowScale(v)) => {
-                ob.str("kind", "wscale");
+                push_static(ob.key("kind"), "wscale");
                 ob.u64("value", u64::from(v));
             }
-            Ok(TcpOption::SackPermitted) => ob.str("kind", "sack_perm"),
+            Ok(TcpOption::SackPermitted) => push_static(ob.key("kind"), "sack_perm"),
             Ok(TcpOption::Sack(blocks)) => {
-                ob.str("kind", "sack");
+                push_static(ob.key("kind"), "sack");
                 let mut a = ob.arr("blocks");
                 for (l, r) in blocks.iter() {
                     let mut pair = Arr::new(a.item());
@@ -485,14 +527,14 @@ fn write_tcp(o: &mut Obj<'_>, t: &TcpView<'_>, d: &Decoded<'_>) {
                 a.end();
             }
             Ok(TcpOption::Timestamp { val, ecr }) => {
-                ob.str("kind", "timestamp");
+                push_static(ob.key("kind"), "timestamp");
                 ob.u64("val", u64::from(val));
                 ob.u64("ecr", u64::from(ecr));
             }
             Ok(TcpOption::Unknown { kind, data }) => {
-                ob.str("kind", "unknown");
+                push_static(ob.key("kind"), "unknown");
                 ob.u64("code", u64::from(kind));
-                ob.u64("len", data.len() as u64 + 2);
+                ob.u64("len", (data.len() as u64).saturating_add(2));
             }
             Err(_) => {}
         }

@@ -17,11 +17,11 @@
 //! ```
 //!
 //! Hooks for modules written elsewhere: DNS decoding plugs into the UDP arm of
-//! [`decode_transport`] and into [`json`]/[`summary`] (whose writer helpers it can use); IP
-//! defragmentation uses [`Decoded::fragment`] and decodes reassembled datagrams with
-//! [`decode_transport`].
+//! [`decode_transport`] and of [`write_summary`], and adds its JSON object through
+//! [`write_json_with`] using the [`json`] writer helpers; IP defragmentation reads
+//! [`Decoded::fragment`] and decodes each reassembled datagram with [`decode_transport`].
 #![forbid(unsafe_code)]
-#![warn(clippy::indexing_slicing)]
+#![warn(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 
 pub mod arp;
 pub mod build;
@@ -45,7 +45,7 @@ pub mod vlan;
 
 pub use error::{DecodeError, Layer};
 pub use ethernet::MacAddr;
-pub use json::write_json;
+pub use json::{write_json, write_json_with};
 pub use packet::{
     Decoded, Fragment, Link, Net, Transport, decode_packet, decode_transport, ip_proto,
 };

@@ -127,6 +127,7 @@ pub enum Transport<'a> {
 /// went no further, so a printer always has something to show for a packet cut short by the
 /// snapshot length.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Decoded<'a> {
     /// Link-layer header.
     pub link: Option<Link<'a>>,
@@ -154,6 +155,7 @@ pub struct Decoded<'a> {
 /// Decodes a frame of link type `link`, as far as it goes. Never panics.
 ///
 /// Unknown link types give [`DecodeError::Unsupported`] with [`Layer::Link`].
+#[inline]
 pub fn decode_packet(link: LinkType, data: &[u8]) -> Decoded<'_> {
     let mut d = Decoded {
         link: None,
@@ -215,7 +217,7 @@ impl<'a> Decoded<'a> {
                 self.payload = rest;
                 let et = eth.ethertype();
                 if et <= ethernet::MAX_8023_LEN {
-                    return self.decode_llc(et, rest);
+                    return self.decode_llc(et, rest, ethernet::HEADER_LEN);
                 }
                 self.decode_ethertype(Layer::Ethernet, et, rest, ethernet::HEADER_LEN)
             }
@@ -229,7 +231,8 @@ impl<'a> Decoded<'a> {
                 self.link = Some(Link::Sll(sll));
                 self.payload = rest;
                 let layer = if v2 { Layer::Sll2 } else { Layer::Sll };
-                self.decode_ethertype(layer, sll.protocol(), rest, data.len() - rest.len())
+                let off = data.len().saturating_sub(rest.len());
+                self.decode_ethertype(layer, sll.protocol(), rest, off)
             }
             LinkType::NULL | LinkType::LOOP => {
                 let (h, rest) = if link == LinkType::NULL {
@@ -290,20 +293,22 @@ impl<'a> Decoded<'a> {
         }
     }
 
-    /// An 802.3 frame: `len` is the length field; the rest is LLC (and maybe SNAP).
-    fn decode_llc(&mut self, len: u16, rest: &'a [u8]) -> Result<(), DecodeError> {
-        let body = rest.get(..usize::from(len)).unwrap_or(rest);
-        let (llc, after) = Llc::parse(body, ethernet::HEADER_LEN)?;
+    /// An 802.3 frame: `len` is the length field, `data` the LLC header (and maybe SNAP) at
+    /// `off`. Only SNAP with an ether type (organisation code 0) is decoded further; other
+    /// LLC payloads (STP, CDP...) are recognised and left as the payload.
+    fn decode_llc(&mut self, len: u16, data: &'a [u8], off: usize) -> Result<(), DecodeError> {
+        let body = data.get(..usize::from(len)).unwrap_or(data);
+        let (llc, after) = Llc::parse(body, off)?;
         self.llc = Some(llc);
         self.payload = after;
         match llc.snap {
-            Some((_, proto)) => self.decode_ethertype(
+            Some(([0, 0, 0], proto)) => self.decode_ethertype(
                 Layer::Llc,
                 proto,
                 after,
-                ethernet::HEADER_LEN + ethernet::LLC_LEN + ethernet::SNAP_LEN,
+                off.saturating_add(ethernet::LLC_LEN + ethernet::SNAP_LEN),
             ),
-            None => Ok(()),
+            _ => Ok(()),
         }
     }
 
@@ -321,14 +326,19 @@ impl<'a> Decoded<'a> {
                 return Err(DecodeError::Malformed {
                     layer: Layer::Vlan,
                     field: "depth",
-                    value: MAX_VLANS as u32 + 1,
+                    value: MAX_VLANS.saturating_add(1) as u32,
                     offset: off,
                 });
             }
             self.payload = rest;
             et = tag.ethertype;
             data = rest;
-            off += crate::vlan::TAG_LEN;
+            off = off.saturating_add(crate::vlan::TAG_LEN);
+        }
+        if et <= ethernet::MAX_8023_LEN && !self.vlans.is_empty() && layer != Layer::Llc {
+            // A tagged 802.3 frame: the inner type field is a length. (Not after SNAP, so
+            // that LLC cannot nest: recursion stays bounded.)
+            return self.decode_llc(et, data, off);
         }
         match et {
             ethertype::IPV4 => self.decode_ipv4(data, off),
@@ -343,7 +353,7 @@ impl<'a> Decoded<'a> {
                 let (s, body) = PppoeSession::parse(data, off)?;
                 self.pppoe = Some(s);
                 self.payload = body;
-                let at = off + pppoe::HEADER_LEN;
+                let at = off.saturating_add(pppoe::HEADER_LEN);
                 match s.protocol {
                     ppp_proto::IPV4 => self.decode_ipv4(body, at),
                     ppp_proto::IPV6 => self.decode_ipv6(body, at),
@@ -374,7 +384,7 @@ impl<'a> Decoded<'a> {
         self.decode_ip_payload(
             p.view.protocol(),
             p.payload,
-            off + p.view.header_len(),
+            off.saturating_add(p.view.header_len()),
             p.view.frag_offset() != 0,
         )
     }
@@ -383,7 +393,9 @@ impl<'a> Decoded<'a> {
         let p = Ipv6View::parse(data, off)?;
         self.truncated |= p.truncated;
         let upper = p.view.upper_protocol();
-        let at = off + crate::ipv6::HEADER_LEN + p.view.extensions_len();
+        let at = off
+            .saturating_add(crate::ipv6::HEADER_LEN)
+            .saturating_add(p.view.extensions_len());
         let later_fragment = p.view.fragment().is_some_and(|f| f.offset != 0);
         self.net = Some(Net::Ipv6(p.view));
         if let Some(stop) = p.stop {

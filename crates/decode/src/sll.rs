@@ -105,6 +105,8 @@ impl<'a> SllView<'a> {
             usize::from(be16(self.header, len_at))
         };
         let len = len.min(field::ADDR_MAX);
-        self.header.get(addr_at..addr_at + len).unwrap_or_default()
+        self.header
+            .get(addr_at..addr_at.saturating_add(len))
+            .unwrap_or_default()
     }
 }

@@ -212,5 +212,21 @@ fn write_icmp<W: Write>(w: &mut W, i: &crate::icmp::IcmpView<'_>) -> fmt::Result
     if let Some(target) = i.nd_target() {
         write!(w, " target {target}")?;
     }
+    if let Some(q) = i.quoted_packet() {
+        let proto = match q.protocol {
+            crate::ip_proto::TCP => "tcp",
+            crate::ip_proto::UDP => "udp",
+            _ => "ip-proto",
+        };
+        match q.ports {
+            Some((sp, dp)) => write!(
+                w,
+                " for {} -> {} {proto}",
+                Endpoint(Some(q.src), sp),
+                Endpoint(Some(q.dst), dp)
+            )?,
+            None => write!(w, " for {} -> {} ip-proto {}", q.src, q.dst, q.protocol)?,
+        }
+    }
     Ok(())
 }

@@ -205,7 +205,7 @@ impl<'a> TcpView<'a> {
     pub fn options(&self, offset: usize) -> TcpOptions<'a> {
         TcpOptions {
             rest: self.option_bytes(),
-            offset: offset + MIN_HEADER_LEN,
+            offset: offset.saturating_add(MIN_HEADER_LEN),
         }
     }
 
@@ -305,7 +305,7 @@ impl<'a> Iterator for TcpOptions<'a> {
             }
             kind::NOP => {
                 self.rest = self.rest.get(1..).unwrap_or_default();
-                self.offset += 1;
+                self.offset = self.offset.saturating_add(1);
                 return Some(Ok(TcpOption::Nop));
             }
             _ => {}
@@ -335,7 +335,7 @@ impl<'a> Iterator for TcpOptions<'a> {
             kind::MSS if expect(4) => TcpOption::Mss(be16(data, 0)),
             kind::WSCALE if expect(3) => TcpOption::WindowScale(u8_at(data, 0)),
             kind::SACK_PERMITTED if expect(2) => TcpOption::SackPermitted,
-            kind::SACK if ulen >= 2 && (ulen - 2) % 8 == 0 => TcpOption::Sack(SackBlocks(data)),
+            kind::SACK if data.len() % 8 == 0 => TcpOption::Sack(SackBlocks(data)),
             kind::TIMESTAMP if expect(10) => TcpOption::Timestamp {
                 val: be32(data, 0),
                 ecr: be32(data, 4),
@@ -347,7 +347,7 @@ impl<'a> Iterator for TcpOptions<'a> {
             _ => TcpOption::Unknown { kind, data },
         };
         self.rest = self.rest.get(ulen..).unwrap_or_default();
-        self.offset += ulen;
+        self.offset = self.offset.saturating_add(ulen);
         Some(Ok(parsed))
     }
 }

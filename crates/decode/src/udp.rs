@@ -36,7 +36,7 @@ impl<'a> UdpView<'a> {
                     offset,
                 });
             }
-            _ => rest.get(..len - HEADER_LEN).unwrap_or(rest),
+            _ => rest.get(..len.saturating_sub(HEADER_LEN)).unwrap_or(rest),
         };
         Ok((UdpView { header }, payload))
     }

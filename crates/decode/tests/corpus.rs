@@ -6,7 +6,11 @@
 //! are skipped when tshark's value comes from somewhere we do not decode on purpose:
 //! - the packet is an IP fragment (tshark reassembles and shows the transport of the whole
 //!   datagram on the last fragment; reassembly is the `defrag` module's job);
-//! - our transport is ICMP/ICMPv6 (tshark's tcp/udp columns are those of the quoted packet).
+//! - our transport is ICMP/ICMPv6 (tshark's tcp/udp columns are those of the quoted packet);
+//!   those are compared separately with [`IcmpView::quoted_packet`]: the quoted addresses are
+//!   tshark's second `ip.src`/`ip.dst` occurrence, the quoted ports its tcp/udp ports.
+//!
+//! [`IcmpView::quoted_packet`]: pcap_decode::icmp::IcmpView::quoted_packet
 //!
 //! tshark's `ip.frag_offset` is in 8-byte units (ours is bytes), and its `vlan.id` lists
 //! 802.1Q tags only (802.1ad tags are `ieee8021ad.id`).
@@ -20,7 +24,7 @@ use std::collections::HashSet;
 use std::fmt::Write as _;
 
 use pcap_capture::FileReader;
-use pcap_decode::{Decoded, Net, Transport, decode_packet};
+use pcap_decode::{Decoded, Net, Transport, decode_packet, write_json, write_summary};
 
 const FIELDS: &[&str] = &[
     "eth.src",
@@ -188,6 +192,8 @@ fn corpus_fields_agree_with_tshark() {
     let allow = Allow::load();
     let (mut frames, mut fields, mut allowed) = (0u64, 0u64, 0u64);
     let mut failures = Vec::new();
+    let (mut line, mut json) = (String::new(), Vec::new());
+    let (mut stopped, mut quoted) = (0u64, 0u64);
     for name in corpus.captures() {
         let Some(tsv) = corpus.oracle_tsv(&name, "packets.tsv") else {
             eprintln!("{name}: no packets.tsv oracle");
@@ -220,8 +226,65 @@ fn corpus_fields_agree_with_tshark() {
             );
             frames += 1;
             let d = decode_packet(pkt.link_type, pkt.data);
+            // Every frame's summary and JSON line are produced, and the JSON is valid.
+            line.clear();
+            write_summary(&mut line, &d).unwrap();
+            json.clear();
+            write_json(&mut json, n as u64, &pkt, &d);
+            let v: serde_json::Value = serde_json::from_slice(&json).unwrap_or_else(|e| {
+                panic!("{name} frame {n}: {e}: {}", String::from_utf8_lossy(&json))
+            });
+            assert_eq!(v["caplen"], pkt.caplen, "{name} frame {n}");
+            if d.stop.is_some() {
+                stopped += 1;
+                eprintln!("{name} frame {n}: {line}");
+            }
             let fragment = d.fragment().is_some();
             let icmp = matches!(d.transport, Some(Transport::Icmp(_) | Transport::Icmpv6(_)));
+            if let Some(q) = d.icmp().and_then(|i| i.quoted_packet()) {
+                // tshark lists the quoted header second (ip.src = "outer,inner") and the quoted
+                // ports as the only tcp/udp occurrence.
+                let (src_col, dst_col) = if q.src.is_ipv4() {
+                    ("ip.src", "ip.dst")
+                } else {
+                    ("ipv6.src", "ipv6.dst")
+                };
+                let nth = |col: &str| {
+                    let v: Vec<&str> = row.get(col).split(',').collect();
+                    let idx = if d.ipv4().is_some() == q.src.is_ipv4() {
+                        1
+                    } else {
+                        0
+                    };
+                    v.get(idx).copied().unwrap_or("").to_owned()
+                };
+                let mut pairs = vec![
+                    (src_col, q.src.to_string(), nth(src_col)),
+                    (dst_col, q.dst.to_string(), nth(dst_col)),
+                ];
+                let proto = if q.protocol == 6 { "tcp" } else { "udp" };
+                if let Some((sp, dp)) = q.ports.filter(|_| q.protocol == 6 || q.protocol == 17) {
+                    pairs.push((
+                        "quoted srcport",
+                        sp.to_string(),
+                        first(row.get(&format!("{proto}.srcport"))).to_owned(),
+                    ));
+                    pairs.push((
+                        "quoted dstport",
+                        dp.to_string(),
+                        first(row.get(&format!("{proto}.dstport"))).to_owned(),
+                    ));
+                }
+                for (field, mine, theirs) in pairs {
+                    fields += 1;
+                    quoted += 1;
+                    if mine != theirs {
+                        failures.push(format!(
+                            "{name}\t{n}\tquoted {field}\tours={mine:?} tshark={theirs:?}"
+                        ));
+                    }
+                }
+            }
             for &field in FIELDS {
                 let skip = (fragment || icmp) && is_transport_field(field)
                     || fragment && is_icmp_field(field);
@@ -253,7 +316,8 @@ fn corpus_fields_agree_with_tshark() {
         }
     }
     eprintln!(
-        "corpus decode: {frames} frames, {fields} fields compared, {} mismatches ({allowed} allow-listed)",
+        "corpus decode: {frames} frames ({stopped} stopped early), {fields} fields compared \
+         ({quoted} from ICMP-quoted headers), {} mismatches ({allowed} allow-listed)",
         failures.len() + allowed as usize
     );
     for f in failures.iter().take(200) {

@@ -153,6 +153,40 @@ fn tcp_syn_ack_fields_summary_and_json() {
 }
 
 #[test]
+fn application_layers_add_members_through_write_json_with() {
+    let f = build::udp_frame(
+        &FrameSpec::default(),
+        &UdpSpec {
+            src_port: 53,
+            dst_port: 4000,
+        },
+        b"q",
+    );
+    let d = decode_packet(LinkType::ETHERNET, &f);
+    let pkt = Packet {
+        ts_ns: 0,
+        caplen: 1,
+        orig_len: 1,
+        link_type: LinkType::ETHERNET,
+        interface: 0,
+        data: &f,
+    };
+    let mut out = Vec::new();
+    pcap_decode::write_json_with(&mut out, 3, &pkt, &d, |o| {
+        let mut dns = o.obj("dns");
+        dns.u64("id", 7);
+        dns.bytes_str("name", b"ex\"ample.\xff");
+        dns.end();
+    });
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["udp"]["src_port"], 53);
+    assert_eq!(
+        v["dns"],
+        serde_json::json!({"id": 7, "name": "ex\"ample.\u{ff}"})
+    );
+}
+
+#[test]
 fn ethernet_padding_is_trimmed_by_ip_total_length() {
     let mut f = build::ipv4_tcp(&TcpSpec::default(), b"");
     f.resize(60, 0xee);
@@ -468,6 +502,23 @@ fn llc_and_snap() {
 }
 
 #[test]
+fn tagged_802_3_frame_is_llc_and_non_ethertype_snap_stops_cleanly() {
+    // VLAN 209, then a length (CDP over SNAP with Cisco's organisation code), as in vlan-mixed.pcap.
+    let mut f = vec![
+        1, 0, 0x0c, 0xcc, 0xcc, 0xcc, 2, 0, 0, 0, 0, 1, 0x81, 0, 0, 209, 0, 12,
+    ];
+    f.extend_from_slice(&[0xaa, 0xaa, 0x03, 0x00, 0x00, 0x0c, 0x20, 0x00, 1, 2, 3, 4]);
+    let d = decode_packet(LinkType::ETHERNET, &f);
+    assert_eq!(d.stop, None);
+    assert_eq!(d.llc.unwrap().snap, Some(([0, 0, 0x0c], 0x2000)));
+    assert_eq!(d.payload, &[1, 2, 3, 4][..]);
+    assert_eq!(
+        summary(&d),
+        "02:00:00:00:00:01 -> 01:00:0c:cc:cc:cc vlan 209 802.3 llc dsap 0xaa ssap 0xaa snap 0x2000"
+    );
+}
+
+#[test]
 fn pppoe_session_over_vlan() {
     let ip = ipv4_packet(&TcpSpec {
         seq: 5,
@@ -660,7 +711,18 @@ fn icmp_echo_unreachable_and_neighbour_solicitation() {
     let i = d.icmp().unwrap();
     assert!(i.is_error());
     assert_eq!(i.quoted(), Some(&quoted[..28]));
-    assert!(summary(&d).ends_with("ICMP unreachable code 3"));
+    assert!(
+        summary(&d).ends_with("ICMP unreachable code 3 for 10.0.0.1:40000 -> 10.0.0.2:80 tcp"),
+        "{}",
+        summary(&d)
+    );
+    let q = i.quoted_packet().unwrap();
+    assert_eq!((q.protocol, q.ports), (6, Some((40000, 80))));
+    let j = json(&d, &p);
+    assert_eq!(
+        j["icmp"]["quoted"],
+        serde_json::json!({"src": "10.0.0.1", "dst": "10.0.0.2", "proto": 6, "src_port": 40000, "dst_port": 80})
+    );
 
     let v6 = IpSpec::V6(Ipv6Spec::default());
     let mut ns = vec![135, 0, 0, 0, 0, 0, 0, 0];
