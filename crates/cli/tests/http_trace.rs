@@ -108,10 +108,7 @@ fn human_output_has_one_block_per_transaction() {
     let out = stdout(&pcap_cli(&["http-trace", "-r", &sample()]));
     let tx_lines: Vec<&str> = out.lines().filter(|l| l.starts_with("  ")).collect();
     assert_eq!(tx_lines.len(), 14);
-    assert!(
-        out.contains("  GET shop.example.com/ -> 200 OK ("),
-        "{out}"
-    );
+    assert!(out.contains("  GET shop.example.com/ -> 200 OK ("), "{out}");
     assert!(out.contains("-> 101 Switching Protocols"));
     assert!(!out.contains("\x1b["), "no colour when NO_COLOR is set");
 }
@@ -128,11 +125,18 @@ fn filters_select_and_ignore_transactions() {
             .count()
     };
     let truth = truth_transactions();
-    let n = |f: &dyn Fn(&(String, String, String, u64)) -> bool| truth.iter().filter(|t| f(t)).count();
+    let n =
+        |f: &dyn Fn(&(String, String, String, u64)) -> bool| truth.iter().filter(|t| f(t)).count();
     assert_eq!(count(&["--method", "POST"]), n(&|t| t.0 == "POST"));
     assert_eq!(count(&["--method-ignore", "POST"]), n(&|t| t.0 != "POST"));
-    assert_eq!(count(&["--host", "^api\\."]), n(&|t| t.1.starts_with("api.")));
-    assert_eq!(count(&["--host-ignore", "example\\.com$"]), n(&|t| !t.1.ends_with("example.com")));
+    assert_eq!(
+        count(&["--host", "^api\\."]),
+        n(&|t| t.1.starts_with("api."))
+    );
+    assert_eq!(
+        count(&["--host-ignore", "example\\.com$"]),
+        n(&|t| !t.1.ends_with("example.com"))
+    );
     assert_eq!(count(&["--url", "^/ws/"]), n(&|t| t.2.starts_with("/ws/")));
     assert_eq!(count(&["--url-ignore", "\\?"]), n(&|t| !t.2.contains('?')));
 }
@@ -143,19 +147,49 @@ fn user_agent_filter_matches_the_request_header() {
     let with_python = all
         .iter()
         .filter(|l| l["type"] == "http")
-        .filter(|l| header(&l["request"]["headers"], "user-agent").is_some_and(|u| u.contains("python-requests")))
+        .filter(|l| {
+            header(&l["request"]["headers"], "user-agent")
+                .is_some_and(|u| u.contains("python-requests"))
+        })
         .count();
     assert!(with_python > 0);
-    let only = json_lines(&pcap_cli(&["http-trace", "-r", &sample(), "--json", "--user-agent", "python-requests"]));
-    assert_eq!(only.iter().filter(|l| l["type"] == "http").count(), with_python);
-    let ignored = json_lines(&pcap_cli(&["http-trace", "-r", &sample(), "--json", "--user-agent-ignore", "python-requests"]));
-    assert_eq!(ignored.iter().filter(|l| l["type"] == "http").count(), 14 - with_python);
+    let only = json_lines(&pcap_cli(&[
+        "http-trace",
+        "-r",
+        &sample(),
+        "--json",
+        "--user-agent",
+        "python-requests",
+    ]));
+    assert_eq!(
+        only.iter().filter(|l| l["type"] == "http").count(),
+        with_python
+    );
+    let ignored = json_lines(&pcap_cli(&[
+        "http-trace",
+        "-r",
+        &sample(),
+        "--json",
+        "--user-agent-ignore",
+        "python-requests",
+    ]));
+    assert_eq!(
+        ignored.iter().filter(|l| l["type"] == "http").count(),
+        14 - with_python
+    );
 }
 
 #[test]
 fn websocket_messages_follow_their_upgrade_through_filters() {
     // Only one of the two upgrades passes: only its session's messages are shown.
-    let lines = json_lines(&pcap_cli(&["http-trace", "-r", &sample(), "--json", "--url", "room=158"]));
+    let lines = json_lines(&pcap_cli(&[
+        "http-trace",
+        "-r",
+        &sample(),
+        "--json",
+        "--url",
+        "room=158",
+    ]));
     let http: Vec<_> = lines.iter().filter(|l| l["type"] == "http").collect();
     assert_eq!(http.len(), 1);
     let stream = &http[0]["stream"];
@@ -171,10 +205,23 @@ fn headers_show_header_and_bodies() {
     let all = stdout(&pcap_cli(&["http-trace", "-r", &sample(), "--headers"]));
     assert_eq!(all.matches("    > Host: ").count(), 14);
     assert!(all.contains("    < Content-Type: "));
-    let one = stdout(&pcap_cli(&["http-trace", "-r", &sample(), "--show-header", "server"]));
+    let one = stdout(&pcap_cli(&[
+        "http-trace",
+        "-r",
+        &sample(),
+        "--show-header",
+        "server",
+    ]));
     assert!(one.contains("    < Server: "));
     assert!(!one.contains("> Host:"));
-    let bodies = stdout(&pcap_cli(&["http-trace", "-r", &sample(), "--bodies", "--method", "POST"]));
+    let bodies = stdout(&pcap_cli(&[
+        "http-trace",
+        "-r",
+        &sample(),
+        "--bodies",
+        "--method",
+        "POST",
+    ]));
     assert_eq!(bodies.matches("    request body, ").count(), 2);
     // Gzip-encoded bodies are shown decoded: JSON text, not binary.
     assert!(bodies.contains("response body, 2.1 kB:"), "{bodies}");
@@ -182,7 +229,13 @@ fn headers_show_header_and_bodies() {
 
 #[test]
 fn tcp_verbose_reports_sessions_and_the_retransmission() {
-    let lines = json_lines(&pcap_cli(&["http-trace", "-r", &sample(), "--json", "--tcp-verbose"]));
+    let lines = json_lines(&pcap_cli(&[
+        "http-trace",
+        "-r",
+        &sample(),
+        "--json",
+        "--tcp-verbose",
+    ]));
     let events = |e: &str| {
         lines
             .iter()
@@ -204,13 +257,24 @@ fn har_file_is_valid_har_1_2() {
     let dir = std::env::temp_dir().join(format!("pcap-cli-har-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let har = dir.join("out.har");
-    stdout(&pcap_cli(&["http-trace", "-r", &sample(), "--har", har.to_str().unwrap()]));
+    stdout(&pcap_cli(&[
+        "http-trace",
+        "-r",
+        &sample(),
+        "--har",
+        har.to_str().unwrap(),
+    ]));
     let doc: Value = serde_json::from_slice(&std::fs::read(&har).unwrap()).unwrap();
     assert_eq!(doc["log"]["version"], "1.2");
     let entries = doc["log"]["entries"].as_array().unwrap();
     assert_eq!(entries.len(), 14);
     for e in entries {
-        assert!(e["startedDateTime"].as_str().unwrap().starts_with("2023-11-14T22:13:20."));
+        assert!(
+            e["startedDateTime"]
+                .as_str()
+                .unwrap()
+                .starts_with("2023-11-14T22:13:20.")
+        );
         assert!(e["request"]["url"].as_str().unwrap().starts_with("http://"));
         assert!(e["response"]["status"].as_u64().unwrap() > 0);
         assert!(e["time"].as_f64().unwrap() >= 0.0);
@@ -248,9 +312,17 @@ fn damaged_capture_keeps_what_was_decoded() {
     let o = pcap_cli(&["http-trace", "-r", cut.to_str().unwrap(), "--json"]);
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("truncated packet record after packet 180"), "{err}");
+    assert!(
+        err.contains("truncated packet record after packet 180"),
+        "{err}"
+    );
     let out = String::from_utf8_lossy(&o.stdout);
-    assert_eq!(out.lines().filter(|l| l.contains("\"type\":\"http\"")).count(), 14);
+    assert_eq!(
+        out.lines()
+            .filter(|l| l.contains("\"type\":\"http\""))
+            .count(),
+        14
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

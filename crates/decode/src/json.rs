@@ -370,8 +370,15 @@ pub fn write_json_with(
             j.u64("dst_port", u64::from(u.dst_port()));
             j.u64("len", u64::from(u.length()));
             j.end();
-            // DNS hook: the "dns" object is written here when the UDP payload is DNS (or by
-            // a caller through write_json_with).
+            match d.dns() {
+                Some(Ok(msg)) => msg.write_json(o.key("dns")),
+                Some(Err(e)) => {
+                    let mut j = o.obj("dns");
+                    j.display("error", e);
+                    j.end();
+                }
+                None => {}
+            }
         }
         Some(Transport::Icmp(i) | Transport::Icmpv6(i)) => {
             let mut j = o.obj(if i.is_v6() { "icmpv6" } else { "icmp" });

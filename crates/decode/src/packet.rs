@@ -496,6 +496,20 @@ impl<'a> Decoded<'a> {
         self.net.as_ref().and_then(Net::fragment)
     }
 
+    /// The DNS message in a UDP payload to or from a DNS port ([`crate::dns::PORTS`]: DNS,
+    /// mDNS, LLMNR), decoded lazily: only the 12-byte header is checked here, records are
+    /// read when iterated. `None` for anything else; `Some(Err)` for a payload too short.
+    pub fn dns(&self) -> Option<Result<crate::dns::DnsMessage<'a>, crate::dns::DnsError>> {
+        let Some(Transport::Udp(u)) = &self.transport else {
+            return None;
+        };
+        let ports = crate::dns::PORTS;
+        if !ports.contains(&u.src_port()) && !ports.contains(&u.dst_port()) {
+            return None;
+        }
+        Some(crate::dns::DnsMessage::parse(self.payload))
+    }
+
     /// Length of the TCP or UDP payload as the IP header declares it (tshark's `tcp.len`).
     ///
     /// It exceeds `payload.len()` when the snapshot length cut the packet short; a

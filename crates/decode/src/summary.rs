@@ -143,12 +143,19 @@ fn write_ip<W: Write>(w: &mut W, d: &Decoded<'_>, net: &Net<'_>) -> fmt::Result 
             }
             write!(w, " win {} len {len}", t.window())
         }
-        Some(Transport::Udp(u)) => write!(
-            w,
-            "{} -> {} UDP len {len}",
-            Endpoint(src, u.src_port()),
-            Endpoint(dst, u.dst_port())
-        ),
+        Some(Transport::Udp(u)) => {
+            write!(
+                w,
+                "{} -> {} UDP len {len}",
+                Endpoint(src, u.src_port()),
+                Endpoint(dst, u.dst_port())
+            )?;
+            match d.dns() {
+                Some(Ok(msg)) => write!(w, " {}", msg.summary()),
+                Some(Err(e)) => write!(w, " DNS [{e}]"),
+                None => Ok(()),
+            }
+        }
         Some(Transport::Icmp(i) | Transport::Icmpv6(i)) => {
             let name = if i.is_v6() { "ICMPv6" } else { "ICMP" };
             write!(w, "{} -> {} {name} ", Addr(src), Addr(dst))?;

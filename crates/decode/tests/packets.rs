@@ -270,8 +270,8 @@ fn truncation_sweep_ipv6_udp_over_vlan() {
     let plain = build::udp_frame(
         &frame,
         &UdpSpec {
-            src_port: 53,
-            dst_port: 5353,
+            src_port: 1053,
+            dst_port: 6000,
         },
         b"abcd",
     );
@@ -288,7 +288,7 @@ fn truncation_sweep_ipv6_udp_over_vlan() {
     let u = d.udp().unwrap();
     assert_eq!(
         (u.src_port(), u.dst_port(), u.length(), d.payload),
-        (53, 5353, 12, &b"abcd"[..])
+        (1053, 6000, 12, &b"abcd"[..])
     );
     assert_eq!(
         d.dst_ip(),
@@ -296,7 +296,7 @@ fn truncation_sweep_ipv6_udp_over_vlan() {
     );
     assert_eq!(
         summary(&d),
-        "02:00:00:00:00:01 -> 02:00:00:00:00:02 vlan 100 [2001::1]:53 -> [2001::2]:5353 UDP len 4"
+        "02:00:00:00:00:01 -> 02:00:00:00:00:02 vlan 100 [2001::1]:1053 -> [2001::2]:6000 UDP len 4"
     );
     for n in 0..f.len() - 4 {
         let d = decode_packet(LinkType::ETHERNET, &f[..n]);
@@ -816,4 +816,46 @@ fn malformed_tcp_option_length_is_reported_by_the_iterator() {
             ..
         })
     ));
+}
+
+#[test]
+fn dns_over_udp_is_decoded_in_summary_and_json() {
+    use pcap_decode::build::{FrameSpec, UdpSpec, udp_frame};
+    // A query for example.com, type A, id 0x1a2b.
+    let query: &[u8] =
+        b"\x1a\x2b\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x07example\x03com\x00\x00\x01\x00\x01";
+    let udp = UdpSpec {
+        src_port: 51000,
+        dst_port: 53,
+        ..Default::default()
+    };
+    let frame = udp_frame(&FrameSpec::default(), &udp, query);
+    let d = decode_packet(LinkType::ETHERNET, &frame);
+    let msg = d.dns().expect("port 53 is DNS").expect("valid header");
+    assert_eq!(msg.id(), 0x1a2b);
+    let mut line = String::new();
+    pcap_decode::write_summary(&mut line, &d).unwrap();
+    assert!(line.ends_with("DNS query 0x1a2b A example.com"), "{line}");
+    let mut json = Vec::new();
+    let packet = pcap_capture::Packet {
+        ts_ns: 0,
+        caplen: frame.len() as u32,
+        orig_len: frame.len() as u32,
+        link_type: LinkType::ETHERNET,
+        interface: 0,
+        data: &frame,
+    };
+    pcap_decode::write_json(&mut json, 1, &packet, &d);
+    let v: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    assert_eq!(v["dns"]["questions"][0]["name"], "example.com");
+    assert_eq!(v["dns"]["response"], false);
+
+    // Not a DNS port: no DNS layer.
+    let other = UdpSpec {
+        src_port: 51000,
+        dst_port: 5000,
+        ..Default::default()
+    };
+    let frame = udp_frame(&FrameSpec::default(), &other, query);
+    assert!(decode_packet(LinkType::ETHERNET, &frame).dns().is_none());
 }
