@@ -103,7 +103,7 @@ pub struct CaptureArgs {
 /// `http-trace`.
 #[derive(Debug, Args)]
 pub struct HttpTraceArgs {
-    /// Packet source (default filter: `tcp`).
+    /// Packet source (live default filter: `tcp or (vlan and tcp)`).
     #[command(flatten)]
     pub source: SourceArgs,
     /// Output options.

@@ -31,10 +31,15 @@ pub enum CliError {
     #[error("output: {0}")]
     Output(std::io::Error),
     /// A regular expression given on the command line does not compile.
-    #[error("bad regular expression for {option}: {source}")]
+    #[error(
+        "bad regular expression {pattern:?} for {option}: {}",
+        one_line(source)
+    )]
     Regex {
         /// The option that carried it.
         option: &'static str,
+        /// The expression as given.
+        pattern: String,
         /// The regex crate's explanation.
         source: Box<regex::Error>,
     },
@@ -52,6 +57,16 @@ pub enum CliError {
     /// The web view failed.
     #[error("serve: {0}")]
     Serve(String),
+}
+
+/// The regex crate explains syntax errors over several lines (pattern, caret, message): keep
+/// the message, the last line.
+fn one_line(e: &regex::Error) -> String {
+    let text = e.to_string();
+    let last = text.lines().map(str::trim).rfind(|l| !l.is_empty());
+    last.unwrap_or_default()
+        .trim_start_matches("error: ")
+        .to_owned()
 }
 
 impl CliError {

@@ -23,9 +23,12 @@ pub struct Input {
 }
 
 impl Input {
-    /// Opens what `args` names. `default_filter` applies when the user gave no `-f`.
-    pub fn open(args: &SourceArgs, default_filter: Option<&str>) -> Result<Input, CliError> {
-        let filter = args.filter.as_deref().or(default_filter);
+    /// Opens what `args` names. `live_default_filter` applies to live captures when the
+    /// user gave no `-f`: it keeps uninteresting traffic in the kernel. Files get no default
+    /// filter: decoding skips what it does not need anyway, and a BPF expression such as
+    /// `tcp` would also drop VLAN-tagged or extension-header packets it was meant to keep.
+    pub fn open(args: &SourceArgs, live_default_filter: Option<&str>) -> Result<Input, CliError> {
+        let filter = args.filter.as_deref();
         let mut source = match &args.read {
             Some(path) => {
                 let read_error = |source: CaptureError| match source {
@@ -55,7 +58,7 @@ impl Input {
                 options.promiscuous = !args.no_promisc;
                 options.immediate = true;
                 options.buffer_size = args.buffer_kib.map(|k| k.saturating_mul(1024));
-                options.filter = filter.map(str::to_owned);
+                options.filter = filter.or(live_default_filter).map(str::to_owned);
                 let s = Source::open_live(&device, &options)?;
                 eprintln!("pcap-cli: listening on {device}");
                 s

@@ -827,7 +827,6 @@ fn dns_over_udp_is_decoded_in_summary_and_json() {
     let udp = UdpSpec {
         src_port: 51000,
         dst_port: 53,
-        ..Default::default()
     };
     let frame = udp_frame(&FrameSpec::default(), &udp, query);
     let d = decode_packet(LinkType::ETHERNET, &frame);
@@ -854,7 +853,6 @@ fn dns_over_udp_is_decoded_in_summary_and_json() {
     let other = UdpSpec {
         src_port: 51000,
         dst_port: 5000,
-        ..Default::default()
     };
     let frame = udp_frame(&FrameSpec::default(), &other, query);
     assert!(decode_packet(LinkType::ETHERNET, &frame).dns().is_none());

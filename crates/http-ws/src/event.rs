@@ -136,6 +136,10 @@ pub struct TransactionRecord {
     pub response_wire_len: u64,
     /// Response body size after content decoding.
     pub response_decoded_len: Option<u64>,
+    /// The request was seen whole (body included).
+    pub request_complete: bool,
+    /// The final response was seen whole (false when the stream ended inside it).
+    pub response_complete: bool,
     /// Both messages were complete.
     pub complete: bool,
 }
@@ -235,6 +239,13 @@ pub enum WsControlKind<'a> {
 pub enum HttpEvent<'a> {
     /// A request head.
     Request(RequestHead<'a>),
+    /// The session found from the first bytes that the reassembler's "client" is the HTTP
+    /// server (a capture picked up mid-stream): from this event on, directions are HTTP
+    /// roles, the reverse of the TCP ones. Sent once, before any other event.
+    RolesSwapped {
+        /// Time of the bytes that showed it.
+        ts_ns: i64,
+    },
     /// A response head (final or interim 1xx).
     Response(ResponseHead<'a>),
     /// Trailer headers at the end of a chunked body.

@@ -265,9 +265,13 @@ fn feed_http(
         return;
     };
     let HttpStream { stream, decoder } = s;
-    let was_swapped = decoder.roles_swapped();
-    let shown = *stream;
-    let mut emit = |e: HttpEvent<'_>| handler.http(&shown, &e);
+    let mut shown = *stream;
+    let mut emit = |e: HttpEvent<'_>| {
+        if let HttpEvent::RolesSwapped { .. } = e {
+            std::mem::swap(&mut shown.client, &mut shown.server);
+        }
+        handler.http(&shown, &e);
+    };
     match event.kind {
         EventKind::Data { dir, bytes, .. } => decoder.data(dir, ts, bytes, &mut emit),
         EventKind::Gap { dir, len, .. } => decoder.gap(dir, ts, len, &mut emit),
@@ -279,10 +283,7 @@ fn feed_http(
         }
         _ => return,
     }
-    // The decoder may find from the first bytes that the TCP "client" of a session picked
-    // up mid-stream is really the HTTP server (it swaps before decoding anything); report
-    // HTTP roles from then on.
-    if decoder.roles_swapped() != was_swapped {
-        std::mem::swap(&mut stream.client, &mut stream.server);
-    }
+    // The decoder may have found that the TCP "client" of a session picked up mid-stream
+    // is really the HTTP server: HTTP roles from then on.
+    *stream = shown;
 }

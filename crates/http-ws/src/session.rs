@@ -416,6 +416,7 @@ impl HttpSession {
             let used = self.step(dir, ts_ns, input, sink).min(input.len());
             if std::mem::take(&mut self.swap_pending) {
                 dir = dir.reverse();
+                sink(HttpEvent::RolesSwapped { ts_ns });
             }
             let d = &mut self.dirs[idx(dir)];
             d.offset = d.offset.saturating_add(used as u64);
@@ -1312,6 +1313,8 @@ impl HttpSession {
             response_body_len: resp.map_or(0, |m| m.body_len),
             response_wire_len: resp.map_or(0, |m| m.wire_len),
             response_decoded_len: resp.and_then(|m| m.decoded_len),
+            request_complete: r.req.as_ref().is_some_and(|p| p.complete),
+            response_complete: complete && resp.is_some(),
             complete: complete && r.req.as_ref().is_some_and(|p| p.complete),
         };
         sink(HttpEvent::Transaction(rec));

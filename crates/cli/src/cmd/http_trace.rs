@@ -26,7 +26,8 @@ const WS_TEXT_SHOWN: usize = 200;
 /// Runs `http-trace`.
 pub fn run(args: &HttpTraceArgs) -> Result<(), CliError> {
     let filters = Filters::new(args)?;
-    let mut input = Input::open(&args.source, Some("tcp"))?;
+    // Live default as node_pcap's http_trace, VLAN-tagged TCP included.
+    let mut input = Input::open(&args.source, Some("tcp or (vlan and tcp)"))?;
     let mut http = HttpConfig::default();
     // body_len in the output is after content decoding, as Wireshark shows it.
     http.decode_content = true;
@@ -82,6 +83,7 @@ impl Filters {
                 .transpose()
                 .map_err(|e| CliError::Regex {
                     option,
+                    pattern: re.clone().unwrap_or_default(),
                     source: Box::new(e),
                 })
         };
@@ -480,6 +482,7 @@ fn write_transaction_json(out: &mut Vec<u8>, stream: &Stream, tx: &Transaction) 
                 "body_len",
                 rec.request_decoded_len.unwrap_or(rec.request_body_len),
             );
+            r.bool("complete", rec.request_complete);
             r.end();
         }
         _ => o.key("request").extend_from_slice(b"null"),
@@ -496,10 +499,12 @@ fn write_transaction_json(out: &mut Vec<u8>, stream: &Stream, tx: &Transaction) 
                 "body_len",
                 rec.response_decoded_len.unwrap_or(rec.response_body_len),
             );
+            r.bool("complete", rec.response_complete);
             r.end();
         }
         _ => o.key("response").extend_from_slice(b"null"),
     }
+    o.bool("complete", rec.complete);
     o.end();
     out.push(b'\n');
 }
