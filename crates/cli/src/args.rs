@@ -59,7 +59,7 @@ pub struct SourceArgs {
     /// Do not put the interface into promiscuous mode.
     #[arg(short = 'p', long = "no-promiscuous-mode")]
     pub no_promisc: bool,
-    /// Kernel buffer size for live capture, in KiB.
+    /// Kernel buffer size for live capture, in KiB [default: 8192].
     #[arg(short = 'B', long = "buffer-size", value_name = "KIB")]
     pub buffer_kib: Option<u32>,
     /// After opening the device as root, switch to this user (like tcpdump -Z).

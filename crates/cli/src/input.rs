@@ -11,6 +11,9 @@ use pcap_capture::{CaptureError, Packet, Source};
 use crate::args::SourceArgs;
 use crate::error::CliError;
 
+/// Kernel capture buffer when `-B` is not given (tcpdump's default is 2 MiB).
+const DEFAULT_BUFFER_KIB: u32 = 8 * 1024;
+
 /// A packet source opened from the command line.
 #[derive(Debug)]
 pub struct Input {
@@ -56,8 +59,16 @@ impl Input {
                 let mut options = LiveOptions::default();
                 options.snaplen = args.snaplen;
                 options.promiscuous = !args.no_promisc;
-                options.immediate = true;
-                options.buffer_size = args.buffer_kib.map(|k| k.saturating_mul(1024));
+                // Not libpcap's immediate mode: on Linux it falls back to a ring of
+                // snaplen-sized slots (8 of them for 2 MiB at 256 KiB) that drops packets in
+                // the smallest burst. A short read timeout keeps output prompt instead.
+                options.immediate = false;
+                options.timeout_ms = 100;
+                options.buffer_size = Some(
+                    args.buffer_kib
+                        .unwrap_or(DEFAULT_BUFFER_KIB)
+                        .saturating_mul(1024),
+                );
                 options.filter = filter.or(live_default_filter).map(str::to_owned);
                 let s = Source::open_live(&device, &options)?;
                 eprintln!("pcap-cli: listening on {device}");
