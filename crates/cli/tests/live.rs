@@ -49,6 +49,7 @@ fn http_trace_on_loopback_sees_local_requests() {
     stderr.read_line(&mut first).unwrap();
     if first.contains("permission") || first.contains("no such device") {
         let _ = child.kill();
+        let _ = child.wait();
         eprintln!("SKIPPED http_trace_on_loopback_sees_local_requests: {first}");
         return;
     }
