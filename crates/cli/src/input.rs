@@ -10,6 +10,7 @@ use pcap_capture::{CaptureError, Packet, Source};
 
 use crate::args::SourceArgs;
 use crate::error::CliError;
+use crate::progress::Progress;
 
 /// Kernel capture buffer when `-B` is not given (tcpdump's default is 2 MiB).
 const DEFAULT_BUFFER_KIB: u32 = 8 * 1024;
@@ -23,6 +24,7 @@ pub struct Input {
     read: u64,
     snaplen: u32,
     path: Option<std::path::PathBuf>,
+    progress: Option<Progress>,
 }
 
 impl Input {
@@ -87,6 +89,7 @@ impl Input {
             read: 0,
             snaplen: args.snaplen,
             path: args.read.clone(),
+            progress: args.read.as_deref().and_then(Progress::for_file),
         })
     }
 
@@ -99,6 +102,9 @@ impl Input {
         let packet = match self.source.next_packet() {
             Ok(p) => p,
             Err(source) => {
+                if let Some(p) = self.progress.as_mut() {
+                    p.clear();
+                }
                 return Err(match &self.path {
                     Some(path) => CliError::Read {
                         path: path.clone(),
@@ -108,6 +114,11 @@ impl Input {
                 });
             }
         };
+        match (&packet, self.progress.as_mut()) {
+            (Some(p), Some(progress)) => progress.packet(p.caplen),
+            (None, Some(progress)) => progress.clear(),
+            _ => {}
+        }
         if packet.is_some() {
             self.read += 1;
             if let Some(r) = self.remaining.as_mut() {

@@ -9,6 +9,7 @@ pub mod error;
 pub mod har;
 pub mod input;
 pub mod output;
+pub mod progress;
 
 use args::{Cli, Command};
 use error::CliError;
