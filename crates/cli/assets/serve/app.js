@@ -17,6 +17,7 @@
   const state = {
     paused: false, pending: [], pendingDropped: 0, query: "", firstTs: null,
     seenPackets: 0, seenBytes: 0, seenTx: 0, stats: null, ended: false, selected: null, retry: 500,
+    autoSelect: null,
   };
 
   // ---- small helpers -------------------------------------------------------------------
@@ -103,7 +104,7 @@
     let status = "no response", scls = "snone";
     if (resp) { status = resp.status + " " + (resp.reason || ""); scls = "s" + String(resp.status).charAt(0); }
     const size = resp ? resp.body_len : req.body_len;
-    tr.append(td(relTime(req.ts ?? h.ts), "num"), kind, td((req.method || "?") + " " + url, "info"), td(status, scls),
+    tr.append(td(relTime(req.ts ?? h.ts), "num"), kind, td((req.method || "?") + " " + url, "info"), td(status, "st " + scls),
       td(size == null ? "" : fmtBytes(size), "num"));
     tr.title = (req.method || "") + " " + url;
     tr._search = [req.method, url, host, h.client, h.server, status, header(resp && resp.headers, "content-type")]
@@ -115,9 +116,10 @@
     const kind = td(""); const badge = document.createElement("span");
     badge.className = "kind k-ws"; badge.textContent = "WS"; kind.append(badge);
     const arrow = w.dir === "s2c" ? "←" : "→";
-    const body = w.text != null ? JSON.stringify(String(w.text)) : (w.body_preview != null ? String(w.body_preview) : "");
+    const raw = w.text ?? w.body_preview ?? "";
+    const body = String(raw).replace(/\s+/g, " ").slice(0, 300);
     const text = arrow + " " + (w.opcode || "") + (body ? " " + body : "");
-    tr.append(td(relTime(w.ts), "num"), kind, td(text, "info"), td(w.server || "", "snone"),
+    tr.append(td(relTime(w.ts), "num"), kind, td(text, "info"), td(w.dir === "s2c" ? "from server" : "to server", "snone"),
       td(w.len == null ? "" : fmtBytes(w.len), "num"));
     tr.title = text;
     tr._search = [text, w.client, w.server, w.opcode].join(" ").toLowerCase();
@@ -131,6 +133,7 @@
     tr.append(td(relTime(t.ts), "num"), kind, td(what, "info"), td(t.reason || t.state || "", "snone"),
       td(t.bytes == null ? "" : fmtBytes(t.bytes), "num"));
     tr.title = what;
+    tr.className = "muted";
     tr._search = [what, t.client, t.server].join(" ").toLowerCase();
     return tr;
   }
@@ -170,6 +173,11 @@
     appendRows(el.packetRows, el.packetsScroll, pk);
     appendRows(el.txRows, el.txScroll, tx);
     updateShown();
+    if (state.autoSelect) {
+      const visible = Array.from(el.txRows.rows).filter((r) => !r.hidden);
+      const row = visible[state.autoSelect - 1];
+      if (row) { state.autoSelect = null; showDetail(row); }
+    }
   }
   function matches(row) { return !state.query || row._search.includes(state.query); }
   function applyFilter() {
@@ -225,13 +233,13 @@
       out.push(headerTable(req.headers));
       const reqBody = req.body_preview ?? null;
       if (req.body_len) out.push(para("Request body: " + fmtBytes(req.body_len), "meta"));
-      if (reqBody != null) out.push(pre(String(reqBody)));
+      if (reqBody != null && reqBody !== "") out.push(pre(String(reqBody)));
       if (resp) {
         out.push(h3((resp.version || "") + " " + resp.status + " " + (resp.reason || "")));
         out.push(headerTable(resp.headers));
         if (resp.body_len != null) out.push(para("Response body: " + fmtBytes(resp.body_len), "meta"));
         const body = resp.body_preview ?? d.body_preview ?? null;
-        if (body != null) out.push(pre(String(body)));
+        if (body != null && body !== "") out.push(pre(String(body)));
       } else {
         out.push(para("No response seen.", "hint"));
       }
@@ -311,6 +319,11 @@
       state.retry = Math.min(state.retry * 2, 5000);
     };
   }
+  // Links can open a prepared view: ?filter=TEXT fills the filter box, ?select=N opens the
+  // details of the Nth visible transaction once it has arrived.
+  const params = new URLSearchParams(location.search);
+  if (params.has("filter")) { el.filter.value = params.get("filter"); applyFilter(); }
+  state.autoSelect = parseInt(params.get("select"), 10) || null;
   updateShown();
   connect();
 })();
