@@ -16,7 +16,7 @@ use serve_support::{session, session_uris, start, wait_for};
 
 fn find_chromium() -> Option<PathBuf> {
     if let Some(path) = std::env::var_os("PCAP_CHROMIUM") {
-        return Some(PathBuf::from(path));
+        return Some(PathBuf::from(path)).filter(|p| p.is_file());
     }
     let dirs = std::env::var_os("PATH")?;
     ["chromium", "chromium-browser", "google-chrome"]

@@ -43,8 +43,8 @@ impl Clock for SystemClock {
 /// ```
 /// use pcap_cli::serve::Pacer;
 /// let mut pacer = Pacer::new();
-/// // Timestamps in nanoseconds since the epoch, 1 µs apart: returns almost at once.
-/// for ts in [1_700_000_000_000_000_000u64, 1_700_000_000_000_001_000] {
+/// // `pcap_capture::Packet::ts_ns` values, 1 µs apart: returns almost at once.
+/// for ts in [1_700_000_000_000_000_000i64, 1_700_000_000_000_001_000] {
 ///     pacer.wait_until(ts);
 /// }
 /// ```
@@ -52,7 +52,7 @@ impl Clock for SystemClock {
 pub struct Pacer<C: Clock = SystemClock> {
     clock: C,
     /// (first packet timestamp in ns, clock reading when it was seen).
-    base: Option<(u64, Duration)>,
+    base: Option<(i64, Duration)>,
     max_gap: Option<Duration>,
 }
 
@@ -87,16 +87,17 @@ impl<C: Clock> Pacer<C> {
         self
     }
 
-    /// Sleeps until the packet with timestamp `ts_nanos` is due, and returns how long it
-    /// slept. The first packet is due at once. A timestamp earlier than the previous ones
-    /// (files are not always in order) is due at once as well.
-    pub fn wait_until(&mut self, ts_nanos: u64) -> Duration {
+    /// Sleeps until the packet with timestamp `ts_nanos` (nanoseconds since the epoch, as
+    /// in `pcap_capture::Packet::ts_ns`) is due, and returns how long it slept. The first
+    /// packet is due at once. A timestamp earlier than the previous ones (files are not
+    /// always in order) is due at once as well.
+    pub fn wait_until(&mut self, ts_nanos: i64) -> Duration {
         let now = self.clock.now();
         let Some((ts0, t0)) = self.base else {
             self.base = Some((ts_nanos, now));
             return Duration::ZERO;
         };
-        let offset = Duration::from_nanos(ts_nanos.saturating_sub(ts0));
+        let offset = Duration::from_nanos(u64::try_from(ts_nanos.saturating_sub(ts0)).unwrap_or(0));
         let due = t0.saturating_add(offset);
         let mut wait = due.saturating_sub(now);
         if let Some(gap) = self.max_gap {
@@ -139,8 +140,8 @@ mod tests {
         }
     }
 
-    const SEC: u64 = 1_000_000_000;
-    const MS: u64 = 1_000_000;
+    const SEC: i64 = 1_000_000_000;
+    const MS: i64 = 1_000_000;
 
     #[test]
     fn replays_at_capture_speed() {
@@ -184,6 +185,14 @@ mod tests {
             Duration::from_millis(20)
         );
         assert_eq!(pacer.clock().now, Duration::from_millis(1020));
+    }
+
+    #[test]
+    fn extreme_timestamps_do_not_overflow() {
+        let mut pacer = Pacer::with_clock(FakeClock::default()).max_gap(Duration::from_secs(2));
+        pacer.wait_until(i64::MIN);
+        assert_eq!(pacer.wait_until(i64::MAX), Duration::from_secs(2));
+        assert_eq!(pacer.wait_until(i64::MIN), Duration::ZERO);
     }
 
     #[test]
