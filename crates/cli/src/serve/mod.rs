@@ -295,12 +295,24 @@ pub fn run(
     on_ready: impl FnOnce(SocketAddr),
 ) -> Result<(), ServeError> {
     let handle = spawn(config, feed)?;
-    on_ready(handle.local_addr());
+    let addr = handle.local_addr();
     let waited = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(ServeError::Start)?
-        .block_on(tokio::signal::ctrl_c());
+        .block_on(async move {
+            let ctrl_c = tokio::signal::ctrl_c();
+            tokio::pin!(ctrl_c);
+            // Poll once first so the handler is installed before anyone is told to connect:
+            // a Ctrl-C from then on stops the server cleanly instead of killing the process.
+            tokio::select! {
+                biased;
+                early = &mut ctrl_c => return early,
+                () = std::future::ready(()) => {}
+            }
+            on_ready(addr);
+            ctrl_c.await
+        });
     let stopped = handle.shutdown();
     waited.map_err(ServeError::Signal)?;
     stopped
