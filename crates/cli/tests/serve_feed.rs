@@ -54,6 +54,20 @@ fn upgrade_status(addr: std::net::SocketAddr, extra: &str) -> u16 {
         .unwrap_or(0)
 }
 
+/// The response head of `GET path`, lower-cased.
+fn raw_head(addr: std::net::SocketAddr, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out.split("\r\n\r\n").next().unwrap().to_ascii_lowercase()
+}
+
 #[test]
 fn page_assets_and_health() {
     let (server, _feed) = start(|_| {});
@@ -77,6 +91,12 @@ fn page_assets_and_health() {
     }
     // Everything is served from the binary; nothing from elsewhere.
     assert!(!page.contains("http://") && !page.contains("https://"));
+    let head = raw_head(addr, "/");
+    assert!(
+        head.contains("content-security-policy: default-src 'none'; script-src 'self'"),
+        "{head}"
+    );
+    assert!(head.contains("x-content-type-options: nosniff"), "{head}");
     let (status, js) = http_get(addr, "/assets/app.js", "");
     assert_eq!(status, 200);
     assert!(js.contains("new WebSocket"));

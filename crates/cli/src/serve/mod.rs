@@ -64,6 +64,8 @@ pub const DEFAULT_CLIENT_QUEUE: usize = 4096;
 pub const DEFAULT_HISTORY: usize = 2000;
 /// Default maximum number of items in one WebSocket message.
 pub const DEFAULT_BATCH_MAX: usize = 256;
+/// Default largest accepted feed item, in bytes of JSON.
+pub const DEFAULT_MAX_ITEM_BYTES: usize = 64 * 1024;
 
 /// How to run the web view. Build it from [`Default`] and change the fields you need.
 #[derive(Debug, Clone)]
@@ -78,6 +80,11 @@ pub struct ServeConfig {
     pub history: usize,
     /// Maximum items per WebSocket message.
     pub batch_max: usize,
+    /// Largest feed item accepted, in bytes; larger ones are counted in
+    /// [`ServeStats::rejected`] and not sent. All queues hold suffixes of one stream of shared
+    /// items, so memory is at most `max(client_queue, 2 * history) * max_item_bytes`, however
+    /// many browsers watch. The capture side should keep `body_preview`s short (about 1 KiB).
+    pub max_item_bytes: usize,
 }
 
 impl Default for ServeConfig {
@@ -87,6 +94,7 @@ impl Default for ServeConfig {
             client_queue: DEFAULT_CLIENT_QUEUE,
             history: DEFAULT_HISTORY,
             batch_max: DEFAULT_BATCH_MAX,
+            max_item_bytes: DEFAULT_MAX_ITEM_BYTES,
         }
     }
 }
@@ -264,7 +272,7 @@ pub fn spawn(config: ServeConfig, feed: Receiver<FeedItem>) -> Result<ServerHand
         let stop = Arc::clone(&stop);
         std::thread::Builder::new()
             .name("pcap-serve-feed".into())
-            .spawn(move || pump_feed(&feed, &hub, &stop))
+            .spawn(move || pump_feed(&feed, &hub, &stop, config.max_item_bytes))
             .map_err(ServeError::Start)?
     };
     let state = web::State {
@@ -322,10 +330,10 @@ pub fn run(
 const PUMP_POLL: Duration = Duration::from_millis(100);
 
 /// Moves feed items into the hub until the feed closes or the server stops.
-fn pump_feed(feed: &Receiver<FeedItem>, hub: &Hub, stop: &AtomicBool) {
+fn pump_feed(feed: &Receiver<FeedItem>, hub: &Hub, stop: &AtomicBool, max_item_bytes: usize) {
     while !stop.load(Ordering::Relaxed) {
         match feed.recv_timeout(PUMP_POLL) {
-            Ok(item) => accept(hub, item),
+            Ok(item) => accept(hub, item, max_item_bytes),
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => {
                 hub.end();
@@ -336,7 +344,7 @@ fn pump_feed(feed: &Receiver<FeedItem>, hub: &Hub, stop: &AtomicBool) {
 }
 
 /// Validates and wraps one item, then fans it out.
-fn accept(hub: &Hub, item: FeedItem) {
+fn accept(hub: &Hub, item: FeedItem, max_item_bytes: usize) {
     let (kind, lane, json) = match item {
         FeedItem::Packet(json) => ("packet", Lane::Packets, json),
         FeedItem::Http(json) => ("http", Lane::Transactions, json),
@@ -359,6 +367,10 @@ fn accept(hub: &Hub, item: FeedItem) {
             return;
         }
     };
+    if json.len() > max_item_bytes {
+        hub.reject();
+        return;
+    }
     match wrap(kind, &json) {
         Some(wrapped) => hub.publish(lane, Arc::from(wrapped)),
         None => hub.reject(),
@@ -404,8 +416,14 @@ mod tests {
     #[test]
     fn accept_routes_stats_end_and_rejects() {
         let hub = Hub::new(10, 10);
-        accept(&hub, FeedItem::Packet("{\"frame\":1}".into()));
-        accept(&hub, FeedItem::Tcp("not json".into()));
+        let max = 20;
+        accept(&hub, FeedItem::Packet("{\"frame\":1}".into()), max);
+        accept(&hub, FeedItem::Tcp("not json".into()), max);
+        accept(
+            &hub,
+            FeedItem::Http(format!("{{\"a\":\"{}\"}}", "x".repeat(20))),
+            max,
+        );
         accept(
             &hub,
             FeedItem::Stats {
@@ -413,10 +431,11 @@ mod tests {
                 bytes: 300,
                 drops: 1,
             },
+            max,
         );
-        accept(&hub, FeedItem::End);
+        accept(&hub, FeedItem::End, max);
         let stats = hub.stats();
-        assert_eq!((stats.published, stats.rejected, stats.ended), (1, 1, true));
+        assert_eq!((stats.published, stats.rejected, stats.ended), (1, 2, true));
         assert_eq!(
             stats.capture,
             CaptureStats {

@@ -23,6 +23,12 @@ const APP_CSS: &str = include_str!("../../assets/serve/app.css");
 
 /// A message stops growing past this many bytes (one item may exceed it on its own).
 const BATCH_BYTES: usize = 256 * 1024;
+/// The page sends nothing but control frames; anything bigger is refused.
+const INCOMING_MAX: usize = 4096;
+/// The page loads only its own script and style and talks only to its own origin, so even
+/// if captured data ever reached the DOM as markup it could not run or send anything.
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; \
+                   img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 /// How often a browser gets fresh counters when no items flow.
 const STATS_EVERY: Duration = Duration::from_millis(500);
 
@@ -54,7 +60,18 @@ pub(crate) async fn serve(
 
 fn router(state: State) -> Router {
     Router::new()
-        .route("/", get(|| async { Html(INDEX_HTML) }))
+        .route(
+            "/",
+            get(|| async {
+                (
+                    [
+                        (header::CONTENT_SECURITY_POLICY, CSP),
+                        (header::CACHE_CONTROL, "no-store"),
+                    ],
+                    Html(INDEX_HTML),
+                )
+            }),
+        )
         .route(
             "/assets/app.js",
             get(|| async {
@@ -72,6 +89,7 @@ fn router(state: State) -> Router {
         .route("/api/stats", get(stats))
         .route("/ws", get(websocket))
         .layer(middleware::from_fn_with_state(state.clone(), host_guard))
+        .layer(middleware::map_response(nosniff))
         .with_state(state)
 }
 
@@ -88,6 +106,15 @@ async fn host_guard(Extract(state): Extract<State>, req: Request, next: Next) ->
         }
         _ => next.run(req).await,
     }
+}
+
+/// Every response is what its `Content-Type` says, never sniffed as something else.
+async fn nosniff(mut response: Response) -> Response {
+    response.headers_mut().insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        header::HeaderValue::from_static("nosniff"),
+    );
+    response
 }
 
 /// Whether a `Host` header value (`name[:port]`) names this machine's loopback.
@@ -145,7 +172,10 @@ async fn websocket(
             return (StatusCode::FORBIDDEN, "cross-origin websocket refused\n").into_response();
         }
     }
-    upgrade.on_upgrade(move |socket| client(socket, state))
+    upgrade
+        .max_message_size(INCOMING_MAX)
+        .max_frame_size(INCOMING_MAX)
+        .on_upgrade(move |socket| client(socket, state))
 }
 
 /// Unregisters a client however its task ends.
