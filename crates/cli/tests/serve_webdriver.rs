@@ -273,6 +273,21 @@ fn click_filter_pause_resume_in_chromium() {
         driver.js("return document.getElementById('pause').textContent"),
         json!("Pause")
     );
+
+    // The DOM stays bounded: only the last 2000 packet rows are kept.
+    for frame in 50..=2600 {
+        let p = format!("{{\"frame\":{frame},\"len\":60,\"summary\":\"filler {frame}\"}}");
+        feed.send(FeedItem::Packet(p)).unwrap();
+    }
+    driver.wait_js(
+        "const r = document.getElementById('packet-rows'); return r.rows[r.rows.length - 1].cells[0].textContent",
+        json!("2600"),
+    );
+    assert_eq!(driver.js(PACKET_ROWS), json!(2000));
+    assert_eq!(
+        driver.js("return document.getElementById('packet-rows').rows[0].cells[0].textContent"),
+        json!("601")
+    );
     drop(driver);
     server.shutdown().unwrap();
 }
