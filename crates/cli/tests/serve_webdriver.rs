@@ -136,7 +136,7 @@ impl Driver {
     /// Re-runs `script` until it returns `want` (bounded count, no timing assert).
     fn wait_js(&self, script: &str, want: Value) {
         let mut last = Value::Null;
-        for _ in 0..300 {
+        for _ in 0..1500 {
             last = self.js(script);
             if last == want {
                 return;
