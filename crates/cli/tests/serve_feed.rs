@@ -252,3 +252,29 @@ fn closed_feed_counts_as_end_and_shutdown_closes_websockets() {
         server.join().unwrap().unwrap();
     });
 }
+
+#[test]
+fn dropping_the_handle_stops_the_server() {
+    let (server, _feed) = start(|_| {});
+    let addr = server.local_addr();
+    let rt = runtime();
+    rt.block_on(async {
+        let mut ws = connect(addr).await;
+        drop(server);
+        // The WebSocket is closed by the server, not left hanging.
+        while let Some(Ok(msg)) = ws.next().await {
+            if msg.is_close() {
+                break;
+            }
+        }
+    });
+    // And it stops accepting (bounded count of attempts while it winds down).
+    let refused = (0..2000).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        std::net::TcpStream::connect(addr).is_err()
+    });
+    assert!(
+        refused,
+        "server still accepting after its handle was dropped"
+    );
+}

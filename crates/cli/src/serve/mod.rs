@@ -212,16 +212,17 @@ pub fn warn_if_exposed(addr: SocketAddr) -> Option<String> {
     ))
 }
 
-/// A running server; dropping it without [`ServerHandle::shutdown`] leaves the server running
-/// until the process exits.
+/// A running server. Dropping it stops the server like [`ServerHandle::shutdown`] does, but
+/// without waiting for its threads to finish.
 #[derive(Debug)]
 pub struct ServerHandle {
     addr: SocketAddr,
     hub: Arc<Hub>,
     stop: Arc<AtomicBool>,
     shutdown: tokio::sync::watch::Sender<bool>,
-    server: JoinHandle<Result<(), std::io::Error>>,
-    pump: JoinHandle<()>,
+    /// Both `Some` until `shutdown` joins them.
+    server: Option<JoinHandle<Result<(), std::io::Error>>>,
+    pump: Option<JoinHandle<()>>,
 }
 
 impl ServerHandle {
@@ -236,12 +237,27 @@ impl ServerHandle {
     }
 
     /// Stops the server: closes every WebSocket, stops accepting, and joins its threads.
-    pub fn shutdown(self) -> Result<(), ServeError> {
+    pub fn shutdown(mut self) -> Result<(), ServeError> {
+        self.signal_stop();
+        let served = match self.server.take() {
+            Some(server) => server.join().map_err(|_| ServeError::Panicked)?,
+            None => Ok(()),
+        };
+        if let Some(pump) = self.pump.take() {
+            pump.join().map_err(|_| ServeError::Panicked)?;
+        }
+        served.map_err(ServeError::Server)
+    }
+
+    fn signal_stop(&self) {
         self.stop.store(true, Ordering::Relaxed);
         self.shutdown.send_replace(true);
-        let served = self.server.join().map_err(|_| ServeError::Panicked)?;
-        self.pump.join().map_err(|_| ServeError::Panicked)?;
-        served.map_err(ServeError::Server)
+    }
+}
+
+impl Drop for ServerHandle {
+    fn drop(&mut self) {
+        self.signal_stop();
     }
 }
 
@@ -290,8 +306,8 @@ pub fn spawn(config: ServeConfig, feed: Receiver<FeedItem>) -> Result<ServerHand
         hub,
         stop,
         shutdown,
-        server,
-        pump,
+        server: Some(server),
+        pump: Some(pump),
     })
 }
 

@@ -240,7 +240,9 @@ async fn client(mut socket: WebSocket, state: State) {
                 Some(Ok(Message::Close(_)) | Err(_)) | None => break,
                 Some(Ok(_)) => {}
             },
-            _ = shutdown.changed() => {}
+            changed = shutdown.changed() => if changed.is_err() {
+                break; // the handle is gone: stop as well
+            },
         }
     }
     // Best effort: the browser may already be gone.
