@@ -20,11 +20,7 @@ struct Requests;
 impl Handler for Requests {
     fn http(&mut self, stream: &Stream, event: &HttpEvent<'_>) {
         if let HttpEvent::Request(r) = event {
-            let host = r
-                .headers
-                .get("host")
-                .map(String::from_utf8_lossy)
-                .unwrap_or_default();
+            let host = r.headers.get("host").unwrap_or_default().escape_ascii();
             println!("{} {} http://{host}{}", stream.client, r.method, r.uri);
         }
     }

@@ -13,6 +13,8 @@
 //!
 //! [`Decoded`]: pcap_decode::Decoded
 
+use std::io::Write;
+
 use pcap_capture::Source;
 use pcap_capture::live::LiveOptions;
 use pcap_decode::{decode_packet, write_summary};
@@ -24,6 +26,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         [path] => Source::open_file(path)?,
         _ => return Err("usage: simple_capture FILE | simple_capture -i IFACE".into()),
     };
+    // Written through a lock with `?`, so `| head` ends the program quietly.
+    let mut out = std::io::stdout().lock();
     let mut frame = 0u64;
     let mut line = String::new();
     while let Some(packet) = source.next_packet()? {
@@ -35,7 +39,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             packet.ts_ns.div_euclid(1_000_000_000),
             packet.ts_ns.rem_euclid(1_000_000_000),
         );
-        println!("{frame} {secs}.{:06} {line}", ns / 1000);
+        writeln!(out, "{frame} {secs}.{:06} {line}", ns / 1000)?;
     }
     Ok(())
 }
