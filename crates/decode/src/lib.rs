@@ -21,6 +21,7 @@
 //! defragmentation uses [`Decoded::fragment`] and decodes reassembled datagrams with
 //! [`decode_transport`].
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
 #![warn(clippy::indexing_slicing)]
 
 pub mod arp;

@@ -4,7 +4,7 @@
 //!
 //! Shows `Handler::tcp` with HTTP decoding off ([`AnalyzerConfig::tcp_only`]): `Start` gives
 //! the endpoints, `Data` the in-order bytes of each direction, `Gap` the bytes that will never
-//! come. Each direction keeps only the bytes after its last match, capped at [`WINDOW`],
+//! come. Each direction keeps only the bytes after its last match, capped at `WINDOW`,
 //! so memory stays bounded on any traffic.
 //!
 //! ```text

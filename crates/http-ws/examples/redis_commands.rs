@@ -6,7 +6,7 @@
 //! dropped), in whatever pieces the segments cut them; a per-session buffer collects the
 //! client's bytes until a whole command is there. A `Gap` (bytes never captured) clears the
 //! buffer and the parser resynchronises at the next `*` that starts a line. The buffer is
-//! capped ([`MAX_PENDING`]) so a hostile client cannot make it grow without bound.
+//! capped (`MAX_PENDING`) so a hostile client cannot make it grow without bound.
 //!
 //! ```text
 //! $ cargo run -p pcap-http-ws --example redis_commands -- tests/data/redis-commands.pcap
