@@ -237,18 +237,28 @@ fn redis_commands_decodes_every_command() {
     );
 }
 
+/// The examples' names, from the files in `examples/`.
+fn example_names() -> Vec<String> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| {
+            e.unwrap()
+                .file_name()
+                .to_str()?
+                .strip_suffix(".rs")
+                .map(String::from)
+        })
+        .collect();
+    names.sort();
+    names
+}
+
 /// Every example prints its usage and fails without arguments, rather than panicking.
 #[test]
 fn examples_without_arguments_print_their_usage() {
     build_examples();
-    for name in [
-        "simple_capture",
-        "network_grep",
-        "http_trace",
-        "tcp_metrics",
-        "redis_commands",
-        "requests",
-    ] {
+    for name in example_names() {
         let exe = profile_dir()
             .join("examples")
             .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
@@ -257,6 +267,24 @@ fn examples_without_arguments_print_their_usage() {
         assert!(
             String::from_utf8_lossy(&out.stderr).contains("usage"),
             "{name}"
+        );
+    }
+}
+
+/// The README's "Examples" table lists every example with its run command.
+#[test]
+fn readme_lists_every_example() {
+    let readme = std::fs::read_to_string(workspace_root().join("README.md")).unwrap();
+    let section = &readme[readme.find("\n## Examples\n").unwrap()..];
+    for name in example_names() {
+        let command = format!("cargo run -p pcap-http-ws --example {name} -- ");
+        assert!(
+            section.contains(&format!("| `{name}` |")),
+            "{name} missing from README"
+        );
+        assert!(
+            section.contains(&command),
+            "run command for {name} missing from README"
         );
     }
 }
