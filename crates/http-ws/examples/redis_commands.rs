@@ -216,3 +216,44 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     Analyzer::new(AnalyzerConfig::tcp_only()).run(&mut source, &mut Commands::default())?;
     Ok(())
 }
+
+/// Run with `cargo test -p pcap-http-ws --example redis_commands`.
+#[cfg(test)]
+mod tests {
+    use super::{Parsed, parse_command, resync_point};
+
+    const SET: &[u8] = b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nv a l\r\n";
+
+    #[test]
+    fn a_whole_command_and_every_prefix_of_it() {
+        let args = ["SET", "k", "v a l"].map(String::from).to_vec();
+        assert_eq!(parse_command(SET), Parsed::Command(args, SET.len()));
+        for len in 0..SET.len() {
+            assert_eq!(
+                parse_command(&SET[..len]),
+                Parsed::NeedMore,
+                "prefix of {len} bytes"
+            );
+        }
+    }
+
+    #[test]
+    fn inline_commands_and_junk() {
+        let inline = Parsed::Command(vec!["PING".into(), "x".into()], 9);
+        assert_eq!(parse_command(b"PING  x\r\n*1"), inline);
+        assert_eq!(parse_command(b"*2\r\n:1\r\n"), Parsed::Invalid);
+        assert_eq!(parse_command(b"*1\r\n$3\r\nabcXY"), Parsed::Invalid);
+        assert_eq!(parse_command(b"*99999999\r\n"), Parsed::Invalid);
+        assert_eq!(
+            parse_command(b"*1\r\n$18446744073709551615\r\n"),
+            Parsed::Invalid
+        );
+    }
+
+    #[test]
+    fn resynchronises_at_a_line_starting_with_a_star() {
+        assert_eq!(resync_point(b"*1\r\n"), Some(0));
+        assert_eq!(resync_point(b"lost\r\n*1\r\n"), Some(6));
+        assert_eq!(resync_point(b"no*star"), None);
+    }
+}
