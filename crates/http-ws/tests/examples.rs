@@ -22,14 +22,31 @@ fn profile_dir() -> PathBuf {
     exe.parent().and_then(Path::parent).unwrap().to_path_buf()
 }
 
-/// Builds the examples once per test run, in the profile this test was built with.
+/// Builds the examples once per test run, into this test's target directory and profile, so
+/// they land in `profile_dir()/examples` however the tests were started.
 fn build_examples() {
     static BUILT: OnceLock<()> = OnceLock::new();
     BUILT.get_or_init(|| {
+        let profile_dir = profile_dir();
         let mut cargo = Command::new(env!("CARGO"));
-        cargo.args(["build", "-q", "-p", "pcap-http-ws", "--examples"]);
-        if profile_dir().file_name().is_some_and(|n| n == "release") {
-            cargo.arg("--release");
+        cargo.args([
+            "build",
+            "-q",
+            "-p",
+            "pcap-http-ws",
+            "--examples",
+            "--target-dir",
+        ]);
+        cargo.arg(profile_dir.parent().unwrap());
+        match profile_dir.file_name().and_then(|n| n.to_str()) {
+            Some("debug") => {}
+            Some("release") => {
+                cargo.arg("--release");
+            }
+            Some(custom) => {
+                cargo.args(["--profile", custom]);
+            }
+            None => {}
         }
         let status = cargo.current_dir(workspace_root()).status().unwrap();
         assert!(status.success(), "building the examples failed");
