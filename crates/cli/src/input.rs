@@ -154,6 +154,14 @@ impl Input {
         matches!(self.source, Source::Live(_))
     }
 
+    /// Packets the kernel dropped so far (live captures; 0 for files).
+    pub fn kernel_drops(&mut self) -> u64 {
+        match self.source.stats() {
+            Some(Ok(stats)) => u64::from(stats.dropped) + u64::from(stats.if_dropped),
+            _ => 0,
+        }
+    }
+
     /// For live captures, prints tcpdump's closing statistics to stderr.
     pub fn report_stats(&mut self) {
         let read = self.read;

@@ -21,6 +21,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Devices(a) => cmd::devices::run(&a),
         Command::Capture(a) => cmd::capture::run(&a),
         Command::HttpTrace(a) => cmd::http_trace::run(&a),
+        Command::Serve(a) => cmd::serve::run(&a),
         other => Err(CliError::Serve(format!("{other:?}: not implemented yet"))),
     }
 }

@@ -3,3 +3,4 @@
 pub mod capture;
 pub mod devices;
 pub mod http_trace;
+pub mod serve;
