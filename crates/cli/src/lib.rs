@@ -17,6 +17,9 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Devices(a) => cmd::devices::run(&a),
         Command::Capture(a) => cmd::capture::run(&a),
+        Command::Grep(a) => cmd::grep::run(&a),
+        Command::Flows(a) => cmd::flows::run(&a),
+        Command::Follow(a) => cmd::follow::run(&a),
         other => Err(CliError::Serve(format!("{other:?}: not implemented yet"))),
     }
 }

@@ -2,3 +2,7 @@
 
 pub mod capture;
 pub mod devices;
+pub mod flows;
+pub mod follow;
+pub mod grep;
+mod sessions;
