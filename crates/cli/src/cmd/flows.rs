@@ -19,7 +19,7 @@ use crate::output::{Output, write_time};
 
 /// Runs `flows`.
 pub fn run(args: &FlowsArgs) -> Result<(), CliError> {
-    let mut input = Input::open(&args.source, Some("tcp"))?;
+    let mut input = Input::open(&args.source, None)?;
     let mut table = Table::default();
     // A read error still prints the sessions seen before it.
     let result = analyze(&mut input, &mut table, |_| Ok(()));

@@ -7,7 +7,9 @@
 //!
 //! Bytes are written at their stream offset, so bytes that never arrived (gaps) are
 //! zero-filled holes and the file is as long as the stream (a trailing gap included). A
-//! direction that carried no byte gets no file (`null` in the index). At most
+//! direction that carried no byte gets no file (`null` in the index). The index lists the
+//! holes (offset, length) of each direction, so that a reader can tell them from real
+//! zero bytes. At most
 //! [`MAX_OPEN_FILES`] files are open at once: a session's files are closed when it ends, and
 //! the least recently written file is closed when the cap is reached (it is reopened,
 //! without truncation, if more bytes come).
@@ -18,7 +20,7 @@ use std::io::{BufWriter, Seek, SeekFrom, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use pcap_decode::json::Obj;
+use pcap_decode::json::{Arr, Obj};
 use pcap_http_ws::pipeline::Handler;
 use pcap_tcp_reassembly::{Direction, Event, EventKind, SessionInfo};
 
@@ -29,6 +31,9 @@ use crate::input::Input;
 
 /// Most stream files open at the same time.
 pub const MAX_OPEN_FILES: usize = 64;
+
+/// Holes listed per direction in the index; `gaps` in the index counts them all.
+pub const MAX_HOLES_LISTED: usize = 64;
 
 /// Buffer per open file, so that small segments become large writes.
 const FILE_BUFFER: usize = 32 * 1024;
@@ -46,7 +51,7 @@ pub fn run(args: &FollowArgs) -> Result<(), CliError> {
         path: index_path.clone(),
         source,
     })?;
-    let mut input = Input::open(&args.source, Some("tcp"))?;
+    let mut input = Input::open(&args.source, None)?;
     let mut follow = Follow {
         dir: dir.clone(),
         index: BufWriter::new(index),
@@ -78,6 +83,10 @@ struct Side {
     len: u64,
     /// End of the last data written.
     data_end: u64,
+    /// The first [`MAX_HOLES_LISTED`] gaps: (offset, length).
+    holes: Vec<(u64, u64)>,
+    /// Gaps beyond the listed ones.
+    holes_unlisted: u64,
 }
 
 /// A session being written.
@@ -134,6 +143,11 @@ impl Handler for Follow {
                 if let Some(s) = self.sessions.get_mut(&id) {
                     let side = &mut s.sides[dir_index(dir)];
                     side.len = side.len.max(offset.saturating_add(len));
+                    if side.holes.len() < MAX_HOLES_LISTED {
+                        side.holes.push((offset, len));
+                    } else {
+                        side.holes_unlisted += 1;
+                    }
                 }
                 Ok(())
             }
@@ -292,6 +306,19 @@ impl Follow {
         o.u64("s2c_len", session.sides[1].len);
         o.u64("gaps", info.gaps);
         o.u64("gap_bytes", info.gap_bytes);
+        for (side, dir) in session.sides.iter().zip(["c2s", "s2c"]) {
+            let mut holes = o.arr(&format!("{dir}_holes"));
+            for &(offset, len) in &side.holes {
+                let mut pair = Arr::new(holes.item());
+                pair.u64(offset);
+                pair.u64(len);
+                pair.end();
+            }
+            holes.end();
+            if side.holes_unlisted > 0 {
+                o.u64(&format!("{dir}_holes_unlisted"), side.holes_unlisted);
+            }
+        }
         o.end();
         line.push(b'\n');
         let written = self.index.write_all(line);

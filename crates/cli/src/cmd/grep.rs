@@ -52,7 +52,7 @@ pub fn run(args: &GrepArgs) -> Result<(), CliError> {
         args.ignore_case,
         args.context.min(MAX_CONTEXT),
     )?;
-    let mut input = Input::open(&args.source, Some("tcp"))?;
+    let mut input = Input::open(&args.source, None)?;
     let mut grep = Grep {
         matcher,
         printer: Printer {

@@ -11,6 +11,12 @@ use crate::input::Input;
 
 /// Reads every packet of `input` into a TCP-only analyzer, then ends the open sessions.
 ///
+/// Reading a file, sessions have no idle timeout (as in Wireshark): one packet with a wild
+/// timestamp would otherwise end every open session, and a session quiet for minutes would
+/// be split in two. They end at FIN/RST, when the session table is full (the reassembler's
+/// `max_sessions` cap, which bounds memory) or at the end of the file. Live captures keep
+/// the reassembler's idle timeout.
+///
 /// `after` runs after each packet and once more after the sessions are ended: it is where
 /// a subcommand writes out what the handler gathered and reports the handler's own errors.
 /// On a read error (a damaged file), the sessions seen so far are still ended and
@@ -20,7 +26,11 @@ pub(crate) fn analyze<H: Handler>(
     handler: &mut H,
     mut after: impl FnMut(&mut H) -> Result<(), CliError>,
 ) -> Result<(), CliError> {
-    let mut analyzer = Analyzer::new(AnalyzerConfig::tcp_only());
+    let mut config = AnalyzerConfig::tcp_only();
+    if !input.is_live() {
+        config.tcp.idle_timeout_ns = None;
+    }
+    let mut analyzer = Analyzer::new(config);
     let read = loop {
         match input.next_packet() {
             Ok(Some(packet)) => analyzer.push(&packet, handler),
