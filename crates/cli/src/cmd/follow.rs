@@ -40,6 +40,7 @@ const FILE_BUFFER: usize = 32 * 1024;
 
 /// Runs `follow`.
 pub fn run(args: &FollowArgs) -> Result<(), CliError> {
+    let mut input = Input::open(&args.source, None)?;
     let dir = &args.output_dir;
     std::fs::create_dir_all(dir).map_err(|source| CliError::Io {
         path: dir.clone(),
@@ -51,7 +52,6 @@ pub fn run(args: &FollowArgs) -> Result<(), CliError> {
         path: index_path.clone(),
         source,
     })?;
-    let mut input = Input::open(&args.source, None)?;
     let mut follow = Follow {
         dir: dir.clone(),
         index: BufWriter::new(index),

@@ -88,7 +88,7 @@ impl Matcher {
             .build()
             .map_err(|e| CliError::Regex {
                 option: "PATTERN",
-                source: Box::new(e),
+                source: Box::new(one_line(e)),
             })?;
         let max_len = regex_syntax::ParserBuilder::new()
             .case_insensitive(ignore_case)
@@ -104,6 +104,30 @@ impl Matcher {
             context,
         })
     }
+}
+
+/// The regex crate explains a syntax error over several lines (the pattern, a caret, the
+/// reason); errors are one line here, so keep the reason and where it is.
+fn one_line(e: regex::Error) -> regex::Error {
+    let regex::Error::Syntax(text) = e else {
+        return e;
+    };
+    // The pattern is shown indented by 4, with the caret line under it.
+    let caret = text
+        .lines()
+        .find(|l| l.trim_start().starts_with('^'))
+        .map(|l| l.len() - l.trim_start().len());
+    let reason = text
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .map(|l| l.trim_start_matches("error: ").to_owned());
+    regex::Error::Syntax(match (reason, caret) {
+        (Some(r), Some(col)) => format!("{r} (at character {})", col.saturating_sub(3)),
+        (Some(r), None) => r,
+        (None, _) => text.replace('\n', " "),
+    })
 }
 
 /// One match, ready to print.
