@@ -307,7 +307,13 @@ impl Window {
                 pos = found.end() + 1;
                 continue;
             }
-            if !last && found.end().saturating_add(m.context.max(1)) > len {
+            // Held back when the bytes to come could still change it: it touches the end,
+            // its after-context is incomplete, or (for a bounded pattern) a match starting
+            // earlier could still be completed by them.
+            let earlier_possible = m
+                .max_len
+                .is_some_and(|l| found.start().saturating_add(l) > len + 1);
+            if !last && (found.end().saturating_add(m.context.max(1)) > len || earlier_possible) {
                 self.search_from = self.start + found.start() as u64;
                 return;
             }
@@ -332,21 +338,24 @@ impl Window {
         self.search_from = next;
     }
 
-    /// Drops the bytes no future match or context needs, and keeps at most [`WINDOW`].
+    /// Drops the bytes no future match or context needs, and any beyond the last
+    /// [`WINDOW`]. The bytes are moved only once at least half the buffer can go, so each
+    /// byte is moved a bounded number of times.
     fn trim(&mut self, m: &Matcher) {
         let end = self.end();
+        let window_start = end.saturating_sub(WINDOW as u64);
+        // A match starting before the window is given up (documented).
+        self.search_from = self.search_from.max(window_start);
         let needed = self.search_from.saturating_sub(m.context.max(1) as u64);
-        let keep_from = needed
-            .max(end.saturating_sub(WINDOW as u64))
-            .max(self.start);
+        let keep_from = needed.max(window_start).max(self.start);
         let drop = usize::try_from(keep_from - self.start).unwrap_or(usize::MAX);
-        if drop > 0 {
-            self.buf.drain(..drop.min(self.buf.len()));
-            self.start = keep_from;
-            self.search_from = self.search_from.max(keep_from);
-            while self.times.front().is_some_and(|&(e, _)| e <= keep_from) {
-                self.times.pop_front();
-            }
+        if drop == 0 || drop < self.buf.len() / 2 {
+            return;
+        }
+        self.buf.drain(..drop.min(self.buf.len()));
+        self.start = keep_from;
+        while self.times.front().is_some_and(|&(e, _)| e <= keep_from) {
+            self.times.pop_front();
         }
     }
 }
@@ -620,6 +629,34 @@ mod tests {
         found
     }
 
+    proptest::proptest! {
+        /// Stream mode over any split of the data finds what one search over the whole
+        /// data finds, for patterns shorter than the window.
+        #[test]
+        fn any_split_finds_the_whole_data_matches(
+            data in proptest::collection::vec(proptest::sample::select(b"abcdxHELO".to_vec()), 0..400),
+            cuts in proptest::collection::vec(0usize..400, 0..12),
+            pattern in proptest::sample::select(vec!["HELLO", "a[bc]{1,5}d", "xab|ab", "abcd|ab", "(?i)hel{1,3}o"]),
+            context in 0usize..6,
+        ) {
+            let m = matcher(pattern, context);
+            let mut cuts: Vec<usize> = cuts.into_iter().filter(|&c| c <= data.len()).collect();
+            cuts.push(0);
+            cuts.push(data.len());
+            cuts.sort_unstable();
+            let chunks: Vec<&[u8]> = cuts.windows(2).map(|w| &data[w[0]..w[1]]).collect();
+            let got: Vec<(u64, Vec<u8>)> =
+                run_window(&m, &chunks).into_iter().map(|(o, mt, _)| (o, mt)).collect();
+            let want: Vec<(u64, Vec<u8>)> = m
+                .regex
+                .find_iter(&data)
+                .filter(|f| !f.is_empty())
+                .map(|f| (f.start() as u64, f.as_bytes().to_vec()))
+                .collect();
+            proptest::prop_assert_eq!(got, want);
+        }
+    }
+
     #[test]
     fn match_split_across_segments_is_found_once() {
         let m = matcher("HELLO", 2);
@@ -649,6 +686,13 @@ mod tests {
         w.scan(&m, false, |_| panic!("no match"));
         w.trim(&m);
         assert!(w.buf.len() <= 4 + 3, "kept {} bytes", w.buf.len());
+        // Later segments keep it small.
+        for _ in 0..100 {
+            w.push(&big[..1000], 0);
+            w.scan(&m, false, |_| panic!("no match"));
+            w.trim(&m);
+            assert!(w.buf.len() <= 2 * (1000 + 7), "kept {} bytes", w.buf.len());
+        }
     }
 
     #[test]
@@ -660,7 +704,8 @@ mod tests {
             w.scan(&m, false, |_| panic!("no match"));
             w.trim(&m);
         }
-        assert!(w.buf.len() <= WINDOW);
+        assert!(w.buf.len() <= 2 * WINDOW);
+        assert!(w.search_from >= w.end() - WINDOW as u64);
         assert_eq!(w.end(), 100_000);
     }
 
