@@ -59,12 +59,25 @@ const ACK: u16 = 0x010;
 const PSH_ACK: u16 = 0x018;
 const FIN_ACK: u16 = 0x011;
 
-/// One TCP segment: `from_client` picks the direction; seq/ack are absolute.
+/// One TCP segment of the session from client port 40000: `from_client` picks the
+/// direction; seq/ack are absolute.
 fn segment(from_client: bool, seq: u32, ack: u32, flags: u16, payload: &[u8]) -> Vec<u8> {
+    segment_port(40000, from_client, seq, ack, flags, payload)
+}
+
+/// One TCP segment between CLIENT:`port` and SERVER:80.
+fn segment_port(
+    port: u16,
+    from_client: bool,
+    seq: u32,
+    ack: u32,
+    flags: u16,
+    payload: &[u8],
+) -> Vec<u8> {
     let (src, dst, sport, dport) = if from_client {
-        (CLIENT, SERVER, 40000, 80)
+        (CLIENT, SERVER, port, 80)
     } else {
-        (SERVER, CLIENT, 80, 40000)
+        (SERVER, CLIENT, 80, port)
     };
     let frame = FrameSpec {
         ip: IpSpec::V4(Ipv4Spec {
@@ -101,6 +114,10 @@ fn write_session(path: &Path, data: &[(u32, &[u8])]) {
     frames.push(segment(true, 1001 + end, 5001, FIN_ACK, b""));
     frames.push(segment(false, 5001, 1002 + end, FIN_ACK, b""));
     frames.push(segment(true, 1002 + end, 5002, ACK, b""));
+    write_pcap(path, &frames);
+}
+
+fn write_pcap(path: &Path, frames: &[Vec<u8>]) {
     let file = std::fs::File::create(path).unwrap();
     let mut w = PcapWriter::new(file, LinkType(1), 65535).unwrap();
     for (i, f) in frames.iter().enumerate() {
@@ -272,6 +289,62 @@ fn follow_writes_gaps_as_holes_and_indexes_them() {
     assert_eq!(entry["gaps"], 1);
     assert_eq!(entry["c2s_holes"], serde_json::json!([[3, 4]]));
     assert!(!out.join("000000-10.0.0.1.40000-10.0.0.2.80-s2c").exists());
+}
+
+#[test]
+fn follow_reopens_files_beyond_the_open_file_cap() {
+    // 100 sessions at once (more than the 64 files kept open), each sending two segments
+    // each way, interleaved: every file is closed and reopened between its two writes.
+    let dir = tmp_dir("follow_many");
+    let ports = 41000..41100u16;
+    let mut frames = Vec::new();
+    for p in ports.clone() {
+        frames.push(segment_port(p, true, 1000, 0, SYN, b""));
+        frames.push(segment_port(p, false, 5000, 1001, SYN | ACK, b""));
+    }
+    for round in 0..2u32 {
+        for p in ports.clone() {
+            let c2s = format!("c{p}-{round};");
+            let s2c = format!("s{p}-{round};");
+            let (cl, sl) = (c2s.len() as u32, s2c.len() as u32);
+            frames.push(segment_port(
+                p,
+                true,
+                1001 + round * cl,
+                5001 + round * sl,
+                PSH_ACK,
+                c2s.as_bytes(),
+            ));
+            frames.push(segment_port(
+                p,
+                false,
+                5001 + round * sl,
+                1001 + (round + 1) * cl,
+                PSH_ACK,
+                s2c.as_bytes(),
+            ));
+        }
+    }
+    let pcap = dir.join("many.pcap");
+    write_pcap(&pcap, &frames);
+    let out = dir.join("out");
+    let o = run(&[
+        "follow",
+        "-r",
+        pcap.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for (id, p) in ports.enumerate() {
+        let name = format!("{id:06}-10.0.0.1.{p}-10.0.0.2.80");
+        let c2s = std::fs::read_to_string(out.join(format!("{name}-c2s"))).unwrap();
+        assert_eq!(c2s, format!("c{p}-0;c{p}-1;"));
+        let s2c = std::fs::read_to_string(out.join(format!("{name}-s2c"))).unwrap();
+        assert_eq!(s2c, format!("s{p}-0;s{p}-1;"));
+    }
+    let index = std::fs::read_to_string(out.join("index.jsonl")).unwrap();
+    assert_eq!(index.lines().count(), 100);
 }
 
 #[test]

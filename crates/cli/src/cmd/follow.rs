@@ -53,6 +53,7 @@ pub fn run(args: &FollowArgs) -> Result<(), CliError> {
         source,
     })?;
     let mut follow = Follow {
+        live: input.is_live(),
         dir: dir.clone(),
         index: BufWriter::new(index),
         index_path,
@@ -62,10 +63,7 @@ pub fn run(args: &FollowArgs) -> Result<(), CliError> {
         clock: 0,
         error: None,
     };
-    let result = analyze(&mut input, &mut follow, |f| match f.error.take() {
-        Some(e) => Err(e),
-        None => Ok(()),
-    });
+    let result = analyze(&mut input, &mut follow, Follow::after_packet);
     // Sessions were all ended by `analyze`; what is left is flushing the index.
     let flushed = follow.index.flush().map_err(|source| CliError::Io {
         path: follow.index_path.clone(),
@@ -108,6 +106,8 @@ struct OpenFile {
 /// The handler: writes data where it belongs and the index line when a session ends.
 #[derive(Debug)]
 struct Follow {
+    /// Live capture: bytes reach the files after every packet, not only at session end.
+    live: bool,
     dir: PathBuf,
     index: BufWriter<File>,
     index_path: PathBuf,
@@ -178,6 +178,37 @@ pub fn file_name(stream: u64, client: SocketAddr, server: SocketAddr, dir: Direc
 }
 
 impl Follow {
+    /// Reports the first write error; live, pushes what is buffered to the files.
+    fn after_packet(&mut self) -> Result<(), CliError> {
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
+        if self.live {
+            let failed = self
+                .open
+                .iter_mut()
+                .find_map(|(&key, f)| f.file.flush().err().map(|e| (key, e)));
+            if let Some((key, e)) = failed {
+                return Err(self.io_error(&self.name_of(key), e));
+            }
+            let flushed = self.index.flush();
+            flushed.map_err(|source| CliError::Io {
+                path: self.index_path.clone(),
+                source,
+            })?;
+        }
+        Ok(())
+    }
+
+    /// The file name of an open file, for error messages.
+    fn name_of(&self, key: (u64, usize)) -> String {
+        self.sessions
+            .get(&key.0)
+            .and_then(|s| s.sides.get(key.1))
+            .and_then(|side| side.name.clone())
+            .unwrap_or_default()
+    }
+
     fn io_error(&self, name: &str, source: std::io::Error) -> CliError {
         CliError::Io {
             path: self.dir.join(name),
@@ -261,15 +292,9 @@ impl Follow {
         let Some(mut f) = self.open.remove(&key) else {
             return Ok(());
         };
-        f.file.flush().map_err(|e| {
-            let name = self
-                .sessions
-                .get(&key.0)
-                .and_then(|s| s.sides.get(key.1))
-                .and_then(|side| side.name.clone())
-                .unwrap_or_default();
-            self.io_error(&name, e)
-        })
+        f.file
+            .flush()
+            .map_err(|e| self.io_error(&self.name_of(key), e))
     }
 
     /// A session ended: close its files, extend them over a trailing gap, and write its
