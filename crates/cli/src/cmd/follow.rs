@@ -254,7 +254,8 @@ impl Follow {
                 (id, d),
                 OpenFile {
                     file,
-                    pos: u64::MAX,
+                    // A reopened file's position is unknown until the first seek.
+                    pos: if create { 0 } else { u64::MAX },
                     last_use: clock,
                 },
             );
