@@ -249,3 +249,47 @@ fn without_holes(file: &[u8], holes: &serde_json::Value) -> Option<Vec<u8>> {
     data.extend_from_slice(file.get(at.min(file.len())..)?);
     Some(data)
 }
+
+/// Every corpus capture, damaged ones included: `grep` (both modes), `flows` and `follow`
+/// end with exit code 0, or 2 and one line on stderr; never a panic.
+#[test]
+fn every_corpus_capture_ends_cleanly() {
+    let Some(corpus) = pcap_testkit::corpus("every_corpus_capture_ends_cleanly") else {
+        return;
+    };
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR")).join("corpus_clean");
+    let _ = std::fs::remove_dir_all(&tmp);
+    let mut runs = 0;
+    let mut failures = Vec::new();
+    for name in corpus.captures() {
+        let capture = corpus.capture_path(&name);
+        let capture = capture.to_str().unwrap();
+        let out = tmp.join(&name);
+        let out = out.to_str().unwrap();
+        let commands: [&[&str]; 5] = [
+            &["grep", "(?i)http|host|\\x00\\x00", "-r", capture],
+            &["grep", "--packet", "--json", "GET|POST", "-r", capture],
+            &["flows", "-r", capture],
+            &["flows", "--json", "-r", capture],
+            &["follow", "-r", capture, "-o", out],
+        ];
+        for args in commands {
+            runs += 1;
+            let o = Command::new(BIN).args(args).output().unwrap();
+            let err = String::from_utf8_lossy(&o.stderr);
+            let ok = match o.status.code() {
+                Some(0) => err.is_empty(),
+                Some(2) => err.lines().count() == 1,
+                _ => false,
+            };
+            if !ok {
+                failures.push(format!("{args:?}: {} {err}", o.status));
+            }
+        }
+    }
+    eprintln!("corpus runs: {runs}, failures: {}", failures.len());
+    for f in &failures {
+        eprintln!("FAILED {f}");
+    }
+    assert!(failures.is_empty());
+}
