@@ -431,3 +431,27 @@ fn bad_input_is_one_line_and_exit_code_2() {
         assert_one_line_error(&o, "missing.pcap");
     }
 }
+
+#[test]
+fn grep_highlights_the_match_on_a_terminal_only() {
+    // util-linux `script` runs the command on a pseudo-terminal.
+    let cmd = format!(
+        "{BIN} grep --context 4 'Host: auth' -r {}",
+        pcap_testkit::test_data("sample-http-ws.pcap").display()
+    );
+    let Ok(o) = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .env_remove("NO_COLOR")
+        .output()
+    else {
+        eprintln!("SKIPPED grep_highlights_the_match_on_a_terminal_only: no `script` command");
+        return;
+    };
+    let tty = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        tty.contains(": .1\\r\\n\x1b[31mHost: auth\x1b[0m.exa"),
+        "match in red on a terminal: {tty:?}"
+    );
+    let o = run(&["grep", "--context", "4", "Host: auth", "-r", &sample()]);
+    assert!(stdout(&o).contains(": .1\\r\\nHost: auth.exa\n"));
+}
