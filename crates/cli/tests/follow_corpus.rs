@@ -293,3 +293,61 @@ fn every_corpus_capture_ends_cleanly() {
     }
     assert!(failures.is_empty());
 }
+
+/// `grep` against tshark's HTTP decoding: every request tshark decoded with a Host header
+/// (`http.tsv`) must be found by `grep '(?i)\nhost:'` in the same stream, so per stream our
+/// count is at least tshark's. It may be higher: grep matches bytes, and tshark does not
+/// decode requests with a malformed request line or those past a missing segment.
+#[test]
+fn grep_finds_every_host_header_tshark_decoded() {
+    let Some(corpus) = pcap_testkit::corpus("grep_finds_every_host_header_tshark_decoded") else {
+        return;
+    };
+    let (mut captures, mut streams, mut tshark_total, mut ours_total) = (0, 0, 0u64, 0u64);
+    let mut more = 0;
+    let mut mismatches = Vec::new();
+    for name in corpus.captures() {
+        let Some(http) = corpus.oracle_tsv(&name, "http.tsv") else {
+            continue;
+        };
+        captures += 1;
+        let mut want: BTreeMap<u64, u64> = BTreeMap::new();
+        for row in http.rows() {
+            if row.get("kind") == "request" && !row.get("http.host").is_empty() {
+                *want
+                    .entry(row.get("tcp.stream").parse().unwrap())
+                    .or_default() += 1;
+            }
+        }
+        let o = Command::new(BIN)
+            .args(["grep", "--json", "(?i)\\nhost:", "-r"])
+            .arg(corpus.capture_path(&name))
+            .output()
+            .unwrap();
+        let mut got: BTreeMap<u64, u64> = BTreeMap::new();
+        for hit in json_lines(&String::from_utf8_lossy(&o.stdout)) {
+            *got.entry(hit["stream"].as_u64().unwrap()).or_default() += 1;
+        }
+        for (stream, &n) in &want {
+            streams += 1;
+            tshark_total += n;
+            let ours = got.get(stream).copied().unwrap_or(0);
+            ours_total += ours;
+            if ours < n {
+                mismatches.push(format!("{name} stream {stream}: grep {ours}, tshark {n}"));
+            } else if ours > n {
+                more += 1;
+            }
+        }
+    }
+    eprintln!(
+        "grep corpus: {captures} captures, {streams} streams with requests, {tshark_total} Host \
+         headers decoded by tshark, {ours_total} found by grep in those streams ({more} streams \
+         with more), {} mismatches",
+        mismatches.len()
+    );
+    for m in &mismatches {
+        eprintln!("MISMATCH {m}");
+    }
+    assert!(mismatches.is_empty());
+}
