@@ -1,8 +1,10 @@
-//! `follow` and `flows --json` end to end on the shared corpus, against tshark's
-//! `streams.tsv` (per session: client, server, and the length and sha256 of each
-//! direction's reassembled bytes from `tshark -z follow,tcp,raw`).
-//!
-//! Mismatches not listed in `follow_allow.tsv` (capture, stream or `*`, reason) fail.
+//! The CLI end to end on the shared corpus:
+//! - `follow` and `flows --json` against tshark's `streams.tsv` (per session: client,
+//!   server, and the length and sha256 of each direction's reassembled bytes from
+//!   `tshark -z follow,tcp,raw`); mismatches not listed in `follow_allow.tsv` (capture,
+//!   stream or `*`, kind, reason) fail;
+//! - `grep` against the Host headers of tshark's `http.tsv`;
+//! - every capture through every session subcommand, ending cleanly.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::{BTreeMap, HashMap};
