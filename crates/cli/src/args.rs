@@ -171,7 +171,7 @@ pub struct GrepArgs {
     /// Match each packet's payload alone instead of the reassembled stream.
     #[arg(long)]
     pub packet: bool,
-    /// Bytes of context shown around a match.
+    /// Bytes of context shown on each side of a match (at most 16384).
     #[arg(long, default_value_t = 40)]
     pub context: usize,
 }

@@ -22,6 +22,8 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Capture(a) => cmd::capture::run(&a),
         Command::HttpTrace(a) => cmd::http_trace::run(&a),
         Command::Serve(a) => cmd::serve::run(&a),
-        other => Err(CliError::Serve(format!("{other:?}: not implemented yet"))),
+        Command::Grep(a) => cmd::grep::run(&a),
+        Command::Flows(a) => cmd::flows::run(&a),
+        Command::Follow(a) => cmd::follow::run(&a),
     }
 }
