@@ -28,7 +28,11 @@ fn find_chromium() -> Option<PathBuf> {
 
 /// Runs headless Chromium on `url` with the given extra arguments; returns stdout.
 fn chromium(bin: &Path, url: &str, extra: &[&str]) -> String {
-    let profile = std::env::temp_dir().join(format!("pcap-serve-chromium-{}", std::process::id()));
+    // One profile per run: tests run in parallel, and Chromium locks its profile.
+    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let profile =
+        std::env::temp_dir().join(format!("pcap-serve-chromium-{}-{run}", std::process::id()));
     let out = Command::new(bin)
         .args([
             "--headless",
@@ -137,4 +141,67 @@ fn headless_chromium_renders_the_feed() {
         );
     }
     server.shutdown().unwrap();
+}
+
+/// `pcap-cli serve -r` on the repository's sample capture, as a user would run it: the page
+/// shows the capture's transactions (the generator's truth) and packet count.
+#[test]
+fn serve_r_sample_capture_in_headless_chromium() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let Some(bin) = find_chromium() else {
+        assert!(
+            std::env::var_os("PCAP_REQUIRE_BROWSER").is_none(),
+            "PCAP_REQUIRE_BROWSER is set but no chromium binary was found"
+        );
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED serve_r_sample_capture_in_headless_chromium: no chromium binary (apt-get install chromium)"
+        );
+        return;
+    };
+    /// Stops the server even when an assertion fails (it would hold the test's output open).
+    struct Server(std::process::Child);
+    impl Drop for Server {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+
+    let sample = pcap_testkit::test_data("sample-http-ws.pcap");
+    let mut server = Server(
+        Command::new(env!("CARGO_BIN_EXE_pcap-cli"))
+            .args(["serve", "--fast", "--listen", "127.0.0.1:0", "-r"])
+            .arg(&sample)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut stderr = BufReader::new(server.0.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .to_owned();
+
+    let dom = dump_dom(&bin, &url);
+    // Ctrl-C ends serve cleanly.
+    let _ = Command::new("kill")
+        .args(["-INT", &server.0.id().to_string()])
+        .status();
+    let status = server.0.wait().unwrap();
+    assert!(status.success(), "serve exited with {status:?}");
+
+    let truth = pcap_testkit::Tsv::load(&pcap_testkit::test_data("sample-http-ws.pcap.tx.tsv"));
+    for row in truth.rows() {
+        let shown = format!("{}{}", row.get("host"), row.get("uri")).replace('&', "&amp;");
+        assert!(dom.contains(&shown), "transaction {shown} not rendered");
+    }
+    assert!(dom.contains("id=\"count-packets\">181<"), "packet counter");
+    assert!(dom.contains("capture ended"), "status");
 }
