@@ -76,7 +76,12 @@
     let proto = p.proto || "";
     if (!proto) for (const k of PROTOS) if (p[k]) { proto = k; break; }
     const len = p.len ?? p.caplen ?? "";
-    const summary = p.summary || [proto.toUpperCase(), endpoint(src, sp), "→", endpoint(dst, dp)].join(" ");
+    // The Source and Destination columns already say who: the Info column drops the
+    // summary's leading "mac -> mac" and "ip:port -> ip:port" parts.
+    const summary = p.summary
+      ? p.summary.replace(/^([0-9a-f]{2}(:[0-9a-f]{2}){5}) -> ([0-9a-f]{2}(:[0-9a-f]{2}){5}) /, "")
+          .replace(/^(vlan [0-9, ]+ )?\S+ -> \S+ /, "$1")
+      : [proto.toUpperCase(), endpoint(src, sp), "→", endpoint(dst, dp)].join(" ");
     return { src: endpoint(src, sp), dst: endpoint(dst, dp), proto: String(proto), len, summary };
   }
   function packetRow(p) {
