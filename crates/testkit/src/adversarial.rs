@@ -64,7 +64,7 @@ pub const CASES: &[Case] = &[
     Case {
         name: "overlap",
         unit: "segments, each sent twice with different bytes",
-        full: 200_000,
+        full: 20_000,
         target: "tcp first-wins overlap policy, retransmission events",
         write: overlap,
     },
@@ -106,7 +106,7 @@ pub const CASES: &[Case] = &[
     Case {
         name: "frag_never",
         unit: "IPv4 first fragments (1000 bytes) that never complete",
-        full: 200_000,
+        full: 50_000,
         target: "defrag max_buffered_bytes 4 MiB / max_datagrams",
         write: frag_never,
     },
