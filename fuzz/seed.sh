@@ -9,11 +9,15 @@
 # reader: decode_<link> gets the frames of that link type, decode_raw the IP packets (with
 # the target's selector byte in front), decode_dns the UDP payloads on DNS ports and
 # http_stream the TCP payloads on port 80 in the target's chunk encoding.
-# At most MAX_PER_FILE seeds per capture and target keep the corpora small.
+# At most MAX_PER_FILE seeds per capture and target keep the corpora small; whole files
+# over MAX_FILE_BYTES (64 KiB) are skipped.
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$(cd .. && pwd)
 MAX_PER_FILE=${MAX_PER_FILE:-64}
+# Whole captures larger than this are left out of the file-level corpora: large inputs
+# slow every execution and raise libFuzzer's guessed -max_len.
+MAX_FILE_BYTES=${MAX_FILE_BYTES:-65536}
 
 sources=("$ROOT/tests/data")
 SHARED=${PCAP_CORPUS:-$ROOT/../shared/corpus}
@@ -33,6 +37,7 @@ copy_seed() { # target file
 }
 
 for f in "${files[@]}"; do
+    [ "$(stat -c %s "$f")" -le "$MAX_FILE_BYTES" ] || continue
     copy_seed pipeline "$f"
     case "$f" in
         *.pcapng) copy_seed capture_pcapng "$f" ;;
