@@ -115,7 +115,11 @@ fn every_capture_through_every_subcommand() {
     let _ = std::fs::remove_dir_all(&tmp);
     let names: Vec<String> = walked
         .iter()
-        .map(|(s, a)| format!("{s} {}", a.join(" ")).trim_end().to_owned())
+        .map(|(s, a)| {
+            format!("{s} {}", a.join(" ").replace("{dir}", "DIR"))
+                .trim_end()
+                .to_owned()
+        })
         .collect();
     eprintln!(
         "corpus walk: {} captures x {} invocations ({}) = {runs} runs: {ok} exit 0, \

@@ -2,8 +2,9 @@
 //!
 //! ```text
 //! gen-adversarial OUTDIR [CASE[=N]]...   # default: every case at its full size
+//! gen-adversarial --list                 # the cases: name, full size, unit, target
 //! ```
-//! Prints one line per case: name, path, file size in bytes, n.
+//! Prints one tab-separated line per case written: name, path, file size in bytes, n.
 
 use std::fs::File;
 use std::io::BufWriter;
@@ -14,8 +15,15 @@ use pcap_testkit::adversarial::{CASES, case};
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
-    let Some(dir) = args.next().map(PathBuf::from) else {
-        eprintln!("usage: gen-adversarial OUTDIR [CASE[=N]]...");
+    let first = args.next();
+    if first.as_deref() == Some("--list") {
+        for c in CASES {
+            println!("{}\t{}\t{}\t{}", c.name, c.full, c.unit, c.target);
+        }
+        return ExitCode::SUCCESS;
+    }
+    let Some(dir) = first.map(PathBuf::from) else {
+        eprintln!("usage: gen-adversarial OUTDIR [CASE[=N]]... | --list");
         return ExitCode::from(2);
     };
     let mut wanted: Vec<(&'static pcap_testkit::adversarial::Case, u64)> = Vec::new();
