@@ -27,7 +27,9 @@ struct TouchAll {
 
 impl TouchAll {
     fn bytes(&mut self, b: &[u8]) {
-        self.sum = b.iter().fold(self.sum, |s, &x| s.wrapping_add(u64::from(x)));
+        self.sum = b
+            .iter()
+            .fold(self.sum, |s, &x| s.wrapping_add(u64::from(x)));
     }
 }
 
