@@ -18,7 +18,7 @@ read -r -a targets <<<"${TARGETS:-$(cargo fuzz list | tr '\n' ' ')}"
 
 mkdir -p artifacts
 start=$(date +%s)
-echo "fuzz: building ${#targets[@]} targets (sanitizer $SANITIZER)"
+echo "fuzz: building every target (sanitizer $SANITIZER), running ${#targets[@]}"
 if ! cargo fuzz build -s "$SANITIZER" >artifacts/build.log 2>&1; then
     tail -30 artifacts/build.log
     echo "fuzz: build failed"
