@@ -7,6 +7,8 @@
 //! case a missing corpus fails the test instead of passing silently.
 #![allow(clippy::panic, clippy::expect_used)]
 
+pub mod adversarial;
+
 use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};

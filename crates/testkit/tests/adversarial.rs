@@ -1,0 +1,304 @@
+//! The hostile captures of `pcap_testkit::adversarial` at small scale through the whole
+//! chain (`pipeline::Analyzer`) with caps scaled down to match: after every packet the
+//! reassembler's session table and buffers stay within their caps, and hitting a cap shows
+//! as the documented event. `scripts/adversarial.sh` runs the same cases at full scale
+//! through the binary with the default caps and measures peak RSS.
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::Cursor;
+
+use pcap_capture::{FileReader, LinkType, Packet};
+use pcap_decode::defrag::{DefragConfig, Defragmenter, FragKey};
+use pcap_decode::{Decoded, Net, decode_packet};
+use pcap_http_ws::pipeline::{Analyzer, AnalyzerConfig, Handler, Stream};
+use pcap_http_ws::{ErrorKind, HttpConfig, HttpError, HttpEvent, WsError};
+use pcap_tcp_reassembly::{CloseReason, Config, Event, EventKind, Overlap};
+use pcap_testkit::adversarial::{self, WriteFn};
+
+/// What the handler saw.
+#[derive(Debug, Default)]
+struct Seen {
+    starts: u64,
+    evicted: u64,
+    gaps: u64,
+    gap_bytes: u64,
+    data_bytes: u64,
+    conflicting: u64,
+    requests: u64,
+    body_bytes: u64,
+    decoded_bytes: u64,
+    responses_complete: u64,
+    ws_messages: u64,
+    errors: Vec<ErrorKind>,
+}
+
+impl Handler for Seen {
+    fn tcp(&mut self, event: &Event<'_>) {
+        match event.kind {
+            EventKind::Start { .. } => self.starts += 1,
+            EventKind::Closed {
+                reason: CloseReason::Evicted,
+                ..
+            } => self.evicted += 1,
+            EventKind::Gap { len, .. } => {
+                self.gaps += 1;
+                self.gap_bytes += len;
+            }
+            EventKind::Data { bytes, .. } => self.data_bytes += bytes.len() as u64,
+            EventKind::Retransmission {
+                overlap: Overlap::Different,
+                ..
+            } => self.conflicting += 1,
+            _ => {}
+        }
+    }
+
+    fn http(&mut self, _stream: &Stream, event: &HttpEvent<'_>) {
+        match event {
+            HttpEvent::Request(_) => self.requests += 1,
+            HttpEvent::Body {
+                data,
+                decoded: false,
+                ..
+            } => self.body_bytes += data.len() as u64,
+            HttpEvent::Body {
+                data,
+                decoded: true,
+                ..
+            } => self.decoded_bytes += data.len() as u64,
+            HttpEvent::MessageComplete(m)
+                if m.dir == pcap_http_ws::Direction::ServerToClient && m.complete =>
+            {
+                self.responses_complete += 1
+            }
+            HttpEvent::WsMessage(_) => self.ws_messages += 1,
+            HttpEvent::Error(e) => self.errors.push(e.kind.clone()),
+            _ => {}
+        }
+    }
+}
+
+fn capture(write: WriteFn, n: u64) -> Vec<u8> {
+    let mut file = Vec::new();
+    write(&mut file, n).unwrap();
+    file
+}
+
+/// Runs `file` through an analyzer set up by `config`, checking the TCP caps after every packet.
+fn analyze(file: Vec<u8>, config: AnalyzerConfig) -> (Seen, pcap_tcp_reassembly::Stats) {
+    let tcp = config.tcp.clone();
+    let mut analyzer = Analyzer::new(config);
+    let mut reader = FileReader::from_reader(Cursor::new(file)).unwrap();
+    let mut seen = Seen::default();
+    while let Some(packet) = reader.next_packet().unwrap() {
+        analyzer.push(&packet, &mut seen);
+        let r = analyzer.reassembler();
+        assert!(
+            r.session_count() <= tcp.max_sessions,
+            "{}",
+            r.session_count()
+        );
+        assert!(r.buffered_bytes() <= tcp.max_buffered_total);
+    }
+    analyzer.finish(&mut seen);
+    assert_eq!(analyzer.reassembler().session_count(), 0);
+    assert_eq!(analyzer.reassembler().buffered_bytes(), 0);
+    let stats = analyzer.reassembler().stats().clone();
+    (seen, stats)
+}
+
+fn tcp_config(f: impl FnOnce(&mut Config)) -> AnalyzerConfig {
+    let mut config = AnalyzerConfig::with_http(HttpConfig::default().with_decode_content(true));
+    f(&mut config.tcp);
+    config
+}
+
+#[test]
+fn syn_flood_evicts_beyond_max_sessions() {
+    let n = 5_000;
+    let config = tcp_config(|c| c.max_sessions = 1_000);
+    let (seen, stats) = analyze(capture(adversarial::syn_flood, n), config);
+    assert_eq!(seen.starts, n);
+    assert_eq!(stats.sessions, n);
+    assert_eq!(stats.sessions_evicted, n - 1_000);
+    assert_eq!(seen.evicted, n - 1_000);
+}
+
+#[test]
+fn many_flows_keep_every_request_under_max_sessions() {
+    let n = 3_000;
+    let config = tcp_config(|c| c.max_sessions = 500);
+    let (seen, stats) = analyze(capture(adversarial::many_flows, n), config);
+    assert_eq!(
+        seen.requests, n,
+        "every request decoded before its session is evicted"
+    );
+    assert_eq!(stats.sessions_evicted, n - 500);
+    assert!(
+        seen.errors
+            .iter()
+            .all(|e| matches!(e, ErrorKind::Http(HttpError::IncompleteMessage))),
+        "only the unanswered requests' ends: {:?}",
+        seen.errors
+    );
+}
+
+#[test]
+fn hole_is_given_up_at_the_per_direction_cap() {
+    let n = 2 << 20;
+    let cap = 256 << 10;
+    let config = tcp_config(|c| c.max_buffered_per_direction = cap);
+    let file = capture(adversarial::hole, n);
+    // Check the per-direction cap after every packet too (one session: total = direction).
+    let mut analyzer = Analyzer::new(config.clone());
+    let mut reader = FileReader::from_reader(Cursor::new(file.clone())).unwrap();
+    let mut seen = Seen::default();
+    while let Some(packet) = reader.next_packet().unwrap() {
+        analyzer.push(&packet, &mut seen);
+        assert!(analyzer.reassembler().buffered_bytes() <= cap);
+    }
+    let (seen, stats) = analyze(file, config);
+    assert_eq!(seen.gaps, 1);
+    assert_eq!(seen.gap_bytes, 1_400, "the lost segment");
+    assert_eq!(seen.data_bytes, n, "everything after the hole delivered");
+    assert_eq!(stats.cap_flushes, 1);
+}
+
+#[test]
+fn conflicting_retransmissions_keep_the_first_bytes() {
+    let n = 400;
+    let (seen, stats) = analyze(capture(adversarial::overlap, n), tcp_config(|_| {}));
+    assert_eq!(seen.data_bytes, n * 1_400);
+    assert_eq!(seen.gaps, 0);
+    assert!(
+        seen.conflicting >= n / 2,
+        "each buffered segment's conflicting copy is reported: {seen:?}"
+    );
+    assert_eq!(stats.conflicting_overlaps, seen.conflicting);
+}
+
+#[test]
+fn endless_chunked_body_streams_without_completing() {
+    let n = 1 << 20;
+    let (seen, _) = analyze(capture(adversarial::chunked_endless, n), tcp_config(|_| {}));
+    // Each segment is one chunk: "568\r\n", 1384 bytes, "\r\n".
+    let segments = n.div_ceil(5 + 1_384 + 2);
+    assert_eq!(
+        seen.body_bytes,
+        segments * 1_384,
+        "every chunk's data delivered"
+    );
+    assert_eq!(seen.responses_complete, 0);
+    assert!(
+        seen.errors
+            .iter()
+            .any(|e| matches!(e, ErrorKind::Http(HttpError::IncompleteMessage))),
+        "{:?}",
+        seen.errors
+    );
+}
+
+#[test]
+fn endless_websocket_message_hits_the_message_cap() {
+    let mut config = tcp_config(|_| {});
+    let mut http = HttpConfig::default();
+    http.ws_max_message = 64 << 10;
+    config.http = Some(http);
+    let (seen, _) = analyze(capture(adversarial::ws_endless, 1 << 20), config);
+    assert_eq!(seen.ws_messages, 0);
+    assert!(
+        seen.errors
+            .iter()
+            .any(|e| matches!(e, ErrorKind::WebSocket(WsError::MessageTooBig { .. }))),
+        "{:?}",
+        seen.errors
+    );
+}
+
+#[test]
+fn gzip_bomb_stops_at_max_decoded_body() {
+    let cap = 1 << 20;
+    let mut config = tcp_config(|_| {});
+    let mut http = HttpConfig::default().with_decode_content(true);
+    http.max_decoded_body = cap;
+    config.http = Some(http);
+    // 4 members of 16 MiB: 64 MiB inflated from about 64 KiB.
+    let (seen, _) = analyze(capture(adversarial::gzip_bomb, 4), config);
+    assert!(seen.decoded_bytes <= cap, "{}", seen.decoded_bytes);
+    assert!(
+        seen.errors
+            .iter()
+            .any(|e| matches!(e, ErrorKind::Http(HttpError::DecodedBodyTooLarge { .. }))),
+        "{:?}",
+        seen.errors
+    );
+}
+
+/// Every packet of a capture, decoded.
+fn for_each_decoded(file: Vec<u8>, mut f: impl FnMut(&Packet<'_>, &Decoded<'_>)) -> u64 {
+    let mut reader = FileReader::from_reader(Cursor::new(file)).unwrap();
+    let mut n = 0;
+    while let Some(p) = reader.next_packet().unwrap() {
+        n += 1;
+        f(&p, &decode_packet(LinkType::ETHERNET, p.data));
+    }
+    n
+}
+
+#[test]
+fn nested_vlans_stop_at_max_vlans() {
+    let n = for_each_decoded(capture(adversarial::vlan_nested, 20), |_, d| {
+        assert_eq!(d.vlans.len(), pcap_decode::vlan::MAX_VLANS);
+        assert!(d.net.is_none());
+        assert!(d.stop.is_some(), "the depth is reported");
+    });
+    assert_eq!(n, 20);
+}
+
+#[test]
+fn dns_pointer_loops_end() {
+    let n = for_each_decoded(capture(adversarial::dns_loop, 30), |_, d| {
+        let dns = d.dns().expect("a DNS message on port 53");
+        if let Ok(msg) = dns {
+            // Iterating and rendering loops must end, with errors instead of names.
+            let names: Vec<String> = msg
+                .questions()
+                .flatten()
+                .map(|q| q.name.to_string())
+                .collect();
+            assert!(names.iter().all(|n| n.len() < 1_100), "{names:?}");
+        }
+    });
+    assert_eq!(n, 30);
+}
+
+#[test]
+fn incomplete_fragments_stay_under_the_defrag_caps() {
+    let mut config = DefragConfig::default();
+    config.max_buffered_bytes = 64 << 10;
+    let cap_bytes = config.max_buffered_bytes;
+    let cap_datagrams = config.max_datagrams;
+    let mut defrag = Defragmenter::new(config);
+    let n = for_each_decoded(capture(adversarial::frag_never, 5_000), |p, d| {
+        let f = d.fragment().expect("a fragment");
+        let (Some(src), Some(dst), Some(proto)) = (
+            d.src_ip(),
+            d.dst_ip(),
+            d.net.as_ref().and_then(Net::protocol),
+        ) else {
+            panic!("IPv4 addresses");
+        };
+        let key = FragKey {
+            src,
+            dst,
+            protocol: proto,
+            id: f.id,
+        };
+        let out = defrag.push(p.ts_ns, key, f.offset, f.more, d.ip_payload(p.data));
+        assert!(matches!(out, Ok(None)), "never complete");
+        assert!(defrag.buffered_bytes() <= cap_bytes);
+        assert!(defrag.pending_datagrams() <= cap_datagrams);
+    });
+    assert_eq!(n, 5_000);
+    assert!(defrag.buffered_bytes() > 0);
+}

@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# Hostile captures through the binary, with peak RSS measured against a bound derived from
+# the default caps (docs/hardening.md explains each bound).
+#
+#   scripts/adversarial.sh            # build, generate into target/adversarial/, run, table
+#   KEEP=1 scripts/adversarial.sh     # reuse existing captures (same sizes)
+#
+# Each case is written by `gen-adversarial` (crates/testkit/src/adversarial.rs) and run
+# through `pcap-cli capture -r FILE --json` and `pcap-cli http-trace -r FILE --json
+# --tcp-verbose` (release build). A run fails when it exits non-zero, prints "panicked",
+# exceeds its RSS bound, or its output lacks the events the attack must produce.
+# A bound exceeded by a known, allowed amount (scripts/adversarial-allow.tsv: case, command,
+# ceiling in MiB, reason) is shown as "over (allowed)" and fails only above the ceiling.
+# Exit status: 0 when every run passes, 1 otherwise. Needs about 1 GiB of disk for the
+# captures (outputs are deleted unless the run failed) and 1.5 GiB of memory today
+# (see the allow-list).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+OUT=$ROOT/target/adversarial
+BIN=$ROOT/target/release/pcap-cli
+GEN=$ROOT/target/release/gen-adversarial
+ALLOW=$ROOT/scripts/adversarial-allow.tsv
+MIB=1048576
+
+echo "adversarial: building (release)"
+cargo build --release -q -p pcap-cli -p pcap-testkit --bin pcap-cli --bin gen-adversarial || exit 1
+mkdir -p "$OUT/out"
+start=$(date +%s)
+if [ -z "${KEEP:-}" ] || [ ! -s "$OUT/cases.tsv" ]; then
+    "$GEN" "$OUT" >"$OUT/cases.tsv" || exit 1
+fi
+echo "adversarial: captures ready in $(( $(date +%s) - start )) s"
+
+# Bound in MiB per case and command (capture: decoding only, no per-flow state).
+# Derivation (docs/hardening.md): base 32 MiB for the process, buffers and output;
+# the tcp session table is 262144 sessions x ~512 B = 128 MiB; the tcp out-of-order
+# buffers are 4 MiB per direction and 256 MiB in total; a WebSocket message is at most
+# 16 MiB (kept twice at worst: fragments, then the unmasked/inflated message); a decoded
+# body is streamed, its decoder output capped at 16 MiB; defrag buffers 4 MiB.
+bound() { # case command
+    case "$2" in
+        capture) echo 32 ;;
+        *) case "$1" in
+            syn_flood | many_flows) echo $(( 32 + 128 )) ;;
+            hole) echo $(( 32 + 4 )) ;;
+            overlap) echo $(( 32 + 4 )) ;;
+            ws_endless) echo $(( 32 + 2 * 16 )) ;;
+            gzip_bomb | chunked_endless) echo $(( 32 + 16 )) ;;
+            frag_never) echo $(( 32 + 4 )) ;;
+            *) echo 32 ;;
+        esac ;;
+    esac
+}
+
+# Checks the output of one run; prints a short note, returns non-zero on a missing event.
+check() { # case command n output-file
+    python3 - "$@" <<'PY'
+import json, sys
+case, cmd, n, path = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+# Outputs run to millions of lines: count substrings, parse only the few HTTP records.
+lines = open(path, encoding="utf-8").read().splitlines()
+def count(s):
+    return sum(1 for l in lines if s in l)
+def tcp(ev):
+    return count(f'"event":"{ev}"')
+ok, note = True, ""
+if cmd == "capture":
+    errors = count('"error":')
+    note = f"{len(lines)} packets, {errors} with errors"
+    if case in ("syn_flood", "vlan_nested", "dns_loop", "frag_never"):
+        ok = len(lines) == n
+    if case == "vlan_nested":
+        ok = ok and count('"error":"malformed: vlan depth') == n
+    if case == "dns_loop":
+        ok = ok and count('compression pointer') == n
+else:
+    nhttp = count('"type":"http"')
+    http = [json.loads(l) for l in lines if '"type":"http"' in l] if nhttp < 10 else []
+    if case == "syn_flood":
+        ok, note = tcp("start") == n, f"{tcp('start')} sessions started"
+    elif case == "many_flows":
+        ok, note = nhttp == n, f"{nhttp} requests reported"
+    elif case == "hole":
+        ok, note = tcp("gap") == 1, f"{tcp('gap')} gap, {tcp('out_of_order')} out-of-order"
+    elif case == "overlap":
+        ok, note = tcp("retransmit") == n, f"{tcp('retransmit')} retransmissions"
+    elif case == "chunked_endless":
+        r = http[0]["response"] if http else {}
+        ok = nhttp == 1 and r.get("complete") is False and r.get("body_len", 0) > 0
+        note = f"body_len {r.get('body_len')}, complete {str(r.get('complete')).lower()}"
+    elif case == "ws_endless":
+        ws = count('"type":"websocket"')
+        ok = nhttp == 1 and http[0]["response"]["status"] == 101 and ws == 0
+        note = f"101 upgrade, {ws} messages (cap)"
+    elif case == "gzip_bomb":
+        b = http[0]["response"]["body_len"] if http else None
+        ok, note = b == 16 * 1024 * 1024, f"body_len {b} (cap)"
+    else:
+        note = f"{len(lines)} lines"
+print(note)
+sys.exit(0 if ok else 1)
+PY
+}
+
+failed=0
+rows=()
+while IFS=$'\t' read -r name path size n; do
+    for cmd in capture http-trace; do
+        args=(capture --json)
+        [ "$cmd" = http-trace ] && args=(http-trace --json --tcp-verbose)
+        out=$OUT/out/$name.$cmd.jsonl
+        /usr/bin/time -f %M -o "$OUT/out/time" "$BIN" "${args[@]}" -r "$path" >"$out" 2>"$OUT/out/stderr"
+        rc=$?
+        kib=$(tail -1 "$OUT/out/time")
+        mib=$(( (kib + 1023) / 1024 ))
+        b=$(bound "$name" "$cmd")
+        note=$(check "$name" "$cmd" "$n" "$out")
+        checked=$?
+        allowed=$(awk -F'\t' -v c="$name" -v m="$cmd" '$1==c && $2==m {print $3}' "$ALLOW" 2>/dev/null)
+        if [ $rc -ne 0 ] || grep -q panicked "$OUT/out/stderr"; then
+            verdict="FAIL (exit $rc: $(head -c 120 "$OUT/out/stderr"))"
+        elif [ $checked -ne 0 ]; then
+            verdict="FAIL (events)"
+        elif [ "$mib" -le "$b" ]; then
+            verdict=ok
+        elif [ -n "$allowed" ] && [ "$mib" -le "$allowed" ]; then
+            verdict="over (allowed <= $allowed MiB)"
+        else
+            verdict="FAIL (rss)"
+        fi
+        # Outputs run to hundreds of MiB: keep them only when the run failed.
+        case "$verdict" in FAIL*) failed=1 ;; *) rm -f "$out" ;; esac
+        rows+=("$(printf '| %-15s | %-10s | %9s | %8s | %4s MiB | %4s MiB | %s | %s |' \
+            "$name" "$cmd" "$n" "$(( size / MIB )) MiB" "$mib" "$b" "$verdict" "$note")")
+    done
+done <"$OUT/cases.tsv"
+
+echo
+echo "| case            | command    |         n |     file | peak RSS |    bound | verdict | events |"
+echo "| --------------- | ---------- | --------- | -------- | -------- | -------- | ------- | ------ |"
+printf '%s\n' "${rows[@]}"
+echo
+echo "adversarial: total $(( $(date +%s) - start )) s"
+exit $failed
