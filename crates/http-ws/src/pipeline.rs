@@ -97,7 +97,17 @@ pub struct Analyzer {
 #[derive(Debug)]
 struct HttpStream {
     stream: Stream,
-    decoder: HttpSession,
+    decoder: Decoder,
+}
+
+/// A session's HTTP decoder, made on its first bytes so that sessions that never carry any
+/// (a SYN flood, half-open scans) cost only their endpoints, and dropped once it has given
+/// up on the session (not HTTP in either direction).
+#[derive(Debug)]
+enum Decoder {
+    NotYet,
+    Active(Box<HttpSession>),
+    Done,
 }
 
 impl Default for Analyzer {
@@ -256,7 +266,7 @@ fn feed_http(
             id,
             HttpStream {
                 stream: Stream { id, client, server },
-                decoder: HttpSession::new(config.clone()),
+                decoder: Decoder::NotYet,
             },
         );
         return;
@@ -264,7 +274,22 @@ fn feed_http(
     let Some(s) = sessions.get_mut(&id) else {
         return;
     };
+    let closing = matches!(
+        event.kind,
+        EventKind::End { .. } | EventKind::Reset { .. } | EventKind::Closed { .. }
+    );
     let HttpStream { stream, decoder } = s;
+    if matches!(decoder, Decoder::NotYet)
+        && matches!(event.kind, EventKind::Data { .. } | EventKind::Gap { .. })
+    {
+        *decoder = Decoder::Active(Box::new(HttpSession::new(config.clone())));
+    }
+    let Decoder::Active(decoder) = decoder else {
+        if closing {
+            sessions.remove(&id);
+        }
+        return;
+    };
     let mut shown = *stream;
     let mut emit = |e: HttpEvent<'_>| {
         if let HttpEvent::RolesSwapped { .. } = e {
@@ -282,6 +307,9 @@ fn feed_http(
             return;
         }
         _ => return,
+    }
+    if !decoder.is_active() {
+        s.decoder = Decoder::Done;
     }
     // The decoder may have found that the TCP "client" of a session picked up mid-stream
     // is really the HTTP server: HTTP roles from then on.
