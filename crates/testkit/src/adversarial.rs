@@ -291,7 +291,7 @@ pub fn many_flows(w: &mut dyn Write, n: u64) -> Result<(), CaptureError> {
     out.finish()
 }
 
-/// One session whose first data segment ([`MSS`] bytes) is never seen, followed by `n`
+/// One session whose first data segment (`MSS` bytes) is never seen, followed by `n`
 /// bytes: the reassembler must give up on the hole at its per-direction cap.
 pub fn hole(w: &mut dyn Write, n: u64) -> Result<(), CaptureError> {
     let mut out = Out::new(w)?;
