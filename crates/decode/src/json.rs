@@ -16,7 +16,16 @@ use crate::tcp::{TcpFlags, TcpOption, TcpView};
 
 /// Appends `s` as a JSON string (quotes included), escaping `"`, `\` and control characters.
 pub fn push_str(out: &mut Vec<u8>, s: &str) {
-    push_bytes_str(out, s.as_bytes());
+    out.push(b'"');
+    // Already UTF-8: only the escapes are needed, no validation.
+    escape_valid(out, s);
+    out.push(b'"');
+}
+
+/// True for a byte copied as is: printable ASCII other than `"` and `\`.
+#[inline(always)]
+fn is_plain(b: u8) -> bool {
+    (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\'
 }
 
 /// Appends bytes as a JSON string. UTF-8 is kept as is; bytes that are not valid UTF-8
@@ -24,6 +33,35 @@ pub fn push_str(out: &mut Vec<u8>, s: &str) {
 /// always valid JSON.
 pub fn push_bytes_str(out: &mut Vec<u8>, bytes: &[u8]) {
     out.push(b'"');
+    // Fast path for what headers, URIs and names nearly always are: printable ASCII runs,
+    // copied whole, with single-byte escapes between them. The first non-ASCII byte hands
+    // the rest (which starts on a character boundary) to the UTF-8-aware loop.
+    let mut rest = bytes;
+    loop {
+        let plain = rest
+            .iter()
+            .position(|&b| !is_plain(b))
+            .unwrap_or(rest.len());
+        let (run, tail) = rest.split_at(plain);
+        out.extend_from_slice(run);
+        match tail.split_first() {
+            None => break,
+            Some((&b, after)) if b.is_ascii() => {
+                escape_ascii(out, b);
+                rest = after;
+            }
+            Some(_) => {
+                push_utf8_lossless(out, tail);
+                break;
+            }
+        }
+    }
+    out.push(b'"');
+}
+
+/// The general case of [`push_bytes_str`], without the quotes: valid UTF-8 runs escaped,
+/// each invalid byte as `\u00XX`.
+fn push_utf8_lossless(out: &mut Vec<u8>, bytes: &[u8]) {
     let mut rest = bytes;
     while !rest.is_empty() {
         let (valid, bad) = match std::str::from_utf8(rest) {
@@ -42,28 +80,29 @@ pub fn push_bytes_str(out: &mut Vec<u8>, bytes: &[u8]) {
             None => rest = &[],
         }
     }
-    out.push(b'"');
+}
+
+/// Appends the escape for an ASCII byte that is not plain (see [`is_plain`]).
+fn escape_ascii(out: &mut Vec<u8>, b: u8) {
+    match b {
+        b'"' => out.extend_from_slice(b"\\\""),
+        b'\\' => out.extend_from_slice(b"\\\\"),
+        b'\n' => out.extend_from_slice(b"\\n"),
+        b'\r' => out.extend_from_slice(b"\\r"),
+        b'\t' => out.extend_from_slice(b"\\t"),
+        _ => push_u_escape(out, b),
+    }
 }
 
 fn escape_valid(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
     let mut start = 0;
     for (i, &b) in bytes.iter().enumerate() {
-        let esc: &[u8] = match b {
-            b'"' => b"\\\"",
-            b'\\' => b"\\\\",
-            b'\n' => b"\\n",
-            b'\r' => b"\\r",
-            b'\t' => b"\\t",
-            0..0x20 | 0x7f => b"",
-            _ => continue,
-        };
-        out.extend_from_slice(bytes.get(start..i).unwrap_or_default());
-        if esc.is_empty() {
-            push_u_escape(out, b);
-        } else {
-            out.extend_from_slice(esc);
+        if b >= 0x80 || is_plain(b) {
+            continue;
         }
+        out.extend_from_slice(bytes.get(start..i).unwrap_or_default());
+        escape_ascii(out, b);
         start = i.saturating_add(1);
     }
     out.extend_from_slice(bytes.get(start..).unwrap_or_default());
@@ -577,6 +616,50 @@ mod tests {
         );
         assert_eq!(s("é→".as_bytes()), "\"é→\"");
         assert_eq!(s(b"x\xffy\xc3"), r#""x\u00ffy\u00c3""#);
+    }
+
+    /// The straightforward escaper the fast path must agree with: UTF-8 validation over the
+    /// whole input, then a per-character escape.
+    fn reference(bytes: &[u8]) -> Vec<u8> {
+        let mut out = vec![b'"'];
+        for chunk in bytes.utf8_chunks() {
+            for c in chunk.valid().chars() {
+                match c {
+                    '"' => out.extend_from_slice(b"\\\""),
+                    '\\' => out.extend_from_slice(b"\\\\"),
+                    '\n' => out.extend_from_slice(b"\\n"),
+                    '\r' => out.extend_from_slice(b"\\r"),
+                    '\t' => out.extend_from_slice(b"\\t"),
+                    '\0'..='\x1f' | '\x7f' => {
+                        out.extend_from_slice(format!("\\u{:04x}", c as u32).as_bytes())
+                    }
+                    c => out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes()),
+                }
+            }
+            for b in chunk.invalid() {
+                out.extend_from_slice(format!("\\u{b:04x}").as_bytes());
+            }
+        }
+        out.push(b'"');
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn fast_escaper_matches_reference(bytes in proptest::collection::vec(
+            proptest::prop_oneof![0u8..0x80, proptest::num::u8::ANY], 0..64)) {
+            let mut out = Vec::new();
+            push_bytes_str(&mut out, &bytes);
+            proptest::prop_assert_eq!(&out, &reference(&bytes));
+            serde_json::from_slice::<String>(&out).unwrap();
+        }
+
+        #[test]
+        fn str_escaper_matches_reference(s in "\\PC*|[\\x00-\\x7f]*") {
+            let mut out = Vec::new();
+            push_str(&mut out, &s);
+            proptest::prop_assert_eq!(&out, &reference(s.as_bytes()));
+        }
     }
 
     #[test]
