@@ -11,19 +11,61 @@ use crate::{
 /// How many occupied slots an eviction looks at (an approximation of LRU, as in Redis).
 const EVICTION_SAMPLE: usize = 16;
 
+/// A session in the table. Ended sessions stay (late ACKs and retransmissions still
+/// belong to them, as in tshark) but give back their streams: with the key derived from
+/// `info`, an ended session costs about 200 bytes instead of 420, which is what keeps a
+/// capture of many short connections under the memory target.
 #[derive(Debug)]
 struct Session {
-    key: FlowKey,
     /// Whether the client is the key's lower endpoint.
     client_is_lo: bool,
     /// Index 0: client to server, 1: server to client.
-    streams: [HalfStream; 2],
+    streams: Streams,
     /// First sequence number seen per direction (the ISN for a SYN), as tshark's
     /// `base_seq`: a new SYN with another value starts a new session.
     first_seq: [Option<u32>; 2],
     info: SessionInfo,
     /// `End`, `Reset` or `Closed` was emitted.
     ended: bool,
+}
+
+impl Session {
+    /// The table key, from the endpoints (the key is canonical, so either order gives it).
+    fn key(&self) -> FlowKey {
+        FlowKey::new(self.info.client, self.info.server).0
+    }
+}
+
+/// A session's two half-streams while it is live; none once it has ended.
+#[derive(Debug)]
+struct Streams(Option<Box<[HalfStream; 2]>>);
+
+impl Default for Streams {
+    fn default() -> Streams {
+        Streams(Some(Box::default()))
+    }
+}
+
+impl Streams {
+    fn get(&self, i: usize) -> Option<&HalfStream> {
+        self.0.as_deref().and_then(|s| s.get(i))
+    }
+
+    fn get_mut(&mut self, i: usize) -> Option<&mut HalfStream> {
+        self.0.as_deref_mut().and_then(|s| s.get_mut(i))
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &HalfStream> {
+        self.0.as_deref().into_iter().flatten()
+    }
+
+    /// Frees the streams of an ended session, taking what they still buffer off the
+    /// global count.
+    fn retire(&mut self, buffered: &mut usize) {
+        let held = self.iter().map(HalfStream::buffered).sum::<usize>();
+        *buffered = buffered.saturating_sub(held);
+        self.0 = None;
+    }
 }
 
 fn idx(dir: Direction) -> usize {
@@ -251,7 +293,6 @@ impl Reassembler {
         self.next_id = self.next_id.saturating_add(1);
         self.stats.sessions = self.stats.sessions.saturating_add(1);
         let session = Session {
-            key,
             client_is_lo,
             streams: Default::default(),
             first_seq: [None, None],
@@ -350,7 +391,7 @@ impl Reassembler {
         let Some(mut s) = self.slots.get_mut(slot).and_then(Option::take) else {
             return;
         };
-        self.map.remove(&s.key);
+        self.map.remove(&s.key());
         self.free.push(slot);
         if !s.ended {
             flush_session(&mut s, &mut self.buffered, &mut self.stats, ts_ns, sink);
@@ -497,6 +538,7 @@ impl Reassembler {
             if !s.ended {
                 s.info.state = SessionState::Reset;
                 s.ended = true;
+                s.streams.retire(&mut self.buffered);
                 sink(Event {
                     session: id,
                     ts_ns: ts,
@@ -512,6 +554,7 @@ impl Reassembler {
         if fins == 2 {
             s.info.state = SessionState::Closed;
             s.ended = true;
+            s.streams.retire(&mut self.buffered);
             sink(Event {
                 session: id,
                 ts_ns: ts,
@@ -542,6 +585,7 @@ where
     if fins == 2 && !s.ended {
         s.info.state = SessionState::Closed;
         s.ended = true;
+        s.streams.retire(buffered);
         sink(Event {
             session: id,
             ts_ns: ts,
