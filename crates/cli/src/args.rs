@@ -59,7 +59,7 @@ pub struct SourceArgs {
     /// Do not put the interface into promiscuous mode.
     #[arg(short = 'p', long = "no-promiscuous-mode")]
     pub no_promisc: bool,
-    /// Kernel buffer size for live capture, in KiB.
+    /// Kernel buffer size for live capture, in KiB [default: 8192].
     #[arg(short = 'B', long = "buffer-size", value_name = "KIB")]
     pub buffer_kib: Option<u32>,
     /// After opening the device as root, switch to this user (like tcpdump -Z).
@@ -171,7 +171,7 @@ pub struct GrepArgs {
     /// Match each packet's payload alone instead of the reassembled stream.
     #[arg(long)]
     pub packet: bool,
-    /// Bytes of context shown around a match.
+    /// Bytes of context shown on each side of a match (at most 16384).
     #[arg(long, default_value_t = 40)]
     pub context: usize,
 }

@@ -10,6 +10,10 @@ use pcap_capture::{CaptureError, Packet, Source};
 
 use crate::args::SourceArgs;
 use crate::error::CliError;
+use crate::progress::Progress;
+
+/// Kernel capture buffer when `-B` is not given (tcpdump's default is 2 MiB).
+const DEFAULT_BUFFER_KIB: u32 = 8 * 1024;
 
 /// A packet source opened from the command line.
 #[derive(Debug)]
@@ -20,6 +24,7 @@ pub struct Input {
     read: u64,
     snaplen: u32,
     path: Option<std::path::PathBuf>,
+    progress: Option<Progress>,
 }
 
 impl Input {
@@ -56,8 +61,16 @@ impl Input {
                 let mut options = LiveOptions::default();
                 options.snaplen = args.snaplen;
                 options.promiscuous = !args.no_promisc;
-                options.immediate = true;
-                options.buffer_size = args.buffer_kib.map(|k| k.saturating_mul(1024));
+                // Not libpcap's immediate mode: on Linux it falls back to a ring of
+                // snaplen-sized slots (8 of them for 2 MiB at 256 KiB) that drops packets in
+                // the smallest burst. A short read timeout keeps output prompt instead.
+                options.immediate = false;
+                options.timeout_ms = 100;
+                options.buffer_size = Some(
+                    args.buffer_kib
+                        .unwrap_or(DEFAULT_BUFFER_KIB)
+                        .saturating_mul(1024),
+                );
                 options.filter = filter.or(live_default_filter).map(str::to_owned);
                 let s = Source::open_live(&device, &options)?;
                 eprintln!("pcap-cli: listening on {device}");
@@ -76,6 +89,7 @@ impl Input {
             read: 0,
             snaplen: args.snaplen,
             path: args.read.clone(),
+            progress: args.read.as_deref().and_then(Progress::for_file),
         })
     }
 
@@ -88,6 +102,9 @@ impl Input {
         let packet = match self.source.next_packet() {
             Ok(p) => p,
             Err(source) => {
+                if let Some(p) = self.progress.as_mut() {
+                    p.clear();
+                }
                 return Err(match &self.path {
                     Some(path) => CliError::Read {
                         path: path.clone(),
@@ -97,6 +114,11 @@ impl Input {
                 });
             }
         };
+        match (&packet, self.progress.as_mut()) {
+            (Some(p), Some(progress)) => progress.packet(p.caplen),
+            (None, Some(progress)) => progress.clear(),
+            _ => {}
+        }
         if packet.is_some() {
             self.read += 1;
             if let Some(r) = self.remaining.as_mut() {
@@ -130,6 +152,14 @@ impl Input {
     /// True for a live device (as opposed to a file).
     pub fn is_live(&self) -> bool {
         matches!(self.source, Source::Live(_))
+    }
+
+    /// Packets the kernel dropped so far (live captures; 0 for files).
+    pub fn kernel_drops(&mut self) -> u64 {
+        match self.source.stats() {
+            Some(Ok(stats)) => u64::from(stats.dropped) + u64::from(stats.if_dropped),
+            _ => 0,
+        }
     }
 
     /// For live captures, prints tcpdump's closing statistics to stderr.

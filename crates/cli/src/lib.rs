@@ -9,6 +9,8 @@ pub mod error;
 pub mod har;
 pub mod input;
 pub mod output;
+pub mod progress;
+pub mod serve;
 
 use args::{Cli, Command};
 use error::CliError;
@@ -19,6 +21,9 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Devices(a) => cmd::devices::run(&a),
         Command::Capture(a) => cmd::capture::run(&a),
         Command::HttpTrace(a) => cmd::http_trace::run(&a),
-        other => Err(CliError::Serve(format!("{other:?}: not implemented yet"))),
+        Command::Serve(a) => cmd::serve::run(&a),
+        Command::Grep(a) => cmd::grep::run(&a),
+        Command::Flows(a) => cmd::flows::run(&a),
+        Command::Follow(a) => cmd::follow::run(&a),
     }
 }

@@ -1,4 +1,4 @@
-//! Zero-copy, never-panicking packet decoding from the link layer to TCP, UDP and ICMP.
+//! Zero-copy, never-panicking packet decoding from the link layer to TCP, UDP, ICMP and DNS.
 //!
 //! [`decode_packet`] takes a link type and a frame and returns a [`Decoded`] holding a view
 //! per layer, all borrowing the frame, plus the error that stopped decoding, if any.
@@ -16,11 +16,13 @@
 //! assert!(line.contains("TCP [S] seq 7"));
 //! ```
 //!
-//! Hooks for modules written elsewhere: DNS decoding plugs into the UDP arm of
-//! [`decode_transport`] and of [`write_summary`], and adds its JSON object through
-//! [`write_json_with`] using the [`json`] writer helpers; IP defragmentation reads
-//! [`Decoded::fragment`] and decodes each reassembled datagram with [`decode_transport`].
+//! DNS in UDP to or from a DNS port is decoded lazily by [`Decoded::dns`] (and shown by
+//! [`write_summary`] and [`write_json`]). IP fragments are put back together by
+//! [`defrag::Defragmenter`], fed from [`Decoded::fragment`] and [`Decoded::ip_payload`];
+//! [`decode_transport`] decodes each reassembled datagram. Callers add their own members to
+//! a packet's JSON line with [`write_json_with`].
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
 #![warn(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 
 pub mod arp;

@@ -27,6 +27,7 @@
 //! sessions cost almost nothing. Protocol errors are [`HttpEvent::Error`] events; decoding
 //! goes on (or stops for that direction), never panics, and every buffer has a cap.
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
 #![warn(clippy::indexing_slicing)]
 
 mod chunked;

@@ -59,6 +59,7 @@
 //! - **Time** is packet time only. The clock is the largest `min(previous, current)`
 //!   timestamp, so one packet with a wild timestamp cannot time every session out.
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
 #![warn(clippy::indexing_slicing)]
 
 mod adapter;

@@ -4,8 +4,11 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::net::SocketAddr;
+use std::sync::mpsc::SyncSender;
 
-use pcap_decode::json::{Arr, Obj, push_bytes_str, push_ts};
+use pcap_capture::Packet;
+use pcap_decode::json::{self, Arr, Obj, push_bytes_str, push_ts};
+use pcap_decode::{Decoded, write_summary};
 use pcap_http_ws::pipeline::{Analyzer, AnalyzerConfig, Handler, Stream};
 use pcap_http_ws::{
     Direction, HttpConfig, HttpEvent, Transaction, TransactionCollector, WsControlKind, WsPayload,
@@ -19,6 +22,7 @@ use crate::error::CliError;
 use crate::har::Har;
 use crate::input::Input;
 use crate::output::{Output, write_time};
+use crate::serve::FeedItem;
 
 /// Longest WebSocket text shown on one human-readable line.
 const WS_TEXT_SHOWN: usize = 200;
@@ -28,13 +32,14 @@ pub fn run(args: &HttpTraceArgs) -> Result<(), CliError> {
     let filters = Filters::new(args)?;
     // Live default as node_pcap's http_trace, VLAN-tagged TCP included.
     let mut input = Input::open(&args.source, Some("tcp or (vlan and tcp)"))?;
-    let mut http = HttpConfig::default();
     // body_len in the output is after content decoding, as Wireshark shows it.
-    http.decode_content = true;
+    let http = HttpConfig::default().with_decode_content(true);
     let mut analyzer = Analyzer::new(AnalyzerConfig::with_http(http));
     let keep_bodies = args.bodies || args.har.is_some();
     let mut tracer = Tracer {
-        out: Output::stdout(input.is_live()),
+        out: TraceOut::Stdout(Output::stdout(input.is_live())),
+        packets: false,
+        preview: None,
         palette: Palette::new(&args.output),
         json: args.output.json,
         filters,
@@ -124,6 +129,71 @@ impl Filters {
     }
 }
 
+/// Where the trace goes: standard output, or the `serve` web view's feed (one item per
+/// JSON object).
+pub(crate) enum TraceOut {
+    /// Lines (human or JSON) to standard output.
+    Stdout(Output),
+    /// JSON objects to the web view.
+    Feed {
+        /// The object being written.
+        buf: Vec<u8>,
+        /// The web view's feed.
+        tx: SyncSender<FeedItem>,
+    },
+}
+
+/// The kind of object just written, for the web view.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Kind {
+    Packet,
+    Http,
+    WebSocket,
+    Tcp,
+}
+
+impl TraceOut {
+    fn buffer(&mut self) -> &mut Vec<u8> {
+        match self {
+            TraceOut::Stdout(out) => out.buffer(),
+            TraceOut::Feed { buf, .. } => buf,
+        }
+    }
+
+    /// Call after each object or line written to the buffer.
+    fn done(&mut self, kind: Kind) {
+        let TraceOut::Feed { buf, tx } = self else {
+            return;
+        };
+        let text = String::from_utf8_lossy(buf.trim_ascii_end()).into_owned();
+        buf.clear();
+        let item = match kind {
+            Kind::Packet => FeedItem::Packet(text),
+            Kind::Http => FeedItem::Http(text),
+            Kind::WebSocket => FeedItem::WebSocket(text),
+            Kind::Tcp => FeedItem::Tcp(text),
+        };
+        // The web view has gone (Ctrl-C): the process is ending.
+        let _ = tx.send(item);
+    }
+
+    /// Call after each packet: writes standard output out when due.
+    pub(crate) fn packet_done(&mut self) -> Result<(), CliError> {
+        match self {
+            TraceOut::Stdout(out) => out.packet_done(),
+            TraceOut::Feed { .. } => Ok(()),
+        }
+    }
+
+    /// Writes what standard output still holds.
+    pub(crate) fn flush(&mut self) -> Result<(), CliError> {
+        match self {
+            TraceOut::Stdout(out) => out.flush(),
+            TraceOut::Feed { .. } => Ok(()),
+        }
+    }
+}
+
 /// Per TCP session: the transaction collector and whether its WebSocket upgrade was shown.
 #[derive(Debug)]
 struct StreamState {
@@ -134,9 +204,13 @@ struct StreamState {
     ws_shown: bool,
 }
 
-/// The [`Handler`] that prints.
-struct Tracer {
-    out: Output,
+/// The [`Handler`] that prints (or feeds the web view).
+pub(crate) struct Tracer {
+    out: TraceOut,
+    /// Also report every packet (the web view's packet list).
+    packets: bool,
+    /// Add a `body_preview` of this many bytes to transactions (the web view).
+    preview: Option<usize>,
     palette: Palette,
     json: bool,
     filters: Filters,
@@ -151,6 +225,20 @@ struct Tracer {
 }
 
 impl Handler for Tracer {
+    fn packet(&mut self, frame: u64, packet: &Packet<'_>, decoded: &Decoded<'_>) {
+        if !self.packets {
+            return;
+        }
+        self.line.clear();
+        // Writing into a String cannot fail.
+        let _ = write_summary(&mut self.line, decoded);
+        let summary = &self.line;
+        json::write_json_with(self.out.buffer(), frame, packet, decoded, |o| {
+            o.str("summary", summary);
+        });
+        self.out.done(Kind::Packet);
+    }
+
     fn tcp(&mut self, event: &Event<'_>) {
         if let EventKind::Start { client, server, .. } = event.kind {
             self.streams.insert(
@@ -228,6 +316,32 @@ impl Handler for Tracer {
 }
 
 impl Tracer {
+    /// The web view's tracer: every packet (with its summary line), every transaction (with
+    /// a body preview), WebSocket message and TCP event, as JSON items sent to `tx`.
+    pub(crate) fn for_feed(tx: SyncSender<FeedItem>) -> Tracer {
+        /// Body bytes kept for the page's preview pane.
+        const PREVIEW: usize = 1024;
+        Tracer {
+            out: TraceOut::Feed {
+                buf: Vec::new(),
+                tx,
+            },
+            packets: true,
+            preview: Some(PREVIEW),
+            palette: Palette::plain(),
+            json: true,
+            filters: Filters::default(),
+            all_headers: false,
+            show_headers: Vec::new(),
+            bodies: None,
+            body_cap: Some(PREVIEW),
+            tcp_verbose: true,
+            streams: HashMap::new(),
+            har: None,
+            line: String::new(),
+        }
+    }
+
     /// `client -> server [stream N]`, arrows following the direction.
     fn flow(&self, stream: &Stream, dir: Direction) -> String {
         let (a, b) = match dir {
@@ -248,8 +362,9 @@ impl Tracer {
             har.add(stream, tx);
         }
         if self.json {
-            let out = self.out.buffer();
-            write_transaction_json(out, stream, tx);
+            let preview = self.preview;
+            write_transaction_json(self.out.buffer(), stream, tx, preview);
+            self.out.done(Kind::Http);
             return;
         }
         let rec = &tx.record;
@@ -353,6 +468,7 @@ impl Tracer {
             }
             o.end();
             out.push(b'\n');
+            self.out.done(Kind::WebSocket);
             return;
         }
         let mut l = std::mem::take(&mut self.line);
@@ -438,6 +554,7 @@ impl Tracer {
             }
             o.end();
             out.push(b'\n');
+            self.out.done(Kind::Tcp);
             return;
         }
         let mut l = std::mem::take(&mut self.line);
@@ -463,7 +580,12 @@ impl Tracer {
     }
 }
 
-fn write_transaction_json(out: &mut Vec<u8>, stream: &Stream, tx: &Transaction) {
+fn write_transaction_json(
+    out: &mut Vec<u8>,
+    stream: &Stream,
+    tx: &Transaction,
+    preview: Option<usize>,
+) {
     let rec = &tx.record;
     let mut o = Obj::new(out);
     o.str("type", "http");
@@ -505,6 +627,10 @@ fn write_transaction_json(out: &mut Vec<u8>, stream: &Stream, tx: &Transaction) 
         _ => o.key("response").extend_from_slice(b"null"),
     }
     o.bool("complete", rec.complete);
+    if let (Some(n), Some(body)) = (preview, tx.response_body.as_deref()) {
+        let shown = body.get(..n).unwrap_or(body);
+        o.str("body_preview", &String::from_utf8_lossy(shown));
+    }
     o.end();
     out.push(b'\n');
 }

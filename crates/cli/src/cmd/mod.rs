@@ -2,4 +2,9 @@
 
 pub mod capture;
 pub mod devices;
+pub mod flows;
+pub mod follow;
+pub mod grep;
 pub mod http_trace;
+pub mod serve;
+mod sessions;

@@ -1,0 +1,329 @@
+// pcap-cli serve: renders the WebSocket feed described in crates/cli/src/serve/mod.rs.
+// Plain DOM, no framework. Captured data is only ever inserted with textContent, never as
+// HTML: the traffic being watched may be hostile.
+"use strict";
+(function () {
+  const MAX_ROWS = 2000;      // rows kept per list: the DOM stays bounded
+  const MAX_PENDING = 4000;   // items held while paused; older ones are dropped
+  const $ = (id) => document.getElementById(id);
+  const el = {
+    filter: $("filter"), pause: $("pause"), clear: $("clear"), status: $("status"),
+    packets: $("count-packets"), bytes: $("count-bytes"), tx: $("count-tx"),
+    captureDrops: $("count-capture-drops"), viewDrops: $("count-view-drops"),
+    packetRows: $("packet-rows"), txRows: $("tx-rows"), detail: $("detail-body"),
+    packetsShown: $("packets-shown"), txShown: $("tx-shown"),
+    packetsScroll: $("packets-scroll"), txScroll: $("tx-scroll"),
+  };
+  const state = {
+    paused: false, pending: [], pendingDropped: 0, query: "", firstTs: null,
+    seenPackets: 0, seenBytes: 0, seenTx: 0, stats: null, ended: false, selected: null, retry: 500,
+    autoSelect: null,
+  };
+
+  // ---- small helpers -------------------------------------------------------------------
+  function td(text, cls) {
+    const c = document.createElement("td");
+    c.textContent = text == null ? "" : String(text);
+    if (cls) c.className = cls;
+    return c;
+  }
+  function fmtInt(n) { return Number(n || 0).toLocaleString("en-US"); }
+  function fmtBytes(n) {
+    n = Number(n || 0);
+    if (n < 1024) return n + " B";
+    const u = ["KiB", "MiB", "GiB", "TiB"];
+    let i = -1;
+    do { n /= 1024; i++; } while (n >= 1024 && i < u.length - 1);
+    return n.toFixed(n < 10 ? 2 : 1) + " " + u[i];
+  }
+  function tsSeconds(ts) {
+    if (typeof ts === "number") return ts;
+    if (typeof ts === "string") { const f = parseFloat(ts); return isNaN(f) ? null : f; }
+    return null;
+  }
+  function relTime(ts) {
+    const s = tsSeconds(ts);
+    if (s == null) return ts == null ? "" : String(ts);
+    if (state.firstTs == null) state.firstTs = s;
+    return (s - state.firstTs).toFixed(6);
+  }
+  function header(headers, name) {
+    if (!Array.isArray(headers)) return null;
+    name = name.toLowerCase();
+    for (const h of headers) if (Array.isArray(h) && String(h[0]).toLowerCase() === name) return String(h[1]);
+    return null;
+  }
+  function pick(obj, keys) {
+    if (!obj) return undefined;
+    for (const k of keys) if (obj[k] !== undefined && obj[k] !== null) return obj[k];
+    return undefined;
+  }
+  function endpoint(addr, port) {
+    if (addr == null) return "";
+    if (port == null) return String(addr);
+    return String(addr).includes(":") ? "[" + addr + "]:" + port : addr + ":" + port;
+  }
+
+  // ---- packets -------------------------------------------------------------------------
+  const PROTOS = ["websocket", "http", "dns", "icmpv6", "icmp", "arp", "tcp", "udp", "ipv6", "ipv4", "eth"];
+  function packetInfo(p) {
+    const net = p.ipv4 || p.ipv6 || p.ip || p.arp || null;
+    const tr = p.tcp || p.udp || null;
+    const src = pick(net, ["src", "saddr", "source", "sender_ip", "spa"]) ?? pick(p.eth, ["src"]);
+    const dst = pick(net, ["dst", "daddr", "destination", "target_ip", "tpa"]) ?? pick(p.eth, ["dst"]);
+    const sp = pick(tr, ["src_port", "sport", "srcport", "source_port"]);
+    const dp = pick(tr, ["dst_port", "dport", "dstport", "destination_port"]);
+    let proto = p.proto || "";
+    if (!proto) for (const k of PROTOS) if (p[k]) { proto = k; break; }
+    const len = p.len ?? p.caplen ?? "";
+    const summary = p.summary || [proto.toUpperCase(), endpoint(src, sp), "→", endpoint(dst, dp)].join(" ");
+    return { src: endpoint(src, sp), dst: endpoint(dst, dp), proto: String(proto), len, summary };
+  }
+  function packetRow(p) {
+    const info = packetInfo(p);
+    state.seenPackets++;
+    state.seenBytes += Number(p.len || p.caplen || 0);
+    const tr = document.createElement("tr");
+    const proto = info.proto.toLowerCase();
+    tr.append(td(p.frame ?? state.seenPackets, "num"), td(relTime(p.ts), "num"), td(info.src), td(info.dst),
+      td(info.proto.toUpperCase(), "p-" + proto.replace(/v6$/, "")), td(info.len, "num"), td(info.summary, "info"));
+    tr.title = info.summary;
+    tr._search = [info.summary, info.src, info.dst, info.proto].join(" ").toLowerCase();
+    tr._item = { kind: "packet", data: p };
+    return tr;
+  }
+
+  // ---- transactions --------------------------------------------------------------------
+  function httpRow(h) {
+    const req = h.request || {}, resp = h.response || null;
+    const host = header(req.headers, "host") || h.server || "";
+    const url = host + (req.uri || "");
+    const tr = document.createElement("tr");
+    const kind = td("", ""); const badge = document.createElement("span");
+    badge.className = "kind k-http"; badge.textContent = "HTTP"; kind.append(badge);
+    let status = "no response", scls = "snone";
+    if (resp) { status = resp.status + " " + (resp.reason || ""); scls = "s" + String(resp.status).charAt(0); }
+    const size = resp ? resp.body_len : req.body_len;
+    tr.append(td(relTime(req.ts ?? h.ts), "num"), kind, td((req.method || "?") + " " + url, "info"), td(status, "st " + scls),
+      td(size == null ? "" : fmtBytes(size), "num"));
+    tr.title = (req.method || "") + " " + url;
+    tr._search = [req.method, url, host, h.client, h.server, status, header(resp && resp.headers, "content-type")]
+      .join(" ").toLowerCase();
+    return tr;
+  }
+  function wsRow(w) {
+    const tr = document.createElement("tr");
+    const kind = td(""); const badge = document.createElement("span");
+    badge.className = "kind k-ws"; badge.textContent = "WS"; kind.append(badge);
+    const arrow = w.dir === "s2c" ? "←" : "→";
+    const raw = w.text ?? w.body_preview ?? "";
+    const body = String(raw).replace(/\s+/g, " ").slice(0, 300);
+    const text = arrow + " " + (w.opcode || "") + (body ? " " + body : "");
+    tr.append(td(relTime(w.ts), "num"), kind, td(text, "info"), td(w.dir === "s2c" ? "from server" : "to server", "snone"),
+      td(w.len == null ? "" : fmtBytes(w.len), "num"));
+    tr.title = text;
+    tr._search = [text, w.client, w.server, w.opcode].join(" ").toLowerCase();
+    return tr;
+  }
+  function tcpRow(t) {
+    const tr = document.createElement("tr");
+    const kind = td(""); const badge = document.createElement("span");
+    badge.className = "kind k-tcp"; badge.textContent = "TCP"; kind.append(badge);
+    const what = t.summary || [t.event, t.client, t.server && "→ " + t.server].filter(Boolean).join(" ") || JSON.stringify(t);
+    tr.append(td(relTime(t.ts), "num"), kind, td(what, "info"), td(t.reason || t.state || "", "snone"),
+      td(t.bytes == null ? "" : fmtBytes(t.bytes), "num"));
+    tr.title = what;
+    tr.className = "muted";
+    tr._search = [what, t.client, t.server].join(" ").toLowerCase();
+    return tr;
+  }
+
+  // ---- rendering -----------------------------------------------------------------------
+  function atBottom(box) { return box.scrollHeight - box.scrollTop - box.clientHeight < 30; }
+  function appendRows(tbody, box, rows) {
+    if (!rows.length) return;
+    const stick = atBottom(box);
+    const frag = document.createDocumentFragment();
+    for (const r of rows) { r.hidden = !matches(r); frag.append(r); }
+    tbody.append(frag);
+    let extra = tbody.rows.length - MAX_ROWS;
+    while (extra-- > 0) {
+      if (tbody.firstElementChild === state.selected) state.selected = null;
+      tbody.firstElementChild.remove();
+    }
+    if (stick) box.scrollTop = box.scrollHeight;
+  }
+  function render(items) {
+    const pk = [], tx = [];
+    for (const it of items) {
+      const d = it && it.data;
+      if (!d || typeof d !== "object") continue;
+      let row;
+      try {
+        if (it.kind === "packet") { pk.push(packetRow(d)); continue; }
+        if (it.kind === "http") row = httpRow(d);
+        else if (it.kind === "websocket") row = wsRow(d);
+        else if (it.kind === "tcp") row = tcpRow(d);
+        else continue;
+      } catch (e) { continue; } // one odd item must not stop the feed
+      state.seenTx++;
+      row._item = it;
+      tx.push(row);
+    }
+    appendRows(el.packetRows, el.packetsScroll, pk);
+    appendRows(el.txRows, el.txScroll, tx);
+    updateShown();
+    if (state.autoSelect) {
+      const visible = Array.from(el.txRows.rows).filter((r) => !r.hidden);
+      const row = visible[state.autoSelect - 1];
+      if (row) { state.autoSelect = null; showDetail(row); }
+    }
+  }
+  function matches(row) { return !state.query || row._search.includes(state.query); }
+  function applyFilter() {
+    state.query = el.filter.value.trim().toLowerCase();
+    for (const tbody of [el.packetRows, el.txRows]) for (const r of tbody.rows) r.hidden = !matches(r);
+    updateShown();
+  }
+  function shown(tbody) {
+    if (!state.query) return tbody.rows.length + " rows";
+    let n = 0;
+    for (const r of tbody.rows) if (!r.hidden) n++;
+    return n + " of " + tbody.rows.length + " match";
+  }
+  function updateShown() {
+    el.packetsShown.textContent = shown(el.packetRows);
+    el.txShown.textContent = shown(el.txRows);
+    updateCounters();
+  }
+  function updateCounters() {
+    const s = state.stats || {};
+    el.packets.textContent = fmtInt(Math.max(s.packets || 0, state.seenPackets));
+    el.bytes.textContent = fmtBytes(Math.max(s.bytes || 0, state.seenBytes));
+    el.tx.textContent = fmtInt(state.seenTx);
+    el.captureDrops.textContent = fmtInt(s.capture_drops || 0);
+    el.captureDrops.classList.toggle("alert", (s.capture_drops || 0) > 0);
+    const view = (s.view_drops || 0) + state.pendingDropped;
+    el.viewDrops.textContent = fmtInt(view);
+    el.viewDrops.classList.toggle("alert", view > 0);
+  }
+
+  // ---- details -------------------------------------------------------------------------
+  function h3(text) { const h = document.createElement("h3"); h.textContent = text; return h; }
+  function para(text, cls) { const p = document.createElement("p"); p.textContent = text; if (cls) p.className = cls; return p; }
+  function pre(text) { const p = document.createElement("pre"); p.textContent = text; return p; }
+  function headerTable(headers) {
+    const t = document.createElement("table");
+    for (const h of Array.isArray(headers) ? headers : []) {
+      const tr = document.createElement("tr");
+      tr.append(td(Array.isArray(h) ? h[0] : ""), td(Array.isArray(h) ? h[1] : String(h)));
+      t.append(tr);
+    }
+    return t;
+  }
+  function showDetail(row) {
+    if (state.selected) state.selected.classList.remove("sel");
+    state.selected = row; row.classList.add("sel");
+    const { kind, data: d } = row._item;
+    const out = [];
+    if (kind === "http") {
+      const req = d.request || {}, resp = d.response;
+      out.push(h3((req.method || "") + " " + (req.uri || "") + " " + (req.version || "")));
+      out.push(para((d.client || "?") + " → " + (d.server || "?") + (d.stream != null ? "  ·  stream " + d.stream : ""), "meta"));
+      out.push(headerTable(req.headers));
+      const reqBody = req.body_preview ?? null;
+      if (req.body_len) out.push(para("Request body: " + fmtBytes(req.body_len), "meta"));
+      if (reqBody != null && reqBody !== "") out.push(pre(String(reqBody)));
+      if (resp) {
+        out.push(h3((resp.version || "") + " " + resp.status + " " + (resp.reason || "")));
+        out.push(headerTable(resp.headers));
+        if (resp.body_len != null) out.push(para("Response body: " + fmtBytes(resp.body_len), "meta"));
+        const body = resp.body_preview ?? d.body_preview ?? null;
+        if (body != null && body !== "") out.push(pre(String(body)));
+      } else {
+        out.push(para("No response seen.", "hint"));
+      }
+    } else if (kind === "websocket") {
+      out.push(h3("WebSocket " + (d.opcode || "") + " " + (d.dir === "s2c" ? "server → client" : "client → server")));
+      out.push(para((d.client || "?") + " ↔ " + (d.server || "?") + "  ·  " + fmtBytes(d.len), "meta"));
+      const body = d.text ?? d.body_preview ?? null;
+      if (body != null) out.push(pre(String(body)));
+    } else {
+      out.push(h3(kind === "packet" ? "Frame " + (d.frame ?? "") : "TCP event"));
+      if (d.summary) out.push(para(d.summary, "meta"));
+      out.push(pre(JSON.stringify(d, null, 2)));
+    }
+    el.detail.replaceChildren(...out);
+  }
+  for (const tbody of [el.packetRows, el.txRows]) {
+    tbody.addEventListener("click", (e) => {
+      const row = e.target.closest("tr");
+      if (row && row._item) showDetail(row);
+    });
+  }
+
+  // ---- controls ------------------------------------------------------------------------
+  el.filter.addEventListener("input", applyFilter);
+  el.pause.addEventListener("click", () => {
+    state.paused = !state.paused;
+    el.pause.classList.toggle("on", state.paused);
+    if (!state.paused) {
+      const items = state.pending; state.pending = [];
+      render(items);
+    }
+    updatePauseLabel();
+  });
+  function updatePauseLabel() {
+    el.pause.textContent = state.paused ? "Resume (" + state.pending.length + ")" : "Pause";
+  }
+  el.clear.addEventListener("click", () => {
+    el.packetRows.replaceChildren(); el.txRows.replaceChildren(); state.pending = [];
+    state.selected = null; updateShown(); updatePauseLabel();
+  });
+
+  // ---- feed ----------------------------------------------------------------------------
+  function setStatus(text, cls) { el.status.textContent = text; el.status.className = "status " + cls; }
+  function onMessage(ev) {
+    let msg;
+    try { msg = JSON.parse(ev.data); } catch (e) { return; }
+    if (msg.stats) {
+      state.stats = msg.stats;
+      if (msg.stats.ended && !state.ended) { state.ended = true; setStatus("capture ended", "ended"); }
+    }
+    const items = Array.isArray(msg.items) ? msg.items : [];
+    if (state.paused) {
+      for (const it of items) state.pending.push(it);
+      const over = state.pending.length - MAX_PENDING;
+      if (over > 0) { state.pending.splice(0, over); state.pendingDropped += over; }
+      updatePauseLabel(); updateCounters();
+    } else if (items.length) {
+      render(items);
+    } else {
+      updateCounters();
+    }
+  }
+  function connect() {
+    const ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws");
+    ws.onopen = () => {
+      state.retry = 500;
+      // The server replays its history on every connection: start from a clean slate.
+      el.packetRows.replaceChildren(); el.txRows.replaceChildren(); state.pending = [];
+      state.seenPackets = 0; state.seenBytes = 0; state.seenTx = 0; state.selected = null;
+      if (!state.ended) setStatus("live", "live");
+    };
+    ws.onmessage = onMessage;
+    ws.onclose = () => {
+      setStatus("disconnected, retrying", "down");
+      state.ended = false;
+      setTimeout(connect, state.retry);
+      state.retry = Math.min(state.retry * 2, 5000);
+    };
+  }
+  // Links can open a prepared view: ?filter=TEXT fills the filter box, ?select=N opens the
+  // details of the Nth visible transaction once it has arrived.
+  const params = new URLSearchParams(location.search);
+  if (params.has("filter")) { el.filter.value = params.get("filter"); applyFilter(); }
+  state.autoSelect = parseInt(params.get("select"), 10) || null;
+  updateShown();
+  connect();
+})();

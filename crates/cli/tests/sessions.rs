@@ -1,0 +1,457 @@
+//! `grep`, `flows` and `follow` end to end: the built binary on the repository's sample
+//! capture (checked against its generator's truth files), on small captures built here with
+//! known bytes, and on bad input.
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use pcap_capture::{LinkType, Packet, PcapWriter};
+use pcap_decode::build::{self, FrameSpec, IpSpec, Ipv4Spec, TcpSpec};
+
+const BIN: &str = env!("CARGO_BIN_EXE_pcap-cli");
+
+fn run(args: &[&str]) -> Output {
+    Command::new(BIN).args(args).output().unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+fn json_lines(o: &Output) -> Vec<serde_json::Value> {
+    stdout(o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON {l:?}: {e}")))
+        .collect()
+}
+
+fn sample() -> String {
+    pcap_testkit::test_data("sample-http-ws.pcap")
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// A fresh directory for one test.
+fn tmp_dir(test: &str) -> PathBuf {
+    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join(test);
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Asserts the run failed the documented way: exit code 2 and exactly one line on stderr.
+fn assert_one_line_error(o: &Output, contains: &str) {
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "stderr: {err}");
+    assert_eq!(err.lines().count(), 1, "one line expected: {err:?}");
+    assert!(
+        err.contains(contains),
+        "{err:?} should mention {contains:?}"
+    );
+}
+
+const CLIENT: [u8; 4] = [10, 0, 0, 1];
+const SERVER: [u8; 4] = [10, 0, 0, 2];
+const SYN: u16 = 0x002;
+const ACK: u16 = 0x010;
+const PSH_ACK: u16 = 0x018;
+const FIN_ACK: u16 = 0x011;
+
+/// One TCP segment of the session from client port 40000: `from_client` picks the
+/// direction; seq/ack are absolute.
+fn segment(from_client: bool, seq: u32, ack: u32, flags: u16, payload: &[u8]) -> Vec<u8> {
+    segment_port(40000, from_client, seq, ack, flags, payload)
+}
+
+/// One TCP segment between CLIENT:`port` and SERVER:80.
+fn segment_port(
+    port: u16,
+    from_client: bool,
+    seq: u32,
+    ack: u32,
+    flags: u16,
+    payload: &[u8],
+) -> Vec<u8> {
+    let (src, dst, sport, dport) = if from_client {
+        (CLIENT, SERVER, port, 80)
+    } else {
+        (SERVER, CLIENT, 80, port)
+    };
+    let frame = FrameSpec {
+        ip: IpSpec::V4(Ipv4Spec {
+            src,
+            dst,
+            ..Ipv4Spec::default()
+        }),
+        ..FrameSpec::default()
+    };
+    let tcp = TcpSpec {
+        src_port: sport,
+        dst_port: dport,
+        seq,
+        ack,
+        flags,
+        ..TcpSpec::default()
+    };
+    build::tcp_frame(&frame, &tcp, payload)
+}
+
+/// Writes a pcap of a handshake, the client's `data` segments (stream offset, bytes) and a
+/// FIN exchange. Client ISN 1000, server ISN 5000.
+fn write_session(path: &Path, data: &[(u32, &[u8])]) {
+    let mut frames = vec![
+        segment(true, 1000, 0, SYN, b""),
+        segment(false, 5000, 1001, SYN | ACK, b""),
+        segment(true, 1001, 5001, ACK, b""),
+    ];
+    let mut end = 0;
+    for &(offset, bytes) in data {
+        frames.push(segment(true, 1001 + offset, 5001, PSH_ACK, bytes));
+        end = end.max(offset + bytes.len() as u32);
+    }
+    frames.push(segment(true, 1001 + end, 5001, FIN_ACK, b""));
+    frames.push(segment(false, 5001, 1002 + end, FIN_ACK, b""));
+    frames.push(segment(true, 1002 + end, 5002, ACK, b""));
+    write_pcap(path, &frames);
+}
+
+fn write_pcap(path: &Path, frames: &[Vec<u8>]) {
+    let file = std::fs::File::create(path).unwrap();
+    let mut w = PcapWriter::new(file, LinkType(1), 65535).unwrap();
+    for (i, f) in frames.iter().enumerate() {
+        w.write_packet(&Packet {
+            ts_ns: 1_700_000_000_000_000_000 + i as i64 * 1000,
+            caplen: f.len() as u32,
+            orig_len: f.len() as u32,
+            link_type: LinkType(1),
+            interface: 0,
+            data: f,
+        })
+        .unwrap();
+    }
+    w.flush().unwrap();
+}
+
+#[test]
+fn flows_agree_with_sample_truth() {
+    let o = run(&["flows", "--json", "-r", &sample()]);
+    assert!(o.status.success());
+    let flows = json_lines(&o);
+    // sample-http-ws.pcap.truth.json: 8 connections, 8087 bytes c2s, 21721 s2c.
+    assert_eq!(flows.len(), 8);
+    let ids: Vec<u64> = flows
+        .iter()
+        .map(|f| f["stream"].as_u64().unwrap())
+        .collect();
+    assert_eq!(ids, (0..8).collect::<Vec<_>>(), "ordered by stream id");
+    let sum = |k: &str| flows.iter().map(|f| f[k].as_u64().unwrap()).sum::<u64>();
+    assert_eq!(sum("c2s_bytes"), 8087);
+    assert_eq!(sum("s2c_bytes"), 21721);
+    // truth: retransmitted_segments 1, no gaps; every connection closes with FINs.
+    assert_eq!(sum("retransmits"), 1);
+    assert_eq!(sum("gaps"), 0);
+    assert!(flows.iter().all(|f| f["state"] == "closed"));
+    assert!(
+        flows
+            .iter()
+            .all(|f| f["server"].as_str().unwrap().ends_with(":80"))
+    );
+    // truth: 181 packets, all in the 8 sessions. The reassembler ends a session at its
+    // second FIN, so the last ACK that follows (one per session here) is not counted: tshark
+    // counts it (e.g. frame 29 in tcp.stream 2).
+    assert_eq!(sum("c2s_packets") + sum("s2c_packets"), 181 - 8);
+
+    let text = run(&["flows", "-r", &sample()]);
+    let text = stdout(&text);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 9, "heading and 8 sessions:\n{text}");
+    assert!(lines[0].starts_with("STREAM  CLIENT"));
+    // Aligned: every line puts the STATE column at the same place.
+    let state_at = lines[0].find("STATE").unwrap();
+    assert!(
+        lines[1..]
+            .iter()
+            .all(|l| l[state_at..].starts_with("closed"))
+    );
+}
+
+#[test]
+fn grep_finds_every_host_header_of_the_sample() {
+    // The generator's transaction list: one Host header per request.
+    let tx =
+        std::fs::read_to_string(pcap_testkit::test_data("sample-http-ws.pcap.tx.tsv")).unwrap();
+    let mut want: HashMap<String, u64> = HashMap::new();
+    for line in tx.lines().skip(1) {
+        let host = line.split('\t').nth(2).unwrap();
+        *want.entry(host.to_owned()).or_default() += 1;
+    }
+    assert_eq!(want.values().sum::<u64>(), 14);
+
+    for mode in [&[][..], &["--packet"][..]] {
+        let mut args = vec!["grep", "--json", "-i", "HOST: [a-z.]+", "-r"];
+        let path = sample();
+        args.push(&path);
+        args.extend_from_slice(mode);
+        let o = run(&args);
+        assert!(o.status.success());
+        let mut got: HashMap<String, u64> = HashMap::new();
+        for hit in json_lines(&o) {
+            assert_eq!(hit["dir"], "c2s", "{hit}");
+            assert!(hit["server"].as_str().unwrap().ends_with(":80"));
+            let m = hit["match"].as_str().unwrap();
+            *got.entry(m["Host: ".len()..].to_owned()).or_default() += 1;
+            // The context holds the match at match_start.
+            let ctx = hit["context"].as_str().unwrap();
+            let start = hit["match_start"].as_u64().unwrap() as usize;
+            assert_eq!(&ctx[start..start + m.len()], m);
+            assert_eq!(
+                hit["offset"].as_u64().unwrap(),
+                hit["context_offset"].as_u64().unwrap() + start as u64
+            );
+        }
+        assert_eq!(got, want, "mode {mode:?}");
+    }
+}
+
+#[test]
+fn grep_text_shows_flow_offset_and_escaped_context() {
+    let o = run(&["grep", "--context", "8", "Host: auth", "-r", &sample()]);
+    let text = stdout(&o);
+    let first = text.lines().next().unwrap();
+    assert!(
+        first.contains("c2s @") && first.contains(" -> [2001:db8:ffff::87]:80 "),
+        "{first}"
+    );
+    assert!(
+        first.ends_with(": TP/1.1\\r\\nHost: auth.example"),
+        "{first}"
+    );
+    // No colour when stdout is not a terminal.
+    assert!(!text.contains('\x1b'));
+}
+
+#[test]
+fn grep_stream_mode_finds_a_match_split_across_segments() {
+    let dir = tmp_dir("grep_split");
+    let pcap = dir.join("split.pcap");
+    write_session(&pcap, &[(0, b"xxHEL"), (5, b"LOyy")]);
+    let pcap = pcap.to_str().unwrap();
+
+    let o = run(&["grep", "--json", "HELLO", "-r", pcap]);
+    let hits = json_lines(&o);
+    assert_eq!(hits.len(), 1, "{}", stdout(&o));
+    assert_eq!(hits[0]["match"], "HELLO");
+    assert_eq!(hits[0]["offset"], 2);
+    assert_eq!(hits[0]["context"], "xxHELLOyy");
+    assert_eq!(hits[0]["stream"], 0);
+    assert_eq!(hits[0]["client"], "10.0.0.1:40000");
+    // Dated by the packet that completed the match (the 5th frame).
+    assert_eq!(hits[0]["ts"].to_string(), "1700000000.000004");
+
+    let o = run(&["grep", "--json", "-i", "hello", "-r", pcap]);
+    assert_eq!(json_lines(&o).len(), 1);
+
+    let o = run(&["grep", "--json", "--packet", "HELLO", "-r", pcap]);
+    assert!(o.status.success());
+    assert!(json_lines(&o).is_empty(), "{}", stdout(&o));
+    let o = run(&["grep", "--json", "--packet", "LOy", "-r", pcap]);
+    let hits = json_lines(&o);
+    assert_eq!(hits.len(), 1);
+    assert_eq!(hits[0]["offset"], 5, "stream offset of the match");
+    assert_eq!(hits[0]["frame"], 5);
+}
+
+#[test]
+fn follow_writes_gaps_as_holes_and_indexes_them() {
+    let dir = tmp_dir("follow_gap");
+    let pcap = dir.join("gap.pcap");
+    // Bytes 3..7 never appear.
+    write_session(&pcap, &[(0, b"abc"), (7, b"xyz")]);
+    let out = dir.join("out");
+    let o = run(&[
+        "follow",
+        "-r",
+        pcap.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let c2s = out.join("000000-10.0.0.1.40000-10.0.0.2.80-c2s");
+    assert_eq!(std::fs::read(c2s).unwrap(), b"abc\0\0\0\0xyz");
+    let index = std::fs::read_to_string(out.join("index.jsonl")).unwrap();
+    let entry: serde_json::Value = serde_json::from_str(index.trim()).unwrap();
+    assert_eq!(entry["c2s_file"], "000000-10.0.0.1.40000-10.0.0.2.80-c2s");
+    assert_eq!(entry["s2c_file"], serde_json::Value::Null);
+    assert_eq!(entry["c2s_bytes"], 6);
+    assert_eq!(entry["c2s_len"], 10);
+    assert_eq!(entry["gaps"], 1);
+    assert_eq!(entry["c2s_holes"], serde_json::json!([[3, 4]]));
+    assert!(!out.join("000000-10.0.0.1.40000-10.0.0.2.80-s2c").exists());
+}
+
+#[test]
+fn follow_reopens_files_beyond_the_open_file_cap() {
+    // 100 sessions at once (more than the 64 files kept open), each sending two segments
+    // each way, interleaved: every file is closed and reopened between its two writes.
+    let dir = tmp_dir("follow_many");
+    let ports = 41000..41100u16;
+    let mut frames = Vec::new();
+    for p in ports.clone() {
+        frames.push(segment_port(p, true, 1000, 0, SYN, b""));
+        frames.push(segment_port(p, false, 5000, 1001, SYN | ACK, b""));
+    }
+    for round in 0..2u32 {
+        for p in ports.clone() {
+            let c2s = format!("c{p}-{round};");
+            let s2c = format!("s{p}-{round};");
+            let (cl, sl) = (c2s.len() as u32, s2c.len() as u32);
+            frames.push(segment_port(
+                p,
+                true,
+                1001 + round * cl,
+                5001 + round * sl,
+                PSH_ACK,
+                c2s.as_bytes(),
+            ));
+            frames.push(segment_port(
+                p,
+                false,
+                5001 + round * sl,
+                1001 + (round + 1) * cl,
+                PSH_ACK,
+                s2c.as_bytes(),
+            ));
+        }
+    }
+    let pcap = dir.join("many.pcap");
+    write_pcap(&pcap, &frames);
+    let out = dir.join("out");
+    let o = run(&[
+        "follow",
+        "-r",
+        pcap.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for (id, p) in ports.enumerate() {
+        let name = format!("{id:06}-10.0.0.1.{p}-10.0.0.2.80");
+        let c2s = std::fs::read_to_string(out.join(format!("{name}-c2s"))).unwrap();
+        assert_eq!(c2s, format!("c{p}-0;c{p}-1;"));
+        let s2c = std::fs::read_to_string(out.join(format!("{name}-s2c"))).unwrap();
+        assert_eq!(s2c, format!("s{p}-0;s{p}-1;"));
+    }
+    let index = std::fs::read_to_string(out.join("index.jsonl")).unwrap();
+    assert_eq!(index.lines().count(), 100);
+}
+
+#[test]
+fn follow_writes_the_sample_sessions() {
+    let out = tmp_dir("follow_sample");
+    let o = run(&["follow", "-r", &sample(), "-o", out.to_str().unwrap()]);
+    assert!(o.status.success());
+    let index = std::fs::read_to_string(out.join("index.jsonl")).unwrap();
+    let mut total = [0u64; 2];
+    let mut sessions = 0;
+    for line in index.lines() {
+        let e: serde_json::Value = serde_json::from_str(line).unwrap();
+        sessions += 1;
+        for (i, dir) in ["c2s", "s2c"].iter().enumerate() {
+            let file = e[format!("{dir}_file")].as_str().unwrap();
+            let len = std::fs::metadata(out.join(file)).unwrap().len();
+            assert_eq!(len, e[format!("{dir}_bytes")].as_u64().unwrap());
+            total[i] += len;
+        }
+    }
+    assert_eq!(sessions, 8);
+    assert_eq!(total, [8087, 21721]);
+}
+
+#[test]
+fn damaged_capture_outputs_what_came_before_then_fails() {
+    let dir = tmp_dir("damaged");
+    let data = std::fs::read(sample()).unwrap();
+    let cut = dir.join("cut.pcap");
+    std::fs::write(&cut, &data[..20_000]).unwrap();
+    let cut = cut.to_str().unwrap();
+
+    let o = run(&["flows", "-r", cut]);
+    assert_one_line_error(&o, "truncated");
+    assert_eq!(
+        stdout(&o).lines().count(),
+        9,
+        "table printed before the error"
+    );
+
+    let out = dir.join("out");
+    let o = run(&["follow", "-r", cut, "-o", out.to_str().unwrap()]);
+    assert_one_line_error(&o, "truncated");
+    let index = std::fs::read_to_string(out.join("index.jsonl")).unwrap();
+    assert_eq!(index.lines().count(), 8, "every session seen is indexed");
+
+    let o = run(&["grep", "--json", "Host", "-r", cut]);
+    assert_one_line_error(&o, "truncated");
+    assert!(!json_lines(&o).is_empty());
+}
+
+#[test]
+fn bad_input_is_one_line_and_exit_code_2() {
+    let o = run(&["grep", "(unclosed", "-r", &sample()]);
+    assert_one_line_error(&o, "for PATTERN: unclosed group");
+    assert!(o.stdout.is_empty());
+
+    let dir = tmp_dir("bad_input");
+    let file = dir.join("a-file");
+    std::fs::write(&file, b"x").unwrap();
+    let under_file = file.join("out");
+    let o = run(&[
+        "follow",
+        "-r",
+        &sample(),
+        "-o",
+        under_file.to_str().unwrap(),
+    ]);
+    assert_one_line_error(&o, "a-file/out");
+
+    for cmd in [
+        &["flows"][..],
+        &["follow", "-o", "unused"][..],
+        &["grep", "x"][..],
+    ] {
+        let missing = dir.join("missing.pcap");
+        let mut args = cmd.to_vec();
+        args.extend(["-r", missing.to_str().unwrap()]);
+        let o = Command::new(BIN)
+            .current_dir(&dir)
+            .args(&args)
+            .output()
+            .unwrap();
+        assert_one_line_error(&o, "missing.pcap");
+    }
+}
+
+#[test]
+fn grep_highlights_the_match_on_a_terminal_only() {
+    // util-linux `script` runs the command on a pseudo-terminal.
+    let cmd = format!(
+        "{BIN} grep --context 4 'Host: auth' -r {}",
+        pcap_testkit::test_data("sample-http-ws.pcap").display()
+    );
+    let Ok(o) = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .env_remove("NO_COLOR")
+        .output()
+    else {
+        eprintln!("SKIPPED grep_highlights_the_match_on_a_terminal_only: no `script` command");
+        return;
+    };
+    let tty = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        tty.contains(": .1\\r\\n\x1b[31mHost: auth\x1b[0m.exa"),
+        "match in red on a terminal: {tty:?}"
+    );
+    let o = run(&["grep", "--context", "4", "Host: auth", "-r", &sample()]);
+    assert!(stdout(&o).contains(": .1\\r\\nHost: auth.exa\n"));
+}

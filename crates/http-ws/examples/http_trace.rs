@@ -1,0 +1,68 @@
+//! A minimal HTTP trace: one line per request/response exchange with the session number, the
+//! client, method, URL, status and how long the exchange took (first request byte to last
+//! response byte, in packet time).
+//!
+//! Shows [`TransactionCollector`], which turns a session's HTTP events into owned
+//! [`Transaction`](pcap_http_ws::Transaction)s, kept per session and dropped when the
+//! session ends (`Handler::tcp` sees the end after the HTTP decoder has flushed it).
+//!
+//! ```text
+//! $ cargo run -p pcap-http-ws --example http_trace -- tests/data/sample-http-ws.pcap
+//! #0 [2001:db8:1::1]:36510 POST http://static.example.net/index.html?id=94467&page=28 200 0.007 ms
+//! $ sudo target/debug/examples/http_trace -i lo
+//! ```
+
+use std::collections::HashMap;
+
+use pcap_capture::Source;
+use pcap_capture::live::LiveOptions;
+use pcap_http_ws::pipeline::{Analyzer, Handler, Stream};
+use pcap_http_ws::{HttpEvent, TransactionCollector};
+use pcap_tcp_reassembly::{Event, EventKind};
+
+/// One transaction collector per open session.
+#[derive(Default)]
+struct Trace {
+    sessions: HashMap<u64, TransactionCollector>,
+}
+
+impl Handler for Trace {
+    fn http(&mut self, stream: &Stream, event: &HttpEvent<'_>) {
+        let collector = self.sessions.entry(stream.id).or_default();
+        collector.push(event);
+        for tx in collector.take() {
+            let ms = match (tx.record.request_start_ns, tx.record.response_end_ns) {
+                (Some(start), Some(end)) => format!("{:.3} ms", (end - start) as f64 / 1e6),
+                _ => "incomplete".to_owned(),
+            };
+            let status = tx.status.map_or("-".to_owned(), |s| s.to_string());
+            println!(
+                "#{} {} {} http://{}{} {status} {ms}",
+                stream.id,
+                stream.client,
+                tx.method.as_deref().unwrap_or("-"),
+                tx.host.as_deref().unwrap_or("-"),
+                tx.uri.as_deref().unwrap_or("-"),
+            );
+        }
+    }
+
+    fn tcp(&mut self, event: &Event<'_>) {
+        if let EventKind::End { .. } | EventKind::Reset { .. } | EventKind::Closed { .. } =
+            event.kind
+        {
+            self.sessions.remove(&event.session);
+        }
+    }
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut source = match args.as_slice() {
+        [flag, device] if flag == "-i" => Source::open_live(device, &LiveOptions::default())?,
+        [path] => Source::open_file(path)?,
+        _ => return Err("usage: http_trace FILE | http_trace -i IFACE".into()),
+    };
+    Analyzer::default().run(&mut source, &mut Trace::default())?;
+    Ok(())
+}
