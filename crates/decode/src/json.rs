@@ -214,6 +214,20 @@ impl<'b> Obj<'b> {
         push_display_quoted(self.key(key), v);
     }
 
+    /// Appends the members another `Obj` rendered earlier: `rendered` is that object's
+    /// bytes from its `{`, left open. Lets a caller render part of an object when the data
+    /// is at hand and complete it later without keeping the data.
+    pub fn members(&mut self, rendered: &[u8]) {
+        let Some(body) = rendered.get(1..).filter(|b| !b.is_empty()) else {
+            return;
+        };
+        if !self.first {
+            self.out.push(b',');
+        }
+        self.first = false;
+        self.out.extend_from_slice(body);
+    }
+
     /// A nested object member.
     pub fn obj(&mut self, key: &str) -> Obj<'_> {
         Obj::new(self.key(key))
@@ -690,7 +704,16 @@ mod tests {
         inner.end();
         a.end();
         o.display("ip", std::net::Ipv4Addr::LOCALHOST);
+        let mut part = Vec::new();
+        let mut p = Obj::new(&mut part);
+        p.u64("x", 1);
+        p.str("y", "z");
+        o.members(&part);
+        o.members(b"{");
         o.end();
-        assert_eq!(out, br#"{"k":"v","a":[1,{"t":true}],"ip":"127.0.0.1"}"#);
+        assert_eq!(
+            out,
+            br#"{"k":"v","a":[1,{"t":true}],"ip":"127.0.0.1","x":1,"y":"z"}"#
+        );
     }
 }
