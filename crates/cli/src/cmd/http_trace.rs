@@ -299,6 +299,21 @@ impl Handler for Tracer {
     }
 
     fn http(&mut self, stream: &Stream, event: &HttpEvent<'_>) {
+        // Body chunks (the most frequent event) and the other events neither the collector
+        // nor the output uses: no session lookup for them.
+        let used = match event {
+            HttpEvent::Body { .. } => self.body_cap.is_some(),
+            HttpEvent::Error(_) => self.tcp_verbose && !self.json,
+            HttpEvent::Request(_)
+            | HttpEvent::Response(_)
+            | HttpEvent::Transaction(_)
+            | HttpEvent::WsMessage(_)
+            | HttpEvent::WsControl(_) => true,
+            _ => false,
+        };
+        if !used {
+            return;
+        }
         let Some(state) = self.streams.get_mut(&stream.id) else {
             return;
         };
