@@ -28,6 +28,36 @@ fn is_plain(b: u8) -> bool {
     (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\'
 }
 
+/// Length of the run of plain bytes (see [`is_plain`]) `bytes` starts with. Eight bytes at a
+/// time: a word holds no byte needing attention when it has no byte below 0x20, none with
+/// the high bit, and no 0x7f, `"` or `\\` (the classic "has zero byte" / "has less than"
+/// word tests, exact for whether any byte matches).
+fn plain_prefix(bytes: &[u8]) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let has_zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+    let mut n = 0;
+    for chunk in bytes.chunks_exact(8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word);
+        let special = (x.wrapping_sub(ONES * 0x20) & !x & HIGH)
+            | (x & HIGH)
+            | has_zero(x ^ (ONES * 0x7f))
+            | has_zero(x ^ (ONES * u64::from(b'"')))
+            | has_zero(x ^ (ONES * u64::from(b'\\')));
+        if special != 0 {
+            break;
+        }
+        n += 8;
+    }
+    let rest = bytes.get(n..).unwrap_or_default();
+    n + rest
+        .iter()
+        .position(|&b| !is_plain(b))
+        .unwrap_or(rest.len())
+}
+
 /// Appends bytes as a JSON string. UTF-8 is kept as is; bytes that are not valid UTF-8
 /// (possible in DNS names) are escaped as `\u00XX`, i.e. read as Latin-1, so the output is
 /// always valid JSON.
@@ -38,11 +68,7 @@ pub fn push_bytes_str(out: &mut Vec<u8>, bytes: &[u8]) {
     // the rest (which starts on a character boundary) to the UTF-8-aware loop.
     let mut rest = bytes;
     loop {
-        let plain = rest
-            .iter()
-            .position(|&b| !is_plain(b))
-            .unwrap_or(rest.len());
-        let (run, tail) = rest.split_at(plain);
+        let (run, tail) = rest.split_at(plain_prefix(rest));
         out.extend_from_slice(run);
         match tail.split_first() {
             None => break,
@@ -95,17 +121,23 @@ fn escape_ascii(out: &mut Vec<u8>, b: u8) {
 }
 
 fn escape_valid(out: &mut Vec<u8>, s: &str) {
-    let bytes = s.as_bytes();
-    let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        if b >= 0x80 || is_plain(b) {
-            continue;
+    let mut rest = s.as_bytes();
+    loop {
+        let (run, tail) = rest.split_at(plain_prefix(rest));
+        out.extend_from_slice(run);
+        match tail.split_first() {
+            None => break,
+            Some((&b, after)) => {
+                if b.is_ascii() {
+                    escape_ascii(out, b);
+                } else {
+                    // Part of a valid UTF-8 character: kept as is.
+                    out.push(b);
+                }
+                rest = after;
+            }
         }
-        out.extend_from_slice(bytes.get(start..i).unwrap_or_default());
-        escape_ascii(out, b);
-        start = i.saturating_add(1);
     }
-    out.extend_from_slice(bytes.get(start..).unwrap_or_default());
 }
 
 fn push_u_escape(out: &mut Vec<u8>, b: u8) {
@@ -656,6 +688,18 @@ mod tests {
         }
         out.push(b'"');
         out
+    }
+
+    #[test]
+    fn plain_prefix_stops_at_the_first_special_byte() {
+        for special in [0u8, 0x1f, b'"', b'\\', 0x7f, 0x80, 0xff] {
+            for at in 0..20 {
+                let mut v = vec![b'a'; 20];
+                v[at] = special;
+                assert_eq!(plain_prefix(&v), at, "byte {special:#x} at {at}");
+            }
+        }
+        assert_eq!(plain_prefix(b" !~#[]{}0123456789abcdefXYZ"), 27);
     }
 
     proptest::proptest! {
