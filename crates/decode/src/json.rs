@@ -30,13 +30,13 @@ fn is_plain(b: u8) -> bool {
 
 /// Length of the run of plain bytes (see [`is_plain`]) `bytes` starts with. Eight bytes at a
 /// time: a word holds no byte needing attention when it has no byte below 0x20, none with
-/// the high bit, and no 0x7f, `"` or `\\` (the classic "has zero byte" / "has less than"
+/// the high bit, and no 0x7f, `"` or `\` (the classic "has zero byte" / "has less than"
 /// word tests, exact for whether any byte matches).
 fn plain_prefix(bytes: &[u8]) -> usize {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let has_zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
-    let mut n = 0;
+    let mut n = 0usize;
     for chunk in bytes.chunks_exact(8) {
         let mut word = [0u8; 8];
         word.copy_from_slice(chunk);
@@ -49,13 +49,14 @@ fn plain_prefix(bytes: &[u8]) -> usize {
         if special != 0 {
             break;
         }
-        n += 8;
+        n = n.saturating_add(8);
     }
     let rest = bytes.get(n..).unwrap_or_default();
-    n + rest
-        .iter()
-        .position(|&b| !is_plain(b))
-        .unwrap_or(rest.len())
+    n.saturating_add(
+        rest.iter()
+            .position(|&b| !is_plain(b))
+            .unwrap_or(rest.len()),
+    )
 }
 
 /// Appends bytes as a JSON string. UTF-8 is kept as is; bytes that are not valid UTF-8
