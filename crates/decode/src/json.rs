@@ -261,6 +261,23 @@ impl<'b> Obj<'b> {
         self.out.extend_from_slice(body);
     }
 
+    /// A socket address member, as its `Display` writes it (`1.2.3.4:80`, `[::1]:80`);
+    /// IPv4 without the formatting machinery.
+    pub fn socket_addr(&mut self, key: &str, addr: std::net::SocketAddr) {
+        let out = self.key(key);
+        match addr {
+            std::net::SocketAddr::V4(a) => {
+                push_ipv4(out, a.ip().octets());
+                // Inside the quotes push_ipv4 closed: reopen for the port.
+                out.pop();
+                out.push(b':');
+                push_u64(out, u64::from(a.port()));
+                out.push(b'"');
+            }
+            v6 => push_display_quoted(out, v6),
+        }
+    }
+
     /// A nested object member.
     pub fn obj(&mut self, key: &str) -> Obj<'_> {
         Obj::new(self.key(key))
@@ -749,6 +766,8 @@ mod tests {
         inner.end();
         a.end();
         o.display("ip", std::net::Ipv4Addr::LOCALHOST);
+        o.socket_addr("a", "10.1.2.3:8080".parse().unwrap());
+        o.socket_addr("b", "[2001:db8::1]:80".parse().unwrap());
         let mut part = Vec::new();
         let mut p = Obj::new(&mut part);
         p.u64("x", 1);
@@ -758,7 +777,7 @@ mod tests {
         o.end();
         assert_eq!(
             out,
-            br#"{"k":"v","a":[1,{"t":true}],"ip":"127.0.0.1","x":1,"y":"z"}"#
+            br#"{"k":"v","a":[1,{"t":true}],"ip":"127.0.0.1","a":"10.1.2.3:8080","b":"[2001:db8::1]:80","x":1,"y":"z"}"#
         );
     }
 }

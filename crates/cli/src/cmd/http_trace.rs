@@ -540,8 +540,8 @@ impl Tracer {
             let mut o = Obj::new(out);
             o.str("type", "websocket");
             o.u64("stream", stream.id);
-            o.display("client", stream.client);
-            o.display("server", stream.server);
+            o.socket_addr("client", stream.client);
+            o.socket_addr("server", stream.server);
             push_ts(o.key("ts"), ts);
             o.str("dir", dir.as_str());
             o.str("opcode", opcode);
@@ -628,8 +628,8 @@ impl Tracer {
             let mut o = Obj::new(out);
             o.str("type", "tcp");
             o.u64("stream", stream.id);
-            o.display("client", stream.client);
-            o.display("server", stream.server);
+            o.socket_addr("client", stream.client);
+            o.socket_addr("server", stream.server);
             push_ts(o.key("ts"), event.ts_ns);
             o.str("event", name);
             if let Some(d) = dir {
@@ -821,8 +821,8 @@ fn write_lean_json(
     let mut o = Obj::new(out);
     o.str("type", "http");
     o.u64("stream", stream.id);
-    o.display("client", stream.client);
-    o.display("server", stream.server);
+    o.socket_addr("client", stream.client);
+    o.socket_addr("server", stream.server);
     match (request, rec.request_start_ns) {
         (Some(req), Some(ts)) => {
             let mut r = o.obj("request");
@@ -881,8 +881,8 @@ fn write_transaction_json(
     let mut o = Obj::new(out);
     o.str("type", "http");
     o.u64("stream", stream.id);
-    o.display("client", stream.client);
-    o.display("server", stream.server);
+    o.socket_addr("client", stream.client);
+    o.socket_addr("server", stream.server);
     match (&tx.method, rec.request_start_ns) {
         (Some(method), Some(ts)) => {
             let mut r = o.obj("request");
