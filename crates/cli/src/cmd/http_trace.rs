@@ -49,7 +49,7 @@ pub fn run(args: &HttpTraceArgs) -> Result<(), CliError> {
         bodies: args.bodies.then_some(args.body_limit),
         body_cap: keep_bodies.then_some(args.body_limit),
         tcp_verbose: args.tcp_verbose,
-        streams: HashMap::new(),
+        streams: Streams::default(),
         har: args.har.as_ref().map(|_| Har::default()),
         line: String::new(),
         lean: args.output.json && !keep_bodies,
@@ -220,6 +220,9 @@ impl TraceOut {
     }
 }
 
+/// Session states by session number (a lookup per HTTP event: foldhash, not SipHash).
+type Streams = HashMap<u64, StreamState, foldhash::fast::RandomState>;
+
 /// Per TCP session: the transaction collector and whether its WebSocket upgrade was shown.
 #[derive(Debug)]
 struct StreamState {
@@ -247,7 +250,7 @@ pub(crate) struct Tracer {
     bodies: Option<usize>,
     body_cap: Option<usize>,
     tcp_verbose: bool,
-    streams: HashMap<u64, StreamState>,
+    streams: Streams,
     har: Option<Har>,
     line: String,
     /// `--json` without bodies or HAR: transactions are rendered from the events (see
@@ -417,7 +420,7 @@ impl Tracer {
             bodies: None,
             body_cap: Some(PREVIEW),
             tcp_verbose: true,
-            streams: HashMap::new(),
+            streams: Streams::default(),
             har: None,
             line: String::new(),
             lean: false,
