@@ -16,7 +16,47 @@ use crate::tcp::{TcpFlags, TcpOption, TcpView};
 
 /// Appends `s` as a JSON string (quotes included), escaping `"`, `\` and control characters.
 pub fn push_str(out: &mut Vec<u8>, s: &str) {
-    push_bytes_str(out, s.as_bytes());
+    out.push(b'"');
+    // Already UTF-8: only the escapes are needed, no validation.
+    escape_valid(out, s);
+    out.push(b'"');
+}
+
+/// True for a byte copied as is: printable ASCII other than `"` and `\`.
+#[inline(always)]
+fn is_plain(b: u8) -> bool {
+    (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\'
+}
+
+/// Length of the run of plain bytes (see [`is_plain`]) `bytes` starts with. Eight bytes at a
+/// time: a word holds no byte needing attention when it has no byte below 0x20, none with
+/// the high bit, and no 0x7f, `"` or `\` (the classic "has zero byte" / "has less than"
+/// word tests, exact for whether any byte matches).
+fn plain_prefix(bytes: &[u8]) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let has_zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+    let mut n = 0usize;
+    for chunk in bytes.chunks_exact(8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word);
+        let special = (x.wrapping_sub(ONES * 0x20) & !x & HIGH)
+            | (x & HIGH)
+            | has_zero(x ^ (ONES * 0x7f))
+            | has_zero(x ^ (ONES * u64::from(b'"')))
+            | has_zero(x ^ (ONES * u64::from(b'\\')));
+        if special != 0 {
+            break;
+        }
+        n = n.saturating_add(8);
+    }
+    let rest = bytes.get(n..).unwrap_or_default();
+    n.saturating_add(
+        rest.iter()
+            .position(|&b| !is_plain(b))
+            .unwrap_or(rest.len()),
+    )
 }
 
 /// Appends bytes as a JSON string. UTF-8 is kept as is; bytes that are not valid UTF-8
@@ -24,6 +64,31 @@ pub fn push_str(out: &mut Vec<u8>, s: &str) {
 /// always valid JSON.
 pub fn push_bytes_str(out: &mut Vec<u8>, bytes: &[u8]) {
     out.push(b'"');
+    // Fast path for what headers, URIs and names nearly always are: printable ASCII runs,
+    // copied whole, with single-byte escapes between them. The first non-ASCII byte hands
+    // the rest (which starts on a character boundary) to the UTF-8-aware loop.
+    let mut rest = bytes;
+    loop {
+        let (run, tail) = rest.split_at(plain_prefix(rest));
+        out.extend_from_slice(run);
+        match tail.split_first() {
+            None => break,
+            Some((&b, after)) if b.is_ascii() => {
+                escape_ascii(out, b);
+                rest = after;
+            }
+            Some(_) => {
+                push_utf8_lossless(out, tail);
+                break;
+            }
+        }
+    }
+    out.push(b'"');
+}
+
+/// The general case of [`push_bytes_str`], without the quotes: valid UTF-8 runs escaped,
+/// each invalid byte as `\u00XX`.
+fn push_utf8_lossless(out: &mut Vec<u8>, bytes: &[u8]) {
     let mut rest = bytes;
     while !rest.is_empty() {
         let (valid, bad) = match std::str::from_utf8(rest) {
@@ -42,31 +107,38 @@ pub fn push_bytes_str(out: &mut Vec<u8>, bytes: &[u8]) {
             None => rest = &[],
         }
     }
-    out.push(b'"');
+}
+
+/// Appends the escape for an ASCII byte that is not plain (see [`is_plain`]).
+fn escape_ascii(out: &mut Vec<u8>, b: u8) {
+    match b {
+        b'"' => out.extend_from_slice(b"\\\""),
+        b'\\' => out.extend_from_slice(b"\\\\"),
+        b'\n' => out.extend_from_slice(b"\\n"),
+        b'\r' => out.extend_from_slice(b"\\r"),
+        b'\t' => out.extend_from_slice(b"\\t"),
+        _ => push_u_escape(out, b),
+    }
 }
 
 fn escape_valid(out: &mut Vec<u8>, s: &str) {
-    let bytes = s.as_bytes();
-    let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let esc: &[u8] = match b {
-            b'"' => b"\\\"",
-            b'\\' => b"\\\\",
-            b'\n' => b"\\n",
-            b'\r' => b"\\r",
-            b'\t' => b"\\t",
-            0..0x20 | 0x7f => b"",
-            _ => continue,
-        };
-        out.extend_from_slice(bytes.get(start..i).unwrap_or_default());
-        if esc.is_empty() {
-            push_u_escape(out, b);
-        } else {
-            out.extend_from_slice(esc);
+    let mut rest = s.as_bytes();
+    loop {
+        let (run, tail) = rest.split_at(plain_prefix(rest));
+        out.extend_from_slice(run);
+        match tail.split_first() {
+            None => break,
+            Some((&b, after)) => {
+                if b.is_ascii() {
+                    escape_ascii(out, b);
+                } else {
+                    // Part of a valid UTF-8 character: kept as is.
+                    out.push(b);
+                }
+                rest = after;
+            }
         }
-        start = i.saturating_add(1);
     }
-    out.extend_from_slice(bytes.get(start..).unwrap_or_default());
 }
 
 fn push_u_escape(out: &mut Vec<u8>, b: u8) {
@@ -173,6 +245,37 @@ impl<'b> Obj<'b> {
     /// A string member from a `Display` value whose text needs no escaping (an address).
     pub fn display(&mut self, key: &str, v: impl Display) {
         push_display_quoted(self.key(key), v);
+    }
+
+    /// Appends the members another `Obj` rendered earlier: `rendered` is that object's
+    /// bytes from its `{`, left open. Lets a caller render part of an object when the data
+    /// is at hand and complete it later without keeping the data.
+    pub fn members(&mut self, rendered: &[u8]) {
+        let Some(body) = rendered.get(1..).filter(|b| !b.is_empty()) else {
+            return;
+        };
+        if !self.first {
+            self.out.push(b',');
+        }
+        self.first = false;
+        self.out.extend_from_slice(body);
+    }
+
+    /// A socket address member, as its `Display` writes it (`1.2.3.4:80`, `[::1]:80`);
+    /// IPv4 without the formatting machinery.
+    pub fn socket_addr(&mut self, key: &str, addr: std::net::SocketAddr) {
+        let out = self.key(key);
+        match addr {
+            std::net::SocketAddr::V4(a) => {
+                push_ipv4(out, a.ip().octets());
+                // Inside the quotes push_ipv4 closed: reopen for the port.
+                out.pop();
+                out.push(b':');
+                push_u64(out, u64::from(a.port()));
+                out.push(b'"');
+            }
+            v6 => push_display_quoted(out, v6),
+        }
     }
 
     /// A nested object member.
@@ -579,6 +682,62 @@ mod tests {
         assert_eq!(s(b"x\xffy\xc3"), r#""x\u00ffy\u00c3""#);
     }
 
+    /// The straightforward escaper the fast path must agree with: UTF-8 validation over the
+    /// whole input, then a per-character escape.
+    fn reference(bytes: &[u8]) -> Vec<u8> {
+        let mut out = vec![b'"'];
+        for chunk in bytes.utf8_chunks() {
+            for c in chunk.valid().chars() {
+                match c {
+                    '"' => out.extend_from_slice(b"\\\""),
+                    '\\' => out.extend_from_slice(b"\\\\"),
+                    '\n' => out.extend_from_slice(b"\\n"),
+                    '\r' => out.extend_from_slice(b"\\r"),
+                    '\t' => out.extend_from_slice(b"\\t"),
+                    '\0'..='\x1f' | '\x7f' => {
+                        out.extend_from_slice(format!("\\u{:04x}", c as u32).as_bytes())
+                    }
+                    c => out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes()),
+                }
+            }
+            for b in chunk.invalid() {
+                out.extend_from_slice(format!("\\u{b:04x}").as_bytes());
+            }
+        }
+        out.push(b'"');
+        out
+    }
+
+    #[test]
+    fn plain_prefix_stops_at_the_first_special_byte() {
+        for special in [0u8, 0x1f, b'"', b'\\', 0x7f, 0x80, 0xff] {
+            for at in 0..20 {
+                let mut v = vec![b'a'; 20];
+                v[at] = special;
+                assert_eq!(plain_prefix(&v), at, "byte {special:#x} at {at}");
+            }
+        }
+        assert_eq!(plain_prefix(b" !~#[]{}0123456789abcdefXYZ"), 27);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn fast_escaper_matches_reference(bytes in proptest::collection::vec(
+            proptest::prop_oneof![0u8..0x80, proptest::num::u8::ANY], 0..64)) {
+            let mut out = Vec::new();
+            push_bytes_str(&mut out, &bytes);
+            proptest::prop_assert_eq!(&out, &reference(&bytes));
+            serde_json::from_slice::<String>(&out).unwrap();
+        }
+
+        #[test]
+        fn str_escaper_matches_reference(s in "\\PC*|[\\x00-\\x7f]*") {
+            let mut out = Vec::new();
+            push_str(&mut out, &s);
+            proptest::prop_assert_eq!(&out, &reference(s.as_bytes()));
+        }
+    }
+
     #[test]
     fn numbers_and_timestamps() {
         let mut out = Vec::new();
@@ -607,7 +766,18 @@ mod tests {
         inner.end();
         a.end();
         o.display("ip", std::net::Ipv4Addr::LOCALHOST);
+        o.socket_addr("a", "10.1.2.3:8080".parse().unwrap());
+        o.socket_addr("b", "[2001:db8::1]:80".parse().unwrap());
+        let mut part = Vec::new();
+        let mut p = Obj::new(&mut part);
+        p.u64("x", 1);
+        p.str("y", "z");
+        o.members(&part);
+        o.members(b"{");
         o.end();
-        assert_eq!(out, br#"{"k":"v","a":[1,{"t":true}],"ip":"127.0.0.1"}"#);
+        assert_eq!(
+            out,
+            br#"{"k":"v","a":[1,{"t":true}],"ip":"127.0.0.1","a":"10.1.2.3:8080","b":"[2001:db8::1]:80","x":1,"y":"z"}"#
+        );
     }
 }

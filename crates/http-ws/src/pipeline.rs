@@ -90,9 +90,12 @@ pub struct Analyzer {
     reassembler: Reassembler,
     defrag: Defragmenter,
     http: Option<HttpConfig>,
-    sessions: HashMap<u64, HttpStream>,
+    sessions: Sessions,
     frames: u64,
 }
+
+/// HTTP decoders by session number (a lookup per data event: foldhash, not SipHash).
+type Sessions = HashMap<u64, HttpStream, foldhash::fast::RandomState>;
 
 #[derive(Debug)]
 struct HttpStream {
@@ -124,7 +127,7 @@ impl Analyzer {
             reassembler: Reassembler::new(config.tcp),
             defrag: Defragmenter::new(config.defrag),
             http: config.http,
-            sessions: HashMap::new(),
+            sessions: Sessions::default(),
             frames: 0,
         }
     }
@@ -243,7 +246,7 @@ impl Analyzer {
 /// so a handler can drop per-session state when it sees `End`, `Reset` or `Closed`.
 fn route(
     http: Option<&HttpConfig>,
-    sessions: &mut HashMap<u64, HttpStream>,
+    sessions: &mut Sessions,
     handler: &mut impl Handler,
     event: &Event<'_>,
 ) {
@@ -255,7 +258,7 @@ fn route(
 
 fn feed_http(
     config: &HttpConfig,
-    sessions: &mut HashMap<u64, HttpStream>,
+    sessions: &mut Sessions,
     handler: &mut impl Handler,
     event: &Event<'_>,
 ) {

@@ -1,6 +1,8 @@
 //! The flow table: sessions keyed by canonical 4-tuple, each with two byte streams.
 
-use std::collections::HashMap;
+use std::hash::BuildHasher;
+
+use hashbrown::HashTable;
 
 use crate::stream::{HalfStream, Incoming, Limits, Report};
 use crate::{
@@ -11,19 +13,74 @@ use crate::{
 /// How many occupied slots an eviction looks at (an approximation of LRU, as in Redis).
 const EVICTION_SAMPLE: usize = 16;
 
+/// A session in the table. Ended sessions stay (late ACKs and retransmissions still
+/// belong to them, as in tshark) but give back their streams: with the key derived from
+/// `info`, an ended session costs about 200 bytes instead of 420, which is what keeps a
+/// capture of many short connections under the memory target.
 #[derive(Debug)]
 struct Session {
-    key: FlowKey,
     /// Whether the client is the key's lower endpoint.
     client_is_lo: bool,
     /// Index 0: client to server, 1: server to client.
-    streams: [HalfStream; 2],
+    streams: Streams,
     /// First sequence number seen per direction (the ISN for a SYN), as tshark's
     /// `base_seq`: a new SYN with another value starts a new session.
     first_seq: [Option<u32>; 2],
     info: SessionInfo,
     /// `End`, `Reset` or `Closed` was emitted.
     ended: bool,
+}
+
+impl Session {
+    /// The table key, from the endpoints (the key is canonical, so either order gives it).
+    fn key(&self) -> FlowKey {
+        FlowKey::new(self.info.client, self.info.server).0
+    }
+}
+
+/// The key of the session in `slot` (a default key for an empty slot, which the table
+/// never points to).
+fn slot_key(slots: &[Option<Session>], slot: usize) -> FlowKey {
+    slots
+        .get(slot)
+        .and_then(Option::as_ref)
+        .map(Session::key)
+        .unwrap_or_else(|| {
+            let none = std::net::SocketAddr::from(([0, 0, 0, 0], 0));
+            FlowKey::new(none, none).0
+        })
+}
+
+/// A session's two half-streams while it is live; none once it has ended.
+#[derive(Debug)]
+struct Streams(Option<Box<[HalfStream; 2]>>);
+
+impl Default for Streams {
+    fn default() -> Streams {
+        Streams(Some(Box::default()))
+    }
+}
+
+impl Streams {
+    fn get(&self, i: usize) -> Option<&HalfStream> {
+        self.0.as_deref().and_then(|s| s.get(i))
+    }
+
+    fn get_mut(&mut self, i: usize) -> Option<&mut HalfStream> {
+        self.0.as_deref_mut().and_then(|s| s.get_mut(i))
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &HalfStream> {
+        self.0.as_deref().into_iter().flatten()
+    }
+
+    /// Frees the streams of an ended session, taking what they still buffer off the
+    /// global count.
+    fn retire(&mut self, buffered: &mut usize) {
+        let held = self.iter().map(HalfStream::buffered).sum::<usize>();
+        *buffered = buffered.saturating_sub(held);
+        self.0 = None;
+    }
 }
 
 fn idx(dir: Direction) -> usize {
@@ -48,7 +105,12 @@ pub struct Assigned {
 #[derive(Debug)]
 pub struct Reassembler {
     config: Config,
-    map: HashMap<FlowKey, usize>,
+    /// Slot numbers indexed by flow key. The key itself lives only in the session (as its
+    /// endpoints), so an entry costs 9 bytes rather than a 72-byte (key, slot) pair.
+    map: HashTable<usize>,
+    /// Keys are attacker-chosen addresses: foldhash is seeded per process (no fixed
+    /// collisions to aim at) and several times cheaper than SipHash on a 4-tuple.
+    hasher: foldhash::fast::RandomState,
     slots: Vec<Option<Session>>,
     free: Vec<usize>,
     next_id: u64,
@@ -75,7 +137,8 @@ impl Reassembler {
     pub fn new(config: Config) -> Reassembler {
         Reassembler {
             config,
-            map: HashMap::new(),
+            map: HashTable::new(),
+            hasher: foldhash::fast::RandomState::default(),
             slots: Vec::new(),
             free: Vec::new(),
             next_id: 0,
@@ -130,7 +193,7 @@ impl Reassembler {
         let src = seg.src_addr();
         let (key, src_is_lo) = FlowKey::new(src, seg.dst_addr());
         let pure_syn = seg.flags.contains(TcpFlags::SYN) && !seg.flags.contains(TcpFlags::ACK);
-        let slot = match self.map.get(&key).copied() {
+        let slot = match self.find(&key) {
             Some(slot) if pure_syn && self.is_new_syn(slot, src_is_lo, seg.seq) => {
                 self.stats.sessions_replaced = self.stats.sessions_replaced.saturating_add(1);
                 self.remove(slot, Some(CloseReason::Replaced), seg.ts_ns, sink);
@@ -210,6 +273,19 @@ impl Reassembler {
         }
     }
 
+    /// The slot of the session with this key.
+    fn find(&self, key: &FlowKey) -> Option<usize> {
+        let slots = &self.slots;
+        self.map
+            .find(self.hasher.hash_one(key), |&i| {
+                slots
+                    .get(i)
+                    .and_then(Option::as_ref)
+                    .is_some_and(|s| s.key() == *key)
+            })
+            .copied()
+    }
+
     /// A pure SYN on an existing session starts a new one when its sequence number differs
     /// from the first one seen in that direction (tshark's rule; covers port reuse).
     fn is_new_syn(&self, slot: usize, src_is_lo: bool, seq: u32) -> bool {
@@ -249,7 +325,6 @@ impl Reassembler {
         self.next_id = self.next_id.saturating_add(1);
         self.stats.sessions = self.stats.sessions.saturating_add(1);
         let session = Session {
-            key,
             client_is_lo,
             streams: Default::default(),
             first_seq: [None, None],
@@ -289,7 +364,12 @@ impl Reassembler {
                 self.slots.len().saturating_sub(1)
             }
         };
-        self.map.insert(key, slot);
+        let Reassembler {
+            map, slots, hasher, ..
+        } = self;
+        map.insert_unique(hasher.hash_one(key), slot, |&i| {
+            hasher.hash_one(slot_key(slots, i))
+        });
         sink(Event {
             session: id,
             ts_ns: seg.ts_ns,
@@ -348,7 +428,10 @@ impl Reassembler {
         let Some(mut s) = self.slots.get_mut(slot).and_then(Option::take) else {
             return;
         };
-        self.map.remove(&s.key);
+        let hash = self.hasher.hash_one(s.key());
+        if let Ok(entry) = self.map.find_entry(hash, |&i| i == slot) {
+            entry.remove();
+        }
         self.free.push(slot);
         if !s.ended {
             flush_session(&mut s, &mut self.buffered, &mut self.stats, ts_ns, sink);
@@ -495,6 +578,7 @@ impl Reassembler {
             if !s.ended {
                 s.info.state = SessionState::Reset;
                 s.ended = true;
+                s.streams.retire(&mut self.buffered);
                 sink(Event {
                     session: id,
                     ts_ns: ts,
@@ -510,6 +594,7 @@ impl Reassembler {
         if fins == 2 {
             s.info.state = SessionState::Closed;
             s.ended = true;
+            s.streams.retire(&mut self.buffered);
             sink(Event {
                 session: id,
                 ts_ns: ts,
@@ -540,6 +625,7 @@ where
     if fins == 2 && !s.ended {
         s.info.state = SessionState::Closed;
         s.ended = true;
+        s.streams.retire(buffered);
         sink(Event {
             session: id,
             ts_ns: ts,

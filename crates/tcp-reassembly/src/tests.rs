@@ -552,3 +552,43 @@ fn one_wild_timestamp_does_not_time_sessions_out() {
     r.push(&at(seg(C, 1001, 5000, PA, b"b"), 20), &mut sink);
     assert_eq!(out, ["0 start Syn", "0 c2s data 0 a", "0 c2s data 1 b"]);
 }
+
+/// An ended session keeps its table entry (late segments still belong to it, no new
+/// session starts) but frees its streams, buffered out-of-order bytes included.
+#[test]
+fn ended_session_stays_in_the_table_without_its_streams() {
+    let mut r = Reassembler::default();
+    let mut out = Vec::new();
+    let mut sink = |e: Event<'_>| out.push(render(&e));
+    let input: &[In] = &[
+        (C, 100, 0, SYN, b""),
+        (S, 500, 101, SA, b""),
+        (C, 101, 501, ACK, b""),
+        // Out of order: held in a chunk until the hole fills or the RST flushes it.
+        (C, 104, 501, PA, b"def"),
+        (S, 501, 101, RST, b""),
+        // Late segments after the reset.
+        (C, 101, 501, PA, b"abc"),
+        (C, 107, 501, ACK, b""),
+    ];
+    for &(dir, seq, ack, flags, payload) in input {
+        r.push(&seg(dir, seq, ack, flags, payload), &mut sink);
+        if flags == RST {
+            assert_eq!(r.buffered_bytes(), 0, "reset frees the buffered chunk");
+        }
+    }
+    assert_eq!(r.session_count(), 1);
+    let info = r.sessions().next().unwrap();
+    assert_eq!((info.packets_c2s, info.packets_s2c), (5, 2));
+    r.finish(&mut sink);
+    assert_eq!(
+        out,
+        [
+            "0 start Syn",
+            "0 c2s ooo 3 3",
+            "0 c2s gap 0 3",
+            "0 c2s data 3 def",
+            "0 reset s2c reset"
+        ]
+    );
+}

@@ -1,7 +1,7 @@
 //! `http-trace`: HTTP transactions and WebSocket messages distilled from TCP sessions, with
 //! node_pcap's filters and options, `--json` lines and a HAR file.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::sync::mpsc::SyncSender;
@@ -11,7 +11,8 @@ use pcap_decode::json::{self, Arr, Obj, push_bytes_str, push_ts};
 use pcap_decode::{Decoded, write_summary};
 use pcap_http_ws::pipeline::{Analyzer, AnalyzerConfig, Handler, Stream};
 use pcap_http_ws::{
-    Direction, HttpConfig, HttpEvent, Transaction, TransactionCollector, WsControlKind, WsPayload,
+    Direction, HttpConfig, HttpEvent, RequestHead, ResponseHead, Transaction, TransactionCollector,
+    TransactionRecord, WsControlKind, WsPayload,
 };
 use pcap_tcp_reassembly::{Event, EventKind, Overlap};
 use regex::Regex;
@@ -48,9 +49,11 @@ pub fn run(args: &HttpTraceArgs) -> Result<(), CliError> {
         bodies: args.bodies.then_some(args.body_limit),
         body_cap: keep_bodies.then_some(args.body_limit),
         tcp_verbose: args.tcp_verbose,
-        streams: HashMap::new(),
+        streams: Streams::default(),
         har: args.har.as_ref().map(|_| Har::default()),
         line: String::new(),
+        lean: args.output.json && !keep_bodies,
+        spare: Vec::new(),
     };
     let result = loop {
         match input.next_packet() {
@@ -113,6 +116,29 @@ impl Filters {
     }
 
     fn matches(&self, tx: &Transaction) -> bool {
+        self.matches_fields(
+            tx.method.as_deref(),
+            tx.host.as_deref(),
+            tx.uri.as_deref(),
+            tx.user_agent.as_deref(),
+        )
+    }
+
+    /// True when no filter is set: nothing to evaluate.
+    fn is_empty(&self) -> bool {
+        [&self.method, &self.host, &self.url, &self.user_agent]
+            .iter()
+            .all(|f| f.0.is_none() && f.1.is_none())
+    }
+
+    /// A request's fields against the filters (all `None`: no request was seen).
+    fn matches_fields(
+        &self,
+        method: Option<&str>,
+        host: Option<&str>,
+        uri: Option<&str>,
+        user_agent: Option<&str>,
+    ) -> bool {
         fn one(f: &(Option<Regex>, Option<Regex>), v: Option<&str>) -> bool {
             let only = match (&f.0, v) {
                 (Some(re), Some(v)) => re.is_match(v),
@@ -122,10 +148,10 @@ impl Filters {
             let ignored = matches!((&f.1, v), (Some(re), Some(v)) if re.is_match(v));
             only && !ignored
         }
-        one(&self.method, tx.method.as_deref())
-            && one(&self.host, tx.host.as_deref())
-            && one(&self.url, tx.uri.as_deref())
-            && one(&self.user_agent, tx.user_agent.as_deref())
+        one(&self.method, method)
+            && one(&self.host, host)
+            && one(&self.url, uri)
+            && one(&self.user_agent, user_agent)
     }
 }
 
@@ -194,12 +220,17 @@ impl TraceOut {
     }
 }
 
+/// Session states by session number (a lookup per HTTP event: foldhash, not SipHash).
+type Streams = HashMap<u64, StreamState, foldhash::fast::RandomState>;
+
 /// Per TCP session: the transaction collector and whether its WebSocket upgrade was shown.
 #[derive(Debug)]
 struct StreamState {
     client: SocketAddr,
     server: SocketAddr,
     collector: TransactionCollector,
+    /// The lean `--json` path's pending requests and response (instead of `collector`).
+    lean: LeanTx,
     /// The 101 upgrade passed the filters, so the session's WebSocket messages are shown.
     ws_shown: bool,
 }
@@ -219,9 +250,14 @@ pub(crate) struct Tracer {
     bodies: Option<usize>,
     body_cap: Option<usize>,
     tcp_verbose: bool,
-    streams: HashMap<u64, StreamState>,
+    streams: Streams,
     har: Option<Har>,
     line: String,
+    /// `--json` without bodies or HAR: transactions are rendered from the events (see
+    /// [`LeanTx`]) instead of through owned [`Transaction`]s.
+    lean: bool,
+    /// Rendering buffers given back by finished transactions, for the next ones.
+    spare: Vec<Vec<u8>>,
 }
 
 impl Handler for Tracer {
@@ -247,6 +283,7 @@ impl Handler for Tracer {
                     client,
                     server,
                     collector: TransactionCollector::new(self.body_cap),
+                    lean: LeanTx::default(),
                     ws_shown: false,
                 },
             );
@@ -258,15 +295,62 @@ impl Handler for Tracer {
             event.kind,
             EventKind::End { .. } | EventKind::Reset { .. } | EventKind::Closed { .. }
         ) {
-            self.streams.remove(&event.session);
+            if let Some(state) = self.streams.remove(&event.session) {
+                state.lean.recycle(&mut self.spare);
+            }
         }
     }
 
     fn http(&mut self, stream: &Stream, event: &HttpEvent<'_>) {
+        // Body chunks (the most frequent event) and the other events neither the collector
+        // nor the output uses: no session lookup for them.
+        let used = match event {
+            HttpEvent::Body { .. } => self.body_cap.is_some(),
+            HttpEvent::Error(_) => self.tcp_verbose && !self.json,
+            HttpEvent::Request(_)
+            | HttpEvent::Response(_)
+            | HttpEvent::Transaction(_)
+            | HttpEvent::WsMessage(_)
+            | HttpEvent::WsControl(_) => true,
+            _ => false,
+        };
+        if !used {
+            return;
+        }
         let Some(state) = self.streams.get_mut(&stream.id) else {
             return;
         };
-        state.collector.push(event);
+        if self.lean {
+            match event {
+                HttpEvent::Request(r) => {
+                    state.lean.request(r, &self.filters, &mut self.spare);
+                    return;
+                }
+                HttpEvent::Response(r) if !r.interim => {
+                    state.lean.response(r, &mut self.spare);
+                    return;
+                }
+                HttpEvent::Transaction(rec) => {
+                    let shown = state.lean.finish(
+                        rec,
+                        stream,
+                        &self.filters,
+                        self.out.buffer(),
+                        &mut self.spare,
+                    );
+                    if shown != Shown::No {
+                        self.out.done(Kind::Http);
+                    }
+                    if shown == Shown::Upgrade {
+                        state.ws_shown = true;
+                    }
+                    return;
+                }
+                _ => {}
+            }
+        } else {
+            state.collector.push(event);
+        }
         let ws_shown = state.ws_shown;
         match event {
             HttpEvent::Transaction(_) => {
@@ -336,9 +420,11 @@ impl Tracer {
             bodies: None,
             body_cap: Some(PREVIEW),
             tcp_verbose: true,
-            streams: HashMap::new(),
+            streams: Streams::default(),
             har: None,
             line: String::new(),
+            lean: false,
+            spare: Vec::new(),
         }
     }
 
@@ -457,8 +543,8 @@ impl Tracer {
             let mut o = Obj::new(out);
             o.str("type", "websocket");
             o.u64("stream", stream.id);
-            o.display("client", stream.client);
-            o.display("server", stream.server);
+            o.socket_addr("client", stream.client);
+            o.socket_addr("server", stream.server);
             push_ts(o.key("ts"), ts);
             o.str("dir", dir.as_str());
             o.str("opcode", opcode);
@@ -545,8 +631,8 @@ impl Tracer {
             let mut o = Obj::new(out);
             o.str("type", "tcp");
             o.u64("stream", stream.id);
-            o.display("client", stream.client);
-            o.display("server", stream.server);
+            o.socket_addr("client", stream.client);
+            o.socket_addr("server", stream.server);
             push_ts(o.key("ts"), event.ts_ns);
             o.str("event", name);
             if let Some(d) = dir {
@@ -580,6 +666,214 @@ impl Tracer {
     }
 }
 
+/// Whether [`LeanTx::finish`] wrote the transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shown {
+    No,
+    Yes,
+    /// Written, and its final response was a 101: the session's WebSocket is shown.
+    Upgrade,
+}
+
+/// A request head rendered as the members of its JSON object (`{"method":…,"headers":[…]`,
+/// without the `ts` written first or the closing members), waiting for its record.
+#[derive(Debug)]
+struct LeanRequest {
+    index: u64,
+    /// Passed the filters (which only look at request fields).
+    shown: bool,
+    members: Vec<u8>,
+}
+
+/// The final response head: `{"reason":…,"headers":[…]`, plus what goes before it.
+#[derive(Debug)]
+struct LeanResponse {
+    status: u16,
+    version: u8,
+    members: Vec<u8>,
+}
+
+/// The `--json` path without bodies: what [`write_transaction_json`] prints, rendered from
+/// the heads as they arrive into reused buffers, and completed by the transaction record.
+/// It pairs requests and records exactly as [`TransactionCollector`] does (by request
+/// index; the latest final response), without its owned strings: no allocation per
+/// transaction once the buffers have grown.
+#[derive(Debug, Default)]
+struct LeanTx {
+    requests: VecDeque<LeanRequest>,
+    response: Option<LeanResponse>,
+}
+
+fn spare_buffer(spare: &mut Vec<Vec<u8>>) -> Vec<u8> {
+    let mut b = spare.pop().unwrap_or_default();
+    b.clear();
+    b
+}
+
+impl LeanTx {
+    fn request(&mut self, r: &RequestHead<'_>, filters: &Filters, spare: &mut Vec<Vec<u8>>) {
+        let shown = filters.is_empty() || {
+            let host = r.headers.get("host").map(String::from_utf8_lossy);
+            let user_agent = r.headers.get("user-agent").map(String::from_utf8_lossy);
+            filters.matches_fields(
+                Some(r.method),
+                host.as_deref(),
+                Some(r.uri),
+                user_agent.as_deref(),
+            )
+        };
+        let mut members = spare_buffer(spare);
+        let mut o = Obj::new(&mut members);
+        o.str("method", r.method);
+        o.str("uri", r.uri);
+        o.str("version", version(Some(r.version)));
+        let mut a = o.arr("headers");
+        for (name, value) in r.headers.iter() {
+            header_json(&mut a, name, value);
+        }
+        a.end();
+        self.requests.push_back(LeanRequest {
+            index: r.index,
+            shown,
+            members,
+        });
+    }
+
+    fn response(&mut self, r: &ResponseHead<'_>, spare: &mut Vec<Vec<u8>>) {
+        let mut members = match self.response.take() {
+            Some(old) => old.members,
+            None => spare_buffer(spare),
+        };
+        members.clear();
+        let mut o = Obj::new(&mut members);
+        o.str("reason", r.reason);
+        let mut a = o.arr("headers");
+        for (name, value) in r.headers.iter() {
+            header_json(&mut a, name, value);
+        }
+        a.end();
+        self.response = Some(LeanResponse {
+            status: r.status,
+            version: r.version,
+            members,
+        });
+    }
+
+    /// Writes the transaction `rec` closes (if it passes the filters) to `out`.
+    fn finish(
+        &mut self,
+        rec: &TransactionRecord,
+        stream: &Stream,
+        filters: &Filters,
+        out: &mut Vec<u8>,
+        spare: &mut Vec<Vec<u8>>,
+    ) -> Shown {
+        let mut request = None;
+        if rec.request_start_ns.is_some() {
+            // Requests the session dropped (pipeline cap) have lower indices: discard them.
+            while self.requests.front().is_some_and(|p| p.index < rec.index) {
+                spare.extend(self.requests.pop_front().map(|p| p.members));
+            }
+            if self.requests.front().is_some_and(|p| p.index == rec.index) {
+                request = self.requests.pop_front();
+            }
+        }
+        let response = rec.status.and_then(|_| self.response.take());
+        let shown = match &request {
+            Some(r) => r.shown,
+            None => filters.is_empty() || filters.matches_fields(None, None, None, None),
+        };
+        if shown {
+            write_lean_json(out, stream, rec, request.as_ref(), response.as_ref());
+        }
+        let upgrade = response.as_ref().is_some_and(|r| r.status == 101);
+        spare.extend(request.map(|r| r.members));
+        spare.extend(response.map(|r| r.members));
+        match (shown, upgrade) {
+            (false, _) => Shown::No,
+            (true, false) => Shown::Yes,
+            (true, true) => Shown::Upgrade,
+        }
+    }
+
+    /// Gives the session's buffers back when it ends.
+    fn recycle(self, spare: &mut Vec<Vec<u8>>) {
+        /// Buffers kept for reuse (more only come back after a burst of pipelining).
+        const SPARE_MAX: usize = 256;
+        let buffers = self
+            .requests
+            .into_iter()
+            .map(|r| r.members)
+            .chain(self.response.map(|r| r.members));
+        for b in buffers {
+            if spare.len() < SPARE_MAX {
+                spare.push(b);
+            }
+        }
+    }
+}
+
+/// [`write_transaction_json`]'s output from pre-rendered heads (byte for byte the same).
+fn write_lean_json(
+    out: &mut Vec<u8>,
+    stream: &Stream,
+    rec: &TransactionRecord,
+    request: Option<&LeanRequest>,
+    response: Option<&LeanResponse>,
+) {
+    let mut o = Obj::new(out);
+    o.str("type", "http");
+    o.u64("stream", stream.id);
+    o.socket_addr("client", stream.client);
+    o.socket_addr("server", stream.server);
+    match (request, rec.request_start_ns) {
+        (Some(req), Some(ts)) => {
+            let mut r = o.obj("request");
+            push_ts(r.key("ts"), ts);
+            r.members(&req.members);
+            r.u64(
+                "body_len",
+                rec.request_decoded_len.unwrap_or(rec.request_body_len),
+            );
+            r.bool("complete", rec.request_complete);
+            r.end();
+        }
+        _ => o.key("request").extend_from_slice(b"null"),
+    }
+    match (rec.status, rec.response_start_ns) {
+        (Some(status), Some(ts)) => {
+            let mut r = o.obj("response");
+            push_ts(r.key("ts"), ts);
+            r.str("version", version(response.map(|p| p.version)));
+            r.u64("status", u64::from(status));
+            match response {
+                Some(p) => r.members(&p.members),
+                None => {
+                    r.str("reason", "");
+                    r.arr("headers").end();
+                }
+            }
+            r.u64(
+                "body_len",
+                rec.response_decoded_len.unwrap_or(rec.response_body_len),
+            );
+            r.bool("complete", rec.response_complete);
+            r.end();
+        }
+        _ => o.key("response").extend_from_slice(b"null"),
+    }
+    o.bool("complete", rec.complete);
+    o.end();
+    out.push(b'\n');
+}
+
+fn header_json(a: &mut Arr<'_>, name: &str, value: &[u8]) {
+    let mut pair = Arr::new(a.item());
+    pair.str(name);
+    push_bytes_str(pair.item(), value);
+    pair.end();
+}
+
 fn write_transaction_json(
     out: &mut Vec<u8>,
     stream: &Stream,
@@ -590,8 +884,8 @@ fn write_transaction_json(
     let mut o = Obj::new(out);
     o.str("type", "http");
     o.u64("stream", stream.id);
-    o.display("client", stream.client);
-    o.display("server", stream.server);
+    o.socket_addr("client", stream.client);
+    o.socket_addr("server", stream.server);
     match (&tx.method, rec.request_start_ns) {
         (Some(method), Some(ts)) => {
             let mut r = o.obj("request");
@@ -638,10 +932,7 @@ fn write_transaction_json(
 fn headers_json(o: &mut Obj<'_>, headers: &[(String, Vec<u8>)]) {
     let mut a = o.arr("headers");
     for (name, value) in headers {
-        let mut pair = Arr::new(a.item());
-        pair.str(name);
-        push_bytes_str(pair.item(), value);
-        pair.end();
+        header_json(&mut a, name, value);
     }
     a.end();
 }
