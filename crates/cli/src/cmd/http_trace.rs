@@ -235,6 +235,18 @@ struct StreamState {
     ws_shown: bool,
 }
 
+impl StreamState {
+    fn new(client: SocketAddr, server: SocketAddr, body_cap: Option<usize>) -> StreamState {
+        StreamState {
+            client,
+            server,
+            collector: TransactionCollector::new(body_cap),
+            lean: LeanTx::default(),
+            ws_shown: false,
+        }
+    }
+}
+
 /// The [`Handler`] that prints (or feeds the web view).
 pub(crate) struct Tracer {
     out: TraceOut,
@@ -276,17 +288,11 @@ impl Handler for Tracer {
     }
 
     fn tcp(&mut self, event: &Event<'_>) {
-        if let EventKind::Start { client, server, .. } = event.kind {
-            self.streams.insert(
-                event.session,
-                StreamState {
-                    client,
-                    server,
-                    collector: TransactionCollector::new(self.body_cap),
-                    lean: LeanTx::default(),
-                    ws_shown: false,
-                },
-            );
+        // Per-session state is made on the first HTTP event (a SYN flood costs nothing
+        // here), or at the start when --tcp-verbose needs the endpoints for every event.
+        if let (true, EventKind::Start { client, server, .. }) = (self.tcp_verbose, event.kind) {
+            let state = StreamState::new(client, server, self.body_cap);
+            self.streams.insert(event.session, state);
         }
         if self.tcp_verbose {
             self.tcp_event(event);
@@ -317,9 +323,11 @@ impl Handler for Tracer {
         if !used {
             return;
         }
-        let Some(state) = self.streams.get_mut(&stream.id) else {
-            return;
-        };
+        let body_cap = self.body_cap;
+        let state = self
+            .streams
+            .entry(stream.id)
+            .or_insert_with(|| StreamState::new(stream.client, stream.server, body_cap));
         if self.lean {
             match event {
                 HttpEvent::Request(r) => {
