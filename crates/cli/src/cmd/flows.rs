@@ -25,7 +25,11 @@ pub fn run(args: &FlowsArgs) -> Result<(), CliError> {
     let result = analyze(&mut input, &mut table, |_| Ok(()));
     let mut out = Output::stdout(false);
     if args.output.json {
-        write_json(out.buffer(), &table.sessions);
+        // Written out as it goes: the whole table as JSON can be larger than the table.
+        for s in table.sessions.values() {
+            write_json(out.buffer(), s);
+            out.packet_done()?;
+        }
     } else {
         let text = write_table(&table.sessions, Palette::new(&args.output));
         out.buffer().extend_from_slice(text.as_bytes());
@@ -63,32 +67,27 @@ fn how_name(how: StartKind) -> &'static str {
     }
 }
 
-/// One JSON object per session (see docs/json.md, "flows --json").
-fn write_json<'a>(
-    out: &mut Vec<u8>,
-    sessions: impl IntoIterator<Item = (&'a u64, &'a SessionInfo)>,
-) {
-    for (_, s) in sessions {
-        let mut o = Obj::new(out);
-        o.u64("stream", s.id);
-        o.display("client", s.client);
-        o.display("server", s.server);
-        push_ts(o.key("start_ts"), s.first_ts_ns);
-        push_ts(o.key("end_ts"), s.last_ts_ns);
-        o.str("state", s.state.as_str());
-        o.str("how", how_name(s.how));
-        o.u64("c2s_packets", s.packets_c2s);
-        o.u64("s2c_packets", s.packets_s2c);
-        o.u64("c2s_bytes", s.bytes_c2s);
-        o.u64("s2c_bytes", s.bytes_s2c);
-        o.u64("retransmits", s.retransmissions);
-        o.u64("out_of_order", s.out_of_order);
-        o.u64("gaps", s.gaps);
-        o.u64("gap_bytes", s.gap_bytes);
-        o.u64("syn_retries", s.syn_retries);
-        o.end();
-        out.push(b'\n');
-    }
+/// One session's JSON line (see docs/json.md, "flows --json").
+fn write_json(out: &mut Vec<u8>, s: &SessionInfo) {
+    let mut o = Obj::new(out);
+    o.u64("stream", s.id);
+    o.display("client", s.client);
+    o.display("server", s.server);
+    push_ts(o.key("start_ts"), s.first_ts_ns);
+    push_ts(o.key("end_ts"), s.last_ts_ns);
+    o.str("state", s.state.as_str());
+    o.str("how", how_name(s.how));
+    o.u64("c2s_packets", s.packets_c2s);
+    o.u64("s2c_packets", s.packets_s2c);
+    o.u64("c2s_bytes", s.bytes_c2s);
+    o.u64("s2c_bytes", s.bytes_s2c);
+    o.u64("retransmits", s.retransmissions);
+    o.u64("out_of_order", s.out_of_order);
+    o.u64("gaps", s.gaps);
+    o.u64("gap_bytes", s.gap_bytes);
+    o.u64("syn_retries", s.syn_retries);
+    o.end();
+    out.push(b'\n');
 }
 
 /// Column headings of the text table; the numbers are right-aligned.
