@@ -223,25 +223,33 @@ impl TraceOut {
 /// Session states by session number (a lookup per HTTP event: foldhash, not SipHash).
 type Streams = HashMap<u64, StreamState, foldhash::fast::RandomState>;
 
-/// Per TCP session: the transaction collector and whether its WebSocket upgrade was shown.
+/// Per TCP session: its endpoints, its HTTP state once it has any, and whether its
+/// WebSocket upgrade was shown.
 #[derive(Debug)]
 struct StreamState {
     client: SocketAddr,
     server: SocketAddr,
-    collector: TransactionCollector,
-    /// The lean `--json` path's pending requests and response (instead of `collector`).
-    lean: LeanTx,
+    /// Made on the first HTTP event: `--tcp-verbose` keeps every session's endpoints, and
+    /// half-open sessions (a SYN flood) must not each cost a collector.
+    http: Option<Box<HttpState>>,
     /// The 101 upgrade passed the filters, so the session's WebSocket messages are shown.
     ws_shown: bool,
 }
 
+/// A session's pending transactions.
+#[derive(Debug)]
+struct HttpState {
+    collector: TransactionCollector,
+    /// The lean `--json` path's pending requests and response (instead of `collector`).
+    lean: LeanTx,
+}
+
 impl StreamState {
-    fn new(client: SocketAddr, server: SocketAddr, body_cap: Option<usize>) -> StreamState {
+    fn new(client: SocketAddr, server: SocketAddr) -> StreamState {
         StreamState {
             client,
             server,
-            collector: TransactionCollector::new(body_cap),
-            lean: LeanTx::default(),
+            http: None,
             ws_shown: false,
         }
     }
@@ -291,7 +299,7 @@ impl Handler for Tracer {
         // Per-session state is made on the first HTTP event (a SYN flood costs nothing
         // here), or at the start when --tcp-verbose needs the endpoints for every event.
         if let (true, EventKind::Start { client, server, .. }) = (self.tcp_verbose, event.kind) {
-            let state = StreamState::new(client, server, self.body_cap);
+            let state = StreamState::new(client, server);
             self.streams.insert(event.session, state);
         }
         if self.tcp_verbose {
@@ -301,8 +309,8 @@ impl Handler for Tracer {
             event.kind,
             EventKind::End { .. } | EventKind::Reset { .. } | EventKind::Closed { .. }
         ) {
-            if let Some(state) = self.streams.remove(&event.session) {
-                state.lean.recycle(&mut self.spare);
+            if let Some(http) = self.streams.remove(&event.session).and_then(|s| s.http) {
+                http.lean.recycle(&mut self.spare);
             }
         }
     }
@@ -327,19 +335,25 @@ impl Handler for Tracer {
         let state = self
             .streams
             .entry(stream.id)
-            .or_insert_with(|| StreamState::new(stream.client, stream.server, body_cap));
+            .or_insert_with(|| StreamState::new(stream.client, stream.server));
+        let http = state.http.get_or_insert_with(|| {
+            Box::new(HttpState {
+                collector: TransactionCollector::new(body_cap),
+                lean: LeanTx::default(),
+            })
+        });
         if self.lean {
             match event {
                 HttpEvent::Request(r) => {
-                    state.lean.request(r, &self.filters, &mut self.spare);
+                    http.lean.request(r, &self.filters, &mut self.spare);
                     return;
                 }
                 HttpEvent::Response(r) if !r.interim => {
-                    state.lean.response(r, &mut self.spare);
+                    http.lean.response(r, &mut self.spare);
                     return;
                 }
                 HttpEvent::Transaction(rec) => {
-                    let shown = state.lean.finish(
+                    let shown = http.lean.finish(
                         rec,
                         stream,
                         &self.filters,
@@ -357,12 +371,12 @@ impl Handler for Tracer {
                 _ => {}
             }
         } else {
-            state.collector.push(event);
+            http.collector.push(event);
         }
         let ws_shown = state.ws_shown;
         match event {
             HttpEvent::Transaction(_) => {
-                let done = state.collector.take();
+                let done = http.collector.take();
                 for tx in done {
                     if self.filters.matches(&tx) {
                         if tx.status == Some(101) {
