@@ -3,20 +3,6 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pcap_capture::{LinkType, Packet};
+use pcap_capture::LinkType;
 
-fuzz_target!(|data: &[u8]| {
-    let link = LinkType::LINUX_SLL;
-    let d = pcap_decode::decode_packet(link, data);
-    if let Some(t) = d.tcp() {
-        for opt in t.options(d.transport_offset) {
-            let _ = opt;
-        }
-    }
-    let mut line = String::new();
-    let _ = pcap_decode::write_summary(&mut line, &d);
-    let len = data.len() as u32;
-    let pkt = Packet { ts_ns: 0, caplen: len, orig_len: len, link_type: link, interface: 0, data };
-    let mut out = Vec::new();
-    pcap_decode::write_json(&mut out, 1, &pkt, &d);
-});
+fuzz_target!(|data: &[u8]| pcap_rs_fuzz::decode_frame(LinkType::LINUX_SLL, data));
