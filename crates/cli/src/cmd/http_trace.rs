@@ -843,16 +843,47 @@ fn write_lean_json(
     request: Option<&LeanRequest>,
     response: Option<&LeanResponse>,
 ) {
+    write_http_line(
+        out,
+        stream,
+        rec,
+        request.map(|req| move |r: &mut Obj<'_>| r.members(&req.members)),
+        |r, status| {
+            r.str("version", version(response.map(|p| p.version)));
+            r.u64("status", u64::from(status));
+            match response {
+                Some(p) => r.members(&p.members),
+                None => {
+                    r.str("reason", "");
+                    r.arr("headers").end();
+                }
+            }
+        },
+        |_| {},
+    );
+}
+
+/// One `"type":"http"` line. Both renderers share this frame and differ only in how each
+/// head's own members are written: `request` after the request's `ts` (absent: `null`),
+/// `response` after the response's `ts`, `tail` after the final `complete`.
+fn write_http_line(
+    out: &mut Vec<u8>,
+    stream: &Stream,
+    rec: &TransactionRecord,
+    request: Option<impl FnOnce(&mut Obj<'_>)>,
+    response: impl FnOnce(&mut Obj<'_>, u16),
+    tail: impl FnOnce(&mut Obj<'_>),
+) {
     let mut o = Obj::new(out);
     o.str("type", "http");
     o.u64("stream", stream.id);
     o.socket_addr("client", stream.client);
     o.socket_addr("server", stream.server);
     match (request, rec.request_start_ns) {
-        (Some(req), Some(ts)) => {
+        (Some(members), Some(ts)) => {
             let mut r = o.obj("request");
             push_ts(r.key("ts"), ts);
-            r.members(&req.members);
+            members(&mut r);
             r.u64(
                 "body_len",
                 rec.request_decoded_len.unwrap_or(rec.request_body_len),
@@ -866,15 +897,7 @@ fn write_lean_json(
         (Some(status), Some(ts)) => {
             let mut r = o.obj("response");
             push_ts(r.key("ts"), ts);
-            r.str("version", version(response.map(|p| p.version)));
-            r.u64("status", u64::from(status));
-            match response {
-                Some(p) => r.members(&p.members),
-                None => {
-                    r.str("reason", "");
-                    r.arr("headers").end();
-                }
-            }
+            response(&mut r, status);
             r.u64(
                 "body_len",
                 rec.response_decoded_len.unwrap_or(rec.response_body_len),
@@ -885,6 +908,7 @@ fn write_lean_json(
         _ => o.key("response").extend_from_slice(b"null"),
     }
     o.bool("complete", rec.complete);
+    tail(&mut o);
     o.end();
     out.push(b'\n');
 }
@@ -902,53 +926,31 @@ fn write_transaction_json(
     tx: &Transaction,
     preview: Option<usize>,
 ) {
-    let rec = &tx.record;
-    let mut o = Obj::new(out);
-    o.str("type", "http");
-    o.u64("stream", stream.id);
-    o.socket_addr("client", stream.client);
-    o.socket_addr("server", stream.server);
-    match (&tx.method, rec.request_start_ns) {
-        (Some(method), Some(ts)) => {
-            let mut r = o.obj("request");
-            push_ts(r.key("ts"), ts);
-            r.str("method", method);
-            r.str("uri", tx.uri.as_deref().unwrap_or(""));
-            r.str("version", version(tx.request_version));
-            headers_json(&mut r, &tx.request_headers);
-            r.u64(
-                "body_len",
-                rec.request_decoded_len.unwrap_or(rec.request_body_len),
-            );
-            r.bool("complete", rec.request_complete);
-            r.end();
-        }
-        _ => o.key("request").extend_from_slice(b"null"),
-    }
-    match (rec.status, rec.response_start_ns) {
-        (Some(status), Some(ts)) => {
-            let mut r = o.obj("response");
-            push_ts(r.key("ts"), ts);
+    write_http_line(
+        out,
+        stream,
+        &tx.record,
+        tx.method.as_deref().map(|method| {
+            move |r: &mut Obj<'_>| {
+                r.str("method", method);
+                r.str("uri", tx.uri.as_deref().unwrap_or(""));
+                r.str("version", version(tx.request_version));
+                headers_json(r, &tx.request_headers);
+            }
+        }),
+        |r, status| {
             r.str("version", version(tx.response_version));
             r.u64("status", u64::from(status));
             r.str("reason", tx.reason.as_deref().unwrap_or(""));
-            headers_json(&mut r, &tx.response_headers);
-            r.u64(
-                "body_len",
-                rec.response_decoded_len.unwrap_or(rec.response_body_len),
-            );
-            r.bool("complete", rec.response_complete);
-            r.end();
-        }
-        _ => o.key("response").extend_from_slice(b"null"),
-    }
-    o.bool("complete", rec.complete);
-    if let (Some(n), Some(body)) = (preview, tx.response_body.as_deref()) {
-        let shown = body.get(..n).unwrap_or(body);
-        o.str("body_preview", &String::from_utf8_lossy(shown));
-    }
-    o.end();
-    out.push(b'\n');
+            headers_json(r, &tx.response_headers);
+        },
+        |o| {
+            if let (Some(n), Some(body)) = (preview, tx.response_body.as_deref()) {
+                let shown = body.get(..n).unwrap_or(body);
+                o.str("body_preview", &String::from_utf8_lossy(shown));
+            }
+        },
+    );
 }
 
 fn headers_json(o: &mut Obj<'_>, headers: &[(String, Vec<u8>)]) {
