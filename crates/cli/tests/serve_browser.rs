@@ -26,6 +26,24 @@ fn find_chromium() -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
+/// The Chromium binary for test `test`; without one, says SKIPPED and gives `None`, or fails
+/// when `PCAP_REQUIRE_BROWSER` is set.
+fn chromium_or_skip(test: &str) -> Option<PathBuf> {
+    let bin = find_chromium();
+    if bin.is_none() {
+        assert!(
+            std::env::var_os("PCAP_REQUIRE_BROWSER").is_none(),
+            "PCAP_REQUIRE_BROWSER is set but no chromium binary was found"
+        );
+        // Straight to the stderr handle: libtest's capture swallows eprintln! of passing tests.
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED {test}: no chromium binary (apt-get install chromium)"
+        );
+    }
+    bin
+}
+
 /// Runs headless Chromium on `url` with the given extra arguments; returns stdout.
 fn chromium(bin: &Path, url: &str, extra: &[&str]) -> String {
     // One profile per run: tests run in parallel, and Chromium locks its profile.
@@ -76,16 +94,7 @@ fn dump_dom(bin: &Path, url: &str) -> String {
 
 #[test]
 fn headless_chromium_renders_the_feed() {
-    let Some(bin) = find_chromium() else {
-        assert!(
-            std::env::var_os("PCAP_REQUIRE_BROWSER").is_none(),
-            "PCAP_REQUIRE_BROWSER is set but no chromium binary was found"
-        );
-        // Straight to the stderr handle: libtest's capture swallows eprintln! of passing tests.
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIPPED headless_chromium_renders_the_feed: no chromium binary (apt-get install chromium)"
-        );
+    let Some(bin) = chromium_or_skip("headless_chromium_renders_the_feed") else {
         return;
     };
     let (server, feed) = start(|_| {});
@@ -150,15 +159,7 @@ fn serve_r_sample_capture_in_headless_chromium() {
     use std::io::{BufRead, BufReader};
     use std::process::Stdio;
 
-    let Some(bin) = find_chromium() else {
-        assert!(
-            std::env::var_os("PCAP_REQUIRE_BROWSER").is_none(),
-            "PCAP_REQUIRE_BROWSER is set but no chromium binary was found"
-        );
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIPPED serve_r_sample_capture_in_headless_chromium: no chromium binary (apt-get install chromium)"
-        );
+    let Some(bin) = chromium_or_skip("serve_r_sample_capture_in_headless_chromium") else {
         return;
     };
     /// Stops the server even when an assertion fails (it would hold the test's output open).
