@@ -95,22 +95,19 @@ pub struct Analyzer {
 }
 
 /// HTTP decoders by session number (a lookup per data event: foldhash, not SipHash).
+///
+/// A session gets an entry on its first bytes, so sessions that never carry any (a SYN
+/// flood, half-open scans) cost nothing here: the endpoints come with every TCP event.
 type Sessions = HashMap<u64, HttpStream, foldhash::fast::RandomState>;
 
 #[derive(Debug)]
 struct HttpStream {
-    stream: Stream,
-    decoder: Decoder,
-}
-
-/// A session's HTTP decoder, made on its first bytes so that sessions that never carry any
-/// (a SYN flood, half-open scans) cost only their endpoints, and dropped once it has given
-/// up on the session (not HTTP in either direction).
-#[derive(Debug)]
-enum Decoder {
-    NotYet,
-    Active(Box<HttpSession>),
-    Done,
+    /// `None` once the decoder has given up on the session (not HTTP in either direction):
+    /// its memory is given back, and the entry stays so that no new decoder is made.
+    decoder: Option<Box<HttpSession>>,
+    /// The decoder found that the TCP client is the HTTP server (a session picked up
+    /// mid-stream): events name the endpoints in HTTP roles.
+    swapped: bool,
 }
 
 impl Default for Analyzer {
@@ -264,39 +261,41 @@ fn feed_http(
 ) {
     let id = event.session;
     let ts = event.ts_ns;
-    if let EventKind::Start { client, server, .. } = event.kind {
-        sessions.insert(
-            id,
-            HttpStream {
-                stream: Stream { id, client, server },
-                decoder: Decoder::NotYet,
-            },
-        );
-        return;
-    }
-    let Some(s) = sessions.get_mut(&id) else {
-        return;
-    };
     let closing = matches!(
         event.kind,
         EventKind::End { .. } | EventKind::Reset { .. } | EventKind::Closed { .. }
     );
-    let HttpStream { stream, decoder } = s;
-    if matches!(decoder, Decoder::NotYet)
-        && matches!(event.kind, EventKind::Data { .. } | EventKind::Gap { .. })
-    {
-        *decoder = Decoder::Active(Box::new(HttpSession::new(config.clone())));
-    }
-    let Decoder::Active(decoder) = decoder else {
+    let s = match event.kind {
+        EventKind::Data { .. } | EventKind::Gap { .. } => {
+            sessions.entry(id).or_insert_with(|| HttpStream {
+                decoder: Some(Box::new(HttpSession::new(config.clone()))),
+                swapped: false,
+            })
+        }
+        _ => match sessions.get_mut(&id) {
+            Some(s) => s,
+            None => return,
+        },
+    };
+    let Some(decoder) = s.decoder.as_mut() else {
         if closing {
             sessions.remove(&id);
         }
         return;
     };
-    let mut shown = *stream;
+    let mut shown = Stream {
+        id,
+        client: event.client,
+        server: event.server,
+    };
+    if s.swapped {
+        std::mem::swap(&mut shown.client, &mut shown.server);
+    }
+    let swapped = &mut s.swapped;
     let mut emit = |e: HttpEvent<'_>| {
         if let HttpEvent::RolesSwapped { .. } = e {
             std::mem::swap(&mut shown.client, &mut shown.server);
+            *swapped = !*swapped;
         }
         handler.http(&shown, &e);
     };
@@ -312,9 +311,6 @@ fn feed_http(
         _ => return,
     }
     if !decoder.is_active() {
-        s.decoder = Decoder::Done;
+        s.decoder = None;
     }
-    // The decoder may have found that the TCP "client" of a session picked up mid-stream
-    // is really the HTTP server: HTTP roles from then on.
-    *stream = shown;
 }

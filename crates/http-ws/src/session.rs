@@ -994,6 +994,11 @@ impl HttpSession {
             }
         }
         let method = info.method.unwrap_or(Method::Other);
+        // One waiting request is the rule; VecDeque's first push would make room for four,
+        // which is most of a session's memory when many sessions wait at once.
+        if self.pending.capacity() == 0 {
+            self.pending.reserve_exact(1);
+        }
         self.pending.push_back(Pending {
             index: self.next_index,
             method,

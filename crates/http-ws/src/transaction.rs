@@ -124,6 +124,11 @@ impl TransactionCollector {
                     request_headers: owned_headers(r.headers),
                     ..Default::default()
                 };
+                // One waiting request is the rule; VecDeque's first push would make room for four,
+                // which is most of a session's memory when many sessions wait at once.
+                if self.requests.capacity() == 0 {
+                    self.requests.reserve_exact(1);
+                }
                 self.requests.push_back(Partial {
                     index: r.index,
                     tx,

@@ -10,6 +10,11 @@ pub struct Event<'a> {
     /// The session number: sessions are numbered from 0 in order of their first packet,
     /// like tshark's `tcp.stream`.
     pub session: u64,
+    /// The session's client (as in [`EventKind::Start`]): every event names its endpoints,
+    /// so a consumer needs no table of its own to print them.
+    pub client: SocketAddr,
+    /// The session's server.
+    pub server: SocketAddr,
     /// Packet time (ns since the Unix epoch) of the segment that caused the event, or the
     /// time given to [`flush_older_than`](crate::Reassembler::flush_older_than)/the last
     /// packet time for flushes.

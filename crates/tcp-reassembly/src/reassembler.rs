@@ -372,6 +372,8 @@ impl Reassembler {
         });
         sink(Event {
             session: id,
+            client,
+            server,
             ts_ns: seg.ts_ns,
             kind: EventKind::Start {
                 client,
@@ -444,6 +446,8 @@ impl Reassembler {
                 if !s.ended {
                     sink(Event {
                         session: s.info.id,
+                        client: s.info.client,
+                        server: s.info.server,
                         ts_ns,
                         kind: EventKind::Closed {
                             reason,
@@ -502,6 +506,8 @@ impl Reassembler {
                     self.stats.syn_retries = self.stats.syn_retries.saturating_add(1);
                     sink(Event {
                         session: id,
+                        client: s.info.client,
+                        server: s.info.server,
                         ts_ns: ts,
                         kind: EventKind::SynRetry { dir },
                     });
@@ -581,6 +587,8 @@ impl Reassembler {
                 s.streams.retire(&mut self.buffered);
                 sink(Event {
                     session: id,
+                    client: s.info.client,
+                    server: s.info.server,
                     ts_ns: ts,
                     kind: EventKind::Reset {
                         by: dir,
@@ -597,6 +605,8 @@ impl Reassembler {
             s.streams.retire(&mut self.buffered);
             sink(Event {
                 session: id,
+                client: s.info.client,
+                server: s.info.server,
                 ts_ns: ts,
                 kind: EventKind::End { info: s.info },
             });
@@ -628,6 +638,8 @@ where
         s.streams.retire(buffered);
         sink(Event {
             session: id,
+            client: s.info.client,
+            server: s.info.server,
             ts_ns: ts,
             kind: EventKind::End { info: s.info },
         });
@@ -705,6 +717,8 @@ fn report<F>(
     };
     sink(Event {
         session,
+        client: info.client,
+        server: info.server,
         ts_ns,
         kind,
     });

@@ -3,7 +3,6 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt::Write as _;
-use std::net::SocketAddr;
 use std::sync::mpsc::SyncSender;
 
 use pcap_capture::Packet;
@@ -221,38 +220,26 @@ impl TraceOut {
 }
 
 /// Session states by session number (a lookup per HTTP event: foldhash, not SipHash).
-type Streams = HashMap<u64, StreamState, foldhash::fast::RandomState>;
+/// Made on a session's first HTTP event: half-open sessions (a SYN flood) cost nothing
+/// here, and TCP events carry their own endpoints.
+type Streams = HashMap<u64, Box<StreamState>, foldhash::fast::RandomState>;
 
-/// Per TCP session: its endpoints, its HTTP state once it has any, and whether its
-/// WebSocket upgrade was shown.
+/// Per TCP session with HTTP: its pending transactions, and whether its WebSocket upgrade
+/// was shown.
 #[derive(Debug)]
 struct StreamState {
-    client: SocketAddr,
-    server: SocketAddr,
-    /// Made on the first HTTP event: `--tcp-verbose` keeps every session's endpoints, and
-    /// half-open sessions (a SYN flood) must not each cost a collector.
-    http: Option<Box<HttpState>>,
+    pending: Pending,
     /// The 101 upgrade passed the filters, so the session's WebSocket messages are shown.
     ws_shown: bool,
 }
 
-/// A session's pending transactions.
+/// A session's transactions waiting for their records.
 #[derive(Debug)]
-struct HttpState {
-    collector: TransactionCollector,
-    /// The lean `--json` path's pending requests and response (instead of `collector`).
-    lean: LeanTx,
-}
-
-impl StreamState {
-    fn new(client: SocketAddr, server: SocketAddr) -> StreamState {
-        StreamState {
-            client,
-            server,
-            http: None,
-            ws_shown: false,
-        }
-    }
+enum Pending {
+    /// The lean `--json` path: heads rendered as they arrive.
+    Lean(LeanTx),
+    /// Every other output: owned transactions.
+    Owned(Box<TransactionCollector>),
 }
 
 /// The [`Handler`] that prints (or feeds the web view).
@@ -296,12 +283,6 @@ impl Handler for Tracer {
     }
 
     fn tcp(&mut self, event: &Event<'_>) {
-        // Per-session state is made on the first HTTP event (a SYN flood costs nothing
-        // here), or at the start when --tcp-verbose needs the endpoints for every event.
-        if let (true, EventKind::Start { client, server, .. }) = (self.tcp_verbose, event.kind) {
-            let state = StreamState::new(client, server);
-            self.streams.insert(event.session, state);
-        }
         if self.tcp_verbose {
             self.tcp_event(event);
         }
@@ -309,8 +290,10 @@ impl Handler for Tracer {
             event.kind,
             EventKind::End { .. } | EventKind::Reset { .. } | EventKind::Closed { .. }
         ) {
-            if let Some(http) = self.streams.remove(&event.session).and_then(|s| s.http) {
-                http.lean.recycle(&mut self.spare);
+            if let Some(state) = self.streams.remove(&event.session) {
+                if let Pending::Lean(lean) = state.pending {
+                    lean.recycle(&mut self.spare);
+                }
             }
         }
     }
@@ -331,63 +314,61 @@ impl Handler for Tracer {
         if !used {
             return;
         }
-        let body_cap = self.body_cap;
-        let state = self
-            .streams
-            .entry(stream.id)
-            .or_insert_with(|| StreamState::new(stream.client, stream.server));
-        let http = state.http.get_or_insert_with(|| {
-            Box::new(HttpState {
-                collector: TransactionCollector::new(body_cap),
-                lean: LeanTx::default(),
+        let (body_cap, lean) = (self.body_cap, self.lean);
+        let state = self.streams.entry(stream.id).or_insert_with(|| {
+            Box::new(StreamState {
+                pending: if lean {
+                    Pending::Lean(LeanTx::default())
+                } else {
+                    Pending::Owned(Box::new(TransactionCollector::new(body_cap)))
+                },
+                ws_shown: false,
             })
         });
-        if self.lean {
-            match event {
-                HttpEvent::Request(r) => {
-                    http.lean.request(r, &self.filters, &mut self.spare);
-                    return;
+        let mut done = Vec::new();
+        match (&mut state.pending, event) {
+            (Pending::Lean(lean), HttpEvent::Request(r)) => {
+                lean.request(r, &self.filters, &mut self.spare);
+            }
+            (Pending::Lean(lean), HttpEvent::Response(r)) if !r.interim => {
+                lean.response(r, &mut self.spare);
+            }
+            (Pending::Lean(lean), HttpEvent::Transaction(rec)) => {
+                let shown = lean.finish(
+                    rec,
+                    stream,
+                    &self.filters,
+                    self.out.buffer(),
+                    &mut self.spare,
+                );
+                if shown != Shown::No {
+                    self.out.done(Kind::Http);
                 }
-                HttpEvent::Response(r) if !r.interim => {
-                    http.lean.response(r, &mut self.spare);
-                    return;
+                if shown == Shown::Upgrade {
+                    state.ws_shown = true;
                 }
-                HttpEvent::Transaction(rec) => {
-                    let shown = http.lean.finish(
-                        rec,
-                        stream,
-                        &self.filters,
-                        self.out.buffer(),
-                        &mut self.spare,
-                    );
-                    if shown != Shown::No {
-                        self.out.done(Kind::Http);
-                    }
-                    if shown == Shown::Upgrade {
+            }
+            (Pending::Owned(collector), _) => {
+                collector.push(event);
+                if let HttpEvent::Transaction(_) = event {
+                    done = collector.take();
+                }
+            }
+            _ => {}
+        }
+        let mut ws_shown = state.ws_shown;
+        for tx in done {
+            if self.filters.matches(&tx) {
+                if tx.status == Some(101) {
+                    ws_shown = true;
+                    if let Some(state) = self.streams.get_mut(&stream.id) {
                         state.ws_shown = true;
                     }
-                    return;
                 }
-                _ => {}
+                self.transaction(stream, &tx);
             }
-        } else {
-            http.collector.push(event);
         }
-        let ws_shown = state.ws_shown;
         match event {
-            HttpEvent::Transaction(_) => {
-                let done = http.collector.take();
-                for tx in done {
-                    if self.filters.matches(&tx) {
-                        if tx.status == Some(101) {
-                            if let Some(state) = self.streams.get_mut(&stream.id) {
-                                state.ws_shown = true;
-                            }
-                        }
-                        self.transaction(stream, &tx);
-                    }
-                }
-            }
             HttpEvent::WsMessage(m) if ws_shown => {
                 let (opcode, len, text) = match m.payload {
                     WsPayload::Text(t) => ("text", t.len(), Some(t.as_bytes())),
@@ -629,13 +610,10 @@ impl Tracer {
             EventKind::Gap { dir, len, .. } => ("gap", Some(dir), format!("{len} bytes lost")),
             _ => return,
         };
-        let Some(state) = self.streams.get(&event.session) else {
-            return;
-        };
         let stream = Stream {
             id: event.session,
-            client: state.client,
-            server: state.server,
+            client: event.client,
+            server: event.server,
         };
         self.write_tcp(event, &stream, name, dir, &detail);
     }
@@ -754,6 +732,11 @@ impl LeanTx {
             header_json(&mut a, name, value);
         }
         a.end();
+        // One waiting request is the rule; VecDeque's first push would make room for four,
+        // which is most of a session's memory when many sessions wait at once.
+        if self.requests.capacity() == 0 {
+            self.requests.reserve_exact(1);
+        }
         self.requests.push_back(LeanRequest {
             index: r.index,
             shown,
