@@ -41,6 +41,11 @@ pub(crate) struct Chunked {
 }
 
 impl Chunked {
+    /// Bytes held: the struct and the trailer buffer.
+    pub(crate) fn memory(&self) -> usize {
+        std::mem::size_of::<Self>() + self.trailer.capacity()
+    }
+
     pub(crate) fn new() -> Self {
         Chunked {
             state: State::Size,

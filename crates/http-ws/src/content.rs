@@ -135,6 +135,27 @@ impl ContentDecoder {
         }
     }
 
+    /// Bytes held, approximately: the decompressor's state and window (zlib: a 32 KiB
+    /// window plus about 11 KiB of state; brotli: its ring buffer, sized by the stream, which
+    /// is counted as 1 MiB since the crate does not expose it) and the output buffer.
+    pub(crate) fn memory(&self) -> usize {
+        const INFLATE: usize = 44 * 1024;
+        const BROTLI: usize = 1 << 20;
+        let state = match self.inner {
+            Inner::DeflateProbe(_) => 0,
+            Inner::Gzip(_) | Inner::Zlib(_) | Inner::Raw(_) => INFLATE,
+            Inner::Brotli(_) => BROTLI,
+        };
+        let out = match &self.inner {
+            Inner::DeflateProbe(_) => self.pending.as_ref().map_or(0, |s| s.out.capacity()),
+            Inner::Gzip(d) => d.get_ref().out.capacity(),
+            Inner::Zlib(d) => d.get_ref().out.capacity(),
+            Inner::Raw(d) => d.get_ref().out.capacity(),
+            Inner::Brotli(d) => d.get_ref().out.capacity(),
+        };
+        std::mem::size_of::<Self>() + state + out
+    }
+
     pub(crate) fn coding(&self) -> Coding {
         self.coding
     }

@@ -85,6 +85,14 @@ pub enum HttpError {
         /// The cap.
         max: usize,
     },
+    /// The HTTP decoders of all sessions together held more than their memory budget: this
+    /// session's decoding stopped as if it had ended (hostile traffic, or far more
+    /// concurrent sessions than the budget was made for).
+    #[error("http decoding stopped: sessions together over the {max}-byte memory budget")]
+    MemoryBudget {
+        /// The budget.
+        max: usize,
+    },
     /// The 101 response's Sec-WebSocket-Accept does not match the request's key (RFC 6455 4.2.2).
     #[error("websocket handshake: sec-websocket-accept does not match sec-websocket-key")]
     AcceptMismatch,

@@ -55,7 +55,7 @@ pub struct Stream {
 }
 
 /// How an [`Analyzer`] is set up. Start from `AnalyzerConfig::default()`.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct AnalyzerConfig {
     /// TCP reassembly limits.
@@ -64,6 +64,23 @@ pub struct AnalyzerConfig {
     pub http: Option<HttpConfig>,
     /// IPv4/IPv6 fragment reassembly limits (TCP carried in fragments is reassembled first).
     pub defrag: DefragConfig,
+    /// Memory budget, in bytes, of the HTTP decoders of all sessions together, as
+    /// [`HttpSession::memory`] counts it (buffers, decompressors, heads of requests waiting
+    /// for a response). Each session's caps bound it, but many sessions multiply them: a
+    /// session that takes the total over the budget stops being decoded, as if it had
+    /// ended, with [`crate::HttpError::MemoryBudget`]. Default 128 MiB.
+    pub http_memory: usize,
+}
+
+impl Default for AnalyzerConfig {
+    fn default() -> AnalyzerConfig {
+        AnalyzerConfig {
+            tcp: pcap_tcp_reassembly::Config::default(),
+            http: None,
+            defrag: DefragConfig::default(),
+            http_memory: 128 << 20,
+        }
+    }
 }
 
 impl AnalyzerConfig {
@@ -89,9 +106,20 @@ impl AnalyzerConfig {
 pub struct Analyzer {
     reassembler: Reassembler,
     defrag: Defragmenter,
-    http: Option<HttpConfig>,
-    sessions: Sessions,
+    http: Option<Http>,
     frames: u64,
+}
+
+/// HTTP decoding state: the settings, the decoders and what they hold together.
+#[derive(Debug)]
+struct Http {
+    config: HttpConfig,
+    sessions: Sessions,
+    /// Sum of the sessions' last [`HttpSession::memory`].
+    held: usize,
+    budget: usize,
+    /// Sessions whose decoding stopped on the budget.
+    abandoned: u64,
 }
 
 /// HTTP decoders by session number (a lookup per data event: foldhash, not SipHash).
@@ -105,6 +133,8 @@ struct HttpStream {
     /// `None` once the decoder has given up on the session (not HTTP in either direction):
     /// its memory is given back, and the entry stays so that no new decoder is made.
     decoder: Option<Box<HttpSession>>,
+    /// The decoder's memory when last measured, counted in [`Http::held`].
+    charged: usize,
     /// The decoder found that the TCP client is the HTTP server (a session picked up
     /// mid-stream): events name the endpoints in HTTP roles.
     swapped: bool,
@@ -123,8 +153,13 @@ impl Analyzer {
         Analyzer {
             reassembler: Reassembler::new(config.tcp),
             defrag: Defragmenter::new(config.defrag),
-            http: config.http,
-            sessions: Sessions::default(),
+            http: config.http.map(|http| Http {
+                config: http,
+                sessions: Sessions::default(),
+                held: 0,
+                budget: config.http_memory,
+                abandoned: 0,
+            }),
             frames: 0,
         }
     }
@@ -158,10 +193,9 @@ impl Analyzer {
             reassembler,
             defrag,
             http,
-            sessions,
             ..
         } = self;
-        let mut sink = |event: Event<'_>| route(http.as_ref(), sessions, handler, &event);
+        let mut sink = |event: Event<'_>| route(http.as_mut(), handler, &event);
         match decoded.fragment() {
             None => {
                 if let Some(segment) = Segment::from_decoded(packet.ts_ns, &decoded) {
@@ -205,30 +239,33 @@ impl Analyzer {
     /// Ends every open session (flushing buffered data and gaps) at the end of the input.
     pub fn finish(&mut self, handler: &mut impl Handler) {
         let Analyzer {
-            reassembler,
-            http,
-            sessions,
-            ..
+            reassembler, http, ..
         } = self;
-        reassembler.finish(&mut |event| route(http.as_ref(), sessions, handler, &event));
+        reassembler.finish(&mut |event| route(http.as_mut(), handler, &event));
     }
 
     /// Ends sessions idle since before `ts_ns` (packet time); for long live captures.
     pub fn flush_older_than(&mut self, ts_ns: i64, handler: &mut impl Handler) {
         let Analyzer {
-            reassembler,
-            http,
-            sessions,
-            ..
+            reassembler, http, ..
         } = self;
-        reassembler.flush_older_than(ts_ns, &mut |event| {
-            route(http.as_ref(), sessions, handler, &event)
-        });
+        reassembler.flush_older_than(ts_ns, &mut |event| route(http.as_mut(), handler, &event));
     }
 
     /// The reassembler, for its statistics and session table.
     pub fn reassembler(&self) -> &Reassembler {
         &self.reassembler
+    }
+
+    /// Bytes the HTTP decoders hold together, as counted for [`AnalyzerConfig::http_memory`].
+    pub fn http_memory(&self) -> usize {
+        self.http.as_ref().map_or(0, |h| h.held)
+    }
+
+    /// Sessions whose HTTP decoding stopped because the decoders together went over
+    /// [`AnalyzerConfig::http_memory`].
+    pub fn http_abandoned(&self) -> u64 {
+        self.http.as_ref().map_or(0, |h| h.abandoned)
     }
 
     /// Packets handled so far.
@@ -241,76 +278,86 @@ impl Analyzer {
 ///
 /// The HTTP decoder hears of a session's end before the handler sees the closing TCP event,
 /// so a handler can drop per-session state when it sees `End`, `Reset` or `Closed`.
-fn route(
-    http: Option<&HttpConfig>,
-    sessions: &mut Sessions,
-    handler: &mut impl Handler,
-    event: &Event<'_>,
-) {
-    if let Some(config) = http {
-        feed_http(config, sessions, handler, event);
+fn route(http: Option<&mut Http>, handler: &mut impl Handler, event: &Event<'_>) {
+    if let Some(http) = http {
+        http.feed(handler, event);
     }
     handler.tcp(event);
 }
 
-fn feed_http(
-    config: &HttpConfig,
-    sessions: &mut Sessions,
-    handler: &mut impl Handler,
-    event: &Event<'_>,
-) {
-    let id = event.session;
-    let ts = event.ts_ns;
-    let closing = matches!(
-        event.kind,
-        EventKind::End { .. } | EventKind::Reset { .. } | EventKind::Closed { .. }
-    );
-    let s = match event.kind {
-        EventKind::Data { .. } | EventKind::Gap { .. } => {
-            sessions.entry(id).or_insert_with(|| HttpStream {
-                decoder: Some(Box::new(HttpSession::new(config.clone()))),
-                swapped: false,
-            })
-        }
-        _ => match sessions.get_mut(&id) {
-            Some(s) => s,
-            None => return,
-        },
-    };
-    let Some(decoder) = s.decoder.as_mut() else {
-        if closing {
-            sessions.remove(&id);
-        }
-        return;
-    };
-    let mut shown = Stream {
-        id,
-        client: event.client,
-        server: event.server,
-    };
-    if s.swapped {
-        std::mem::swap(&mut shown.client, &mut shown.server);
-    }
-    let swapped = &mut s.swapped;
-    let mut emit = |e: HttpEvent<'_>| {
-        if let HttpEvent::RolesSwapped { .. } = e {
-            std::mem::swap(&mut shown.client, &mut shown.server);
-            *swapped = !*swapped;
-        }
-        handler.http(&shown, &e);
-    };
-    match event.kind {
-        EventKind::Data { dir, bytes, .. } => decoder.data(dir, ts, bytes, &mut emit),
-        EventKind::Gap { dir, len, .. } => decoder.gap(dir, ts, len, &mut emit),
-        EventKind::Fin { dir, .. } => decoder.end(Some(dir), ts, &mut emit),
-        EventKind::End { .. } | EventKind::Reset { .. } | EventKind::Closed { .. } => {
-            decoder.end(None, ts, &mut emit);
-            sessions.remove(&id);
+impl Http {
+    /// Passes one TCP event to its session's decoder, making the decoder on the session's
+    /// first bytes and keeping the memory budget.
+    fn feed(&mut self, handler: &mut impl Handler, event: &Event<'_>) {
+        let id = event.session;
+        let ts = event.ts_ns;
+        let closing = matches!(
+            event.kind,
+            EventKind::End { .. } | EventKind::Reset { .. } | EventKind::Closed { .. }
+        );
+        let config = &self.config;
+        let s = match event.kind {
+            EventKind::Data { .. } | EventKind::Gap { .. } => {
+                self.sessions.entry(id).or_insert_with(|| HttpStream {
+                    decoder: Some(Box::new(HttpSession::new(config.clone()))),
+                    charged: 0,
+                    swapped: false,
+                })
+            }
+            _ => match self.sessions.get_mut(&id) {
+                Some(s) => s,
+                None => return,
+            },
+        };
+        let Some(decoder) = s.decoder.as_mut() else {
+            if closing {
+                self.sessions.remove(&id);
+            }
             return;
+        };
+        let mut shown = Stream {
+            id,
+            client: event.client,
+            server: event.server,
+        };
+        if s.swapped {
+            std::mem::swap(&mut shown.client, &mut shown.server);
         }
-        _ => return,
-    }
-    if !decoder.is_active() {
-        s.decoder = None;
+        let swapped = &mut s.swapped;
+        let mut emit = |e: HttpEvent<'_>| {
+            if let HttpEvent::RolesSwapped { .. } = e {
+                std::mem::swap(&mut shown.client, &mut shown.server);
+                *swapped = !*swapped;
+            }
+            handler.http(&shown, &e);
+        };
+        match event.kind {
+            EventKind::Data { dir, bytes, .. } => decoder.data(dir, ts, bytes, &mut emit),
+            EventKind::Gap { dir, len, .. } => decoder.gap(dir, ts, len, &mut emit),
+            EventKind::Fin { dir, .. } => decoder.end(Some(dir), ts, &mut emit),
+            EventKind::End { .. } | EventKind::Reset { .. } | EventKind::Closed { .. } => {
+                decoder.end(None, ts, &mut emit);
+                self.held = self.held.saturating_sub(s.charged);
+                self.sessions.remove(&id);
+                return;
+            }
+            _ => return,
+        }
+        let now = if decoder.is_active() {
+            decoder.memory()
+        } else {
+            0
+        };
+        self.held = self.held.saturating_sub(s.charged).saturating_add(now);
+        s.charged = now;
+        if self.held > self.budget {
+            decoder.abandon(self.budget, ts, &mut emit);
+            self.held = self.held.saturating_sub(now);
+            s.charged = 0;
+            self.abandoned = self.abandoned.saturating_add(1);
+        }
+        if !decoder.is_active() {
+            s.decoder = None;
+        }
     }
 }

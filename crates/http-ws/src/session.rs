@@ -88,6 +88,24 @@ impl DirState {
     }
 }
 
+impl DirState {
+    /// Bytes held beyond the struct: the buffer and the current message's decoders.
+    fn memory(&self) -> usize {
+        let state = match &self.state {
+            State::Body(b) => {
+                let chunked = match &b.framing {
+                    Framing::Chunked(c) => c.memory(),
+                    _ => 0,
+                };
+                chunked + b.decoder.as_ref().map_or(0, |d| d.memory())
+            }
+            State::WebSocket(ws) => ws.memory(),
+            _ => 0,
+        };
+        self.buf.capacity() + state
+    }
+}
+
 /// The two directions' states, indexed by [`idx`] (0 = client, 1 = server) without panics.
 #[derive(Debug)]
 struct Dirs {
@@ -357,6 +375,38 @@ impl HttpSession {
     /// the session and stop feeding it.
     pub fn is_active(&self) -> bool {
         self.dirs.iter().any(|d| !matches!(d.state, State::Dead))
+    }
+
+    /// Bytes this session holds, approximately: its buffers and decoders, plus the heads of
+    /// the requests waiting for a response, which a consumer pairing requests with
+    /// responses keeps as well. The measure for a memory budget over many sessions
+    /// (see [`crate::pipeline::AnalyzerConfig::http_memory`]).
+    pub fn memory(&self) -> usize {
+        let waiting = self
+            .pending
+            .iter()
+            .chain(self.responding.as_ref().and_then(|r| r.req.as_ref()))
+            .map(|p| usize::try_from(p.head_len).unwrap_or(usize::MAX))
+            .fold(0usize, usize::saturating_add);
+        std::mem::size_of::<Self>()
+            + self.dirs.iter().map(DirState::memory).sum::<usize>()
+            + self.pending.capacity() * std::mem::size_of::<Pending>()
+            + waiting
+    }
+
+    /// Stops decoding because sessions together went over a memory budget of `max` bytes:
+    /// reports [`HttpError::MemoryBudget`], then ends both directions as
+    /// [`HttpSession::end`] does (requests still waiting get their records).
+    pub fn abandon(&mut self, max: usize, ts_ns: i64, sink: &mut impl FnMut(HttpEvent<'_>)) {
+        let offset = self.dirs[0].offset;
+        error(
+            Direction::ClientToServer,
+            ts_ns,
+            offset,
+            HttpError::MemoryBudget { max },
+            sink,
+        );
+        self.end(None, ts_ns, sink);
     }
 
     /// True once a request or response head has parsed in either direction.

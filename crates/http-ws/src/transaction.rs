@@ -74,11 +74,92 @@ impl Kept {
     }
 }
 
+/// The final response being received.
 #[derive(Debug, Default)]
 struct Partial {
-    index: u64,
     tx: Transaction,
     body: Kept,
+}
+
+/// A request waiting for its record. Its head is packed into one buffer about the size of
+/// the head on the wire, rather than a [`Transaction`] of owned strings (several times
+/// that, in a dozen allocations): a capture can hold many sessions' requests unanswered.
+#[derive(Debug)]
+struct Waiting {
+    index: u64,
+    version: u8,
+    head: PackedHead,
+    body: Kept,
+}
+
+/// Method, target, then each header name and value, each as a little-endian `u32` length
+/// and the bytes.
+#[derive(Debug, Default)]
+struct PackedHead(Vec<u8>);
+
+impl PackedHead {
+    fn new(r: &crate::event::RequestHead<'_>) -> PackedHead {
+        let fields = 2 + 2 * r.headers.len();
+        let bytes = r.method.len()
+            + r.uri.len()
+            + r.headers
+                .iter()
+                .map(|(n, v)| n.len() + v.len())
+                .sum::<usize>();
+        let mut packed = PackedHead(Vec::with_capacity(fields * 4 + bytes));
+        packed.push(r.method.as_bytes());
+        packed.push(r.uri.as_bytes());
+        for (name, value) in r.headers.iter() {
+            packed.push(name.as_bytes());
+            packed.push(value);
+        }
+        packed
+    }
+
+    fn push(&mut self, field: &[u8]) {
+        // A head is at most `max_head_bytes`, far below 4 GiB.
+        let len = u32::try_from(field.len()).unwrap_or(u32::MAX);
+        self.0.extend_from_slice(&len.to_le_bytes());
+        self.0
+            .extend_from_slice(field.get(..len as usize).unwrap_or(field));
+    }
+
+    fn fields(&self) -> impl Iterator<Item = &[u8]> {
+        let mut rest = self.0.as_slice();
+        std::iter::from_fn(move || {
+            let (len, tail) = rest.split_first_chunk::<4>()?;
+            let len = u32::from_le_bytes(*len) as usize;
+            let field = tail.get(..len)?;
+            rest = tail.get(len..)?;
+            Some(field)
+        })
+    }
+
+    /// The request's fields of a [`Transaction`].
+    fn unpack(&self, version: u8) -> Transaction {
+        let mut fields = self.fields();
+        let mut tx = Transaction {
+            method: fields
+                .next()
+                .map(|m| String::from_utf8_lossy(m).into_owned()),
+            uri: fields
+                .next()
+                .map(|u| String::from_utf8_lossy(u).into_owned()),
+            request_version: Some(version),
+            ..Default::default()
+        };
+        while let (Some(name), Some(value)) = (fields.next(), fields.next()) {
+            let name = String::from_utf8_lossy(name).into_owned();
+            if tx.host.is_none() && name.eq_ignore_ascii_case("host") {
+                tx.host = text(Some(value));
+            }
+            if tx.user_agent.is_none() && name.eq_ignore_ascii_case("user-agent") {
+                tx.user_agent = text(Some(value));
+            }
+            tx.request_headers.push((name, value.to_vec()));
+        }
+        tx
+    }
 }
 
 fn owned_headers(h: Headers<'_>) -> Vec<(String, Vec<u8>)> {
@@ -97,8 +178,10 @@ fn text(v: Option<&[u8]>) -> Option<String> {
 #[derive(Debug, Default)]
 pub struct TransactionCollector {
     body_cap: Option<usize>,
-    requests: VecDeque<Partial>,
-    response: Option<Partial>,
+    requests: VecDeque<Waiting>,
+    /// Boxed: a session without a response in flight (most of them, when many wait) keeps
+    /// a pointer rather than an empty [`Transaction`].
+    response: Option<Box<Partial>>,
     done: Vec<Transaction>,
 }
 
@@ -115,23 +198,15 @@ impl TransactionCollector {
     pub fn push(&mut self, ev: &HttpEvent<'_>) {
         match ev {
             HttpEvent::Request(r) => {
-                let tx = Transaction {
-                    method: Some(r.method.to_owned()),
-                    uri: Some(r.uri.to_owned()),
-                    request_version: Some(r.version),
-                    host: text(r.headers.get("host")),
-                    user_agent: text(r.headers.get("user-agent")),
-                    request_headers: owned_headers(r.headers),
-                    ..Default::default()
-                };
-                // One waiting request is the rule; VecDeque's first push would make room for four,
-                // which is most of a session's memory when many sessions wait at once.
+                // One waiting request is the rule; VecDeque's first push would make room
+                // for four, which is most of a session's memory when many sessions wait.
                 if self.requests.capacity() == 0 {
                     self.requests.reserve_exact(1);
                 }
-                self.requests.push_back(Partial {
+                self.requests.push_back(Waiting {
                     index: r.index,
-                    tx,
+                    version: r.version,
+                    head: PackedHead::new(r),
                     body: Kept::default(),
                 });
             }
@@ -143,22 +218,21 @@ impl TransactionCollector {
                     response_headers: owned_headers(r.headers),
                     ..Default::default()
                 };
-                self.response = Some(Partial {
-                    index: 0,
+                self.response = Some(Box::new(Partial {
                     tx,
                     body: Kept::default(),
-                });
+                }));
             }
             HttpEvent::Body {
                 dir, data, decoded, ..
             } => {
                 let Some(cap) = self.body_cap else { return };
                 let target = match dir {
-                    Direction::ClientToServer => self.requests.back_mut(),
-                    Direction::ServerToClient => self.response.as_mut(),
+                    Direction::ClientToServer => self.requests.back_mut().map(|p| &mut p.body),
+                    Direction::ServerToClient => self.response.as_mut().map(|p| &mut p.body),
                 };
-                if let Some(p) = target {
-                    p.body.push(data, *decoded, cap);
+                if let Some(body) = target {
+                    body.push(data, *decoded, cap);
                 }
             }
             HttpEvent::Transaction(rec) => self.finish(rec),
@@ -174,10 +248,9 @@ impl TransactionCollector {
             while self.requests.front().is_some_and(|p| p.index < rec.index) {
                 self.requests.pop_front();
             }
-            if let Some(p) = self.requests.front().filter(|p| p.index == rec.index) {
-                let _ = p;
+            if self.requests.front().is_some_and(|p| p.index == rec.index) {
                 if let Some(p) = self.requests.pop_front() {
-                    tx = p.tx;
+                    tx = p.head.unpack(p.version);
                     if self.body_cap.is_some() {
                         let (b, t) = p.body.into_body();
                         tx.request_body = Some(b);

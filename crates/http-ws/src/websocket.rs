@@ -194,6 +194,16 @@ impl WsDecoder {
         }
     }
 
+    /// Bytes held, approximately: the struct, the message and control buffers, and the
+    /// permessage-deflate inflater (a 32 KiB window plus its state).
+    pub(crate) fn memory(&self) -> usize {
+        const INFLATE: usize = 44 * 1024;
+        std::mem::size_of::<Self>()
+            + self.buf.capacity()
+            + self.ctrl.capacity()
+            + self.deflate.as_ref().map_or(0, |_| INFLATE)
+    }
+
     fn is_client(&self) -> bool {
         self.dir == Direction::ClientToServer
     }

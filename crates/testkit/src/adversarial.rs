@@ -55,6 +55,13 @@ pub const CASES: &[Case] = &[
         write: many_flows,
     },
     Case {
+        name: "partial_heads",
+        unit: "sessions each sending 4 KiB of a request head that never ends",
+        full: 100_000,
+        target: "HTTP memory budget 128 MiB (per-session head cap x sessions)",
+        write: partial_heads,
+    },
+    Case {
         name: "hole",
         unit: "bytes after a hole that never fills",
         full: 200 << 20,
@@ -287,6 +294,28 @@ pub fn many_flows(w: &mut dyn Write, n: u64) -> Result<(), CaptureError> {
             TcpFlags::ACK | TcpFlags::PSH,
             req.as_bytes(),
         )?;
+    }
+    out.finish()
+}
+
+/// `n` sessions, each sending 4 KiB of a request head (a request line and one long header
+/// line) without the blank line that ends it, never closed: each alone is within the head
+/// cap, but together they are many times the HTTP memory budget.
+pub fn partial_heads(w: &mut dyn Write, n: u64) -> Result<(), CaptureError> {
+    const HEAD: usize = 4096;
+    let mut out = Out::new(w)?;
+    for i in 0..n {
+        let mut c = Conn::new(i, 80);
+        c.handshake(&mut out)?;
+        let line = format!("GET /partial/{i} HTTP/1.1\r\nX-Pad: ");
+        c.stream(&mut out, true, HEAD as u64, |off, b| {
+            let off = off as usize;
+            b.clear();
+            let end = (off + MSS).min(HEAD);
+            for j in off..end {
+                b.push(line.as_bytes().get(j).copied().unwrap_or(b'p'));
+            }
+        })?;
     }
     out.finish()
 }

@@ -144,6 +144,77 @@ fn many_flows_keep_every_request_under_max_sessions() {
 }
 
 #[test]
+fn partial_heads_stop_at_the_http_memory_budget() {
+    let (n, budget) = (400, 256 << 10);
+    let mut config = tcp_config(|c| c.max_sessions = 1_000);
+    config.http_memory = budget;
+    let mut analyzer = Analyzer::new(config);
+    let file = capture(adversarial::partial_heads, n);
+    let mut reader = FileReader::from_reader(Cursor::new(file)).unwrap();
+    let mut seen = Seen::default();
+    let mut peak = 0;
+    while let Some(packet) = reader.next_packet().unwrap() {
+        analyzer.push(&packet, &mut seen);
+        peak = peak.max(analyzer.http_memory());
+        // Over the budget by at most what one segment added to one session's buffer.
+        assert!(analyzer.http_memory() <= budget + 2 * 1400 + 1024);
+    }
+    // Each session holds a 4 KiB buffer and more: without the budget, 400 would hold
+    // several times 256 KiB.
+    assert!(peak > budget / 2, "{peak}");
+    let shed = analyzer.http_abandoned();
+    assert!(shed > 0 && shed < n, "{shed}");
+    analyzer.finish(&mut seen);
+    assert_eq!(analyzer.http_memory(), 0);
+    let budget_errors = seen
+        .errors
+        .iter()
+        .filter(|e| matches!(e, ErrorKind::Http(HttpError::MemoryBudget { .. })))
+        .count() as u64;
+    assert_eq!(budget_errors, shed);
+    assert!(
+        seen.errors.iter().all(|e| matches!(
+            e,
+            ErrorKind::Http(HttpError::MemoryBudget { .. } | HttpError::IncompleteMessage)
+        )),
+        "{:?}",
+        seen.errors
+    );
+}
+
+#[test]
+fn many_flows_past_the_http_memory_budget_still_report_every_request() {
+    let n = 2_000;
+    let mut config = tcp_config(|c| c.max_sessions = 4_000);
+    config.http_memory = 128 << 10;
+    let mut analyzer = Analyzer::new(config);
+    let mut reader =
+        FileReader::from_reader(Cursor::new(capture(adversarial::many_flows, n))).unwrap();
+    let mut records = Records::default();
+    while let Some(packet) = reader.next_packet().unwrap() {
+        analyzer.push(&packet, &mut records);
+    }
+    let shed = analyzer.http_abandoned();
+    assert!(shed > 0, "the budget was reached");
+    // Shed sessions' requests are reported at once, the others at the end of the input.
+    assert_eq!(records.0, shed);
+    analyzer.finish(&mut records);
+    assert_eq!(records.0, n, "one record per request, none lost");
+}
+
+/// Counts transaction records that carry a request.
+#[derive(Debug, Default)]
+struct Records(u64);
+
+impl Handler for Records {
+    fn http(&mut self, _stream: &Stream, event: &HttpEvent<'_>) {
+        if let HttpEvent::Transaction(r) = event {
+            self.0 += u64::from(r.request_start_ns.is_some() && r.status.is_none());
+        }
+    }
+}
+
+#[test]
 fn hole_is_given_up_at_the_per_direction_cap() {
     let n = 2 << 20;
     let cap = 256 << 10;

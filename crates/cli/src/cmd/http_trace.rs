@@ -65,6 +65,14 @@ pub fn run(args: &HttpTraceArgs) -> Result<(), CliError> {
     // Sessions still open (or cut by a read error) are flushed: their transactions count.
     analyzer.finish(&mut tracer);
     tracer.out.flush()?;
+    let abandoned = analyzer.http_abandoned();
+    if abandoned > 0 {
+        eprintln!(
+            "pcap-cli: warning: HTTP decoding of {abandoned} sessions stopped early: sessions \
+             together held more than the {} MiB HTTP memory budget",
+            AnalyzerConfig::default().http_memory >> 20
+        );
+    }
     if let (Some(path), Some(har)) = (&args.har, &tracer.har) {
         har.write(path)?;
     }

@@ -22,7 +22,7 @@ fn main() -> ExitCode {
         }
         return ExitCode::SUCCESS;
     }
-    let Some(dir) = first.map(PathBuf::from) else {
+    let Some(dir) = first.filter(|a| !a.starts_with('-')).map(PathBuf::from) else {
         eprintln!("usage: gen-adversarial OUTDIR [CASE[=N]]... | --list");
         return ExitCode::from(2);
     };
