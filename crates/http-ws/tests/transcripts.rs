@@ -763,6 +763,57 @@ fn transaction_collector_builds_owned_summaries() {
 }
 
 #[test]
+fn transaction_collector_keeps_waiting_request_heads_exactly() {
+    let mut session = pcap_http_ws::HttpSession::new(HttpConfig::default());
+    let mut col = pcap_http_ws::TransactionCollector::new(None);
+    let steps = [
+        c(b"GET /a HTTP/1.1\r\nhost: first\r\nX-Empty:\r\nX-Bin: \xff\xfe\r\nHost: second\r\n\r\n"),
+        c("HEAD /b HTTP/1.0\r\n\r\n"),
+        s("HTTP/1.1 204 No Content\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n"),
+    ];
+    for (i, st) in steps.iter().enumerate() {
+        if let Step::Data(dir, b) = st {
+            session.data(*dir, i as i64, b, &mut |e| col.push(&e));
+        }
+    }
+    let txs = col.take();
+    assert_eq!(txs.len(), 2);
+    let a = &txs[0];
+    assert_eq!(
+        (a.method.as_deref(), a.uri.as_deref()),
+        (Some("GET"), Some("/a"))
+    );
+    assert_eq!(a.request_version, Some(1));
+    assert_eq!(
+        a.host.as_deref(),
+        Some("first"),
+        "the first Host, case-insensitive"
+    );
+    assert_eq!(a.user_agent, None);
+    let headers: Vec<(&str, &[u8])> = a
+        .request_headers
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_slice()))
+        .collect();
+    assert_eq!(
+        headers,
+        [
+            ("host", b"first".as_slice()),
+            ("X-Empty", b""),
+            ("X-Bin", b"\xff\xfe"),
+            ("Host", b"second"),
+        ]
+    );
+    let b = &txs[1];
+    assert_eq!(
+        (b.method.as_deref(), b.uri.as_deref()),
+        (Some("HEAD"), Some("/b"))
+    );
+    assert_eq!((b.request_version, b.status), (Some(0), Some(200)));
+    assert!(b.request_headers.is_empty());
+}
+
+#[test]
 fn websocket_size_caps_are_checked_at_the_header() {
     let mut cfg = HttpConfig::default();
     cfg.ws_max_frame = 1000;
