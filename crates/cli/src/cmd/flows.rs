@@ -27,13 +27,15 @@ pub fn run(args: &FlowsArgs) -> Result<(), CliError> {
         json: args.output.json,
         out: Output::stdout(input.is_live()),
         ended: Vec::new(),
+        error: None,
     };
     // A read error still prints the sessions seen before it: `analyze` ends them first.
-    let result = analyze(&mut input, &mut flows, |f| f.out.packet_done());
+    let result = analyze(&mut input, &mut flows, |f| f.error.take().map_or(Ok(()), Err));
     let Flows {
         json,
         mut out,
         mut ended,
+        ..
     } = flows;
     if !json {
         ended.sort_unstable_by_key(|s| s.id);
@@ -51,6 +53,8 @@ struct Flows {
     out: Output,
     /// Text table only: the summaries of the sessions ended so far.
     ended: Vec<SessionInfo>,
+    /// The first write error; the run stops after the packet that caused it.
+    error: Option<CliError>,
 }
 
 impl Handler for Flows {
@@ -62,7 +66,15 @@ impl Handler for Flows {
             _ => return,
         };
         if self.json {
+            if self.error.is_some() {
+                return;
+            }
             write_json(self.out.buffer(), &info);
+            // Written out here rather than after the packet: the end of the input ends every
+            // open session at once (up to `max_sessions` lines).
+            if let Err(e) = self.out.packet_done() {
+                self.error = Some(e);
+            }
         } else {
             self.ended.push(info);
         }
