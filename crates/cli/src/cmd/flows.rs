@@ -30,7 +30,9 @@ pub fn run(args: &FlowsArgs) -> Result<(), CliError> {
         error: None,
     };
     // A read error still prints the sessions seen before it: `analyze` ends them first.
-    let result = analyze(&mut input, &mut flows, |f| f.error.take().map_or(Ok(()), Err));
+    let result = analyze(&mut input, &mut flows, |f| {
+        f.error.take().map_or(Ok(()), Err)
+    });
     let Flows {
         json,
         mut out,

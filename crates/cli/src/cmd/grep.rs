@@ -376,8 +376,9 @@ struct Grep {
     packet_mode: bool,
     /// Stream mode: the windows of the sessions that carried bytes, made on their first
     /// `Data` (events name their endpoints, so a session without bytes, such as a SYN
-    /// flood's, costs nothing here) and dropped when the session ends.
-    sessions: HashMap<u64, Windows>,
+    /// flood's, costs nothing here) and dropped when the session ends. Boxed: the table has
+    /// up to twice as many slots as sessions, and a slot then costs 16 bytes, not 152.
+    sessions: HashMap<u64, Box<Windows>>,
     packet: PacketHits,
 }
 
