@@ -26,6 +26,10 @@ pub enum Command {
     /// Search TCP payloads with a regular expression, across segment boundaries.
     Grep(GrepArgs),
     /// Print the TCP session table.
+    ///
+    /// The text table comes once the input has ended, ordered by stream id: it holds one
+    /// summary per session until then. `--json` writes each session's line when the session
+    /// ends (FIN exchange, RST, eviction, end of input), in end order, with bounded memory.
     Flows(FlowsArgs),
     /// Write each TCP session's two directions to files, like tcpflow.
     Follow(FollowArgs),

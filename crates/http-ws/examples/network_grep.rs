@@ -2,10 +2,11 @@
 //! session, the direction (sender -> receiver) and every match, even one split across
 //! segments or sent out of order.
 //!
-//! Shows `Handler::tcp` with HTTP decoding off ([`AnalyzerConfig::tcp_only`]): `Start` gives
-//! the endpoints, `Data` the in-order bytes of each direction, `Gap` the bytes that will never
-//! come. Each direction keeps only the bytes after its last match, capped at `WINDOW`,
-//! so memory stays bounded on any traffic.
+//! Shows `Handler::tcp` with HTTP decoding off ([`AnalyzerConfig::tcp_only`]): every event
+//! names the session's endpoints, `Data` gives the in-order bytes of each direction, `Gap` the
+//! bytes that will never come. A session gets state on its first bytes (a SYN flood costs
+//! nothing here) and loses it when it ends; each direction keeps only the bytes after its
+//! last match, capped at `WINDOW`, so memory stays bounded on any traffic.
 //!
 //! ```text
 //! $ cargo run -p pcap-http-ws --example network_grep -- 'Host: [a-z.]+' tests/data/sample-http-ws.pcap
@@ -14,7 +15,6 @@
 //! ```
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 
 use pcap_capture::Source;
 use pcap_capture::live::LiveOptions;
@@ -25,42 +25,22 @@ use regex::bytes::Regex;
 /// The longest match that can be found, and the most bytes kept per direction.
 const WINDOW: usize = 64 * 1024;
 
-/// A session's endpoints and, per direction, the bytes not yet part of a match.
-struct Session {
-    client: SocketAddr,
-    server: SocketAddr,
-    pending: [Vec<u8>; 2],
-}
-
 struct Grep {
     regex: Regex,
-    sessions: HashMap<u64, Session>,
+    /// Per session that carried bytes, per direction: the bytes not yet part of a match.
+    pending: HashMap<u64, [Vec<u8>; 2]>,
 }
 
 impl Handler for Grep {
     fn tcp(&mut self, event: &Event<'_>) {
         let id = event.session;
         match event.kind {
-            EventKind::Start { client, server, .. } => {
-                let pending = [Vec::new(), Vec::new()];
-                self.sessions.insert(
-                    id,
-                    Session {
-                        client,
-                        server,
-                        pending,
-                    },
-                );
-            }
             EventKind::Data { dir, bytes, .. } => {
-                let Some(s) = self.sessions.get_mut(&id) else {
-                    return;
-                };
                 let (from, to) = match dir {
-                    Direction::ClientToServer => (s.client, s.server),
-                    Direction::ServerToClient => (s.server, s.client),
+                    Direction::ClientToServer => (event.client, event.server),
+                    Direction::ServerToClient => (event.server, event.client),
                 };
-                let pending = &mut s.pending[dir as usize];
+                let pending = &mut self.pending.entry(id).or_default()[dir as usize];
                 pending.extend_from_slice(bytes);
                 let mut end = 0;
                 for m in self.regex.find_iter(pending) {
@@ -73,12 +53,12 @@ impl Handler for Grep {
             }
             // A match cannot span bytes that were never captured.
             EventKind::Gap { dir, .. } => {
-                if let Some(s) = self.sessions.get_mut(&id) {
-                    s.pending[dir as usize].clear();
+                if let Some(p) = self.pending.get_mut(&id) {
+                    p[dir as usize].clear();
                 }
             }
             EventKind::End { .. } | EventKind::Reset { .. } | EventKind::Closed { .. } => {
-                self.sessions.remove(&id);
+                self.pending.remove(&id);
             }
             _ => {}
         }
@@ -96,7 +76,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let mut grep = Grep {
         regex: Regex::new(pattern)?,
-        sessions: HashMap::new(),
+        pending: HashMap::new(),
     };
     Analyzer::new(AnalyzerConfig::tcp_only()).run(&mut source, &mut grep)?;
     Ok(())

@@ -102,23 +102,23 @@ fn resync_point(buf: &[u8]) -> Option<usize> {
 }
 
 /// One client's unparsed bytes.
+#[derive(Default)]
 struct Session {
-    client: SocketAddr,
     pending: Vec<u8>,
     /// Bytes were lost: skip to a likely command start before parsing.
     lost: bool,
 }
 
+/// Sessions by number, made on the client's first bytes or gap (events name the session's
+/// endpoints, so a session that sends nothing, such as a SYN flood's, costs nothing here).
 #[derive(Default)]
 struct Commands {
     sessions: HashMap<u64, Session>,
 }
 
 impl Commands {
-    fn data(&mut self, id: u64, bytes: &[u8]) {
-        let Some(s) = self.sessions.get_mut(&id) else {
-            return;
-        };
+    fn data(&mut self, id: u64, client: SocketAddr, bytes: &[u8]) {
+        let s = self.sessions.entry(id).or_default();
         s.pending.extend_from_slice(bytes);
         if s.lost {
             let Some(at) = resync_point(&s.pending) else {
@@ -134,12 +134,12 @@ impl Commands {
                 Parsed::Command(args, len) => {
                     used += len;
                     if !args.is_empty() {
-                        println!("#{id} {} {}", s.client, show(&args));
+                        println!("#{id} {client} {}", show(&args));
                     }
                 }
                 Parsed::NeedMore => break,
                 Parsed::Invalid => {
-                    println!("#{id} {} not RESP, skipping to the next command", s.client);
+                    println!("#{id} {client} not RESP, skipping to the next command");
                     used = s.pending.len();
                     s.lost = true;
                     break;
@@ -148,7 +148,7 @@ impl Commands {
         }
         s.pending.drain(..used);
         if s.pending.len() > MAX_PENDING {
-            println!("#{id} {} command too long, skipping it", s.client);
+            println!("#{id} {client} command too long, skipping it");
             s.pending.clear();
             s.lost = true;
         }
@@ -174,29 +174,20 @@ impl Handler for Commands {
     fn tcp(&mut self, event: &Event<'_>) {
         let id = event.session;
         match event.kind {
-            EventKind::Start { client, .. } => {
-                let session = Session {
-                    client,
-                    pending: Vec::new(),
-                    lost: false,
-                };
-                self.sessions.insert(id, session);
-            }
             EventKind::Data {
                 dir: Direction::ClientToServer,
                 bytes,
                 ..
-            } => self.data(id, bytes),
+            } => self.data(id, event.client, bytes),
             EventKind::Gap {
                 dir: Direction::ClientToServer,
                 len,
                 ..
             } => {
-                if let Some(s) = self.sessions.get_mut(&id) {
-                    println!("#{id} {} {len} bytes lost, resynchronising", s.client);
-                    s.pending.clear();
-                    s.lost = true;
-                }
+                println!("#{id} {} {len} bytes lost, resynchronising", event.client);
+                let s = self.sessions.entry(id).or_default();
+                s.pending.clear();
+                s.lost = true;
             }
             EventKind::End { .. } | EventKind::Reset { .. } | EventKind::Closed { .. } => {
                 self.sessions.remove(&id);

@@ -1,9 +1,12 @@
-//! `flows`: the TCP session table, printed once the input ends, ordered by stream id.
+//! `flows`: the TCP session table.
 //!
-//! The table is kept in memory until the end (one summary, about 150 bytes, per session);
-//! the reassembler's own `max_sessions` cap bounds how many sessions are open at once.
+//! `--json` streams: each session's line is written when the session ends (FIN exchange,
+//! RST, eviction from a full table, 4-tuple reuse, end of input), in that end order like
+//! Zeek's `conn.log`, so memory stays bounded by the reassembler's `max_sessions` cap
+//! whatever the number of sessions. The text table is ordered by stream id and its column
+//! widths depend on every row, so it holds one summary (about 170 bytes) per session until
+//! the input ends.
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use pcap_decode::json::Obj;
@@ -20,39 +23,62 @@ use crate::output::{Output, write_time};
 /// Runs `flows`.
 pub fn run(args: &FlowsArgs) -> Result<(), CliError> {
     let mut input = Input::open(&args.source, None)?;
-    let mut table = Table::default();
-    // A read error still prints the sessions seen before it.
-    let result = analyze(&mut input, &mut table, |_| Ok(()));
-    let mut out = Output::stdout(false);
-    if args.output.json {
-        // Written out as it goes: the whole table as JSON can be larger than the table.
-        for s in table.sessions.values() {
-            write_json(out.buffer(), s);
-            out.packet_done()?;
-        }
-    } else {
-        let text = write_table(&table.sessions, Palette::new(&args.output));
+    let mut flows = Flows {
+        json: args.output.json,
+        out: Output::stdout(input.is_live()),
+        ended: Vec::new(),
+        error: None,
+    };
+    // A read error still prints the sessions seen before it: `analyze` ends them first.
+    let result = analyze(&mut input, &mut flows, |f| {
+        f.error.take().map_or(Ok(()), Err)
+    });
+    let Flows {
+        json,
+        mut out,
+        mut ended,
+        ..
+    } = flows;
+    if !json {
+        ended.sort_unstable_by_key(|s| s.id);
+        let text = write_table(&ended, Palette::new(&args.output));
         out.buffer().extend_from_slice(text.as_bytes());
     }
-    out.finish()?;
-    result
+    let finished = out.finish();
+    result.and(finished)
 }
 
-/// Collects each session's summary as it ends.
-#[derive(Debug, Default)]
-struct Table {
-    sessions: BTreeMap<u64, SessionInfo>,
+/// The handler: writes each ended session's JSON line, or keeps its summary for the table.
+#[derive(Debug)]
+struct Flows {
+    json: bool,
+    out: Output,
+    /// Text table only: the summaries of the sessions ended so far.
+    ended: Vec<SessionInfo>,
+    /// The first write error; the run stops after the packet that caused it.
+    error: Option<CliError>,
 }
 
-impl Handler for Table {
+impl Handler for Flows {
     fn tcp(&mut self, event: &Event<'_>) {
-        match event.kind {
+        let info = match event.kind {
             EventKind::End { info }
             | EventKind::Reset { info, .. }
-            | EventKind::Closed { info, .. } => {
-                self.sessions.insert(info.id, info);
+            | EventKind::Closed { info, .. } => info,
+            _ => return,
+        };
+        if self.json {
+            if self.error.is_some() {
+                return;
             }
-            _ => {}
+            write_json(self.out.buffer(), &info);
+            // Written out here rather than after the packet: the end of the input ends every
+            // open session at once (up to `max_sessions` lines).
+            if let Err(e) = self.out.packet_done() {
+                self.error = Some(e);
+            }
+        } else {
+            self.ended.push(info);
         }
     }
 }
@@ -103,11 +129,8 @@ fn is_text_column(i: usize) -> bool {
 
 /// The table as text: a heading line, then one aligned line per session. `>` is client to
 /// server, `<` server to client.
-fn write_table<'a>(
-    sessions: impl IntoIterator<Item = (&'a u64, &'a SessionInfo)>,
-    palette: Palette,
-) -> String {
-    let rows: Vec<[String; 14]> = sessions.into_iter().map(|(_, s)| row(s)).collect();
+fn write_table(sessions: &[SessionInfo], palette: Palette) -> String {
+    let rows: Vec<[String; 14]> = sessions.iter().map(row).collect();
     let mut widths = HEADINGS.map(str::len);
     for r in &rows {
         for (w, cell) in widths.iter_mut().zip(r) {

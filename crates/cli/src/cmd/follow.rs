@@ -87,13 +87,8 @@ struct Side {
     holes_unlisted: u64,
 }
 
-/// A session being written.
-#[derive(Debug)]
-struct Session {
-    client: SocketAddr,
-    server: SocketAddr,
-    sides: [Side; 2],
-}
+/// The two directions of a session being written, client to server first.
+type Sides = [Side; 2];
 
 /// An open stream file and where its next byte goes.
 #[derive(Debug)]
@@ -112,7 +107,11 @@ struct Follow {
     index: BufWriter<File>,
     index_path: PathBuf,
     index_line: Vec<u8>,
-    sessions: HashMap<u64, Session>,
+    /// The sessions that carried bytes or gaps, made on the first of them (events name
+    /// their endpoints, so a session without any, such as a SYN flood's, costs nothing
+    /// here until its index line) and dropped when the session ends. Boxed: the table has
+    /// up to twice as many slots as sessions, and a slot then costs 16 bytes, not 152.
+    sessions: HashMap<u64, Box<Sides>>,
     open: HashMap<(u64, usize), OpenFile>,
     /// Counts writes, to find the least recently written file.
     clock: u64,
@@ -127,27 +126,14 @@ impl Handler for Follow {
         }
         let id = event.session;
         let result = match event.kind {
-            EventKind::Start { client, server, .. } => {
-                self.sessions.insert(
-                    id,
-                    Session {
-                        client,
-                        server,
-                        sides: Default::default(),
-                    },
-                );
-                Ok(())
-            }
-            EventKind::Data { dir, offset, bytes } => self.data(id, dir, offset, bytes),
+            EventKind::Data { dir, offset, bytes } => self.data(event, dir, offset, bytes),
             EventKind::Gap { dir, offset, len } => {
-                if let Some(s) = self.sessions.get_mut(&id) {
-                    let side = &mut s.sides[dir_index(dir)];
-                    side.len = side.len.max(offset.saturating_add(len));
-                    if side.holes.len() < MAX_HOLES_LISTED {
-                        side.holes.push((offset, len));
-                    } else {
-                        side.holes_unlisted += 1;
-                    }
+                let side = &mut self.sessions.entry(id).or_default()[dir_index(dir)];
+                side.len = side.len.max(offset.saturating_add(len));
+                if side.holes.len() < MAX_HOLES_LISTED {
+                    side.holes.push((offset, len));
+                } else {
+                    side.holes_unlisted += 1;
                 }
                 Ok(())
             }
@@ -204,7 +190,7 @@ impl Follow {
     fn name_of(&self, key: (u64, usize)) -> String {
         self.sessions
             .get(&key.0)
-            .and_then(|s| s.sides.get(key.1))
+            .and_then(|s| s.get(key.1))
             .and_then(|side| side.name.clone())
             .unwrap_or_default()
     }
@@ -217,19 +203,23 @@ impl Follow {
     }
 
     /// Writes `bytes` at `offset` of the direction's file, creating or reopening it.
-    fn data(&mut self, id: u64, dir: Direction, offset: u64, bytes: &[u8]) -> Result<(), CliError> {
-        let Some(session) = self.sessions.get_mut(&id) else {
-            return Ok(());
-        };
+    fn data(
+        &mut self,
+        event: &Event<'_>,
+        dir: Direction,
+        offset: u64,
+        bytes: &[u8],
+    ) -> Result<(), CliError> {
+        let id = event.session;
         let d = dir_index(dir);
-        let side = &mut session.sides[d];
+        let side = &mut self.sessions.entry(id).or_default()[d];
         let end = offset.saturating_add(bytes.len() as u64);
         side.len = side.len.max(end);
         side.data_end = side.data_end.max(end);
         let (name, create) = match &side.name {
             Some(n) => (n.clone(), false),
             None => {
-                let n = file_name(id, session.client, session.server, dir);
+                let n = file_name(id, event.client, event.server, dir);
                 side.name = Some(n.clone());
                 (n, true)
             }
@@ -305,10 +295,9 @@ impl Follow {
         for d in 0..2 {
             self.close((id, d))?;
         }
-        let Some(session) = self.sessions.remove(&id) else {
-            return Ok(());
-        };
-        for side in &session.sides {
+        // A session that carried no byte and no gap has no state, and the index says so.
+        let sides = self.sessions.remove(&id).unwrap_or_default();
+        for side in sides.iter() {
             if let Some(name) = side.name.as_ref().filter(|_| side.len > side.data_end) {
                 extend(&self.dir.join(name), side.len).map_err(|e| self.io_error(name, e))?;
             }
@@ -317,10 +306,10 @@ impl Follow {
         line.clear();
         let mut o = Obj::new(line);
         o.u64("stream", id);
-        o.display("client", session.client);
-        o.display("server", session.server);
+        o.display("client", info.client);
+        o.display("server", info.server);
         o.str("state", info.state.as_str());
-        for (side, key) in session.sides.iter().zip(["c2s_file", "s2c_file"]) {
+        for (side, key) in sides.iter().zip(["c2s_file", "s2c_file"]) {
             match &side.name {
                 Some(n) => o.str(key, n),
                 None => o.key(key).extend_from_slice(b"null"),
@@ -328,11 +317,11 @@ impl Follow {
         }
         o.u64("c2s_bytes", info.bytes_c2s);
         o.u64("s2c_bytes", info.bytes_s2c);
-        o.u64("c2s_len", session.sides[0].len);
-        o.u64("s2c_len", session.sides[1].len);
+        o.u64("c2s_len", sides[0].len);
+        o.u64("s2c_len", sides[1].len);
         o.u64("gaps", info.gaps);
         o.u64("gap_bytes", info.gap_bytes);
-        for (side, dir) in session.sides.iter().zip(["c2s", "s2c"]) {
+        for (side, dir) in sides.iter().zip(["c2s", "s2c"]) {
             let mut holes = o.arr(&format!("{dir}_holes"));
             for &(offset, len) in &side.holes {
                 let mut pair = Arr::new(holes.item());

@@ -347,14 +347,8 @@ struct Found<'a> {
     matched: Range<usize>,
 }
 
-/// A session as `grep` tracks it.
-#[derive(Debug)]
-struct GrepSession {
-    client: SocketAddr,
-    server: SocketAddr,
-    /// Stream mode only: one window per direction.
-    windows: [Window; 2],
-}
+/// Stream mode: one window per direction of a session.
+type Windows = [Window; 2];
 
 /// `--packet`: the matches in the packet being handled, waiting for the reassembler to say
 /// which session and stream offset the packet belongs to.
@@ -380,7 +374,11 @@ struct Grep {
     printer: Printer,
     out: Output,
     packet_mode: bool,
-    sessions: HashMap<u64, GrepSession>,
+    /// Stream mode: the windows of the sessions that carried bytes, made on their first
+    /// `Data` (events name their endpoints, so a session without bytes, such as a SYN
+    /// flood's, costs nothing here) and dropped when the session ends. Boxed: the table has
+    /// up to twice as many slots as sessions, and a slot then costs 16 bytes, not 152.
+    sessions: HashMap<u64, Box<Windows>>,
     packet: PacketHits,
 }
 
@@ -420,27 +418,10 @@ impl Handler for Grep {
     }
 
     fn tcp(&mut self, event: &Event<'_>) {
-        let id = event.session;
-        if let EventKind::Start { client, server, .. } = event.kind {
-            self.sessions.insert(
-                id,
-                GrepSession {
-                    client,
-                    server,
-                    windows: Default::default(),
-                },
-            );
-        }
         if self.packet_mode {
             self.note_packet_session(event);
         } else {
             self.stream_event(event);
-        }
-        if matches!(
-            event.kind,
-            EventKind::End { .. } | EventKind::Reset { .. } | EventKind::Closed { .. }
-        ) {
-            self.sessions.remove(&id);
         }
     }
 }
@@ -467,10 +448,8 @@ impl Grep {
             EventKind::Start { .. } => None,
             _ => return,
         };
-        if let Some(s) = self.sessions.get(&event.session) {
-            if p.session.is_none() || offset.is_some() {
-                p.session = Some((event.session, s.client, s.server));
-            }
+        if p.session.is_none() || offset.is_some() {
+            p.session = Some((event.session, event.client, event.server));
         }
         if let Some(o) = offset {
             p.offset = Some(p.offset.map_or(o, |prev| prev.min(o)));
@@ -522,10 +501,26 @@ impl Grep {
             ..
         } = self;
         let id = event.session;
-        let Some(s) = sessions.get_mut(&id) else {
-            return;
+        let (client, server) = (event.client, event.server);
+        let mut removed;
+        // Only bytes need a window: before the first, a gap or FIN has nothing to scan, and
+        // the first `Data` starts its window at its own offset.
+        let windows = match event.kind {
+            EventKind::Data { .. } => sessions.entry(id).or_default(),
+            EventKind::End { .. } | EventKind::Reset { .. } | EventKind::Closed { .. } => {
+                let Some(w) = sessions.remove(&id) else {
+                    return;
+                };
+                removed = w;
+                &mut removed
+            }
+            _ => {
+                let Some(w) = sessions.get_mut(&id) else {
+                    return;
+                };
+                w
+            }
         };
-        let (client, server) = (s.client, s.server);
         let mut scan = |w: &mut Window, dir: Direction, last: bool| {
             w.scan(matcher, last, |f| {
                 let hit = Hit {
@@ -545,7 +540,7 @@ impl Grep {
         };
         match event.kind {
             EventKind::Data { dir, offset, bytes } => {
-                let w = &mut s.windows[dir_index(dir)];
+                let w = &mut windows[dir_index(dir)];
                 if offset != w.end() {
                     if !w.buf.is_empty() {
                         scan(w, dir, true);
@@ -557,20 +552,18 @@ impl Grep {
                 w.trim(matcher);
             }
             EventKind::Gap { dir, offset, len } => {
-                let w = &mut s.windows[dir_index(dir)];
+                let w = &mut windows[dir_index(dir)];
                 scan(w, dir, true);
                 w.reset(offset.saturating_add(len));
             }
             EventKind::Fin { dir, .. } => {
-                let w = &mut s.windows[dir_index(dir)];
+                let w = &mut windows[dir_index(dir)];
                 scan(w, dir, true);
                 w.reset(w.end());
             }
             EventKind::End { .. } | EventKind::Reset { .. } | EventKind::Closed { .. } => {
                 for dir in [Direction::ClientToServer, Direction::ServerToClient] {
-                    let w = &mut s.windows[dir_index(dir)];
-                    scan(w, dir, true);
-                    w.reset(w.end());
+                    scan(&mut windows[dir_index(dir)], dir, true);
                 }
             }
             _ => {}
