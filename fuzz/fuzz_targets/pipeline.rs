@@ -72,14 +72,22 @@ fuzz_target!(|data: &[u8]| {
     let Ok(mut reader) = FileReader::from_reader(std::io::Cursor::new(input)) else {
         return;
     };
-    let mut analyzer = Analyzer::new(AnalyzerConfig::with_http(
-        HttpConfig::default().with_decode_content(true),
-    ));
+    let mut config = AnalyzerConfig::with_http(HttpConfig::default().with_decode_content(true));
+    // Second bit of the first byte: an HTTP memory budget small enough for a few packets to
+    // exceed, so that sessions are abandoned mid-message.
+    if data.first().is_some_and(|b| b & 2 == 2) {
+        config.http_memory = 4096;
+    }
+    let budget = config.http_memory;
+    let mut analyzer = Analyzer::new(config);
     let mut handler = TouchAll::default();
     while let Ok(Some(packet)) = reader.next_packet() {
         analyzer.push(&packet, &mut handler);
+        // The session that takes the total over the budget is abandoned at once.
+        assert!(analyzer.http_memory() <= budget);
     }
     analyzer.finish(&mut handler);
+    assert_eq!(analyzer.http_memory(), 0);
     assert_eq!(analyzer.reassembler().session_count(), 0);
     assert_eq!(analyzer.reassembler().buffered_bytes(), 0);
 });
