@@ -8,7 +8,8 @@ fuzz_target!(|data: &[u8]| {
     let mut input = Vec::with_capacity(data.len() + 24);
     if data.first().is_some_and(|b| b & 1 == 1) {
         input.extend_from_slice(&[
-            0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 0, 0, 0,
+            0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 0, 0,
+            0,
         ]);
         input.extend_from_slice(data.get(1..).unwrap_or_default());
     } else {

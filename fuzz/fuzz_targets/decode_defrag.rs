@@ -24,9 +24,19 @@ fuzz_target!(|data: &[u8]| {
         rest = next;
         ts += i64::from(*step);
         let key = if flags & 2 != 0 {
-            FragKey::v6(Ipv6Addr::LOCALHOST, Ipv6Addr::UNSPECIFIED, 17, u32::from(*sel % 8))
+            FragKey::v6(
+                Ipv6Addr::LOCALHOST,
+                Ipv6Addr::UNSPECIFIED,
+                17,
+                u32::from(*sel % 8),
+            )
         } else {
-            FragKey::v4(Ipv4Addr::LOCALHOST, Ipv4Addr::BROADCAST, 17, u16::from(*sel % 8))
+            FragKey::v4(
+                Ipv4Addr::LOCALHOST,
+                Ipv4Addr::BROADCAST,
+                17,
+                u16::from(*sel % 8),
+            )
         };
         let offset = u32::from(u16::from_be_bytes([*o1, *o2]) & 0x1fff) * 8;
         if let Ok(Some(out)) = d.push(ts, key, offset, flags & 1 != 0, payload) {

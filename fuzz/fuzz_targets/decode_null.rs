@@ -9,6 +9,10 @@ fuzz_target!(|input: &[u8]| {
     let Some((&pick, data)) = input.split_first() else {
         return;
     };
-    let link = if pick & 1 == 0 { LinkType::NULL } else { LinkType::LOOP };
+    let link = if pick & 1 == 0 {
+        LinkType::NULL
+    } else {
+        LinkType::LOOP
+    };
     pcap_rs_fuzz::decode_frame(link, data);
 });

@@ -10,7 +10,11 @@ fuzz_target!(|data: &[u8]| {
     // Control byte per chunk: bit 7 = direction, bits 0..5 = chunk length, 0x40 = gap/end.
     let mut rest = data;
     while let Some((&ctl, tail)) = rest.split_first() {
-        let dir = if ctl & 0x80 == 0 { Direction::ClientToServer } else { Direction::ServerToClient };
+        let dir = if ctl & 0x80 == 0 {
+            Direction::ClientToServer
+        } else {
+            Direction::ServerToClient
+        };
         let n = usize::from(ctl & 0x3f).min(tail.len());
         let (chunk, next) = tail.split_at(n);
         if ctl & 0x40 != 0 {

@@ -5,7 +5,8 @@
 use libfuzzer_sys::fuzz_target;
 use pcap_http_ws::{Direction, HttpConfig, HttpSession};
 
-const REQUEST: &[u8] = b"GET /ws HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+const REQUEST: &[u8] =
+    b"GET /ws HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
 Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
 Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n";
 const RESPONSE: &[u8] = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
@@ -21,7 +22,11 @@ fuzz_target!(|data: &[u8]| {
     session.data(Direction::ServerToClient, 0, RESPONSE, &mut sink);
     let mut rest = data;
     while let Some((&ctl, tail)) = rest.split_first() {
-        let dir = if ctl & 0x80 == 0 { Direction::ClientToServer } else { Direction::ServerToClient };
+        let dir = if ctl & 0x80 == 0 {
+            Direction::ClientToServer
+        } else {
+            Direction::ServerToClient
+        };
         let n = usize::from(ctl & 0x7f).min(tail.len());
         let (chunk, next) = tail.split_at(n);
         session.data(dir, 0, chunk, &mut sink);
