@@ -1,5 +1,6 @@
 //! Canonical, direction-free flow keys.
 
+use std::hash::{Hash, Hasher};
 use std::net::SocketAddr;
 
 /// The 4-tuple of a TCP connection, stored with the lower endpoint first.
@@ -7,10 +8,29 @@ use std::net::SocketAddr;
 /// Both directions of a connection map to the same key (so the hash is symmetric by
 /// construction), and the key is a fixed-size `Copy` value: looking a flow up allocates
 /// nothing. IPv4 and IPv6 endpoints never compare equal, even for v4-mapped addresses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct FlowKey {
     lo: SocketAddr,
     hi: SocketAddr,
+}
+
+/// One word per IPv4 endpoint (address and port) instead of the derived hash's five
+/// writes: the key is hashed for every packet. Equal keys hash equally (the fields
+/// hashed are a subset of those compared; IPv6 flow labels and scopes are not hashed).
+impl Hash for FlowKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        for end in [self.lo, self.hi] {
+            match end {
+                SocketAddr::V4(a) => {
+                    state.write_u64(u64::from(a.ip().to_bits()) << 16 | u64::from(a.port()));
+                }
+                SocketAddr::V6(a) => {
+                    state.write_u128(a.ip().to_bits());
+                    state.write_u16(a.port());
+                }
+            }
+        }
+    }
 }
 
 impl FlowKey {
@@ -27,6 +47,12 @@ impl FlowKey {
     /// The lower endpoint.
     pub fn lo(&self) -> SocketAddr {
         self.lo
+    }
+
+    /// Whether `a` and `b`, in either order, are this key's endpoints (no canonical key
+    /// needed: the table compares keys against sessions' endpoints on every lookup).
+    pub fn is(&self, a: SocketAddr, b: SocketAddr) -> bool {
+        (self.lo == a && self.hi == b) || (self.lo == b && self.hi == a)
     }
 
     /// The higher endpoint.
@@ -57,6 +83,16 @@ mod tests {
         assert_eq!(hash(&k1), hash(&k2));
         assert_ne!(lo1, lo2);
         assert_eq!(k1.lo(), b);
+    }
+
+    #[test]
+    fn is_matches_either_order_only() {
+        let a: SocketAddr = "10.0.0.2:40000".parse().unwrap();
+        let b: SocketAddr = "10.0.0.1:80".parse().unwrap();
+        let c: SocketAddr = "10.0.0.1:81".parse().unwrap();
+        let (k, _) = FlowKey::new(a, b);
+        assert!(k.is(a, b) && k.is(b, a));
+        assert!(!k.is(a, c) && !k.is(a, a));
     }
 
     #[test]

@@ -281,7 +281,7 @@ impl Reassembler {
                 slots
                     .get(i)
                     .and_then(Option::as_ref)
-                    .is_some_and(|s| s.key() == *key)
+                    .is_some_and(|s| key.is(s.info.client, s.info.server))
             })
             .copied()
     }
