@@ -380,6 +380,78 @@ fn har_entries_are_the_shown_transactions_in_completion_order() {
 }
 
 #[test]
+fn har_without_entries_is_still_a_document() {
+    let dir = std::env::temp_dir().join(format!("pcap-cli-har-empty-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let har = dir.join("out.har");
+    stdout(&pcap_cli(&[
+        "http-trace",
+        "-r",
+        &sample(),
+        "--host",
+        "^no-such-host$",
+        "--har",
+        har.to_str().unwrap(),
+    ]));
+    assert_eq!(har_entries(&har), Vec::new());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn har_that_cannot_be_created_fails_before_reading() {
+    let o = pcap_cli(&[
+        "http-trace",
+        "-r",
+        &sample(),
+        "--har",
+        "/nonexistent/dir/out.har",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("pcap-cli: /nonexistent/dir/out.har: "),
+        "{err}"
+    );
+    // No packet was read, so no transaction was printed.
+    assert!(o.stdout.is_empty());
+}
+
+#[test]
+fn har_write_error_is_one_line_after_the_decoded_output() {
+    // Every write to /dev/full fails with "no space left on device".
+    if !Path::new("/dev/full").exists() {
+        return;
+    }
+    let o = pcap_cli(&["http-trace", "-r", &sample(), "--har", "/dev/full"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.starts_with("pcap-cli: /dev/full: "), "{err}");
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(out.lines().filter(|l| l.starts_with("  ")).count(), 14);
+}
+
+#[test]
+fn har_is_closed_when_standard_output_goes_away() {
+    let dir = std::env::temp_dir().join(format!("pcap-cli-har-pipe-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let har = dir.join("out.har");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pcap-cli"))
+        .args(["http-trace", "-r", &sample(), "--har"])
+        .arg(&har)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Closed before the output (one write at the end, the sample's is small) is written:
+    // the run ends quietly at the closed pipe, as with `| head`.
+    drop(child.stdout.take());
+    assert!(child.wait().unwrap().success());
+    assert_eq!(har_entries(&har).len(), 14);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn bad_input_is_one_line_and_exit_code_2() {
     // Regex syntax errors are several lines in the regex crate: ours must still be one line.
     let cases: &[&[&str]] = &[
