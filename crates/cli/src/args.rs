@@ -152,7 +152,8 @@ pub struct HttpTraceArgs {
     /// Show TCP session start/end/reset, SYN retries, retransmissions and gaps.
     #[arg(long = "tcp-verbose")]
     pub tcp_verbose: bool,
-    /// Also write the transactions as a HAR 1.2 file.
+    /// Also write the transactions as a HAR 1.2 file, each as it completes (so entries are
+    /// in completion order, not sorted by start time).
     #[arg(long, value_name = "FILE")]
     pub har: Option<PathBuf>,
 }

@@ -1,10 +1,22 @@
 //! HAR 1.2 output for `http-trace --har FILE`: the transactions in the format browser
 //! devtools import ("HTTP Archive", W3C draft of 2012).
 //!
-//! Entries are kept in memory until the end of the capture, as a HAR file is one JSON
-//! document; bodies are included only as far as `--body-limit` allows.
+//! The archive is written while the capture is read, so that the file, not memory, grows
+//! with the number of requests (keeping every entry until the end took 5.7 GB for a capture
+//! of 500k requests): the file is created and the document head written before the first
+//! packet, each entry is written (compact, one per line) when its transaction completes, and
+//! the document is closed at the end, also when reading stopped at an error or the run
+//! returns early, so the file is valid JSON with everything decoded up to then.
+//!
+//! Entries are therefore in the order transactions complete (the order of `--json` lines),
+//! not sorted by `startedDateTime`: sessions overlap, so a later request can complete first.
+//! HAR 1.2 calls sorted entries "preferred" and adds that "the reader application should
+//! always make sure the array is sorted (if required for the import)". Bodies are included
+//! only as far as `--body-limit` allows.
 
-use std::path::Path;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
 
 use pcap_http_ws::Transaction;
 use pcap_http_ws::pipeline::Stream;
@@ -12,16 +24,61 @@ use serde_json::{Value, json};
 
 use crate::error::CliError;
 
-/// The entries collected so far.
-#[derive(Debug, Default)]
+/// Everything before the first entry: the members the archive had when it was written in
+/// one piece (`browser` and `comment` are optional), with `entries` last (then, keys were
+/// sorted) so that entries can follow.
+const HEAD: &str = concat!(
+    r#"{"log":{"version":"1.2","creator":{"name":"pcap-cli","version":""#,
+    env!("CARGO_PKG_VERSION"),
+    r#""},"pages":[],"entries":["#
+);
+
+/// Everything after the last entry.
+const TAIL: &str = "\n]}}\n";
+
+/// Write buffer: entries are a few hundred bytes to a few kB (bodies up to `--body-limit`).
+const BUFFER: usize = 64 * 1024;
+
+/// A HAR file being written.
+#[derive(Debug)]
 pub struct Har {
-    entries: Vec<Value>,
+    out: BufWriter<File>,
+    path: PathBuf,
+    /// An entry has been written: the next one needs a comma.
+    any: bool,
+    /// The first write error, until [`Har::check`] or [`Har::finish`] reports it. Nothing
+    /// more is written after it: the document is broken.
+    error: Option<std::io::Error>,
+    /// Nothing more is to be written: the document is closed, or a write failed.
+    done: bool,
 }
 
 impl Har {
-    /// Adds one transaction. A transaction without a seen request has no HAR form and is
+    /// Creates (or truncates) `path` and writes the document head, so that a path that
+    /// cannot be written is reported before any packet is read.
+    pub fn create(path: &Path) -> Result<Har, CliError> {
+        let io_err = |source| CliError::Io {
+            path: path.to_owned(),
+            source,
+        };
+        let file = File::create(path).map_err(io_err)?;
+        let mut out = BufWriter::with_capacity(BUFFER, file);
+        out.write_all(HEAD.as_bytes()).map_err(io_err)?;
+        Ok(Har {
+            out,
+            path: path.to_owned(),
+            any: false,
+            error: None,
+            done: false,
+        })
+    }
+
+    /// Writes one transaction. A transaction without a seen request has no HAR form and is
     /// skipped (HAR entries are requests first).
     pub fn add(&mut self, stream: &Stream, tx: &Transaction) {
+        if self.done || self.error.is_some() {
+            return;
+        }
         let rec = &tx.record;
         let (Some(method), Some(start)) = (&tx.method, rec.request_start_ns) else {
             return;
@@ -104,7 +161,7 @@ impl Har {
             "headersSize": if rec.status.is_some() { rec.response_head_len as i64 } else { -1 },
             "bodySize": if rec.status.is_some() { rec.response_wire_len as i64 } else { -1 },
         });
-        self.entries.push(json!({
+        let entry = json!({
             "startedDateTime": iso8601(start),
             "time": send + wait + receive,
             "request": request,
@@ -113,35 +170,64 @@ impl Har {
             "timings": {"send": send, "wait": wait, "receive": receive},
             "serverIPAddress": stream.server.ip().to_string(),
             "connection": stream.id.to_string(),
-        }));
-    }
-
-    /// Number of entries.
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    /// True when no entry was added.
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-
-    /// Writes the archive to `path`.
-    pub fn write(&self, path: &Path) -> Result<(), CliError> {
-        let doc = json!({
-            "log": {
-                "version": "1.2",
-                "creator": {"name": "pcap-cli", "version": env!("CARGO_PKG_VERSION")},
-                "pages": [],
-                "entries": self.entries,
-            }
         });
-        let io_err = |source| CliError::Io {
-            path: path.to_owned(),
+        if let Err(e) = self.write_entry(&entry) {
+            self.error = Some(e);
+        }
+    }
+
+    /// One entry on its own line, after a comma from the second on.
+    fn write_entry(&mut self, entry: &Value) -> std::io::Result<()> {
+        self.out.write_all(if self.any { b",\n" } else { b"\n" })?;
+        self.any = true;
+        serde_json::to_writer(&mut self.out, entry)?;
+        Ok(())
+    }
+
+    /// Reports a write error, once: called per packet, so that a full disk stops a live
+    /// capture instead of being noticed at its end.
+    pub fn check(&mut self) -> Result<(), CliError> {
+        match self.error.take() {
+            Some(source) => {
+                self.done = true;
+                Err(self.io_error(source))
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Closes the document and writes out what the buffer holds. After a write error that
+    /// [`Har::check`] already reported there is nothing to do.
+    pub fn finish(mut self) -> Result<(), CliError> {
+        self.check()?;
+        if self.done {
+            return Ok(());
+        }
+        self.done = true;
+        self.close().map_err(|source| self.io_error(source))
+    }
+
+    fn close(&mut self) -> std::io::Result<()> {
+        self.out.write_all(TAIL.as_bytes())?;
+        self.out.flush()
+    }
+
+    fn io_error(&self, source: std::io::Error) -> CliError {
+        CliError::Io {
+            path: self.path.clone(),
             source,
-        };
-        let text = serde_json::to_vec_pretty(&doc).map_err(|e| io_err(e.into()))?;
-        std::fs::write(path, text).map_err(io_err)
+        }
+    }
+}
+
+impl Drop for Har {
+    /// A run that returns early without [`Har::finish`] (standard output closed or failing)
+    /// still leaves a valid document with the entries written so far. A failure here is not
+    /// reported: the run is already ending, with its own error or quietly (closed pipe).
+    fn drop(&mut self) {
+        if !self.done && self.error.is_none() {
+            let _ = self.close();
+        }
     }
 }
 

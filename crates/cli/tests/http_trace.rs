@@ -284,6 +284,173 @@ fn har_file_is_valid_har_1_2() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// The sample's HAR entries as (method, url, status), in file order, as written by the
+/// writer that kept every entry in memory until the end: streaming them must not change them.
+const SAMPLE_HAR: [(&str, &str, u64); 14] = [
+    (
+        "POST",
+        "http://static.example.net/index.html?id=94467&page=28",
+        200,
+    ),
+    ("POST", "http://api.example.com/feed", 200),
+    ("GET", "http://static.example.net/img/logo.png", 200),
+    ("GET", "http://static.example.net/?id=60783&page=19", 200),
+    ("GET", "http://static.example.net/cart", 200),
+    ("GET", "http://auth.example.com/ws/chat?room=158", 101),
+    ("GET", "http://shop.example.com/", 200),
+    (
+        "GET",
+        "http://api.example.com/static/app.js?id=85176&page=35",
+        200,
+    ),
+    ("GET", "http://api.example.com/cart", 200),
+    (
+        "GET",
+        "http://api.example.com/api/v1/items?id=94263&page=30",
+        200,
+    ),
+    ("GET", "http://auth.example.com/login", 200),
+    (
+        "GET",
+        "http://api.example.com/static/style.css?id=25734&page=25",
+        200,
+    ),
+    ("GET", "http://img.example.net/ws/chat?room=978", 101),
+    (
+        "GET",
+        "http://auth.example.com/api/v1/items?id=65400&page=23",
+        200,
+    ),
+];
+
+/// (method, url, status) of each entry of a HAR file.
+fn har_entries(path: &Path) -> Vec<(String, String, u64)> {
+    let doc: Value = serde_json::from_slice(&std::fs::read(path).unwrap())
+        .unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()));
+    doc["log"]["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["request"]["method"].as_str().unwrap().to_owned(),
+                e["request"]["url"].as_str().unwrap().to_owned(),
+                e["response"]["status"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn har_entries_are_the_shown_transactions_in_completion_order() {
+    let dir = std::env::temp_dir().join(format!("pcap-cli-har-order-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let har = dir.join("out.har");
+    let o = pcap_cli(&[
+        "http-trace",
+        "-r",
+        &sample(),
+        "--json",
+        "--har",
+        har.to_str().unwrap(),
+    ]);
+    let entries = har_entries(&har);
+    let expected: Vec<_> = SAMPLE_HAR
+        .iter()
+        .map(|&(m, u, s)| (m.to_owned(), u.to_owned(), s))
+        .collect();
+    assert_eq!(entries, expected);
+    // Entries are written as transactions complete, which is also the order of the
+    // `--json` lines (the sample has sessions that overlap, so this is not time order).
+    let shown: Vec<_> = json_lines(&o)
+        .iter()
+        .filter(|l| l["type"] == "http")
+        .map(|l| {
+            let req = &l["request"];
+            let host = header(&req["headers"], "host").unwrap();
+            (
+                req["method"].as_str().unwrap().to_owned(),
+                format!("http://{host}{}", req["uri"].as_str().unwrap()),
+                l["response"]["status"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(entries, shown);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn har_without_entries_is_still_a_document() {
+    let dir = std::env::temp_dir().join(format!("pcap-cli-har-empty-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let har = dir.join("out.har");
+    stdout(&pcap_cli(&[
+        "http-trace",
+        "-r",
+        &sample(),
+        "--host",
+        "^no-such-host$",
+        "--har",
+        har.to_str().unwrap(),
+    ]));
+    assert_eq!(har_entries(&har), Vec::new());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn har_that_cannot_be_created_fails_before_reading() {
+    let o = pcap_cli(&[
+        "http-trace",
+        "-r",
+        &sample(),
+        "--har",
+        "/nonexistent/dir/out.har",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("pcap-cli: /nonexistent/dir/out.har: "),
+        "{err}"
+    );
+    // No packet was read, so no transaction was printed.
+    assert!(o.stdout.is_empty());
+}
+
+#[test]
+fn har_write_error_is_one_line_after_the_decoded_output() {
+    // Every write to /dev/full fails with "no space left on device".
+    if !Path::new("/dev/full").exists() {
+        return;
+    }
+    let o = pcap_cli(&["http-trace", "-r", &sample(), "--har", "/dev/full"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.starts_with("pcap-cli: /dev/full: "), "{err}");
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(out.lines().filter(|l| l.starts_with("  ")).count(), 14);
+}
+
+#[test]
+fn har_is_closed_when_standard_output_goes_away() {
+    let dir = std::env::temp_dir().join(format!("pcap-cli-har-pipe-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let har = dir.join("out.har");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pcap-cli"))
+        .args(["http-trace", "-r", &sample(), "--har"])
+        .arg(&har)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Closed before the output (one write at the end, the sample's is small) is written:
+    // the run ends quietly at the closed pipe, as with `| head`.
+    drop(child.stdout.take());
+    assert!(child.wait().unwrap().success());
+    assert_eq!(har_entries(&har).len(), 14);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn bad_input_is_one_line_and_exit_code_2() {
     // Regex syntax errors are several lines in the regex crate: ours must still be one line.
@@ -312,7 +479,15 @@ fn damaged_capture_keeps_what_was_decoded() {
     std::fs::create_dir_all(&dir).unwrap();
     let cut = dir.join("cut.pcap");
     std::fs::write(&cut, &bytes[..bytes.len() - 20]).unwrap();
-    let o = pcap_cli(&["http-trace", "-r", cut.to_str().unwrap(), "--json"]);
+    let har = dir.join("cut.har");
+    let o = pcap_cli(&[
+        "http-trace",
+        "-r",
+        cut.to_str().unwrap(),
+        "--json",
+        "--har",
+        har.to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
@@ -326,6 +501,8 @@ fn damaged_capture_keeps_what_was_decoded() {
             .count(),
         14
     );
+    // The HAR file is closed too: valid JSON with the same transactions.
+    assert_eq!(har_entries(&har).len(), 14);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -36,6 +36,9 @@ pub fn run(args: &HttpTraceArgs) -> Result<(), CliError> {
     let http = HttpConfig::default().with_decode_content(true);
     let mut analyzer = Analyzer::new(AnalyzerConfig::with_http(http));
     let keep_bodies = args.bodies || args.har.is_some();
+    // After the input: a capture that cannot be read leaves an existing file alone, and a
+    // live capture has dropped privileges (`--user`) before the file is created.
+    let har = args.har.as_deref().map(Har::create).transpose()?;
     let mut tracer = Tracer {
         out: TraceOut::Stdout(Output::stdout(input.is_live())),
         packets: false,
@@ -49,7 +52,7 @@ pub fn run(args: &HttpTraceArgs) -> Result<(), CliError> {
         body_cap: keep_bodies.then_some(args.body_limit),
         tcp_verbose: args.tcp_verbose,
         streams: Streams::default(),
-        har: args.har.as_ref().map(|_| Har::default()),
+        har,
         line: String::new(),
         lean: args.output.json && !keep_bodies,
         spare: Vec::new(),
@@ -61,6 +64,11 @@ pub fn run(args: &HttpTraceArgs) -> Result<(), CliError> {
             Err(e) => break Err(e),
         }
         tracer.out.packet_done()?;
+        // A HAR file that cannot be written ends the run as a read error does: what was
+        // decoded is still printed.
+        if let Some(Err(e)) = tracer.har.as_mut().map(Har::check) {
+            break Err(e);
+        }
     };
     // Sessions still open (or cut by a read error) are flushed: their transactions count.
     analyzer.finish(&mut tracer);
@@ -73,8 +81,8 @@ pub fn run(args: &HttpTraceArgs) -> Result<(), CliError> {
             AnalyzerConfig::default().http_memory >> 20
         );
     }
-    if let (Some(path), Some(har)) = (&args.har, &tracer.har) {
-        har.write(path)?;
+    if let Some(har) = tracer.har.take() {
+        har.finish()?;
     }
     input.report_stats();
     result
