@@ -27,9 +27,10 @@ pub enum Command {
     Grep(GrepArgs),
     /// Print the TCP session table.
     ///
-    /// The text table comes once the input has ended, ordered by stream id: it holds one
-    /// summary per session until then. `--json` writes each session's line when the session
-    /// ends (FIN exchange, RST, eviction, end of input), in end order, with bounded memory.
+    /// Each session's row (or `--json` line) is written when the session ends (FIN exchange,
+    /// RST, eviction, end of input), so in end order, not by stream id, with bounded memory.
+    /// The text columns have fixed widths that fit IPv4 endpoints; wider values such as IPv6
+    /// endpoints push the rest of their row.
     Flows(FlowsArgs),
     /// Write each TCP session's two directions to files, like tcpflow.
     Follow(FollowArgs),

@@ -169,14 +169,48 @@ fn flows_agree_with_sample_truth() {
     let text = stdout(&text);
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 9, "heading and 8 sessions:\n{text}");
-    assert!(lines[0].starts_with("STREAM  CLIENT"));
-    // Aligned: every line puts the STATE column at the same place.
-    let state_at = lines[0].find("STATE").unwrap();
-    assert!(
-        lines[1..]
-            .iter()
-            .all(|l| l[state_at..].starts_with("closed"))
-    );
+    let heading: Vec<&str> = lines[0].split_whitespace().collect();
+    assert_eq!(heading[..3], ["STREAM", "CLIENT", "SERVER"]);
+    // Each row is written when its session ends, as its JSON line is: same order, same
+    // values.
+    for (line, f) in lines[1..].iter().zip(&flows) {
+        let cells: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(cells.len(), heading.len(), "{line}");
+        let cell = |name: &str| cells[heading.iter().position(|h| *h == name).unwrap()];
+        assert_eq!(cell("STREAM"), f["stream"].to_string(), "{line}");
+        for (column, key) in [
+            ("CLIENT", "client"),
+            ("SERVER", "server"),
+            ("STATE", "state"),
+        ] {
+            assert_eq!(cell(column), f[key].as_str().unwrap(), "{line}");
+        }
+        for (column, key) in [
+            ("PKTS>", "c2s_packets"),
+            ("PKTS<", "s2c_packets"),
+            ("BYTES>", "c2s_bytes"),
+            ("BYTES<", "s2c_bytes"),
+            ("RETX", "retransmits"),
+            ("GAPS", "gaps"),
+            ("SYNRETRY", "syn_retries"),
+        ] {
+            assert_eq!(cell(column), f[key].to_string(), "{column}: {line}");
+        }
+        assert!(cell("START") <= cell("END"), "{line}");
+    }
+    // Fixed widths fit IPv4 endpoints: those rows put every column under its heading. The
+    // IPv6 servers here are one character wider and push the rest of their rows.
+    let v4: Vec<&str> = lines[1..]
+        .iter()
+        .copied()
+        .filter(|l| !l.contains('['))
+        .collect();
+    assert_eq!(v4.len(), 4);
+    for l in v4 {
+        assert_eq!(l.len(), lines[0].len(), "{l}");
+        let state_at = lines[0].find("STATE").unwrap();
+        assert!(l[state_at..].starts_with("closed"), "{l}");
+    }
 }
 
 #[test]

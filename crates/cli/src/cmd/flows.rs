@@ -1,13 +1,14 @@
 //! `flows`: the TCP session table.
 //!
-//! `--json` streams: each session's line is written when the session ends (FIN exchange,
-//! RST, eviction from a full table, 4-tuple reuse, end of input), in that end order like
-//! Zeek's `conn.log`, so memory stays bounded by the reassembler's `max_sessions` cap
-//! whatever the number of sessions. The text table is ordered by stream id and its column
-//! widths depend on every row, so it holds one summary (about 170 bytes) per session until
-//! the input ends.
+//! Both outputs stream: each session's row (or JSON line) is written when the session ends
+//! (FIN exchange, RST, eviction from a full table, 4-tuple reuse, end of input), in that end
+//! order like Zeek's `conn.log`, so memory stays bounded by the reassembler's `max_sessions`
+//! cap whatever the number of sessions. Waiting for the end to sort rows by stream id or to
+//! size columns from every row would hold one summary per session, which a SYN flood makes
+//! unbounded. The text table's column widths are therefore fixed in advance (see `WIDTHS`).
 
 use std::fmt::Write as _;
+use std::io::Write as _;
 
 use pcap_decode::json::Obj;
 use pcap_http_ws::pipeline::Handler;
@@ -25,36 +26,32 @@ pub fn run(args: &FlowsArgs) -> Result<(), CliError> {
     let mut input = Input::open(&args.source, None)?;
     let mut flows = Flows {
         json: args.output.json,
+        palette: Palette::new(&args.output),
         out: Output::stdout(input.is_live()),
-        ended: Vec::new(),
+        cell: String::new(),
         error: None,
     };
+    if !flows.json {
+        write_heading(flows.out.buffer(), flows.palette);
+        // Live, the heading shows at once rather than with the first session's end.
+        flows.out.packet_done()?;
+    }
     // A read error still prints the sessions seen before it: `analyze` ends them first.
     let result = analyze(&mut input, &mut flows, |f| {
         f.error.take().map_or(Ok(()), Err)
     });
-    let Flows {
-        json,
-        mut out,
-        mut ended,
-        ..
-    } = flows;
-    if !json {
-        ended.sort_unstable_by_key(|s| s.id);
-        let text = write_table(&ended, Palette::new(&args.output));
-        out.buffer().extend_from_slice(text.as_bytes());
-    }
-    let finished = out.finish();
+    let finished = flows.out.finish();
     result.and(finished)
 }
 
-/// The handler: writes each ended session's JSON line, or keeps its summary for the table.
+/// The handler: writes each ended session's row or JSON line.
 #[derive(Debug)]
 struct Flows {
     json: bool,
+    palette: Palette,
     out: Output,
-    /// Text table only: the summaries of the sessions ended so far.
-    ended: Vec<SessionInfo>,
+    /// Text table only: one cell's text, reused so rows cost no allocation.
+    cell: String,
     /// The first write error; the run stops after the packet that caused it.
     error: Option<CliError>,
 }
@@ -67,18 +64,18 @@ impl Handler for Flows {
             | EventKind::Closed { info, .. } => info,
             _ => return,
         };
+        if self.error.is_some() {
+            return;
+        }
         if self.json {
-            if self.error.is_some() {
-                return;
-            }
             write_json(self.out.buffer(), &info);
-            // Written out here rather than after the packet: the end of the input ends every
-            // open session at once (up to `max_sessions` lines).
-            if let Err(e) = self.out.packet_done() {
-                self.error = Some(e);
-            }
         } else {
-            self.ended.push(info);
+            write_row(self.out.buffer(), &mut self.cell, self.palette, &info);
+        }
+        // Written out here rather than after the packet: the end of the input ends every
+        // open session at once (up to `max_sessions` lines).
+        if let Err(e) = self.out.packet_done() {
+            self.error = Some(e);
         }
     }
 }
@@ -116,98 +113,120 @@ fn write_json(out: &mut Vec<u8>, s: &SessionInfo) {
     out.push(b'\n');
 }
 
-/// Column headings of the text table; the numbers are right-aligned.
+/// Column headings of the text table; the numbers are right-aligned. `>` is client to
+/// server, `<` server to client.
 const HEADINGS: [&str; 14] = [
     "STREAM", "CLIENT", "SERVER", "START", "END", "DURATION", "STATE", "PKTS>", "PKTS<", "BYTES>",
     "BYTES<", "RETX", "GAPS", "SYNRETRY",
 ];
+
+/// Column widths of the text table, fixed because a row is written when its session ends,
+/// before later rows are known. They fit the usual rows: stream ids below 10 million, IPv4
+/// endpoints with ports (`255.255.255.255:65535`), `HH:MM:SS.micros` times, durations under
+/// 1000 s, every state name, packet counts below a million and byte counts below 1 GB. A
+/// wider value (an IPv6 endpoint, say) pushes the rest of its row to the right, as tcpdump
+/// and `ss` do, rather than costing memory to size the columns.
+const WIDTHS: [usize; 14] = [7, 21, 21, 15, 15, 10, 11, 6, 6, 9, 9, 4, 4, 8];
 
 /// Columns holding text (left-aligned); the others are numbers.
 fn is_text_column(i: usize) -> bool {
     matches!(i, 1..=4 | 6)
 }
 
-/// The table as text: a heading line, then one aligned line per session. `>` is client to
-/// server, `<` server to client.
-fn write_table(sessions: &[SessionInfo], palette: Palette) -> String {
-    let rows: Vec<[String; 14]> = sessions.iter().map(row).collect();
-    let mut widths = HEADINGS.map(str::len);
-    for r in &rows {
-        for (w, cell) in widths.iter_mut().zip(r) {
-            *w = (*w).max(cell.len());
-        }
+/// Appends the heading line.
+fn write_heading(out: &mut Vec<u8>, palette: Palette) {
+    for (i, heading) in HEADINGS.into_iter().enumerate() {
+        push_cell(out, i, heading, Some(Color::Bold), palette);
     }
-    let mut text = String::new();
-    let heading = HEADINGS.map(str::to_owned);
-    push_row(&mut text, &heading, &widths, |_, cell| {
-        palette.paint(Color::Bold, cell).to_string()
+    out.push(b'\n');
+}
+
+/// Appends one session's line; `cell` is scratch space.
+fn write_row(out: &mut Vec<u8>, cell: &mut String, palette: Palette, s: &SessionInfo) {
+    let mut line = Line {
+        out,
+        cell,
+        palette,
+        column: 0,
+    };
+    // Writing into a String cannot fail.
+    line.cell(None, |c| {
+        let _ = write!(c, "{}", s.id);
     });
-    for r in &rows {
-        push_row(&mut text, r, &widths, |i, cell| match (i, cell) {
-            (6, "reset") => palette.paint(Color::Red, cell).to_string(),
-            (1 | 2, _) => palette.paint(Color::Cyan, cell).to_string(),
-            (11..=13, c) if c != "0" => palette.paint(Color::Yellow, cell).to_string(),
-            _ => cell.to_owned(),
+    line.cell(Some(Color::Cyan), |c| {
+        let _ = write!(c, "{}", s.client);
+    });
+    line.cell(Some(Color::Cyan), |c| {
+        let _ = write!(c, "{}", s.server);
+    });
+    line.cell(None, |c| write_time(c, s.first_ts_ns));
+    line.cell(None, |c| write_time(c, s.last_ts_ns));
+    line.cell(None, |c| {
+        let micros = s.last_ts_ns.saturating_sub(s.first_ts_ns) / 1000;
+        let _ = write!(
+            c,
+            "{}.{:06}",
+            micros.div_euclid(1_000_000),
+            micros.rem_euclid(1_000_000)
+        );
+    });
+    let state = s.state.as_str();
+    line.cell((state == "reset").then_some(Color::Red), |c| {
+        c.push_str(state);
+    });
+    for n in [s.packets_c2s, s.packets_s2c, s.bytes_c2s, s.bytes_s2c] {
+        line.cell(None, |c| {
+            let _ = write!(c, "{n}");
         });
     }
-    text
-}
-
-/// Appends one line, padding each cell to its column's width before colouring it (escape
-/// codes take no room on screen).
-fn push_row(
-    text: &mut String,
-    cells: &[String; 14],
-    widths: &[usize; 14],
-    paint: impl Fn(usize, &str) -> String,
-) {
-    for (i, (cell, &w)) in cells.iter().zip(widths).enumerate() {
-        if i > 0 {
-            text.push_str("  ");
-        }
-        let pad = w.saturating_sub(cell.len());
-        let last = i + 1 == cells.len();
-        if is_text_column(i) {
-            text.push_str(&paint(i, cell));
-            if !last {
-                text.extend(std::iter::repeat_n(' ', pad));
-            }
-        } else {
-            text.extend(std::iter::repeat_n(' ', pad));
-            text.push_str(&paint(i, cell));
-        }
+    for n in [s.retransmissions, s.gaps, s.syn_retries] {
+        line.cell((n != 0).then_some(Color::Yellow), |c| {
+            let _ = write!(c, "{n}");
+        });
     }
-    text.push('\n');
+    line.out.push(b'\n');
 }
 
-/// The cells of one session's line.
-fn row(s: &SessionInfo) -> [String; 14] {
-    let mut start = String::new();
-    write_time(&mut start, s.first_ts_ns);
-    let mut end = String::new();
-    write_time(&mut end, s.last_ts_ns);
-    let micros = s.last_ts_ns.saturating_sub(s.first_ts_ns) / 1000;
-    let mut duration = String::new();
-    let _ = write!(
-        duration,
-        "{}.{:06}",
-        micros.div_euclid(1_000_000),
-        micros.rem_euclid(1_000_000)
-    );
-    [
-        s.id.to_string(),
-        s.client.to_string(),
-        s.server.to_string(),
-        start,
-        end,
-        duration,
-        s.state.as_str().to_owned(),
-        s.packets_c2s.to_string(),
-        s.packets_s2c.to_string(),
-        s.bytes_c2s.to_string(),
-        s.bytes_s2c.to_string(),
-        s.retransmissions.to_string(),
-        s.gaps.to_string(),
-        s.syn_retries.to_string(),
-    ]
+/// One line of the table being appended, cell by cell.
+struct Line<'a> {
+    out: &'a mut Vec<u8>,
+    /// Scratch space for the cell being written: its length sets the padding.
+    cell: &'a mut String,
+    palette: Palette,
+    /// The next cell's column.
+    column: usize,
+}
+
+impl Line<'_> {
+    /// Appends the next cell, as `write` puts it into the scratch space.
+    fn cell(&mut self, color: Option<Color>, write: impl FnOnce(&mut String)) {
+        self.cell.clear();
+        write(self.cell);
+        push_cell(self.out, self.column, self.cell, color, self.palette);
+        self.column += 1;
+    }
+}
+
+/// Appends column `i`'s cell after its separator, padded to the column's width before
+/// colouring it (escape codes take no room on screen). The last column gets no trailing
+/// spaces.
+fn push_cell(out: &mut Vec<u8>, i: usize, cell: &str, color: Option<Color>, palette: Palette) {
+    if i > 0 {
+        out.extend_from_slice(b"  ");
+    }
+    let pad = WIDTHS.get(i).map_or(0, |w| w.saturating_sub(cell.len()));
+    let left = is_text_column(i);
+    if !left {
+        out.extend(std::iter::repeat_n(b' ', pad));
+    }
+    match color {
+        // Writing into a Vec cannot fail.
+        Some(c) => {
+            let _ = write!(out, "{}", palette.paint(c, cell));
+        }
+        None => out.extend_from_slice(cell.as_bytes()),
+    }
+    if left && i + 1 < WIDTHS.len() {
+        out.extend(std::iter::repeat_n(b' ', pad));
+    }
 }
