@@ -105,6 +105,16 @@ impl Matcher {
             context,
         })
     }
+
+    /// Most bytes a trim keeps: for a bounded pattern, the longest match and the context on
+    /// both sides (a match held back for its after-context keeps its before-context too; see
+    /// [`Window::trim`]), otherwise the window.
+    fn keep(&self) -> usize {
+        let context = self.context.max(1);
+        self.max_len.map_or(WINDOW, |l| {
+            l.saturating_add(context.saturating_mul(2)).min(WINDOW)
+        })
+    }
 }
 
 /// One match, ready to print.
@@ -251,13 +261,30 @@ impl Window {
         self.search_from = offset;
     }
 
-    /// Adds in-order bytes.
-    fn push(&mut self, bytes: &[u8], ts_ns: i64) {
+    /// Adds in-order bytes; `keep` is the most bytes a trim keeps.
+    fn push(&mut self, bytes: &[u8], ts_ns: i64, keep: usize) {
+        let need = self.buf.len().saturating_add(bytes.len());
+        if need > self.buf.capacity() {
+            // Doubling keeps appends amortised O(1), but it is capped at what a trim keeps
+            // plus this segment: a bounded pattern's buffer holds a few bytes between
+            // segments, and would otherwise end at twice the segment size.
+            let doubled = self.buf.capacity().saturating_mul(2);
+            let target = need.max(doubled.min(need.saturating_add(keep)));
+            self.buf.reserve_exact(target - self.buf.len());
+        }
         self.buf.extend_from_slice(bytes);
-        self.times.push_back((self.end(), ts_ns));
-        if self.times.len() > MAX_TIMES {
+        // Popped before the push and grown at most to `MAX_TIMES`, so the list never doubles
+        // past it (256 times take 4 KiB, not 8).
+        while self.times.len() >= MAX_TIMES {
             self.times.pop_front();
         }
+        if self.times.len() == self.times.capacity() {
+            // From one, not four: most directions of short sessions see a segment or two.
+            let room = MAX_TIMES.saturating_sub(self.times.len()).max(1);
+            self.times
+                .reserve_exact(self.times.capacity().max(1).min(room));
+        }
+        self.times.push_back((self.end(), ts_ns));
     }
 
     /// The time of the segment that brought the byte before stream offset `end`.
@@ -547,7 +574,7 @@ impl Grep {
                     }
                     w.reset(offset);
                 }
-                w.push(bytes, event.ts_ns);
+                w.push(bytes, event.ts_ns, matcher.keep());
                 scan(w, dir, false);
                 w.trim(matcher);
             }
@@ -591,7 +618,7 @@ mod tests {
             ))
         };
         for (i, c) in chunks.iter().enumerate() {
-            w.push(c, i as i64);
+            w.push(c, i as i64, m.keep());
             w.scan(m, false, &mut record);
             w.trim(m);
         }
@@ -647,22 +674,52 @@ mod tests {
         );
     }
 
+    /// Pushes `segment` as stream mode does.
+    fn feed(w: &mut Window, m: &Matcher, segment: &[u8]) {
+        w.push(segment, 0, m.keep());
+        w.scan(m, false, |_| panic!("no match"));
+        w.trim(m);
+    }
+
     #[test]
     fn bounded_pattern_keeps_few_bytes() {
         let m = matcher("HELLO", 3);
         let mut w = Window::default();
         let big = vec![b'.'; 10_000];
-        w.push(&big, 0);
-        w.scan(&m, false, |_| panic!("no match"));
-        w.trim(&m);
+        feed(&mut w, &m, &big);
         assert!(w.buf.len() <= 4 + 3, "kept {} bytes", w.buf.len());
         // Later segments keep it small.
         for _ in 0..100 {
-            w.push(&big[..1000], 0);
-            w.scan(&m, false, |_| panic!("no match"));
-            w.trim(&m);
+            feed(&mut w, &m, &big[..1000]);
             assert!(w.buf.len() <= 2 * (1000 + 7), "kept {} bytes", w.buf.len());
         }
+    }
+
+    #[test]
+    fn bounded_pattern_buffer_stays_near_needed_plus_one_segment() {
+        let m = matcher("zq9xk|never-matches", 40);
+        let mut w = Window::default();
+        for _ in 0..1000 {
+            feed(&mut w, &m, &[b'p'; 1460]);
+            // The bytes kept, the segment, and the slack of one growth step.
+            assert!(
+                w.buf.capacity() <= 1460 + 2 * m.keep(),
+                "{}",
+                w.buf.capacity()
+            );
+        }
+    }
+
+    #[test]
+    fn time_list_stops_at_its_most() {
+        let m = matcher("A.*Z", 0);
+        let mut w = Window::default();
+        for _ in 0..1000 {
+            feed(&mut w, &m, &[b'.'; 100]);
+        }
+        // Rather than doubling past it.
+        assert_eq!(w.times.len(), MAX_TIMES);
+        assert_eq!(w.times.capacity(), MAX_TIMES);
     }
 
     #[test]
@@ -670,9 +727,7 @@ mod tests {
         let m = matcher("A.*Z", 0);
         let mut w = Window::default();
         for _ in 0..100 {
-            w.push(&[b'.'; 1000], 0);
-            w.scan(&m, false, |_| panic!("no match"));
-            w.trim(&m);
+            feed(&mut w, &m, &[b'.'; 1000]);
         }
         assert!(w.buf.len() <= 2 * WINDOW);
         assert!(w.search_from >= w.end() - WINDOW as u64);
