@@ -107,6 +107,7 @@ pub fn run(args: &GrepArgs) -> Result<(), CliError> {
         packet_mode: args.packet,
         streams: Streams::new(MEMORY_BUDGET),
         packet: PacketHits::default(),
+        error: None,
     };
     let result = analyze(&mut input, &mut grep, Grep::after_packet);
     let finished = grep.out.finish();
@@ -746,6 +747,8 @@ struct Grep {
     /// Stream mode's windows.
     streams: Streams,
     packet: PacketHits,
+    /// Stream mode: the first write error; the run stops after the packet that caused it.
+    error: Option<CliError>,
 }
 
 impl Handler for Grep {
@@ -795,6 +798,9 @@ impl Handler for Grep {
 impl Grep {
     /// Writes what the last packet produced.
     fn after_packet(&mut self) -> Result<(), CliError> {
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
         if !self.packet.hits.is_empty() {
             self.print_packet_hits();
         }
@@ -864,8 +870,12 @@ impl Grep {
             printer,
             out,
             streams,
+            error,
             ..
         } = self;
+        if error.is_some() {
+            return;
+        }
         let id = event.session;
         let (client, server) = (event.client, event.server);
         let mut emit = |dir: Direction, f: Found<'_>| {
@@ -903,6 +913,12 @@ impl Grep {
             EventKind::Fin { dir, .. } => streams.cut(matcher, id, dir, None, &mut emit),
             EventKind::End { .. } | EventKind::Reset { .. } | EventKind::Closed { .. } => {
                 streams.end(matcher, id, &mut emit);
+                // Written out here rather than after the packet: the end of the input ends
+                // every open session at once (up to `max_sessions`), each with the matches
+                // it held back.
+                if let Err(e) = out.packet_done() {
+                    *error = Some(e);
+                }
             }
             _ => {}
         }
