@@ -6,8 +6,9 @@
 #   KEEP=1 scripts/adversarial.sh     # reuse existing captures (same sizes)
 #
 # Each case is written by `gen-adversarial` (crates/testkit/src/adversarial.rs) and run
-# through `pcap-cli capture -r FILE --json` and `pcap-cli http-trace -r FILE --json
-# --tcp-verbose` (release build). A run fails when it exits non-zero, prints "panicked",
+# through `pcap-cli capture -r FILE --json`, `http-trace -r FILE --json --tcp-verbose`,
+# `flows -r FILE --json` and `grep -r FILE --json PATTERN` (release build; a pattern that
+# never matches). A run fails when it exits non-zero, prints "panicked",
 # exceeds its RSS bound, or its output lacks the events the attack must produce.
 # Exit status: 0 when every run passes, 1 otherwise. Needs about 1.5 GiB of disk for the
 # captures (outputs are deleted unless the run failed) and 0.5 GiB of memory.
@@ -33,24 +34,32 @@ echo "adversarial: captures ready in $(( $(date +%s) - start )) s"
 # the tcp session table is 262144 sessions x ~512 B = 128 MiB; the HTTP decoders of all
 # sessions together are held to the 128 MiB HTTP memory budget (buffers, decompressors,
 # heads of requests awaiting a response); http-trace's own record of each request awaiting
-# its response, at most one per session here: 262144 x ~512 B = 128 MiB; the tcp
+# its response, at most one per session here: 262144 x ~512 B = 128 MiB; grep's windows
+# share a 64 MiB budget; the tcp
 # out-of-order buffers are 4 MiB per direction; a WebSocket message is at most 16 MiB
 # (kept twice at worst: fragments, then the unmasked/inflated message); a decoded body is
 # streamed, its decoder output capped at 16 MiB; defrag buffers 4 MiB.
 bound() { # case command
+    local tcp=0 per_session=0 http=0 buffer=0
+    case "$1" in
+        syn_flood) tcp=128 ;;
+        many_flows) tcp=128 per_session=128 http=128 ;;
+        partial_heads) tcp=128 per_session=128 http=128 ;;
+        hole | overlap | frag_never) buffer=4 ;;
+        ws_endless) buffer=$(( 2 * 16 )) ;;
+        gzip_bomb | chunked_endless) buffer=16 ;;
+    esac
     case "$2" in
         capture) echo 32 ;;
-        *) case "$1" in
-            syn_flood) echo $(( 32 + 128 )) ;;
-            many_flows) echo $(( 32 + 128 + 128 + 128 )) ;;
-            partial_heads) echo $(( 32 + 128 + 128 )) ;;
-            hole) echo $(( 32 + 4 )) ;;
-            overlap) echo $(( 32 + 4 )) ;;
-            ws_endless) echo $(( 32 + 2 * 16 )) ;;
-            gzip_bomb | chunked_endless) echo $(( 32 + 16 )) ;;
-            frag_never) echo $(( 32 + 4 )) ;;
-            *) echo 32 ;;
-        esac ;;
+        # Per-session state of the command itself: http-trace's record of a waiting request
+        # (none when heads never end), grep's match window. flows keeps nothing per session.
+        http-trace)
+            [ "$1" = partial_heads ] && per_session=0
+            echo $(( 32 + tcp + http + per_session + buffer )) ;;
+        # grep's windows of all sessions share a 64 MiB budget; of the other buffers only
+        # the TCP ones (4 MiB per direction) apply: no HTTP decoding.
+        grep) echo $(( 32 + tcp + (per_session > 0 ? 64 : 0) + (buffer == 4 ? 4 : 0) )) ;;
+        flows) echo $(( 32 + tcp + (buffer == 4 ? 4 : 0) )) ;;
     esac
 }
 
@@ -66,7 +75,14 @@ def count(s):
 def tcp(ev):
     return count(f'"event":"{ev}"')
 ok, note = True, ""
-if cmd == "capture":
+if cmd == "grep":
+    note = f"{len(lines)} matches"
+    ok = len(lines) == 0
+elif cmd == "flows":
+    note = f"{len(lines)} sessions"
+    if case in ("syn_flood", "many_flows", "partial_heads"):
+        ok = len(lines) == n
+elif cmd == "capture":
     errors = count('"error":')
     note = f"{len(lines)} packets, {errors} with errors"
     if case in ("syn_flood", "vlan_nested", "dns_loop", "frag_never"):
@@ -110,9 +126,13 @@ PY
 failed=0
 rows=()
 while IFS=$'\t' read -r name path size n; do
-    for cmd in capture http-trace; do
-        args=(capture --json)
-        [ "$cmd" = http-trace ] && args=(http-trace --json --tcp-verbose)
+    for cmd in capture http-trace flows grep; do
+        case "$cmd" in
+            capture) args=(capture --json) ;;
+            http-trace) args=(http-trace --json --tcp-verbose) ;;
+            flows) args=(flows --json) ;;
+            grep) args=(grep --json 'zq9xk|never-matches') ;;
+        esac
         out=$OUT/out/$name.$cmd.jsonl
         /usr/bin/time -f %M -o "$OUT/out/time" "$BIN" "${args[@]}" -r "$path" >"$out" 2>"$OUT/out/stderr"
         rc=$?
