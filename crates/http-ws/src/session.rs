@@ -575,6 +575,18 @@ impl HttpSession {
         }
     }
 
+    /// Emits the record of a request that will get no response (the stream ended, or the
+    /// pipeline cap pushed it out).
+    fn close_unanswered(&mut self, p: Pending, ts_ns: i64, sink: &mut impl FnMut(HttpEvent<'_>)) {
+        let r = Responding {
+            req: Some(p),
+            status: 0,
+            start_ns: 0,
+            head_len: 0,
+        };
+        self.emit_record(r, None, ts_ns, false, sink);
+    }
+
     fn end_one(&mut self, dir: Direction, ts_ns: i64, sink: &mut impl FnMut(HttpEvent<'_>)) {
         let i = idx(dir);
         let offset = self.dirs[i].offset;
@@ -600,13 +612,7 @@ impl HttpSession {
                 self.emit_record(r, None, ts_ns, false, sink);
             }
             while let Some(p) = self.pending.pop_front() {
-                let r = Responding {
-                    req: Some(p),
-                    status: 0,
-                    start_ns: 0,
-                    head_len: 0,
-                };
-                self.emit_record(r, None, ts_ns, false, sink);
+                self.close_unanswered(p, ts_ns, sink);
             }
         }
     }
@@ -1034,13 +1040,7 @@ impl HttpSession {
                 );
             }
             if let Some(p) = self.pending.pop_front() {
-                let r = Responding {
-                    req: Some(p),
-                    status: 0,
-                    start_ns: 0,
-                    head_len: 0,
-                };
-                self.emit_record(r, None, ts_ns, false, sink);
+                self.close_unanswered(p, ts_ns, sink);
             }
         }
         let method = info.method.unwrap_or(Method::Other);
