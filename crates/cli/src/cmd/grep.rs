@@ -63,7 +63,7 @@ const MAX_TIMES: usize = 256;
 /// Most bytes stream mode's per-session state may hold, all sessions together: the windows'
 /// buffers and time lists (their capacities), each session's boxed windows and its slot in
 /// the table. Half of it is kept as headroom when it is shared out (see
-/// [`Streams::share`]), so up to 256 sessions keep full [`WINDOW`]s in both directions:
+/// `Streams::share`), so up to 256 sessions keep full [`WINDOW`]s in both directions:
 /// more than a normal capture has streaming at once.
 pub const MEMORY_BUDGET: usize = 64 << 20;
 
