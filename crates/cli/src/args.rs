@@ -157,6 +157,11 @@ pub struct HttpTraceArgs {
     /// in completion order, not sorted by start time).
     #[arg(long, value_name = "FILE")]
     pub har: Option<PathBuf>,
+    /// Memory budget of the HTTP decoders of all sessions together, in MiB: a session that
+    /// takes the total over it stops being decoded (its waiting requests are shown without a
+    /// response) and a warning says how many did. Bounds memory on hostile traffic.
+    #[arg(long = "http-memory", value_name = "MIB", default_value_t = 128)]
+    pub http_memory: usize,
 }
 
 /// `grep`. As in grep and ngrep, `-i` ignores case here; the interface is `-d IFACE`.

@@ -593,3 +593,45 @@ fn corpus_transactions_agree_with_tshark() {
     );
     assert!(mismatched.is_empty(), "{}", mismatched.join("\n"));
 }
+
+/// Many sessions each waiting for a response, under a budget too small for them: the
+/// sessions over it are reported at once without a response, none is lost, and one warning
+/// line says how many.
+#[test]
+fn http_memory_budget_reports_every_request_and_warns() {
+    let n = 3_000u64;
+    let dir = std::env::temp_dir().join(format!("pcap-cli-http-memory-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("many_flows.pcap");
+    let mut file = Vec::new();
+    pcap_testkit::adversarial::many_flows(&mut file, n).unwrap();
+    std::fs::write(&path, file).unwrap();
+    let path = path.to_string_lossy().into_owned();
+
+    let roomy = pcap_cli(&["http-trace", "-r", &path, "--json"]);
+    assert!(
+        roomy.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&roomy.stderr)
+    );
+    let tight = pcap_cli(&["http-trace", "-r", &path, "--json", "--http-memory", "1"]);
+    let stderr = String::from_utf8_lossy(&tight.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("sessions stopped early") && stderr.contains("1 MiB"),
+        "{stderr}"
+    );
+    let uris = |o: &Output| {
+        let mut u: Vec<String> = json_lines(o)
+            .iter()
+            .filter(|v| v["type"] == "http")
+            .map(|v| v["request"]["uri"].as_str().unwrap().to_owned())
+            .collect();
+        u.sort();
+        u
+    };
+    let all = uris(&roomy);
+    assert_eq!(all.len() as u64, n);
+    assert_eq!(uris(&tight), all, "the same requests, none lost");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -34,7 +34,9 @@ pub fn run(args: &HttpTraceArgs) -> Result<(), CliError> {
     let mut input = Input::open(&args.source, Some("tcp or (vlan and tcp)"))?;
     // body_len in the output is after content decoding, as Wireshark shows it.
     let http = HttpConfig::default().with_decode_content(true);
-    let mut analyzer = Analyzer::new(AnalyzerConfig::with_http(http));
+    let mut config = AnalyzerConfig::with_http(http);
+    config.http_memory = args.http_memory.saturating_mul(1 << 20);
+    let mut analyzer = Analyzer::new(config);
     let keep_bodies = args.bodies || args.har.is_some();
     // After the input: a capture that cannot be read leaves an existing file alone, and a
     // live capture has dropped privileges (`--user`) before the file is created.
@@ -77,8 +79,8 @@ pub fn run(args: &HttpTraceArgs) -> Result<(), CliError> {
     if abandoned > 0 {
         eprintln!(
             "pcap-cli: warning: HTTP decoding of {abandoned} sessions stopped early: sessions \
-             together held more than the {} MiB HTTP memory budget",
-            AnalyzerConfig::default().http_memory >> 20
+             together held more than the {} MiB HTTP memory budget (--http-memory)",
+            args.http_memory
         );
     }
     if let Some(har) = tracer.har.take() {
