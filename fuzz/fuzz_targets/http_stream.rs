@@ -1,12 +1,15 @@
 //! Arbitrary bytes split into two directions and chunks, with gaps and ends: never a panic.
+//! Events also go through a `TransactionCollector` (owned transactions, as http-trace's text
+//! and HAR outputs build them), and the session's memory count is checked as it goes.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pcap_http_ws::{Direction, HttpConfig, HttpSession};
+use pcap_http_ws::{Direction, HttpConfig, HttpSession, TransactionCollector};
 
 fuzz_target!(|data: &[u8]| {
     let mut session = HttpSession::new(HttpConfig::default().with_decode_content(true));
-    let mut sink = |_ev: pcap_http_ws::HttpEvent<'_>| {};
+    let mut collector = TransactionCollector::new(Some(64));
+    let mut sink = |ev: pcap_http_ws::HttpEvent<'_>| collector.push(&ev);
     // Control byte per chunk: bit 7 = direction, bits 0..5 = chunk length, 0x40 = gap/end.
     let mut rest = data;
     while let Some((&ctl, tail)) = rest.split_first() {
@@ -27,6 +30,22 @@ fuzz_target!(|data: &[u8]| {
             session.data(dir, 0, chunk, &mut sink);
         }
         rest = next;
+        assert!(session.memory() >= std::mem::size_of::<HttpSession>());
     }
-    session.end(None, 0, &mut sink);
+    // A third of the inputs end as if a memory budget stopped the session.
+    if data.len() % 3 == 0 {
+        session.abandon(0, 0, &mut sink);
+    } else {
+        session.end(None, 0, &mut sink);
+    }
+    for tx in collector.take() {
+        // Every field of an owned transaction can be read (the packed head unpacked).
+        let _ = (
+            tx.method,
+            tx.uri,
+            tx.host,
+            tx.user_agent,
+            tx.request_headers.len(),
+        );
+    }
 });
