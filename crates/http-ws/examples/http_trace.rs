@@ -18,7 +18,7 @@ use pcap_capture::Source;
 use pcap_capture::live::LiveOptions;
 use pcap_http_ws::pipeline::{Analyzer, Handler, Stream};
 use pcap_http_ws::{HttpEvent, TransactionCollector};
-use pcap_tcp_reassembly::{Event, EventKind};
+use pcap_tcp_reassembly::Event;
 
 /// One transaction collector per open session.
 #[derive(Default)]
@@ -48,9 +48,7 @@ impl Handler for Trace {
     }
 
     fn tcp(&mut self, event: &Event<'_>) {
-        if let EventKind::End { .. } | EventKind::Reset { .. } | EventKind::Closed { .. } =
-            event.kind
-        {
+        if event.kind.ended().is_some() {
             self.sessions.remove(&event.session);
         }
     }

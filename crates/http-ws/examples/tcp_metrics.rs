@@ -19,7 +19,7 @@ use pcap_capture::live::LiveOptions;
 use pcap_capture::{Packet, Source};
 use pcap_decode::Decoded;
 use pcap_http_ws::pipeline::{Analyzer, AnalyzerConfig, Handler};
-use pcap_tcp_reassembly::{Event, EventKind, SessionInfo};
+use pcap_tcp_reassembly::{Event, SessionInfo};
 
 /// Packet times (ns) of the three handshake packets, first copy of each.
 #[derive(Debug, Default)]
@@ -62,14 +62,11 @@ impl Handler for Metrics {
     }
 
     fn tcp(&mut self, event: &Event<'_>) {
-        let info = match event.kind {
-            EventKind::End { info }
-            | EventKind::Reset { info, .. }
-            | EventKind::Closed { info, .. } => info,
-            _ => return,
+        let Some(info) = event.kind.ended() else {
+            return;
         };
         let handshake = self.handshakes.remove(&(info.client, info.server));
-        println!("{}", line(&info, handshake.as_ref()));
+        println!("{}", line(info, handshake.as_ref()));
     }
 }
 

@@ -291,10 +291,7 @@ impl Http {
     fn feed(&mut self, handler: &mut impl Handler, event: &Event<'_>) {
         let id = event.session;
         let ts = event.ts_ns;
-        let closing = matches!(
-            event.kind,
-            EventKind::End { .. } | EventKind::Reset { .. } | EventKind::Closed { .. }
-        );
+        let closing = event.kind.ended().is_some();
         let config = &self.config;
         let s = match event.kind {
             EventKind::Data { .. } | EventKind::Gap { .. } => {
@@ -335,7 +332,7 @@ impl Http {
             EventKind::Data { dir, bytes, .. } => decoder.data(dir, ts, bytes, &mut emit),
             EventKind::Gap { dir, len, .. } => decoder.gap(dir, ts, len, &mut emit),
             EventKind::Fin { dir, .. } => decoder.end(Some(dir), ts, &mut emit),
-            EventKind::End { .. } | EventKind::Reset { .. } | EventKind::Closed { .. } => {
+            _ if closing => {
                 decoder.end(None, ts, &mut emit);
                 self.held = self.held.saturating_sub(s.charged);
                 self.sessions.remove(&id);

@@ -127,11 +127,7 @@ fn pipeline<S: Default, O>(
                   sessions: &mut HashMap<u64, (HttpSession, S)>,
                   out: &mut O| {
         let ts = e.ts_ns;
-        let closing = matches!(
-            e.kind,
-            EventKind::Reset { .. } | EventKind::End { .. } | EventKind::Closed { .. }
-        );
-        if closing {
+        if e.kind.ended().is_some() {
             if let Some((mut http, mut st)) = sessions.remove(&e.session) {
                 http.end(None, ts, &mut |ev| on(&mut st, out, ev));
             }

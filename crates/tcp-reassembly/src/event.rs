@@ -125,6 +125,19 @@ pub enum EventKind<'a> {
     },
 }
 
+impl EventKind<'_> {
+    /// The session's summary when this is its last event (`End`, `Reset` or `Closed`):
+    /// where a consumer writes the session out and drops what it kept for it.
+    pub fn ended(&self) -> Option<&SessionInfo> {
+        match self {
+            EventKind::End { info }
+            | EventKind::Reset { info, .. }
+            | EventKind::Closed { info, .. } => Some(info),
+            _ => None,
+        }
+    }
+}
+
 /// How a session's first packet let the reassembler tell client from server.
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

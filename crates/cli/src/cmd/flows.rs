@@ -12,7 +12,7 @@ use std::io::Write as _;
 
 use pcap_decode::json::Obj;
 use pcap_http_ws::pipeline::Handler;
-use pcap_tcp_reassembly::{Event, EventKind, SessionInfo, StartKind};
+use pcap_tcp_reassembly::{Event, SessionInfo, StartKind};
 
 use crate::args::FlowsArgs;
 use crate::cmd::sessions::{analyze, push_ts};
@@ -58,19 +58,16 @@ struct Flows {
 
 impl Handler for Flows {
     fn tcp(&mut self, event: &Event<'_>) {
-        let info = match event.kind {
-            EventKind::End { info }
-            | EventKind::Reset { info, .. }
-            | EventKind::Closed { info, .. } => info,
-            _ => return,
+        let Some(info) = event.kind.ended() else {
+            return;
         };
         if self.error.is_some() {
             return;
         }
         if self.json {
-            write_json(self.out.buffer(), &info);
+            write_json(self.out.buffer(), info);
         } else {
-            write_row(self.out.buffer(), &mut self.cell, self.palette, &info);
+            write_row(self.out.buffer(), &mut self.cell, self.palette, info);
         }
         // Written out here rather than after the packet: the end of the input ends every
         // open session at once (up to `max_sessions` lines).

@@ -304,10 +304,7 @@ impl Handler for Tracer {
         if self.tcp_verbose {
             self.tcp_event(event);
         }
-        if matches!(
-            event.kind,
-            EventKind::End { .. } | EventKind::Reset { .. } | EventKind::Closed { .. }
-        ) {
+        if event.kind.ended().is_some() {
             if let Some(state) = self.streams.remove(&event.session) {
                 if let Pending::Lean(lean) = state.pending {
                     lean.recycle(&mut self.spare);
