@@ -50,6 +50,10 @@ pub(crate) fn trim(v: &[u8]) -> &[u8] {
     v.get(start..end).unwrap_or_default()
 }
 
+/// Bytes a zlib inflater holds, for memory counts: its 32 KiB window and about 11 KiB of
+/// state (content decoders and permessage-deflate alike).
+pub(crate) const INFLATE_STATE: usize = 44 * 1024;
+
 /// Collects decoded bytes until the caller drains them; refuses bytes over the cap.
 #[derive(Debug)]
 struct CappedSink {
@@ -139,11 +143,10 @@ impl ContentDecoder {
     /// window plus about 11 KiB of state; brotli: its ring buffer, sized by the stream, which
     /// is counted as 1 MiB since the crate does not expose it) and the output buffer.
     pub(crate) fn memory(&self) -> usize {
-        const INFLATE: usize = 44 * 1024;
         const BROTLI: usize = 1 << 20;
         let state = match self.inner {
             Inner::DeflateProbe(_) => 0,
-            Inner::Gzip(_) | Inner::Zlib(_) | Inner::Raw(_) => INFLATE,
+            Inner::Gzip(_) | Inner::Zlib(_) | Inner::Raw(_) => INFLATE_STATE,
             Inner::Brotli(_) => BROTLI,
         };
         let out = match &self.inner {

@@ -11,6 +11,7 @@ use crate::error::{ErrorKind, HttpError, ProtocolError};
 use crate::event::{
     Headers, HttpEvent, MessageComplete, RequestHead, ResponseHead, TransactionRecord, WsHandshake,
 };
+use crate::transaction::push_waiting;
 use crate::websocket::{self, PerMessageDeflate, Pos, WsDecoder};
 
 /// Bytes of look-ahead used to decide whether a stream starts like HTTP.
@@ -1044,25 +1045,23 @@ impl HttpSession {
             }
         }
         let method = info.method.unwrap_or(Method::Other);
-        // One waiting request is the rule; VecDeque's first push would make room for four,
-        // which is most of a session's memory when many sessions wait at once.
-        if self.pending.capacity() == 0 {
-            self.pending.reserve_exact(1);
-        }
-        self.pending.push_back(Pending {
-            index: self.next_index,
-            method,
-            start_ns,
-            end_ns: None,
-            head_len: info.len as u64,
-            body_len: 0,
-            wire_len: 0,
-            decoded_len: None,
-            complete: false,
-            upgrade: info.upgrade || method == Method::Connect,
-            ws_key: info.ws_key,
-            first_response_ns: None,
-        });
+        push_waiting(
+            &mut self.pending,
+            Pending {
+                index: self.next_index,
+                method,
+                start_ns,
+                end_ns: None,
+                head_len: info.len as u64,
+                body_len: 0,
+                wire_len: 0,
+                decoded_len: None,
+                complete: false,
+                upgrade: info.upgrade || method == Method::Connect,
+                ws_key: info.ws_key,
+                first_response_ns: None,
+            },
+        );
         self.next_index = self.next_index.saturating_add(1);
         let framing = if info.chunked {
             Some(Framing::Chunked(Box::new(Chunked::new())))

@@ -81,6 +81,15 @@ struct Partial {
     body: Kept,
 }
 
+/// Queues a request that waits for its response. One waiting is the rule, and VecDeque's
+/// first push would make room for four: most of a session's memory when many sessions wait.
+pub(crate) fn push_waiting<T>(queue: &mut VecDeque<T>, item: T) {
+    if queue.capacity() == 0 {
+        queue.reserve_exact(1);
+    }
+    queue.push_back(item);
+}
+
 /// A request waiting for its record. Its head is packed into one buffer about the size of
 /// the head on the wire, rather than a [`Transaction`] of owned strings (several times
 /// that, in a dozen allocations): a capture can hold many sessions' requests unanswered.
@@ -198,17 +207,15 @@ impl TransactionCollector {
     pub fn push(&mut self, ev: &HttpEvent<'_>) {
         match ev {
             HttpEvent::Request(r) => {
-                // One waiting request is the rule; VecDeque's first push would make room
-                // for four, which is most of a session's memory when many sessions wait.
-                if self.requests.capacity() == 0 {
-                    self.requests.reserve_exact(1);
-                }
-                self.requests.push_back(Waiting {
-                    index: r.index,
-                    version: r.version,
-                    head: PackedHead::new(r),
-                    body: Kept::default(),
-                });
+                push_waiting(
+                    &mut self.requests,
+                    Waiting {
+                        index: r.index,
+                        version: r.version,
+                        head: PackedHead::new(r),
+                        body: Kept::default(),
+                    },
+                );
             }
             HttpEvent::Response(r) if !r.interim => {
                 let tx = Transaction {

@@ -197,11 +197,13 @@ impl WsDecoder {
     /// Bytes held, approximately: the struct, the message and control buffers, and the
     /// permessage-deflate inflater (a 32 KiB window plus its state).
     pub(crate) fn memory(&self) -> usize {
-        const INFLATE: usize = 44 * 1024;
         std::mem::size_of::<Self>()
             + self.buf.capacity()
             + self.ctrl.capacity()
-            + self.deflate.as_ref().map_or(0, |_| INFLATE)
+            + self
+                .deflate
+                .as_ref()
+                .map_or(0, |_| crate::content::INFLATE_STATE)
     }
 
     fn is_client(&self) -> bool {
