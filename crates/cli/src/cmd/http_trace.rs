@@ -367,21 +367,15 @@ impl Handler for Tracer {
                 collector.push(event);
                 if let HttpEvent::Transaction(_) = event {
                     done = collector.take();
+                    done.retain(|tx| self.filters.matches(tx));
+                    state.ws_shown |= done.iter().any(|tx| tx.status == Some(101));
                 }
             }
             _ => {}
         }
-        let mut ws_shown = state.ws_shown;
+        let ws_shown = state.ws_shown;
         for tx in done {
-            if self.filters.matches(&tx) {
-                if tx.status == Some(101) {
-                    ws_shown = true;
-                    if let Some(state) = self.streams.get_mut(&stream.id) {
-                        state.ws_shown = true;
-                    }
-                }
-                self.transaction(stream, &tx);
-            }
+            self.transaction(stream, &tx);
         }
         match event {
             HttpEvent::WsMessage(m) if ws_shown => {
