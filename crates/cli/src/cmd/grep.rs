@@ -991,15 +991,23 @@ mod tests {
             .collect()
     }
 
+    /// Data from a small alphabet, where to split it into segments, a bounded pattern and a
+    /// context: the inputs of the stream-mode properties.
+    fn split_search()
+    -> impl proptest::strategy::Strategy<Value = (Vec<u8>, Vec<usize>, &'static str, usize)> {
+        let data =
+            proptest::collection::vec(proptest::sample::select(b"abcdxHELO".to_vec()), 0..400);
+        let cuts = proptest::collection::vec(0usize..400, 0..12);
+        let patterns = vec!["HELLO", "a[bc]{1,5}d", "xab|ab", "abcd|ab", "(?i)hel{1,3}o"];
+        (data, cuts, proptest::sample::select(patterns), 0usize..6)
+    }
+
     proptest::proptest! {
         /// Stream mode over any split of the data finds what one search over the whole
         /// data finds, for patterns shorter than the window.
         #[test]
         fn any_split_finds_the_whole_data_matches(
-            data in proptest::collection::vec(proptest::sample::select(b"abcdxHELO".to_vec()), 0..400),
-            cuts in proptest::collection::vec(0usize..400, 0..12),
-            pattern in proptest::sample::select(vec!["HELLO", "a[bc]{1,5}d", "xab|ab", "abcd|ab", "(?i)hel{1,3}o"]),
-            context in 0usize..6,
+            (data, cuts, pattern, context) in split_search(),
         ) {
             let m = matcher(pattern, context);
             let chunks = split(&data, cuts);
@@ -1012,10 +1020,7 @@ mod tests {
         /// given back after each segment, still finds every match, with the same context.
         #[test]
         fn a_bounded_pattern_loses_nothing_at_its_floor(
-            data in proptest::collection::vec(proptest::sample::select(b"abcdxHELO".to_vec()), 0..400),
-            cuts in proptest::collection::vec(0usize..400, 0..12),
-            pattern in proptest::sample::select(vec!["HELLO", "a[bc]{1,5}d", "xab|ab", "abcd|ab", "(?i)hel{1,3}o"]),
-            context in 0usize..6,
+            (data, cuts, pattern, context) in split_search(),
         ) {
             let m = matcher(pattern, context);
             let chunks = split(&data, cuts);
