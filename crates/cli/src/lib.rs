@@ -10,6 +10,7 @@ pub mod har;
 pub mod input;
 pub mod output;
 pub mod progress;
+pub mod render;
 pub mod serve;
 
 use args::{Cli, Command};

@@ -307,3 +307,158 @@ pub fn udp_frame(frame: &FrameSpec, udp: &UdpSpec, payload: &[u8]) -> Vec<u8> {
 pub fn ipv4_tcp(tcp: &TcpSpec, payload: &[u8]) -> Vec<u8> {
     tcp_frame(&FrameSpec::default(), tcp, payload)
 }
+
+/// A DNS message builder for tests: header, then questions and records in order, names
+/// written as labels and, when `compress` is set, compressed against every suffix written
+/// before (RFC 1035 4.1.4).
+#[derive(Debug, Default)]
+pub struct DnsBuilder {
+    /// The message so far.
+    pub buf: Vec<u8>,
+    suffixes: std::collections::HashMap<Vec<Vec<u8>>, usize>,
+    /// Compress names against earlier suffixes.
+    pub compress: bool,
+}
+
+impl DnsBuilder {
+    /// A message with this header: ID, flags word and the four section counts.
+    pub fn new(id: u16, flags: u16, counts: [u16; 4], compress: bool) -> Self {
+        let mut b = DnsBuilder {
+            compress,
+            ..Default::default()
+        };
+        b.u16(id);
+        b.u16(flags);
+        for c in counts {
+            b.u16(c);
+        }
+        b
+    }
+
+    /// Appends a big-endian `u16`.
+    pub fn u16(&mut self, v: u16) {
+        self.buf.extend_from_slice(&v.to_be_bytes());
+    }
+
+    /// Appends a big-endian `u32`.
+    pub fn u32(&mut self, v: u32) {
+        self.buf.extend_from_slice(&v.to_be_bytes());
+    }
+
+    /// Appends a name given as labels (root excluded), compressed if asked.
+    pub fn name(&mut self, labels: &[Vec<u8>]) {
+        for i in 0..labels.len() {
+            let suffix = labels[i..].to_vec();
+            if self.compress {
+                if let Some(&at) = self.suffixes.get(&suffix) {
+                    self.u16(0xc000 | at as u16);
+                    return;
+                }
+            }
+            if self.buf.len() < 0x3fff {
+                self.suffixes.insert(suffix, self.buf.len());
+            }
+            self.buf.push(labels[i].len() as u8);
+            self.buf.extend_from_slice(&labels[i]);
+        }
+        self.buf.push(0);
+    }
+
+    /// Appends a question.
+    pub fn question(&mut self, labels: &[Vec<u8>], qtype: u16, qclass: u16) {
+        self.name(labels);
+        self.u16(qtype);
+        self.u16(qclass);
+    }
+
+    /// Appends a record; `rdata` appends the data (and may write names), and its length is
+    /// filled in afterwards.
+    pub fn record(
+        &mut self,
+        labels: &[Vec<u8>],
+        rtype: u16,
+        class: u16,
+        ttl: u32,
+        rdata: impl FnOnce(&mut DnsBuilder),
+    ) {
+        self.name(labels);
+        self.u16(rtype);
+        self.u16(class);
+        self.u32(ttl);
+        let len_at = self.buf.len();
+        self.u16(0);
+        rdata(self);
+        let len = (self.buf.len() - len_at - 2) as u16;
+        self.buf[len_at..len_at + 2].copy_from_slice(&len.to_be_bytes());
+    }
+}
+
+/// A name's labels from its dotted form (`"www.example.com"`; `""` is the root), for
+/// [`DnsBuilder`].
+pub fn dns_labels(dotted: &str) -> Vec<Vec<u8>> {
+    dotted
+        .split('.')
+        .filter(|l| !l.is_empty())
+        .map(|l| l.as_bytes().to_vec())
+        .collect()
+}
+
+/// A DNS response (ID `0xbeef`, question `A example.com`) with one record of every type
+/// [`crate::dns::Rdata`] decodes, names compressed: CNAME, A, AAAA, MX, TXT, SRV, PTR, NS
+/// and an unknown type 99 as answers, SOA in the authority section and an EDNS OPT record
+/// (one COOKIE option) as additional.
+pub fn dns_every_type_response() -> Vec<u8> {
+    use crate::dns::rtype;
+    let mut b = DnsBuilder::new(0xbeef, 0x8580, [1, 9, 1, 1], true);
+    let ex = dns_labels("example.com");
+    b.question(&ex, rtype::A, 1);
+    b.record(&ex, rtype::CNAME, 1, 300, |b| {
+        b.name(&dns_labels("www.example.com"))
+    });
+    b.record(&dns_labels("www.example.com"), rtype::A, 1, 60, |b| {
+        b.buf.extend_from_slice(&[93, 184, 216, 34])
+    });
+    b.record(&ex, rtype::AAAA, 1, 60, |b| {
+        let mut a = [0u8; 16];
+        a[..4].copy_from_slice(&[0x20, 0x01, 0x0d, 0xb8]);
+        a[15] = 1;
+        b.buf.extend_from_slice(&a)
+    });
+    b.record(&ex, rtype::MX, 1, 60, |b| {
+        b.u16(10);
+        b.name(&dns_labels("mail.example.com"));
+    });
+    b.record(&ex, rtype::TXT, 1, 60, |b| {
+        b.buf.extend_from_slice(b"\x05hello\x00\x03a\"b");
+    });
+    b.record(&dns_labels("_sip._tcp.example.com"), rtype::SRV, 1, 60, |b| {
+        b.u16(1);
+        b.u16(2);
+        b.u16(5060);
+        b.name(&dns_labels("sip.example.com"));
+    });
+    b.record(
+        &dns_labels("34.216.184.93.in-addr.arpa"),
+        rtype::PTR,
+        1,
+        60,
+        |b| b.name(&ex),
+    );
+    b.record(&ex, rtype::NS, 1, 60, |b| {
+        b.name(&dns_labels("ns1.example.com"))
+    });
+    b.record(&ex, 99, 1, 60, |b| b.buf.extend_from_slice(&[0xde, 0xad]));
+    b.record(&ex, rtype::SOA, 1, 60, |b| {
+        b.name(&dns_labels("ns1.example.com"));
+        b.name(&dns_labels("hostmaster.example.com"));
+        for v in [2024, 7200, 3600, 1209600, 300] {
+            b.u32(v);
+        }
+    });
+    b.record(&[], rtype::OPT, 1232, 0x0000_8000, |b| {
+        b.u16(10); // COOKIE
+        b.u16(8);
+        b.buf.extend_from_slice(&[1, 2, 3, 4, 5, 6, 7, 8]);
+    });
+    b.buf
+}

@@ -4,12 +4,13 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 
 use pcap_capture::{Packet, PcapNgWriter, PcapWriter};
-use pcap_decode::{decode_packet, json, write_summary};
+use pcap_decode::decode_packet;
 
 use crate::args::CaptureArgs;
 use crate::error::CliError;
 use crate::input::Input;
 use crate::output::{Output, write_time};
+use crate::render::{json, write_summary};
 
 /// Runs `capture`.
 pub fn run(args: &CaptureArgs) -> Result<(), CliError> {

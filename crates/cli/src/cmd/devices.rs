@@ -4,11 +4,11 @@
 use std::io::Write;
 
 use pcap_capture::live::{self, Device};
-use pcap_decode::json::Obj;
 
 use crate::args::DevicesArgs;
 use crate::color::{Color, Palette};
 use crate::error::CliError;
+use crate::render::json::Obj;
 
 /// Runs `devices`.
 pub fn run(args: &DevicesArgs) -> Result<(), CliError> {

@@ -10,7 +10,6 @@
 use std::fmt::Write as _;
 use std::io::Write as _;
 
-use pcap_decode::json::Obj;
 use pcap_http_ws::pipeline::Handler;
 use pcap_tcp_reassembly::{Event, SessionInfo, StartKind};
 
@@ -20,6 +19,7 @@ use crate::color::{Color, Palette};
 use crate::error::CliError;
 use crate::input::Input;
 use crate::output::{Output, write_time};
+use crate::render::json::Obj;
 
 /// Runs `flows`.
 pub fn run(args: &FlowsArgs) -> Result<(), CliError> {

@@ -20,7 +20,6 @@ use std::io::{BufWriter, Seek, SeekFrom, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use pcap_decode::json::{Arr, Obj};
 use pcap_http_ws::pipeline::Handler;
 use pcap_tcp_reassembly::{Direction, Event, EventKind, SessionInfo};
 
@@ -28,6 +27,7 @@ use crate::args::FollowArgs;
 use crate::cmd::sessions::{analyze, dir_index};
 use crate::error::CliError;
 use crate::input::Input;
+use crate::render::json::{Arr, Obj};
 
 /// Most stream files open at the same time.
 pub const MAX_OPEN_FILES: usize = 64;

@@ -37,7 +37,6 @@ use std::ops::Range;
 
 use pcap_capture::Packet;
 use pcap_decode::Decoded;
-use pcap_decode::json::Obj;
 use pcap_http_ws::pipeline::Handler;
 use pcap_tcp_reassembly::{Direction, Event, EventKind};
 use regex::bytes::{Regex, RegexBuilder};
@@ -48,6 +47,7 @@ use crate::color::{Color, Palette};
 use crate::error::CliError;
 use crate::input::Input;
 use crate::output::{Output, write_time};
+use crate::render::json::Obj;
 
 /// Most bytes kept per stream direction for matches that span segments.
 pub const WINDOW: usize = 64 * 1024;

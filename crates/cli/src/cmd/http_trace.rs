@@ -6,8 +6,7 @@ use std::fmt::Write as _;
 use std::sync::mpsc::SyncSender;
 
 use pcap_capture::Packet;
-use pcap_decode::json::{self, Arr, Obj, push_bytes_str, push_ts};
-use pcap_decode::{Decoded, write_summary};
+use pcap_decode::Decoded;
 use pcap_http_ws::pipeline::{Analyzer, AnalyzerConfig, Handler, Stream};
 use pcap_http_ws::{
     Direction, HttpConfig, HttpEvent, RequestHead, ResponseHead, Transaction, TransactionCollector,
@@ -22,6 +21,8 @@ use crate::error::CliError;
 use crate::har::Har;
 use crate::input::Input;
 use crate::output::{Output, write_time};
+use crate::render::json::{self, Arr, Obj, push_bytes_str, push_ts};
+use crate::render::write_summary;
 use crate::serve::FeedItem;
 
 /// Longest WebSocket text shown on one human-readable line.

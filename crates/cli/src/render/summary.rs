@@ -1,0 +1,243 @@
+//! One-line packet summaries, in the spirit of tcpdump and node_pcap's `simple_capture`.
+//!
+//! ```text
+//! 00:1c:23:b9:e8:b5 -> ff:ff:ff:ff:ff:ff 10.51.2.10 ARP request 10.51.2.4
+//! aa:bb:cc:dd:ee:01 -> aa:bb:cc:dd:ee:02 10.0.0.1:51234 -> 10.0.0.2:80 TCP [S.] seq 123 ack 456 win 8192 len 0
+//! ```
+//! A decoding error is appended in brackets: `[truncated: tcp header: needs 20 bytes, 12 available at offset 34]`.
+
+use std::fmt::{self, Write};
+use std::net::IpAddr;
+
+use pcap_decode::arp::{ArpView, OP_REPLY, OP_REQUEST};
+use pcap_decode::icmp::{IcmpView, icmpv4, icmpv6};
+use pcap_decode::{Decoded, Link, Net, Transport, ip_proto};
+
+use super::dns::Summary;
+
+/// Writes the summary of `d` (no newline) into `w`; nothing is allocated.
+pub fn write_summary<W: Write>(w: &mut W, d: &Decoded<'_>) -> fmt::Result {
+    let mut sep = Sep(false);
+    match &d.link {
+        Some(Link::Ethernet(e)) => {
+            sep.next(w)?;
+            write!(w, "{} -> {}", e.src(), e.dst())?;
+        }
+        Some(Link::Netlink) => {
+            sep.next(w)?;
+            write!(w, "netlink len {}", d.payload.len())?;
+        }
+        _ => {}
+    }
+    for v in &d.vlans {
+        sep.next(w)?;
+        write!(w, "vlan {}", v.id())?;
+    }
+    if let Some(p) = &d.pppoe {
+        sep.next(w)?;
+        write!(w, "pppoe session {:#06x}", p.session_id)?;
+    }
+    if let Some(llc) = &d.llc {
+        sep.next(w)?;
+        write!(w, "802.3 llc dsap {:#04x} ssap {:#04x}", llc.dsap, llc.ssap)?;
+        if let Some((_, proto)) = llc.snap {
+            write!(w, " snap {proto:#06x}")?;
+        }
+    }
+    match &d.net {
+        Some(Net::Arp(a)) => {
+            sep.next(w)?;
+            write_arp(w, a)?;
+        }
+        Some(net @ (Net::Ipv4(_) | Net::Ipv6(_))) => {
+            sep.next(w)?;
+            write_ip(w, d, net)?;
+        }
+        // No network layer, or one this writer does not know yet.
+        _ => {}
+    }
+    if let Some(Net::Ipv4(v)) = &d.net {
+        if !v.checksum_valid() {
+            w.write_str(" [bad ip checksum]")?;
+        }
+    }
+    match &d.stop {
+        Some(e) => write!(w, " [{e}]"),
+        None if d.truncated => w.write_str(" [truncated]"),
+        None => Ok(()),
+    }
+}
+
+/// Writes a space before every item but the first.
+struct Sep(bool);
+
+impl Sep {
+    fn next<W: Write>(&mut self, w: &mut W) -> fmt::Result {
+        if self.0 {
+            w.write_char(' ')?;
+        }
+        self.0 = true;
+        Ok(())
+    }
+}
+
+fn write_arp<W: Write>(w: &mut W, a: &ArpView<'_>) -> fmt::Result {
+    let (Some(sip), Some(tip)) = (a.sender_ip(), a.target_ip()) else {
+        return write!(
+            w,
+            "ARP op {} htype {} ptype {:#06x}",
+            a.op(),
+            a.htype(),
+            a.ptype()
+        );
+    };
+    match a.op() {
+        OP_REQUEST => write!(w, "{sip} ARP request {tip}"),
+        OP_REPLY => {
+            write!(w, "{sip} ARP reply {tip}")?;
+            if let Some(mac) = a.sender_mac() {
+                write!(w, " is-at {mac}")?;
+            }
+            Ok(())
+        }
+        op => write!(w, "{sip} ARP op {op} {tip}"),
+    }
+}
+
+/// An address with a port, bracketed for IPv6.
+struct Endpoint(Option<IpAddr>, u16);
+
+impl fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(IpAddr::V6(a)) => write!(f, "[{a}]:{}", self.1),
+            Some(IpAddr::V4(a)) => write!(f, "{a}:{}", self.1),
+            None => write!(f, "?:{}", self.1),
+        }
+    }
+}
+
+struct Addr(Option<IpAddr>);
+
+impl fmt::Display for Addr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(a) => a.fmt(f),
+            None => f.write_str("?"),
+        }
+    }
+}
+
+fn write_ip<W: Write>(w: &mut W, d: &Decoded<'_>, net: &Net<'_>) -> fmt::Result {
+    let (src, dst) = (net.src_ip(), net.dst_ip());
+    let len = d.payload.len();
+    match &d.transport {
+        Some(Transport::Tcp(t)) => {
+            write!(
+                w,
+                "{} -> {} TCP [{}] seq {}",
+                Endpoint(src, t.src_port()),
+                Endpoint(dst, t.dst_port()),
+                t.flags(),
+                t.seq()
+            )?;
+            if t.flags().ack() {
+                write!(w, " ack {}", t.ack())?;
+            }
+            write!(w, " win {} len {len}", t.window())
+        }
+        Some(Transport::Udp(u)) => {
+            write!(
+                w,
+                "{} -> {} UDP len {len}",
+                Endpoint(src, u.src_port()),
+                Endpoint(dst, u.dst_port())
+            )?;
+            match d.dns() {
+                Some(Ok(msg)) => write!(w, " {}", Summary(msg)),
+                Some(Err(e)) => write!(w, " DNS [{e}]"),
+                None => Ok(()),
+            }
+        }
+        Some(Transport::Icmp(i) | Transport::Icmpv6(i)) => {
+            let name = if i.is_v6() { "ICMPv6" } else { "ICMP" };
+            write!(w, "{} -> {} {name} ", Addr(src), Addr(dst))?;
+            write_icmp(w, i)
+        }
+        // No transport layer, or one this writer does not know yet.
+        _ => {
+            write!(w, "{} -> {}", Addr(src), Addr(dst))?;
+            if let Some(f) = net.fragment() {
+                write!(
+                    w,
+                    " frag id {:#x} offset {}{}",
+                    f.id,
+                    f.offset,
+                    if f.more { " [+]" } else { "" }
+                )?;
+            }
+            match net.protocol() {
+                Some(p) => write!(w, " ip-proto {p} len {len}"),
+                None => Ok(()),
+            }
+        }
+    }
+}
+
+fn write_icmp<W: Write>(w: &mut W, i: &IcmpView<'_>) -> fmt::Result {
+    let t = i.icmp_type();
+    let name = if i.is_v6() {
+        match t {
+            icmpv6::ECHO_REQUEST => "echo request",
+            icmpv6::ECHO_REPLY => "echo reply",
+            icmpv6::UNREACHABLE => "unreachable",
+            icmpv6::PACKET_TOO_BIG => "packet too big",
+            icmpv6::TIME_EXCEEDED => "time exceeded",
+            icmpv6::ROUTER_SOLICIT => "router solicitation",
+            icmpv6::ROUTER_ADVERT => "router advertisement",
+            icmpv6::NEIGHBOR_SOLICIT => "neighbor solicitation",
+            icmpv6::NEIGHBOR_ADVERT => "neighbor advertisement",
+            icmpv6::REDIRECT => "redirect",
+            _ => "type",
+        }
+    } else {
+        match t {
+            icmpv4::ECHO_REQUEST => "echo request",
+            icmpv4::ECHO_REPLY => "echo reply",
+            icmpv4::UNREACHABLE => "unreachable",
+            icmpv4::TIME_EXCEEDED => "time exceeded",
+            _ => "type",
+        }
+    };
+    if name == "type" {
+        write!(w, "type {t} code {}", i.code())?;
+    } else {
+        w.write_str(name)?;
+        if i.is_error() {
+            write!(w, " code {}", i.code())?;
+        }
+    }
+    if let Some((id, seq)) = i.echo() {
+        write!(w, " id {id} seq {seq}")?;
+    }
+    if let Some(target) = i.nd_target() {
+        write!(w, " target {target}")?;
+    }
+    if let Some(q) = i.quoted_packet() {
+        let proto = match q.protocol {
+            ip_proto::TCP => "tcp",
+            ip_proto::UDP => "udp",
+            _ => "ip-proto",
+        };
+        match q.ports {
+            Some((sp, dp)) => write!(
+                w,
+                " for {} -> {} {proto}",
+                Endpoint(Some(q.src), sp),
+                Endpoint(Some(q.dst), dp)
+            )?,
+            None => write!(w, " for {} -> {} ip-proto {}", q.src, q.dst, q.protocol)?,
+        }
+    }
+    Ok(())
+}
