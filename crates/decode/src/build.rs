@@ -431,12 +431,18 @@ pub fn dns_every_type_response() -> Vec<u8> {
     b.record(&ex, rtype::TXT, 1, 60, |b| {
         b.buf.extend_from_slice(b"\x05hello\x00\x03a\"b");
     });
-    b.record(&dns_labels("_sip._tcp.example.com"), rtype::SRV, 1, 60, |b| {
-        b.u16(1);
-        b.u16(2);
-        b.u16(5060);
-        b.name(&dns_labels("sip.example.com"));
-    });
+    b.record(
+        &dns_labels("_sip._tcp.example.com"),
+        rtype::SRV,
+        1,
+        60,
+        |b| {
+            b.u16(1);
+            b.u16(2);
+            b.u16(5060);
+            b.name(&dns_labels("sip.example.com"));
+        },
+    );
     b.record(
         &dns_labels("34.216.184.93.in-addr.arpa"),
         rtype::PTR,

@@ -11,16 +11,18 @@
 //! let d = decode_packet(LinkType::ETHERNET, &frame);
 //! let tcp = d.tcp().unwrap();
 //! assert_eq!((tcp.seq(), tcp.flags().syn()), (7, true));
-//! let mut line = String::new();
-//! pcap_decode::write_summary(&mut line, &d).unwrap();
-//! assert!(line.contains("TCP [S] seq 7"));
+//! assert_eq!(tcp.flags().to_string(), "S");
+//! assert!(d.stop.is_none() && !d.truncated);
 //! ```
 //!
-//! DNS in UDP to or from a DNS port is decoded lazily by [`Decoded::dns`] (and shown by
-//! [`write_summary`] and [`write_json`]). IP fragments are put back together by
-//! [`defrag::Defragmenter`], fed from [`Decoded::fragment`] and [`Decoded::ip_payload`];
-//! [`decode_transport`] decodes each reassembled datagram. Callers add their own members to
-//! a packet's JSON line with [`write_json_with`].
+//! DNS in UDP to or from a DNS port is decoded lazily by [`Decoded::dns`]. IP fragments are
+//! put back together by [`defrag::Defragmenter`], fed from [`Decoded::fragment`] and
+//! [`Decoded::ip_payload`]; [`decode_transport`] decodes each reassembled datagram.
+//!
+//! This crate hands out parsed data only: views, numbers, addresses and the raw bytes of
+//! names and strings as they came off the wire. Turning them into text or JSON (and
+//! escaping what came off the wire) is the caller's business; `pcap-cli`'s `render` module
+//! is one such caller.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![warn(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
@@ -35,20 +37,16 @@ pub mod ethernet;
 pub mod icmp;
 pub mod ipv4;
 pub mod ipv6;
-pub mod json;
 pub mod null;
 mod packet;
 pub mod pppoe;
 pub mod sll;
-pub mod summary;
 pub mod tcp;
 pub mod udp;
 pub mod vlan;
 
 pub use error::{DecodeError, Layer};
 pub use ethernet::MacAddr;
-pub use json::{write_json, write_json_with};
 pub use packet::{
     Decoded, Fragment, Link, Net, Transport, decode_packet, decode_transport, ip_proto,
 };
-pub use summary::write_summary;

@@ -24,7 +24,7 @@ use std::collections::HashSet;
 use std::fmt::Write as _;
 
 use pcap_capture::FileReader;
-use pcap_decode::{Decoded, Net, Transport, decode_packet, write_json, write_summary};
+use pcap_decode::{Decoded, Net, Transport, decode_packet};
 
 const FIELDS: &[&str] = &[
     "eth.src",
@@ -192,7 +192,6 @@ fn corpus_fields_agree_with_tshark() {
     let allow = Allow::load();
     let (mut frames, mut fields, mut allowed) = (0u64, 0u64, 0u64);
     let mut failures = Vec::new();
-    let (mut line, mut json) = (String::new(), Vec::new());
     let (mut stopped, mut quoted) = (0u64, 0u64);
     for name in corpus.captures() {
         let Some(tsv) = corpus.oracle_tsv(&name, "packets.tsv") else {
@@ -226,18 +225,9 @@ fn corpus_fields_agree_with_tshark() {
             );
             frames += 1;
             let d = decode_packet(pkt.link_type, pkt.data);
-            // Every frame's summary and JSON line are produced, and the JSON is valid.
-            line.clear();
-            write_summary(&mut line, &d).unwrap();
-            json.clear();
-            write_json(&mut json, n as u64, &pkt, &d);
-            let v: serde_json::Value = serde_json::from_slice(&json).unwrap_or_else(|e| {
-                panic!("{name} frame {n}: {e}: {}", String::from_utf8_lossy(&json))
-            });
-            assert_eq!(v["caplen"], pkt.caplen, "{name} frame {n}");
-            if d.stop.is_some() {
+            if let Some(stop) = &d.stop {
                 stopped += 1;
-                eprintln!("{name} frame {n}: {line}");
+                eprintln!("{name} frame {n}: {stop}");
             }
             let fragment = d.fragment().is_some();
             let icmp = matches!(d.transport, Some(Transport::Icmp(_) | Transport::Icmpv6(_)));

@@ -11,8 +11,29 @@
 mod common;
 
 use pcap_decode::defrag::{Defragmenter, FragKey};
-use pcap_decode::dns::{DnsMessage, PORTS, Rdata};
+use pcap_decode::dns::{DnsMessage, Name, PORTS, Rdata};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+/// A name as tshark shows it: labels joined by `.`, bytes outside printable ASCII as `\xNN`,
+/// the root as `<Root>`.
+fn tshark_name(n: Name<'_>) -> String {
+    let labels: Vec<String> = n
+        .labels()
+        .map(|l| {
+            l.iter()
+                .map(|&b| match b {
+                    0x20..=0x7e => char::from(b).to_string(),
+                    _ => format!("\\x{b:02x}"),
+                })
+                .collect()
+        })
+        .collect();
+    if labels.is_empty() {
+        "<Root>".to_owned()
+    } else {
+        labels.join(".")
+    }
+}
 
 /// Our comma-joined question names for a UDP payload on a DNS port, if it carries DNS.
 fn names(payload: &[u8]) -> Option<String> {
@@ -20,7 +41,7 @@ fn names(payload: &[u8]) -> Option<String> {
     let mut out = Vec::new();
     for q in msg.questions() {
         match q {
-            Ok(q) => out.push(q.name.to_string()),
+            Ok(q) => out.push(tshark_name(q.name)),
             Err(e) => out.push(format!("<error: {e}>")),
         }
     }
@@ -138,10 +159,10 @@ fn answer_columns(msg: &DnsMessage<'_>) -> [String; 6] {
         let (i, text) = match r.rdata() {
             Ok(Rdata::A(a)) => (0, a.to_string()),
             Ok(Rdata::Aaaa(a)) => (1, a.to_string()),
-            Ok(Rdata::Cname(n)) => (2, n.to_string()),
-            Ok(Rdata::Ptr(n)) => (3, n.to_string()),
-            Ok(Rdata::Ns(n)) => (4, n.to_string()),
-            Ok(Rdata::Soa { mname, .. }) => (5, mname.to_string()),
+            Ok(Rdata::Cname(n)) => (2, tshark_name(n)),
+            Ok(Rdata::Ptr(n)) => (3, tshark_name(n)),
+            Ok(Rdata::Ns(n)) => (4, tshark_name(n)),
+            Ok(Rdata::Soa { mname, .. }) => (5, tshark_name(mname)),
             _ => continue,
         };
         cols[i].push(text);

@@ -1,14 +1,13 @@
-//! decode_packet on hand-built frames: known fields, summaries, JSON, every truncation.
+//! decode_packet on hand-built frames: known fields and every truncation. (How `capture`
+//! shows these frames is tested in pcap-cli's `tests/render_packets.rs`.)
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use pcap_capture::{LinkType, Packet};
+use pcap_capture::LinkType;
 use pcap_decode::build::{self, EthSpec, FrameSpec, IpSpec, Ipv4Spec, Ipv6Spec, TcpSpec, UdpSpec};
 use pcap_decode::tcp::TcpOption;
-use pcap_decode::{
-    DecodeError, Decoded, Layer, Link, Transport, decode_packet, write_json, write_summary,
-};
+use pcap_decode::{DecodeError, Layer, Link, Transport, decode_packet};
 
 /// An ARP request as node_pcap's simple_capture shows it
 /// (`00:1c:23:b9:e8:b5 -> ff:ff:ff:ff:ff:ff 10.51.2.10 ARP request 10.51.2.4`), padded to 60 bytes.
@@ -20,29 +19,6 @@ static ARP_REQUEST: [u8; 60] = [
     0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 10, 51, 2, 4, // target
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, // padding
 ];
-
-fn summary(d: &Decoded<'_>) -> String {
-    let mut s = String::new();
-    write_summary(&mut s, d).unwrap();
-    s
-}
-
-fn json(d: &Decoded<'_>, data: &[u8]) -> serde_json::Value {
-    let pkt = Packet {
-        ts_ns: 1_081_889_803_830_079_000,
-        caplen: data.len() as u32,
-        orig_len: data.len() as u32,
-        link_type: LinkType::ETHERNET,
-        interface: 0,
-        data,
-    };
-    let mut out = Vec::new();
-    write_json(&mut out, 1, &pkt, d);
-    assert_eq!(out.last(), Some(&b'\n'));
-    assert_eq!(out.iter().filter(|&&b| b == b'\n').count(), 1, "one line");
-    serde_json::from_slice(&out)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out)))
-}
 
 fn syn_ack() -> Vec<u8> {
     let mut options = Vec::new();
@@ -81,30 +57,18 @@ fn syn_ack() -> Vec<u8> {
 }
 
 #[test]
-fn arp_request_fields_summary_and_json() {
+fn arp_request_fields() {
     let d = decode_packet(LinkType::ETHERNET, &ARP_REQUEST);
     assert_eq!(d.stop, None);
     let arp = d.arp().unwrap();
     assert_eq!(arp.op(), 1);
     assert_eq!(arp.sender_ip(), Some(Ipv4Addr::new(10, 51, 2, 10)));
     assert_eq!(arp.target_ip(), Some(Ipv4Addr::new(10, 51, 2, 4)));
-    assert_eq!(
-        summary(&d),
-        "00:1c:23:b9:e8:b5 -> ff:ff:ff:ff:ff:ff 10.51.2.10 ARP request 10.51.2.4"
-    );
-    let j = json(&d, &ARP_REQUEST);
-    assert_eq!(j["frame"], 1);
-    assert_eq!(j["ts"].to_string(), "1081889803.830079");
-    assert_eq!(j["eth"]["src"], "00:1c:23:b9:e8:b5");
-    assert_eq!(j["eth"]["ethertype"], 0x0806);
-    assert_eq!(j["arp"]["op"], "request");
-    assert_eq!(j["arp"]["sender_mac"], "00:1c:23:b9:e8:b5");
-    assert_eq!(j["arp"]["target_ip"], "10.51.2.4");
-    assert!(j.get("error").is_none());
+    assert_eq!(arp.sender_mac().unwrap().to_string(), "00:1c:23:b9:e8:b5");
 }
 
 #[test]
-fn tcp_syn_ack_fields_summary_and_json() {
+fn tcp_syn_ack_fields() {
     let f = syn_ack();
     let d = decode_packet(LinkType::ETHERNET, &f);
     assert_eq!(d.stop, None);
@@ -133,57 +97,7 @@ fn tcp_syn_ack_fields_summary_and_json() {
             TcpOption::WindowScale(7),
         ]
     );
-    assert_eq!(
-        summary(&d),
-        "aa:00:00:00:00:01 -> bb:00:00:00:00:02 10.0.0.1:51234 -> 10.0.0.2:80 TCP [S.] seq 123 ack 456 win 8192 len 0"
-    );
-    let j = json(&d, &f);
-    assert_eq!(j["ipv4"]["flags"], serde_json::json!(["DF"]));
-    assert_eq!(j["ipv4"]["id"], 0x1234);
-    assert_eq!(j["tcp"]["flags"], serde_json::json!(["ACK", "SYN"]));
-    assert_eq!(
-        j["tcp"]["options"][0],
-        serde_json::json!({"kind": "mss", "value": 1460})
-    );
-    assert_eq!(
-        j["tcp"]["options"][2],
-        serde_json::json!({"kind": "timestamp", "val": 10, "ecr": 20})
-    );
-    assert_eq!(j["tcp"]["payload_len"], 0);
-}
-
-#[test]
-fn application_layers_add_members_through_write_json_with() {
-    let f = build::udp_frame(
-        &FrameSpec::default(),
-        &UdpSpec {
-            src_port: 53,
-            dst_port: 4000,
-        },
-        b"q",
-    );
-    let d = decode_packet(LinkType::ETHERNET, &f);
-    let pkt = Packet {
-        ts_ns: 0,
-        caplen: 1,
-        orig_len: 1,
-        link_type: LinkType::ETHERNET,
-        interface: 0,
-        data: &f,
-    };
-    let mut out = Vec::new();
-    pcap_decode::write_json_with(&mut out, 3, &pkt, &d, |o| {
-        let mut dns = o.obj("dns");
-        dns.u64("id", 7);
-        dns.bytes_str("name", b"ex\"ample.\xff");
-        dns.end();
-    });
-    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
-    assert_eq!(v["udp"]["src_port"], 53);
-    assert_eq!(
-        v["dns"],
-        serde_json::json!({"id": 7, "name": "ex\"ample.\u{ff}"})
-    );
+    assert_eq!(d.payload.len(), 0);
 }
 
 #[test]
@@ -201,11 +115,6 @@ fn ip_longer_than_captured_is_truncated_and_payload_is_what_was_captured() {
     assert!(d.truncated);
     assert_eq!(d.stop, None);
     assert_eq!(d.payload, &[7; 40][..]);
-    assert!(
-        summary(&d).ends_with("len 40 [truncated]"),
-        "{}",
-        summary(&d)
-    );
 }
 
 #[test]
@@ -216,8 +125,6 @@ fn bad_ipv4_checksum_is_a_flag_not_an_error() {
     assert_eq!(d.stop, None);
     assert!(d.tcp().is_some());
     assert!(!d.ipv4().unwrap().checksum_valid());
-    assert!(summary(&d).ends_with("[bad ip checksum]"));
-    assert_eq!(json(&d, &f)["ipv4"]["checksum_ok"], false);
 }
 
 /// Every prefix of an Ethernet/IPv4/TCP frame gives the exact Len error of the layer it cuts.
@@ -255,8 +162,6 @@ fn truncation_sweep_ethernet_ipv4_tcp() {
         };
         assert_eq!(d.stop, expect, "prefix {n}");
         assert!(d.truncated, "prefix {n}");
-        summary(&d);
-        json(&d, &f[..n]);
     }
     assert_eq!(decode_packet(LinkType::ETHERNET, &f).stop, None);
 }
@@ -293,10 +198,6 @@ fn truncation_sweep_ipv6_udp_over_vlan() {
     assert_eq!(
         d.dst_ip(),
         Some(IpAddr::V6("2001::2".parse::<Ipv6Addr>().unwrap()))
-    );
-    assert_eq!(
-        summary(&d),
-        "02:00:00:00:00:01 -> 02:00:00:00:00:02 vlan 100 [2001::1]:1053 -> [2001::2]:6000 UDP len 4"
     );
     for n in 0..f.len() - 4 {
         let d = decode_packet(LinkType::ETHERNET, &f[..n]);
@@ -512,10 +413,7 @@ fn tagged_802_3_frame_is_llc_and_non_ethertype_snap_stops_cleanly() {
     assert_eq!(d.stop, None);
     assert_eq!(d.llc.unwrap().snap, Some(([0, 0, 0x0c], 0x2000)));
     assert_eq!(d.payload, &[1, 2, 3, 4][..]);
-    assert_eq!(
-        summary(&d),
-        "02:00:00:00:00:01 -> 01:00:0c:cc:cc:cc vlan 209 802.3 llc dsap 0xaa ssap 0xaa snap 0x2000"
-    );
+    assert_eq!(d.vlans.iter().map(|v| v.id()).collect::<Vec<_>>(), [209]);
 }
 
 #[test]
@@ -675,11 +573,7 @@ fn ipv4_non_first_fragment_has_no_transport() {
             more: false
         })
     );
-    assert!(
-        summary(&d).contains("frag id 0x1 offset 1480 ip-proto 6"),
-        "{}",
-        summary(&d)
-    );
+    assert_eq!(d.ipv4().unwrap().protocol(), 6);
 }
 
 #[test]
@@ -697,11 +591,6 @@ fn icmp_echo_unreachable_and_neighbour_solicitation() {
         (i.icmp_type(), i.code(), i.echo()),
         (8, 0, Some((0x1234, 7)))
     );
-    assert!(summary(&d).ends_with("10.0.0.1 -> 10.0.0.2 ICMP echo request id 4660 seq 7"));
-    assert_eq!(
-        json(&d, &f)["icmp"],
-        serde_json::json!({"type": 8, "code": 0, "id": 4660, "seq": 7})
-    );
 
     let quoted = ipv4_packet(&TcpSpec::default());
     let mut unreach = vec![3, 3, 0, 0, 0, 0, 0, 0];
@@ -711,18 +600,9 @@ fn icmp_echo_unreachable_and_neighbour_solicitation() {
     let i = d.icmp().unwrap();
     assert!(i.is_error());
     assert_eq!(i.quoted(), Some(&quoted[..28]));
-    assert!(
-        summary(&d).ends_with("ICMP unreachable code 3 for 10.0.0.1:40000 -> 10.0.0.2:80 tcp"),
-        "{}",
-        summary(&d)
-    );
     let q = i.quoted_packet().unwrap();
     assert_eq!((q.protocol, q.ports), (6, Some((40000, 80))));
-    let j = json(&d, &p);
-    assert_eq!(
-        j["icmp"]["quoted"],
-        serde_json::json!({"src": "10.0.0.1", "dst": "10.0.0.2", "proto": 6, "src_port": 40000, "dst_port": 80})
-    );
+    assert_eq!(q.src.to_string(), "10.0.0.1");
 
     let v6 = IpSpec::V6(Ipv6Spec::default());
     let mut ns = vec![135, 0, 0, 0, 0, 0, 0, 0];
@@ -734,7 +614,6 @@ fn icmp_echo_unreachable_and_neighbour_solicitation() {
         d.icmp().unwrap().nd_target(),
         Some("fe80::9".parse().unwrap())
     );
-    assert!(summary(&d).ends_with("ICMPv6 neighbor solicitation target fe80::9"));
 }
 
 #[test]
@@ -792,7 +671,6 @@ fn malformed_tcp_option_length_is_reported_by_the_iterator() {
             }),
         ]
     );
-    assert!(json(&d, &f)["tcp"]["options_error"].is_string());
     // Unknown kinds are skipped by their length; length 0 is malformed.
     let tcp = TcpSpec {
         options: vec![30, 4, 9, 9, 99, 0, 0, 0],
@@ -819,7 +697,7 @@ fn malformed_tcp_option_length_is_reported_by_the_iterator() {
 }
 
 #[test]
-fn dns_over_udp_is_decoded_in_summary_and_json() {
+fn dns_over_udp_is_decoded() {
     use pcap_decode::build::{FrameSpec, UdpSpec, udp_frame};
     // A query for example.com, type A, id 0x1a2b.
     let query: &[u8] =
@@ -832,22 +710,13 @@ fn dns_over_udp_is_decoded_in_summary_and_json() {
     let d = decode_packet(LinkType::ETHERNET, &frame);
     let msg = d.dns().expect("port 53 is DNS").expect("valid header");
     assert_eq!(msg.id(), 0x1a2b);
-    let mut line = String::new();
-    pcap_decode::write_summary(&mut line, &d).unwrap();
-    assert!(line.ends_with("DNS query 0x1a2b A example.com"), "{line}");
-    let mut json = Vec::new();
-    let packet = pcap_capture::Packet {
-        ts_ns: 0,
-        caplen: frame.len() as u32,
-        orig_len: frame.len() as u32,
-        link_type: LinkType::ETHERNET,
-        interface: 0,
-        data: &frame,
-    };
-    pcap_decode::write_json(&mut json, 1, &packet, &d);
-    let v: serde_json::Value = serde_json::from_slice(&json).unwrap();
-    assert_eq!(v["dns"]["questions"][0]["name"], "example.com");
-    assert_eq!(v["dns"]["response"], false);
+    assert!(!msg.flags().response());
+    let q = msg.questions().next().unwrap().unwrap();
+    assert_eq!(
+        q.name.labels().collect::<Vec<_>>(),
+        [&b"example"[..], b"com"]
+    );
+    assert_eq!(q.qtype, pcap_decode::dns::rtype::A);
 
     // Not a DNS port: no DNS layer.
     let other = UdpSpec {
