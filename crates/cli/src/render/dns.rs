@@ -1,8 +1,8 @@
 //! DNS messages as text (the end of a `capture` line) and as the `dns` object of a
 //! `capture --json` line.
 //!
-//! Names are written label by label joined by `.` (as tshark does), the root name as
-//! `<Root>` (tshark's spelling). In text, bytes outside printable ASCII are `\xNN`
+//! Names are written label by label joined by `.` (as tshark does; a `.` inside a label is
+//! not escaped), the root name as `<Root>` (tshark's spelling). In text, bytes outside printable ASCII are `\xNN`
 //! ([`TextStyle::Hex`]); in JSON, every byte is read as Latin-1 and the string is ASCII
 //! ([`JsonStyle::Ascii`](super::escape::JsonStyle::Ascii)).
 
