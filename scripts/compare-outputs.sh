@@ -116,6 +116,8 @@ if [[ ${1:-} == --one ]]; then
         n=$(sed -n 's/.*after byte [0-9]*, line \([0-9]*\)$/\1/p' <<<"$msg")
         if [[ -n $n ]]; then
             n=$((n + 1))
+        elif [[ $msg == *"which is empty" ]]; then
+            n=1
         else
             n=$(sed -n 's/.*line \([0-9]*\)$/\1/p' <<<"$msg")
         fi
@@ -130,6 +132,20 @@ if [[ ${1:-} == --one ]]; then
         printf 'line %s: -%s +%s' "$n" "$(show "$a")" "$(show "$b")"
     }
 
+    # Where two binary files differ: "byte N", or which one is shorter.
+    byte_diff() {
+        local msg
+        msg=$(cmp "$1" "$2" 2>&1 || true)
+        case $msg in
+            *"EOF on $1 which is empty"*) echo "empty in OLD, $(stat -c %s "$2") bytes in NEW" ;;
+            *"EOF on $2 which is empty"*) echo "$(stat -c %s "$1") bytes in OLD, empty in NEW" ;;
+            *"EOF on $1 "*) echo "OLD ($(stat -c %s "$1") bytes) is a prefix of NEW ($(stat -c %s "$2") bytes)" ;;
+            *"EOF on $2 "*) echo "NEW ($(stat -c %s "$2") bytes) is a prefix of OLD ($(stat -c %s "$1") bytes)" ;;
+            *" differ: "*) echo "first difference at byte $(sed 's/.* differ: [a-z]* \([0-9]*\).*/\1/' <<<"$msg")" ;;
+            *) echo "$msg" ;;
+        esac
+    }
+
     # First differing written file: its name and, for text, its first differing line.
     file_diff() {
         local fo=$1 fn=$2 line path
@@ -140,7 +156,7 @@ if [[ ${1:-} == --one ]]; then
             if grep -qI . "$fo/$path" 2>/dev/null && grep -qI . "$fn/$path" 2>/dev/null; then
                 printf '%s %s' "${path#./}" "$(first_diff "$fo/$path" "$fn/$path")"
             else
-                printf '%s %s' "${path#./}" "$(cmp "$fo/$path" "$fn/$path" 2>&1 | sed 's/^.*: //' || true)"
+                printf '%s %s' "${path#./}" "$(byte_diff "$fo/$path" "$fn/$path")"
             fi
         elif [[ -e $fo/$path ]]; then
             printf '%s only in OLD' "${path#./}"
@@ -176,8 +192,15 @@ if [[ ${1:-} == --one ]]; then
             what+=(file)
             [[ -n $first ]] || first="file $(file_diff "$o.files" "$n.files")"
         fi
-        cmdline="pcap-cli ${args[*]}"
-        cmdline=${cmdline//"$cap"/FILE}
+        cmdline=pcap-cli
+        for a in "${args[@]}"; do
+            if [[ $a == "$cap" ]]; then
+                a=FILE
+            elif [[ ! $a =~ ^[A-Za-z0-9_./:=,+-]+$ ]]; then
+                a="'${a//\'/\'\\\'\'}'"
+            fi
+            cmdline+=" $a"
+        done
         if ((${#what[@]})); then
             w=${what[*]}
             printf 'differ\t%s\t%s\t%s\t%s\n' "$label" "$cmdline" "${w// /,}" "$first" >>"$results"
