@@ -32,7 +32,9 @@
 #![deny(missing_docs)]
 
 mod error;
+#[cfg(feature = "libpcap")]
 mod filter;
+#[cfg(feature = "libpcap")]
 pub mod live;
 mod packet;
 mod pcap;

@@ -15,6 +15,7 @@ use std::path::Path;
 use nom::number::Endianness;
 
 use crate::error::{CaptureError, Malformation, Part, Position};
+#[cfg(feature = "libpcap")]
 use crate::filter::Filter;
 use crate::packet::{LinkType, Packet};
 use crate::pcap::{self, RECORD_HEADER_LEN};
@@ -89,6 +90,7 @@ pub struct FileReader {
     format: FileFormat,
     state: State,
     comment: Option<Range<usize>>,
+    #[cfg(feature = "libpcap")]
     filter: Option<Filter>,
     /// Set after an error or the end: later calls return `Ok(None)`.
     done: bool,
@@ -130,6 +132,7 @@ impl FileReader {
                 interfaces: Vec::new(),
             },
             comment: None,
+            #[cfg(feature = "libpcap")]
             filter: None,
             done: false,
         };
@@ -180,11 +183,24 @@ impl FileReader {
 
     /// Keeps only packets matching a BPF filter expression (compiled per link type; a bad
     /// expression is reported here, for the file's first link type).
+    ///
+    /// Filters are compiled by libpcap: built without the `libpcap` feature, every
+    /// expression is refused with [`CaptureError::BadFilter`].
     pub fn set_filter(&mut self, expr: &str) -> Result<(), CaptureError> {
-        let mut filter = Filter::new(expr);
-        filter.check(self.link_type().unwrap_or(LinkType::ETHERNET))?;
-        self.filter = Some(filter);
-        Ok(())
+        let link_type = self.link_type().unwrap_or(LinkType::ETHERNET);
+        #[cfg(feature = "libpcap")]
+        {
+            let mut filter = Filter::new(expr);
+            filter.check(link_type)?;
+            self.filter = Some(filter);
+            Ok(())
+        }
+        #[cfg(not(feature = "libpcap"))]
+        Err(CaptureError::BadFilter {
+            expr: expr.to_owned(),
+            link_type,
+            message: "BPF filters need pcap-capture's `libpcap` feature".to_owned(),
+        })
     }
 
     /// The next packet, `Ok(None)` at the end of the input.
@@ -220,6 +236,7 @@ impl FileReader {
                     return Err(e);
                 }
             };
+            #[cfg(feature = "libpcap")]
             if let Some(filter) = &mut self.filter {
                 let data = self.buf.get(located.data.clone()).unwrap_or_default();
                 if !filter.matches(located.link_type, data)? {

@@ -35,7 +35,6 @@ mod config;
 mod content;
 mod error;
 mod event;
-pub mod pipeline;
 mod session;
 mod transaction;
 mod websocket;

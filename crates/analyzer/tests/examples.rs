@@ -33,7 +33,7 @@ fn build_examples() {
             "build",
             "-q",
             "-p",
-            "pcap-http-ws",
+            "pcap-analyzer",
             "--examples",
             "--target-dir",
         ]);
@@ -294,7 +294,7 @@ fn readme_lists_every_example() {
     let readme = std::fs::read_to_string(workspace_root().join("README.md")).unwrap();
     let section = &readme[readme.find("\n## Examples\n").unwrap()..];
     for name in example_names() {
-        let command = format!("cargo run -p pcap-http-ws --example {name} -- ");
+        let command = format!("cargo run -p pcap-analyzer --example {name} -- ");
         assert!(
             section.contains(&format!("| `{name}` |")),
             "{name} missing from README"
