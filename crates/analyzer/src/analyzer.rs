@@ -8,7 +8,7 @@ use pcap_capture::Packet;
 use pcap_decode::defrag::{DefragConfig, DefragStats, Defragmenter, FragKey};
 use pcap_decode::{Net, Transport, decode_packet, decode_transport};
 use pcap_http_ws::HttpConfig;
-use pcap_tcp_reassembly::{Event, EventKind, Reassembler, Segment};
+use pcap_tcp_reassembly::{Event, EventKind, MemoryBudget, Reassembler, Segment};
 
 use crate::handler::{DefragNotice, Handler, Stream};
 use crate::http::HttpProtocol;
@@ -101,9 +101,8 @@ impl<H: Handler + 'static> fmt::Debug for Analyzer<H> {
 struct Protocols<H: Handler> {
     registered: Vec<Box<dyn Protocol<H>>>,
     sessions: Sessions<H>,
-    /// Sum of the sessions' last [`ProtocolSession::memory`].
-    held: usize,
-    budget: usize,
+    /// Holds the sum of the sessions' last [`ProtocolSession::memory`].
+    budget: MemoryBudget,
     /// Sessions whose decoding stopped on the budget.
     abandoned: u64,
 }
@@ -118,7 +117,7 @@ struct Slot<H: Handler> {
     /// `None` once no protocol wants the session (or its decoder finished): its memory is
     /// given back, and the entry stays so that no new decoder is made.
     decoder: Option<Box<dyn ProtocolSession<H>>>,
-    /// The decoder's memory when last measured, counted in [`Protocols::held`].
+    /// The decoder's memory when last measured, counted in [`Protocols::budget`].
     charged: usize,
 }
 
@@ -138,8 +137,7 @@ impl<H: Handler + 'static> Analyzer<H> {
             protocols: Protocols {
                 registered: Vec::new(),
                 sessions: Sessions::default(),
-                held: 0,
-                budget: config.protocol_memory,
+                budget: MemoryBudget::new(config.protocol_memory),
                 abandoned: 0,
             },
             reassemble: config.reassemble,
@@ -306,7 +304,7 @@ impl<H: Handler + 'static> Analyzer<H> {
     /// Bytes the protocol decoders hold together, as counted for
     /// [`AnalyzerConfig::protocol_memory`].
     pub fn protocol_memory(&self) -> usize {
-        self.protocols.held
+        self.protocols.budget.held()
     }
 
     /// Sessions whose protocol decoding stopped because the decoders together went over
@@ -421,7 +419,7 @@ impl<H: Handler + 'static> Protocols<H> {
             EventKind::Fin { dir, .. } => decoder.end(&mut cx, Some(dir), ts),
             _ if closing => {
                 decoder.end(&mut cx, None, ts);
-                self.held = self.held.saturating_sub(slot.charged);
+                self.budget.release(slot.charged);
                 self.sessions.remove(&id);
                 return;
             }
@@ -429,11 +427,10 @@ impl<H: Handler + 'static> Protocols<H> {
         }
         let rejected = decoder.detection() == Detection::Rejected;
         let now = if rejected { 0 } else { decoder.memory() };
-        self.held = self.held.saturating_sub(slot.charged).saturating_add(now);
-        slot.charged = now;
-        if self.held > self.budget {
-            decoder.abandon(&mut cx, self.budget, ts);
-            self.held = self.held.saturating_sub(now);
+        slot.charged = self.budget.recharge(slot.charged, now);
+        if self.budget.is_over() {
+            decoder.abandon(&mut cx, self.budget.limit(), ts);
+            self.budget.release(now);
             slot.charged = 0;
             self.abandoned = self.abandoned.saturating_add(1);
             slot.decoder = None;

@@ -63,6 +63,7 @@
 #![warn(clippy::indexing_slicing)]
 
 mod adapter;
+mod budget;
 mod config;
 mod direction;
 mod event;
@@ -72,6 +73,7 @@ mod reassembler;
 mod segment;
 mod stream;
 
+pub use budget::MemoryBudget;
 pub use config::{Config, Stats};
 pub use direction::Direction;
 pub use event::{CloseReason, Event, EventKind, Overlap, SessionInfo, SessionState, StartKind};
