@@ -225,26 +225,41 @@ impl FileReader {
     /// Finds the next packet that passes the filter.
     fn advance(&mut self) -> Result<Option<Located>, CaptureError> {
         loop {
-            let located = match self.locate_next() {
-                Ok(Some(l)) => l,
-                Ok(None) => {
-                    self.done = true;
-                    return Ok(None);
-                }
-                Err(e) => {
-                    self.done = true;
-                    return Err(e);
-                }
+            let Some(located) = self.locate_or_finish()? else {
+                return Ok(None);
             };
-            #[cfg(feature = "libpcap")]
-            if let Some(filter) = &mut self.filter {
-                let data = self.buf.get(located.data.clone()).unwrap_or_default();
-                if !filter.matches(located.link_type, data)? {
-                    continue;
-                }
+            if self.passes(&located)? {
+                return Ok(Some(located));
             }
-            return Ok(Some(located));
         }
+    }
+
+    /// The next packet in the file, whatever the filter says; the reader is done after
+    /// the last one or an error.
+    fn locate_or_finish(&mut self) -> Result<Option<Located>, CaptureError> {
+        let located = self.locate_next();
+        if !matches!(located, Ok(Some(_))) {
+            self.done = true;
+        }
+        located
+    }
+
+    /// Whether the packet passes the BPF filter (always, without one).
+    #[cfg(feature = "libpcap")]
+    fn passes(&mut self, located: &Located) -> Result<bool, CaptureError> {
+        match &mut self.filter {
+            Some(filter) => {
+                let data = self.buf.get(located.data.clone()).unwrap_or_default();
+                filter.matches(located.link_type, data)
+            }
+            None => Ok(true),
+        }
+    }
+
+    /// Whether the packet passes the BPF filter: always, since filters need libpcap.
+    #[cfg(not(feature = "libpcap"))]
+    fn passes(&mut self, _located: &Located) -> Result<bool, CaptureError> {
+        Ok(true)
     }
 
     #[inline]

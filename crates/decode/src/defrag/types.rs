@@ -4,6 +4,9 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+#[cfg(doc)]
+use super::{Defragmenter, MAX_QUEUED_EVENTS, PIECE_OVERHEAD};
+
 /// Identifies the datagram a fragment belongs to (RFC 791 / RFC 8200).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct FragKey {
