@@ -66,7 +66,6 @@ mod adapter;
 mod config;
 mod direction;
 mod event;
-mod flags;
 mod key;
 mod reassembler;
 mod segment;
@@ -75,8 +74,8 @@ mod stream;
 pub use config::{Config, Stats};
 pub use direction::Direction;
 pub use event::{CloseReason, Event, EventKind, Overlap, SessionInfo, SessionState, StartKind};
-pub use flags::TcpFlags;
 pub use key::FlowKey;
+pub use pcap_decode::tcp::TcpFlags;
 pub use reassembler::{Assigned, Reassembler};
 pub use segment::Segment;
 

@@ -7,7 +7,7 @@ use hashbrown::HashTable;
 use crate::stream::{HalfStream, Incoming, Limits, Report};
 use crate::{
     CloseReason, Config, Direction, Event, EventKind, FlowKey, Segment, SessionInfo, SessionState,
-    StartKind, Stats, TcpFlags,
+    StartKind, Stats,
 };
 
 /// How many occupied slots an eviction looks at (an approximation of LRU, as in Redis).
@@ -192,7 +192,7 @@ impl Reassembler {
         self.maybe_sweep(sink);
         let src = seg.src_addr();
         let (key, src_is_lo) = FlowKey::new(src, seg.dst_addr());
-        let pure_syn = seg.flags.contains(TcpFlags::SYN) && !seg.flags.contains(TcpFlags::ACK);
+        let pure_syn = seg.flags.syn() && !seg.flags.ack();
         let slot = match self.find(&key) {
             Some(slot) if pure_syn && self.is_new_syn(slot, src_is_lo, seg.seq) => {
                 self.stats.sessions_replaced = self.stats.sessions_replaced.saturating_add(1);
@@ -309,8 +309,8 @@ impl Reassembler {
                 break;
             }
         }
-        let syn = seg.flags.contains(TcpFlags::SYN);
-        let ack = seg.flags.contains(TcpFlags::ACK);
+        let syn = seg.flags.syn();
+        let ack = seg.flags.ack();
         let (how, client_is_lo) = match (syn, ack) {
             (true, false) => (StartKind::Syn, src_is_lo),
             (true, true) => (StartKind::SynAck, !src_is_lo),
@@ -487,7 +487,7 @@ impl Reassembler {
             return;
         }
         let flags = seg.flags;
-        let syn = flags.contains(TcpFlags::SYN);
+        let syn = flags.syn();
         let mut data_seq = seg.seq;
         if syn {
             data_seq = seg.seq.wrapping_add(1);
@@ -514,7 +514,7 @@ impl Reassembler {
                 }
                 Some(_) => {}
             }
-            if flags.contains(TcpFlags::ACK) {
+            if flags.ack() {
                 // The SYN/ACK acknowledges the client's ISN + 1: the client's stream starts
                 // there even if its SYN was not captured.
                 if let Some(peer) = s.streams.get_mut(ri).filter(|p| !p.started()) {
@@ -545,7 +545,7 @@ impl Reassembler {
             max_ahead: self.config.max_seq_ahead,
             gap_on_ack: self.config.gap_on_ack,
         };
-        let fin = flags.contains(TcpFlags::FIN);
+        let fin = flags.fin();
         let before = s.streams.iter().map(HalfStream::buffered).sum::<usize>();
         if let Some(st) = s.streams.get_mut(di) {
             st.window_zero = seg.window == 0;
@@ -565,7 +565,7 @@ impl Reassembler {
                 });
             }
         }
-        if flags.contains(TcpFlags::ACK) {
+        if flags.ack() {
             if let Some(peer) = s.streams.get_mut(ri) {
                 let lim = limits(peer.buffered());
                 let info = &mut s.info;
@@ -577,7 +577,7 @@ impl Reassembler {
         }
         let after = s.streams.iter().map(HalfStream::buffered).sum::<usize>();
         self.buffered = self.buffered.saturating_add(after).saturating_sub(before);
-        if flags.contains(TcpFlags::RST) {
+        if flags.rst() {
             // Data on a RST is delivered first (stacks put diagnostics there, and tshark's
             // follow includes it); then nothing more will fill the holes.
             flush_session(s, &mut self.buffered, &mut self.stats, ts, sink);
