@@ -72,7 +72,7 @@ mod segment;
 mod stream;
 
 pub use config::{Config, Stats};
-pub use direction::Direction;
+pub use direction::{Direction, PerDir};
 pub use event::{CloseReason, Event, EventKind, Overlap, SessionInfo, SessionState, StartKind};
 pub use key::FlowKey;
 pub use pcap_decode::tcp::TcpFlags;

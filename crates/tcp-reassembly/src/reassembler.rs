@@ -6,8 +6,8 @@ use hashbrown::HashTable;
 
 use crate::stream::{HalfStream, Incoming, Limits, Report};
 use crate::{
-    CloseReason, Config, Direction, Event, EventKind, FlowKey, Segment, SessionInfo, SessionState,
-    StartKind, Stats,
+    CloseReason, Config, Direction, Event, EventKind, FlowKey, PerDir, Segment, SessionInfo,
+    SessionState, StartKind, Stats,
 };
 
 /// How many occupied slots an eviction looks at (an approximation of LRU, as in Redis).
@@ -21,11 +21,10 @@ const EVICTION_SAMPLE: usize = 16;
 struct Session {
     /// Whether the client is the key's lower endpoint.
     client_is_lo: bool,
-    /// Index 0: client to server, 1: server to client.
     streams: Streams,
     /// First sequence number seen per direction (the ISN for a SYN), as tshark's
     /// `base_seq`: a new SYN with another value starts a new session.
-    first_seq: [Option<u32>; 2],
+    first_seq: PerDir<Option<u32>>,
     info: SessionInfo,
     /// `End`, `Reset` or `Closed` was emitted.
     ended: bool,
@@ -35,6 +34,15 @@ impl Session {
     /// The table key, from the endpoints (the key is canonical, so either order gives it).
     fn key(&self) -> FlowKey {
         FlowKey::new(self.info.client, self.info.server).0
+    }
+
+    /// The direction of a segment whose source is the key's lower endpoint or not.
+    fn dir_of(&self, src_is_lo: bool) -> Direction {
+        if src_is_lo == self.client_is_lo {
+            Direction::ClientToServer
+        } else {
+            Direction::ServerToClient
+        }
     }
 }
 
@@ -53,7 +61,7 @@ fn slot_key(slots: &[Option<Session>], slot: usize) -> FlowKey {
 
 /// A session's two half-streams while it is live; none once it has ended.
 #[derive(Debug)]
-struct Streams(Option<Box<[HalfStream; 2]>>);
+struct Streams(Option<Box<PerDir<HalfStream>>>);
 
 impl Default for Streams {
     fn default() -> Streams {
@@ -62,12 +70,12 @@ impl Default for Streams {
 }
 
 impl Streams {
-    fn get(&self, i: usize) -> Option<&HalfStream> {
-        self.0.as_deref().and_then(|s| s.get(i))
+    fn get(&self, dir: Direction) -> Option<&HalfStream> {
+        self.0.as_deref().map(|s| &s[dir])
     }
 
-    fn get_mut(&mut self, i: usize) -> Option<&mut HalfStream> {
-        self.0.as_deref_mut().and_then(|s| s.get_mut(i))
+    fn get_mut(&mut self, dir: Direction) -> Option<&mut HalfStream> {
+        self.0.as_deref_mut().map(|s| &mut s[dir])
     }
 
     fn iter(&self) -> impl Iterator<Item = &HalfStream> {
@@ -80,13 +88,6 @@ impl Streams {
         let held = self.iter().map(HalfStream::buffered).sum::<usize>();
         *buffered = buffered.saturating_sub(held);
         self.0 = None;
-    }
-}
-
-fn idx(dir: Direction) -> usize {
-    match dir {
-        Direction::ClientToServer => 0,
-        Direction::ServerToClient => 1,
     }
 }
 
@@ -203,19 +204,14 @@ impl Reassembler {
             None => self.create(key, src_is_lo, seg, sink),
         };
         self.process(slot, src_is_lo, seg, sink);
-        let (session, client_is_lo) = self
+        let (session, dir) = self
             .slots
             .get(slot)
             .and_then(Option::as_ref)
-            .map_or((0, src_is_lo), |s| (s.info.id, s.client_is_lo));
-        Assigned {
-            session,
-            dir: if src_is_lo == client_is_lo {
-                Direction::ClientToServer
-            } else {
-                Direction::ServerToClient
-            },
-        }
+            .map_or((0, Direction::ClientToServer), |s| {
+                (s.info.id, s.dir_of(src_is_lo))
+            });
+        Assigned { session, dir }
     }
 
     /// Flushes and removes every session idle since before `ts_ns` (packet time): holes
@@ -292,12 +288,7 @@ impl Reassembler {
         let Some(s) = self.slots.get(slot).and_then(Option::as_ref) else {
             return false;
         };
-        let dir = if src_is_lo == s.client_is_lo { 0 } else { 1 };
-        s.first_seq
-            .get(dir)
-            .copied()
-            .flatten()
-            .is_some_and(|first| first != seq)
+        s.first_seq[s.dir_of(src_is_lo)].is_some_and(|first| first != seq)
     }
 
     fn create<F>(&mut self, key: FlowKey, src_is_lo: bool, seg: &Segment<'_>, sink: &mut F) -> usize
@@ -327,7 +318,7 @@ impl Reassembler {
         let session = Session {
             client_is_lo,
             streams: Default::default(),
-            first_seq: [None, None],
+            first_seq: PerDir::default(),
             info: SessionInfo {
                 id,
                 client,
@@ -467,12 +458,8 @@ impl Reassembler {
         let Some(s) = self.slots.get_mut(slot).and_then(Option::as_mut) else {
             return;
         };
-        let dir = if src_is_lo == s.client_is_lo {
-            Direction::ClientToServer
-        } else {
-            Direction::ServerToClient
-        };
-        let (di, ri) = (idx(dir), idx(dir.reverse()));
+        let dir = s.dir_of(src_is_lo);
+        let rev = dir.reverse();
         let ts = seg.ts_ns;
         let id = s.info.id;
         let info = &mut s.info;
@@ -491,13 +478,11 @@ impl Reassembler {
         let mut data_seq = seg.seq;
         if syn {
             data_seq = seg.seq.wrapping_add(1);
-            match s.first_seq.get(di).copied().flatten() {
+            match s.first_seq[dir] {
                 None => {
-                    if let Some(f) = s.first_seq.get_mut(di) {
-                        *f = Some(seg.seq);
-                    }
+                    s.first_seq[dir] = Some(seg.seq);
                     // A SYN/ACK seen first may already have started this stream at its ack.
-                    if let Some(st) = s.streams.get_mut(di).filter(|st| !st.started()) {
+                    if let Some(st) = s.streams.get_mut(dir).filter(|st| !st.started()) {
                         st.start(data_seq);
                     }
                 }
@@ -517,25 +502,21 @@ impl Reassembler {
             if flags.ack() {
                 // The SYN/ACK acknowledges the client's ISN + 1: the client's stream starts
                 // there even if its SYN was not captured.
-                if let Some(peer) = s.streams.get_mut(ri).filter(|p| !p.started()) {
+                if let Some(peer) = s.streams.get_mut(rev).filter(|p| !p.started()) {
                     peer.start(seg.ack);
-                    if let Some(f) = s.first_seq.get_mut(ri) {
-                        *f = Some(seg.ack.wrapping_sub(1));
-                    }
+                    s.first_seq[rev] = Some(seg.ack.wrapping_sub(1));
                 }
             }
-        } else if s.first_seq.get(di).copied().flatten().is_none() {
-            if let Some(f) = s.first_seq.get_mut(di) {
-                *f = Some(seg.seq);
-            }
-            if let Some(st) = s.streams.get_mut(di).filter(|st| !st.started()) {
+        } else if s.first_seq[dir].is_none() {
+            s.first_seq[dir] = Some(seg.seq);
+            if let Some(st) = s.streams.get_mut(dir).filter(|st| !st.started()) {
                 st.start(seg.seq);
             }
         }
         if s.info.state == SessionState::HalfOpen && !(syn && dir == Direction::ClientToServer) {
             s.info.state = SessionState::Established;
         }
-        let peer_window_zero = s.streams.get(ri).is_some_and(|p| p.window_zero);
+        let peer_window_zero = s.streams.get(rev).is_some_and(|p| p.window_zero);
         let limits = |buffered_here: usize| Limits {
             max_bytes: self
                 .config
@@ -547,7 +528,7 @@ impl Reassembler {
         };
         let fin = flags.fin();
         let before = s.streams.iter().map(HalfStream::buffered).sum::<usize>();
-        if let Some(st) = s.streams.get_mut(di) {
+        if let Some(st) = s.streams.get_mut(dir) {
             st.window_zero = seg.window == 0;
             if st.started() {
                 let lim = limits(st.buffered());
@@ -566,12 +547,12 @@ impl Reassembler {
             }
         }
         if flags.ack() {
-            if let Some(peer) = s.streams.get_mut(ri) {
+            if let Some(peer) = s.streams.get_mut(rev) {
                 let lim = limits(peer.buffered());
                 let info = &mut s.info;
                 let stats = &mut self.stats;
                 peer.peer_ack(seg.ack, lim, &mut |o| {
-                    report(o, id, ts, dir.reverse(), info, stats, sink)
+                    report(o, id, ts, rev, info, stats, sink)
                 });
             }
         }
@@ -623,8 +604,8 @@ where
     F: FnMut(Event<'_>),
 {
     let id = s.info.id;
-    for dir in [Direction::ClientToServer, Direction::ServerToClient] {
-        if let Some(st) = s.streams.get_mut(idx(dir)) {
+    for dir in Direction::BOTH {
+        if let Some(st) = s.streams.get_mut(dir) {
             let before = st.buffered();
             let info = &mut s.info;
             st.flush(&mut |o| report(o, id, ts, dir, info, stats, sink));
