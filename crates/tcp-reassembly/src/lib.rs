@@ -69,6 +69,7 @@ mod event;
 mod key;
 mod reassembler;
 mod segment;
+mod seq;
 mod stream;
 
 pub use config::{Config, Stats};

@@ -4,6 +4,7 @@ use std::hash::BuildHasher;
 
 use hashbrown::HashTable;
 
+use crate::seq::SeqNum;
 use crate::stream::{HalfStream, Incoming, Limits, Report};
 use crate::{
     CloseReason, Config, Direction, Event, EventKind, FlowKey, PerDir, Segment, SessionInfo,
@@ -24,7 +25,7 @@ struct Session {
     streams: Streams,
     /// First sequence number seen per direction (the ISN for a SYN), as tshark's
     /// `base_seq`: a new SYN with another value starts a new session.
-    first_seq: PerDir<Option<u32>>,
+    first_seq: PerDir<Option<SeqNum>>,
     info: SessionInfo,
     /// `End`, `Reset` or `Closed` was emitted.
     ended: bool,
@@ -288,7 +289,7 @@ impl Reassembler {
         let Some(s) = self.slots.get(slot).and_then(Option::as_ref) else {
             return false;
         };
-        s.first_seq[s.dir_of(src_is_lo)].is_some_and(|first| first != seq)
+        s.first_seq[s.dir_of(src_is_lo)].is_some_and(|first| first != SeqNum(seq))
     }
 
     fn create<F>(&mut self, key: FlowKey, src_is_lo: bool, seg: &Segment<'_>, sink: &mut F) -> usize
@@ -475,18 +476,19 @@ impl Reassembler {
         }
         let flags = seg.flags;
         let syn = flags.syn();
-        let mut data_seq = seg.seq;
+        let (seq, ack) = (SeqNum(seg.seq), SeqNum(seg.ack));
+        let mut data_seq = seq;
         if syn {
-            data_seq = seg.seq.wrapping_add(1);
+            data_seq = seq + 1;
             match s.first_seq[dir] {
                 None => {
-                    s.first_seq[dir] = Some(seg.seq);
+                    s.first_seq[dir] = Some(seq);
                     // A SYN/ACK seen first may already have started this stream at its ack.
                     if let Some(st) = s.streams.get_mut(dir).filter(|st| !st.started()) {
                         st.start(data_seq);
                     }
                 }
-                Some(first) if first == seg.seq => {
+                Some(first) if first == seq => {
                     s.info.syn_retries = s.info.syn_retries.saturating_add(1);
                     self.stats.syn_retries = self.stats.syn_retries.saturating_add(1);
                     sink(Event {
@@ -503,14 +505,14 @@ impl Reassembler {
                 // The SYN/ACK acknowledges the client's ISN + 1: the client's stream starts
                 // there even if its SYN was not captured.
                 if let Some(peer) = s.streams.get_mut(rev).filter(|p| !p.started()) {
-                    peer.start(seg.ack);
-                    s.first_seq[rev] = Some(seg.ack.wrapping_sub(1));
+                    peer.start(ack);
+                    s.first_seq[rev] = Some(SeqNum(seg.ack.wrapping_sub(1)));
                 }
             }
         } else if s.first_seq[dir].is_none() {
-            s.first_seq[dir] = Some(seg.seq);
+            s.first_seq[dir] = Some(seq);
             if let Some(st) = s.streams.get_mut(dir).filter(|st| !st.started()) {
-                st.start(seg.seq);
+                st.start(seq);
             }
         }
         if s.info.state == SessionState::HalfOpen && !(syn && dir == Direction::ClientToServer) {
@@ -551,9 +553,7 @@ impl Reassembler {
                 let lim = limits(peer.buffered());
                 let info = &mut s.info;
                 let stats = &mut self.stats;
-                peer.peer_ack(seg.ack, lim, &mut |o| {
-                    report(o, id, ts, rev, info, stats, sink)
-                });
+                peer.peer_ack(ack, lim, &mut |o| report(o, id, ts, rev, info, stats, sink));
             }
         }
         let after = s.streams.iter().map(HalfStream::buffered).sum::<usize>();
@@ -647,7 +647,11 @@ fn report<F>(
                 Direction::ClientToServer => info.bytes_c2s = info.bytes_c2s.saturating_add(n),
                 Direction::ServerToClient => info.bytes_s2c = info.bytes_s2c.saturating_add(n),
             }
-            EventKind::Data { dir, offset, bytes }
+            EventKind::Data {
+                dir,
+                offset: offset.get(),
+                bytes,
+            }
         }
         Report::Gap { offset, len, cap } => {
             stats.gaps = stats.gaps.saturating_add(1);
@@ -657,12 +661,20 @@ fn report<F>(
             }
             info.gaps = info.gaps.saturating_add(1);
             info.gap_bytes = info.gap_bytes.saturating_add(len);
-            EventKind::Gap { dir, offset, len }
+            EventKind::Gap {
+                dir,
+                offset: offset.get(),
+                len,
+            }
         }
         Report::OutOfOrder { offset, len } => {
             stats.out_of_order = stats.out_of_order.saturating_add(1);
             info.out_of_order = info.out_of_order.saturating_add(1);
-            EventKind::OutOfOrder { dir, offset, len }
+            EventKind::OutOfOrder {
+                dir,
+                offset: offset.get(),
+                len,
+            }
         }
         Report::Retransmission {
             offset,
@@ -677,7 +689,7 @@ fn report<F>(
             info.retransmissions = info.retransmissions.saturating_add(1);
             EventKind::Retransmission {
                 dir,
-                offset,
+                offset: offset.get(),
                 len,
                 overlap,
             }
@@ -690,7 +702,10 @@ fn report<F>(
             stats.zero_window_probes = stats.zero_window_probes.saturating_add(1);
             EventKind::ZeroWindowProbe { dir }
         }
-        Report::Fin { offset } => EventKind::Fin { dir, offset },
+        Report::Fin { offset } => EventKind::Fin {
+            dir,
+            offset: offset.get(),
+        },
         Report::Dropped { len } => {
             stats.dropped_bytes = stats.dropped_bytes.saturating_add(len);
             return;
