@@ -70,6 +70,7 @@ mod key;
 mod reassembler;
 mod segment;
 mod seq;
+mod session;
 mod stream;
 
 pub use config::{Config, Stats};
