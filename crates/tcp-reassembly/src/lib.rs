@@ -67,18 +67,19 @@ mod budget;
 mod config;
 mod direction;
 mod event;
-mod flags;
 mod key;
 mod reassembler;
 mod segment;
+mod seq;
+mod session;
 mod stream;
 
 pub use budget::MemoryBudget;
 pub use config::{Config, Stats};
-pub use direction::Direction;
+pub use direction::{Direction, PerDir};
 pub use event::{CloseReason, Event, EventKind, Overlap, SessionInfo, SessionState, StartKind};
-pub use flags::TcpFlags;
 pub use key::FlowKey;
+pub use pcap_decode::tcp::TcpFlags;
 pub use reassembler::{Assigned, Reassembler};
 pub use segment::Segment;
 
