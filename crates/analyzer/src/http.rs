@@ -50,27 +50,23 @@ struct HttpDecoder {
     swapped: bool,
 }
 
-impl HttpDecoder {
-    /// Runs `f` on the session with a sink that reports in HTTP roles, following a
-    /// [`HttpEvent::RolesSwapped`] as it happens.
-    fn with_sink<H: Handler>(
-        &mut self,
-        cx: &mut Cx<'_, H>,
-        f: impl FnOnce(&mut HttpSession, &mut dyn FnMut(HttpEvent<'_>)),
-    ) {
-        let mut shown = cx.stream;
-        if self.swapped {
+/// A sink for the session's events that reports them to the handler in HTTP roles,
+/// following a [`HttpEvent::RolesSwapped`] as it happens. A concrete closure rather than a
+/// `dyn` one, so the decoder's calls to it are inlined.
+fn reporter<'a, 'c: 'a, H: Handler>(
+    swapped: &'a mut bool,
+    cx: &'a mut Cx<'c, H>,
+) -> impl FnMut(HttpEvent<'_>) + 'a {
+    let mut shown = cx.stream;
+    if *swapped {
+        swap_roles(&mut shown);
+    }
+    move |e: HttpEvent<'_>| {
+        if let HttpEvent::RolesSwapped { .. } = e {
             swap_roles(&mut shown);
+            *swapped = !*swapped;
         }
-        let swapped = &mut self.swapped;
-        let mut sink = |e: HttpEvent<'_>| {
-            if let HttpEvent::RolesSwapped { .. } = e {
-                swap_roles(&mut shown);
-                *swapped = !*swapped;
-            }
-            cx.report(|h| h.http(&shown, &e));
-        };
-        f(&mut self.session, &mut sink);
+        cx.report(|h| h.http(&shown, &e));
     }
 }
 
@@ -80,19 +76,23 @@ fn swap_roles(stream: &mut Stream) {
 
 impl<H: Handler> ProtocolSession<H> for HttpDecoder {
     fn data(&mut self, cx: &mut Cx<'_, H>, dir: Direction, ts_ns: i64, bytes: &[u8]) {
-        self.with_sink(cx, |s, mut sink| s.data(dir, ts_ns, bytes, &mut sink));
+        let HttpDecoder { session, swapped } = self;
+        session.data(dir, ts_ns, bytes, &mut reporter(swapped, cx));
     }
 
     fn gap(&mut self, cx: &mut Cx<'_, H>, dir: Direction, ts_ns: i64, len: u64) {
-        self.with_sink(cx, |s, mut sink| s.gap(dir, ts_ns, len, &mut sink));
+        let HttpDecoder { session, swapped } = self;
+        session.gap(dir, ts_ns, len, &mut reporter(swapped, cx));
     }
 
     fn end(&mut self, cx: &mut Cx<'_, H>, dir: Option<Direction>, ts_ns: i64) {
-        self.with_sink(cx, |s, mut sink| s.end(dir, ts_ns, &mut sink));
+        let HttpDecoder { session, swapped } = self;
+        session.end(dir, ts_ns, &mut reporter(swapped, cx));
     }
 
     fn abandon(&mut self, cx: &mut Cx<'_, H>, budget: usize, ts_ns: i64) {
-        self.with_sink(cx, |s, mut sink| s.abandon(budget, ts_ns, &mut sink));
+        let HttpDecoder { session, swapped } = self;
+        session.abandon(budget, ts_ns, &mut reporter(swapped, cx));
     }
 
     fn memory(&self) -> usize {
