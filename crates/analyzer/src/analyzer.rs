@@ -360,17 +360,15 @@ impl<H: Handler + 'static> Protocols<H> {
             EventKind::Gap { dir, .. } => (dir, &[][..]),
             _ => return None,
         };
-        let mut candidates: Vec<Box<dyn ProtocolSession<H>>> = self
-            .registered
-            .iter()
-            .filter(|p| p.probe(dir, prefix))
-            .map(|p| p.start())
-            .collect();
-        match candidates.len() {
-            0 => None,
-            1 => candidates.pop(),
-            _ => Some(Box::new(Candidates { candidates })),
-        }
+        // One candidate (the usual case) costs no list.
+        let mut accepting = self.registered.iter().filter(|p| p.probe(dir, prefix));
+        let first = accepting.next()?.start();
+        let Some(second) = accepting.next() else {
+            return Some(first);
+        };
+        let mut candidates = vec![first, second.start()];
+        candidates.extend(accepting.map(|p| p.start()));
+        Some(Box::new(Candidates { candidates }))
     }
 
     /// Passes one TCP event to its session's decoder, making the decoder on the session's
