@@ -28,6 +28,7 @@
 //! assert_eq!(seen, vec![(0, b"first".to_vec()), (1, b"second".to_vec())]);
 //! # Ok(()) }
 //! ```
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
