@@ -41,3 +41,8 @@ pub use analyzer::{Analyzer, AnalyzerConfig};
 pub use handler::{DefragNotice, Flow, Handler, Stream};
 pub use http::HttpProtocol;
 pub use source::{PacketSource, RunError};
+
+/// The README's examples, compiled as doc tests so that they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

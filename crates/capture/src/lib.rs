@@ -50,3 +50,8 @@ pub use pcapng::Interface;
 pub use reader::{FileFormat, FileReader, READ_BUFFER_SIZE};
 pub use source::Source;
 pub use writer::{PcapNgWriter, PcapWriter, TsPrecision};
+
+/// The README's examples, compiled as doc tests so that they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

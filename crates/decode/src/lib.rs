@@ -52,3 +52,8 @@ pub use packet::{
     Decoded, Fragment, Link, Net, Transport, decode_packet, decode_transport, ip_proto,
 };
 pub use summary::write_summary;
+
+/// The README's examples, compiled as doc tests so that they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

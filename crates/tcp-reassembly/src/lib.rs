@@ -85,3 +85,8 @@ pub use segment::Segment;
 
 #[cfg(test)]
 mod tests;
+
+/// The README's examples, compiled as doc tests so that they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
