@@ -3,14 +3,16 @@
 //! HTTP and WebSocket decoding (content decoding on). Never a panic; every event is looked at.
 #![no_main]
 
+use std::convert::Infallible;
 use std::fmt::Write as _;
+use std::ops::ControlFlow;
 
 use libfuzzer_sys::fuzz_target;
+use pcap_analyzer::{Analyzer, AnalyzerConfig, Handler, Stream};
 use pcap_capture::{FileReader, Packet};
 use pcap_decode::Decoded;
 use pcap_http_ws::HttpConfig;
 use pcap_http_ws::HttpEvent;
-use pcap_http_ws::pipeline::{Analyzer, AnalyzerConfig, Handler, Stream};
 use pcap_tcp_reassembly::Event;
 
 /// Classic pcap header, little-endian, microseconds, snaplen 65535, Ethernet.
@@ -33,20 +35,29 @@ impl TouchAll {
 }
 
 impl Handler for TouchAll {
-    fn packet(&mut self, frame: u64, packet: &Packet<'_>, decoded: &Decoded<'_>) {
+    type Error = Infallible;
+
+    fn packet(
+        &mut self,
+        frame: u64,
+        packet: &Packet<'_>,
+        decoded: &Decoded<'_>,
+    ) -> ControlFlow<Infallible> {
         self.sum = self
             .sum
             .wrapping_add(frame)
             .wrapping_add(u64::from(packet.caplen))
             .wrapping_add(pcap_rs_fuzz::walk(decoded));
+        ControlFlow::Continue(())
     }
 
-    fn tcp(&mut self, event: &Event<'_>) {
+    fn tcp(&mut self, event: &Event<'_>) -> ControlFlow<Infallible> {
         self.text.clear();
         let _ = write!(self.text, "{event:?}");
+        ControlFlow::Continue(())
     }
 
-    fn http(&mut self, stream: &Stream, event: &HttpEvent<'_>) {
+    fn http(&mut self, stream: &Stream, event: &HttpEvent<'_>) -> ControlFlow<Infallible> {
         match event {
             // Large bodies: look at every byte without formatting megabytes.
             HttpEvent::Body { data, .. } | HttpEvent::Tunnel { data, .. } => self.bytes(data),
@@ -55,6 +66,7 @@ impl Handler for TouchAll {
                 let _ = write!(self.text, "{stream:?} {event:?}");
             }
         }
+        ControlFlow::Continue(())
     }
 }
 
@@ -74,18 +86,18 @@ fuzz_target!(|data: &[u8]| {
     // Second bit of the first byte: an HTTP memory budget small enough for a few packets to
     // exceed, so that sessions are abandoned mid-message.
     if data.first().is_some_and(|b| b & 2 == 2) {
-        config.http_memory = 4096;
+        config.protocol_memory = 4096;
     }
-    let budget = config.http_memory;
+    let budget = config.protocol_memory;
     let mut analyzer = Analyzer::new(config);
     let mut handler = TouchAll::default();
     while let Ok(Some(packet)) = reader.next_packet() {
-        analyzer.push(&packet, &mut handler);
+        let _ = analyzer.push(&packet, &mut handler);
         // The session that takes the total over the budget is abandoned at once.
-        assert!(analyzer.http_memory() <= budget);
+        assert!(analyzer.protocol_memory() <= budget);
     }
-    analyzer.finish(&mut handler);
-    assert_eq!(analyzer.http_memory(), 0);
+    let _ = analyzer.finish(&mut handler);
+    assert_eq!(analyzer.protocol_memory(), 0);
     assert_eq!(analyzer.reassembler().session_count(), 0);
     assert_eq!(analyzer.reassembler().buffered_bytes(), 0);
 });

@@ -66,7 +66,7 @@ fuzz_target!(|data: &[u8]| {
             dst_port: PORTS[b],
             seq: u32::from_be_bytes([h[2], h[3], h[4], h[5]]),
             ack: u32::from_be_bytes([h[6], h[7], h[8], h[9]]),
-            flags: TcpFlags(h[10]),
+            flags: TcpFlags(u16::from(h[10])),
             window: u16::from(h[1] & 0xf),
             payload,
             orig_payload_len: (sel & 0x20 != 0).then_some(len as u32 + u32::from(h[1] & 0xf)),

@@ -226,6 +226,7 @@ pub enum CaptureError {
 }
 
 /// Keeps a libpcap message on one line.
+#[cfg(feature = "libpcap")]
 pub(crate) fn one_line(message: &str) -> String {
     message.split_whitespace().collect::<Vec<_>>().join(" ")
 }

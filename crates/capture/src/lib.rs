@@ -28,11 +28,14 @@
 //! assert_eq!(seen, vec![(0, b"first".to_vec()), (1, b"second".to_vec())]);
 //! # Ok(()) }
 //! ```
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 mod error;
+#[cfg(feature = "libpcap")]
 mod filter;
+#[cfg(feature = "libpcap")]
 pub mod live;
 mod packet;
 mod pcap;
@@ -47,3 +50,8 @@ pub use pcapng::Interface;
 pub use reader::{FileFormat, FileReader, READ_BUFFER_SIZE};
 pub use source::Source;
 pub use writer::{PcapNgWriter, PcapWriter, TsPrecision};
+
+/// The README's examples, compiled as doc tests so that they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

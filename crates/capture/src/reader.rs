@@ -15,6 +15,7 @@ use std::path::Path;
 use nom::number::Endianness;
 
 use crate::error::{CaptureError, Malformation, Part, Position};
+#[cfg(feature = "libpcap")]
 use crate::filter::Filter;
 use crate::packet::{LinkType, Packet};
 use crate::pcap::{self, RECORD_HEADER_LEN};
@@ -89,6 +90,7 @@ pub struct FileReader {
     format: FileFormat,
     state: State,
     comment: Option<Range<usize>>,
+    #[cfg(feature = "libpcap")]
     filter: Option<Filter>,
     /// Set after an error or the end: later calls return `Ok(None)`.
     done: bool,
@@ -130,6 +132,7 @@ impl FileReader {
                 interfaces: Vec::new(),
             },
             comment: None,
+            #[cfg(feature = "libpcap")]
             filter: None,
             done: false,
         };
@@ -180,11 +183,24 @@ impl FileReader {
 
     /// Keeps only packets matching a BPF filter expression (compiled per link type; a bad
     /// expression is reported here, for the file's first link type).
+    ///
+    /// Filters are compiled by libpcap: built without the `libpcap` feature, every
+    /// expression is refused with [`CaptureError::BadFilter`].
     pub fn set_filter(&mut self, expr: &str) -> Result<(), CaptureError> {
-        let mut filter = Filter::new(expr);
-        filter.check(self.link_type().unwrap_or(LinkType::ETHERNET))?;
-        self.filter = Some(filter);
-        Ok(())
+        let link_type = self.link_type().unwrap_or(LinkType::ETHERNET);
+        #[cfg(feature = "libpcap")]
+        {
+            let mut filter = Filter::new(expr);
+            filter.check(link_type)?;
+            self.filter = Some(filter);
+            Ok(())
+        }
+        #[cfg(not(feature = "libpcap"))]
+        Err(CaptureError::BadFilter {
+            expr: expr.to_owned(),
+            link_type,
+            message: "BPF filters need pcap-capture's `libpcap` feature".to_owned(),
+        })
     }
 
     /// The next packet, `Ok(None)` at the end of the input.
@@ -209,25 +225,41 @@ impl FileReader {
     /// Finds the next packet that passes the filter.
     fn advance(&mut self) -> Result<Option<Located>, CaptureError> {
         loop {
-            let located = match self.locate_next() {
-                Ok(Some(l)) => l,
-                Ok(None) => {
-                    self.done = true;
-                    return Ok(None);
-                }
-                Err(e) => {
-                    self.done = true;
-                    return Err(e);
-                }
+            let Some(located) = self.locate_or_finish()? else {
+                return Ok(None);
             };
-            if let Some(filter) = &mut self.filter {
-                let data = self.buf.get(located.data.clone()).unwrap_or_default();
-                if !filter.matches(located.link_type, data)? {
-                    continue;
-                }
+            if self.passes(&located)? {
+                return Ok(Some(located));
             }
-            return Ok(Some(located));
         }
+    }
+
+    /// The next packet in the file, whatever the filter says; the reader is done after
+    /// the last one or an error.
+    fn locate_or_finish(&mut self) -> Result<Option<Located>, CaptureError> {
+        let located = self.locate_next();
+        if !matches!(located, Ok(Some(_))) {
+            self.done = true;
+        }
+        located
+    }
+
+    /// Whether the packet passes the BPF filter (always, without one).
+    #[cfg(feature = "libpcap")]
+    fn passes(&mut self, located: &Located) -> Result<bool, CaptureError> {
+        match &mut self.filter {
+            Some(filter) => {
+                let data = self.buf.get(located.data.clone()).unwrap_or_default();
+                filter.matches(located.link_type, data)
+            }
+            None => Ok(true),
+        }
+    }
+
+    /// Whether the packet passes the BPF filter: always, since filters need libpcap.
+    #[cfg(not(feature = "libpcap"))]
+    fn passes(&mut self, _located: &Located) -> Result<bool, CaptureError> {
+        Ok(true)
     }
 
     #[inline]

@@ -3,6 +3,7 @@
 use crate::error::CaptureError;
 use std::path::Path;
 
+#[cfg(feature = "libpcap")]
 use crate::live::{LiveCapture, LiveOptions, Stats};
 use crate::packet::{LinkType, Packet};
 use crate::reader::FileReader;
@@ -14,6 +15,7 @@ pub enum Source {
     /// A pcap or pcapng file (or standard input).
     File(FileReader),
     /// A live device.
+    #[cfg(feature = "libpcap")]
     Live(LiveCapture),
 }
 
@@ -24,6 +26,7 @@ impl Source {
     }
 
     /// Opens a live device.
+    #[cfg(feature = "libpcap")]
     pub fn open_live(device: &str, options: &LiveOptions) -> Result<Source, CaptureError> {
         Ok(Source::Live(LiveCapture::open(device, options)?))
     }
@@ -33,6 +36,7 @@ impl Source {
     pub fn set_filter(&mut self, expr: &str) -> Result<(), CaptureError> {
         match self {
             Source::File(f) => f.set_filter(expr),
+            #[cfg(feature = "libpcap")]
             Source::Live(l) => l.set_filter(expr),
         }
     }
@@ -41,6 +45,7 @@ impl Source {
     pub fn next_packet(&mut self) -> Result<Option<Packet<'_>>, CaptureError> {
         match self {
             Source::File(f) => f.next_packet(),
+            #[cfg(feature = "libpcap")]
             Source::Live(l) => l.next_packet(),
         }
     }
@@ -49,14 +54,17 @@ impl Source {
     pub fn link_type(&self) -> Option<LinkType> {
         match self {
             Source::File(f) => f.link_type(),
+            #[cfg(feature = "libpcap")]
             Source::Live(l) => Some(l.link_type()),
         }
     }
 
     /// Capture statistics: `None` for files, which have none.
+    #[cfg(feature = "libpcap")]
     pub fn stats(&mut self) -> Option<Result<Stats, CaptureError>> {
         match self {
             Source::File(_) => None,
+            #[cfg(feature = "libpcap")]
             Source::Live(l) => Some(l.stats()),
         }
     }
@@ -68,6 +76,7 @@ impl From<FileReader> for Source {
     }
 }
 
+#[cfg(feature = "libpcap")]
 impl From<LiveCapture> for Source {
     fn from(l: LiveCapture) -> Source {
         Source::Live(l)

@@ -82,3 +82,11 @@ impl From<std::io::Error> for CliError {
         CliError::Output(e)
     }
 }
+
+/// A handler method's result as the analyzer wants it: an error stops the run.
+pub(crate) fn flow(result: Result<(), CliError>) -> std::ops::ControlFlow<CliError> {
+    match result {
+        Ok(()) => std::ops::ControlFlow::Continue(()),
+        Err(e) => std::ops::ControlFlow::Break(e),
+    }
+}

@@ -18,8 +18,8 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+use pcap_analyzer::Stream;
 use pcap_http_ws::Transaction;
-use pcap_http_ws::pipeline::Stream;
 use serde_json::{Value, json};
 
 use crate::error::CliError;

@@ -207,3 +207,11 @@ fn drop_privileges(user: &str) -> Result<(), CliError> {
     setuid(entry.uid).map_err(|e| fail(format!("setuid: {e}")))?;
     Ok(())
 }
+
+impl pcap_analyzer::PacketSource for Input {
+    type Error = CliError;
+
+    fn next_packet(&mut self) -> Result<Option<Packet<'_>>, CliError> {
+        Input::next_packet(self)
+    }
+}

@@ -134,7 +134,7 @@ impl Default for TcpSpec {
             dst_port: 80,
             seq: 1,
             ack: 0,
-            flags: crate::tcp::TcpFlags::ACK,
+            flags: crate::tcp::TcpFlags::ACK.0,
             window: 65535,
             options: Vec::new(),
         }

@@ -50,3 +50,7 @@ pub use ethernet::MacAddr;
 pub use packet::{
     Decoded, Fragment, Link, Net, Transport, decode_packet, decode_transport, ip_proto,
 };
+/// The README's examples, compiled as doc tests so that they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -1,6 +1,7 @@
 //! TCP header (RFC 9293) and its options (RFC 7323 window scale and timestamps, RFC 2018 SACK).
 
 use std::fmt;
+use std::ops::BitOr;
 
 use crate::bytes::{be16, be32, u8_at};
 use crate::error::{DecodeError, Layer, need};
@@ -19,32 +20,42 @@ mod field {
 /// Length of a TCP header without options.
 pub const MIN_HEADER_LEN: usize = 20;
 
-/// TCP flags (the low 12 bits of the data-offset/flags word, reserved bits included).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+/// TCP flags (the low 12 bits of the data-offset/flags word, reserved bits included), as a
+/// bit set.
+///
+/// A newtype over the wire bits rather than a struct of booleans, so unknown combinations
+/// pass through unchanged. The constants are sets of one flag; combine them with `|`:
+/// ```
+/// use pcap_decode::tcp::TcpFlags;
+/// let syn_ack = TcpFlags::SYN | TcpFlags::ACK;
+/// assert!(syn_ack.syn() && syn_ack.has(TcpFlags::ACK) && !syn_ack.fin());
+/// assert_eq!(format!("{syn_ack} {syn_ack:?}"), "S. TcpFlags(ACK|SYN)");
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct TcpFlags(pub u16);
 
 impl TcpFlags {
     /// No more data from sender.
-    pub const FIN: u16 = 0x001;
+    pub const FIN: TcpFlags = TcpFlags(0x001);
     /// Synchronise sequence numbers.
-    pub const SYN: u16 = 0x002;
+    pub const SYN: TcpFlags = TcpFlags(0x002);
     /// Reset the connection.
-    pub const RST: u16 = 0x004;
+    pub const RST: TcpFlags = TcpFlags(0x004);
     /// Push function.
-    pub const PSH: u16 = 0x008;
+    pub const PSH: TcpFlags = TcpFlags(0x008);
     /// Acknowledgment field is significant.
-    pub const ACK: u16 = 0x010;
+    pub const ACK: TcpFlags = TcpFlags(0x010);
     /// Urgent pointer is significant.
-    pub const URG: u16 = 0x020;
+    pub const URG: TcpFlags = TcpFlags(0x020);
     /// ECN echo.
-    pub const ECE: u16 = 0x040;
+    pub const ECE: TcpFlags = TcpFlags(0x040);
     /// Congestion window reduced.
-    pub const CWR: u16 = 0x080;
+    pub const CWR: TcpFlags = TcpFlags(0x080);
     /// ECN nonce (RFC 3540, historic) / AccECN.
-    pub const NS: u16 = 0x100;
+    pub const NS: TcpFlags = TcpFlags(0x100);
 
     /// Names in JSON/list order (most significant first), as tshark and tcpdump know them.
-    pub const NAMES: [(u16, &'static str); 9] = [
+    pub const NAMES: [(TcpFlags, &'static str); 9] = [
         (Self::NS, "NS"),
         (Self::CWR, "CWR"),
         (Self::ECE, "ECE"),
@@ -56,43 +67,73 @@ impl TcpFlags {
         (Self::FIN, "FIN"),
     ];
 
-    /// True when every bit of `mask` is set.
+    /// True when every flag of `mask` is set.
     #[inline]
-    pub fn has(self, mask: u16) -> bool {
-        self.0 & mask == mask
+    pub const fn has(self, mask: TcpFlags) -> bool {
+        self.0 & mask.0 == mask.0
     }
 
     /// SYN set.
     #[inline]
-    pub fn syn(self) -> bool {
+    pub const fn syn(self) -> bool {
         self.has(Self::SYN)
     }
     /// ACK set.
     #[inline]
-    pub fn ack(self) -> bool {
+    pub const fn ack(self) -> bool {
         self.has(Self::ACK)
     }
     /// FIN set.
     #[inline]
-    pub fn fin(self) -> bool {
+    pub const fn fin(self) -> bool {
         self.has(Self::FIN)
     }
     /// RST set.
     #[inline]
-    pub fn rst(self) -> bool {
+    pub const fn rst(self) -> bool {
         self.has(Self::RST)
     }
     /// PSH set.
     #[inline]
-    pub fn psh(self) -> bool {
+    pub const fn psh(self) -> bool {
         self.has(Self::PSH)
+    }
+}
+
+impl BitOr for TcpFlags {
+    type Output = TcpFlags;
+
+    #[inline]
+    fn bitor(self, rhs: TcpFlags) -> TcpFlags {
+        TcpFlags(self.0 | rhs.0)
+    }
+}
+
+/// Writes the set flags by name, most significant first, e.g. `TcpFlags(ACK|SYN)`; reserved
+/// bits, if any, follow in hex (`TcpFlags(SYN|0x400)`).
+impl fmt::Debug for TcpFlags {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TcpFlags(")?;
+        let mut sep = "";
+        for (bit, name) in TcpFlags::NAMES {
+            if self.has(bit) {
+                write!(f, "{sep}{name}")?;
+                sep = "|";
+            }
+        }
+        let known = TcpFlags::NAMES.iter().fold(0, |m, (bit, _)| m | bit.0);
+        let rest = self.0 & !known;
+        if rest != 0 {
+            write!(f, "{sep}{rest:#x}")?;
+        }
+        f.write_str(")")
     }
 }
 
 /// Displays tcpdump's short form: `S`, `.` (ACK), `P`, `F`, `R`, `U`, `E`, `W`, e.g. `S.` for SYN-ACK.
 impl fmt::Display for TcpFlags {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        const ORDER: [(u16, char); 8] = [
+        const ORDER: [(TcpFlags, char); 8] = [
             (TcpFlags::SYN, 'S'),
             (TcpFlags::FIN, 'F'),
             (TcpFlags::PSH, 'P'),
@@ -358,12 +399,23 @@ mod tests {
 
     #[test]
     fn flags_display_like_tcpdump() {
-        let f = |bits: u16| TcpFlags(bits).to_string();
+        let f = |flags: TcpFlags| flags.to_string();
         assert_eq!(f(TcpFlags::SYN | TcpFlags::ACK), "S.");
         assert_eq!(f(TcpFlags::PSH | TcpFlags::ACK), "P.");
         assert_eq!(f(TcpFlags::FIN | TcpFlags::ACK), "F.");
         assert_eq!(f(TcpFlags::RST), "R");
-        assert_eq!(f(0), "none");
+        assert_eq!(f(TcpFlags(0)), "none");
+    }
+
+    #[test]
+    fn flags_set_operations_and_debug() {
+        let sa = TcpFlags::SYN | TcpFlags::ACK;
+        assert!(sa.has(TcpFlags::SYN) && sa.has(TcpFlags::ACK) && sa.has(sa));
+        assert!(!sa.has(TcpFlags::FIN) && !sa.has(TcpFlags::SYN | TcpFlags::FIN));
+        assert_eq!(sa, TcpFlags(0x12));
+        assert_eq!(format!("{sa:?}"), "TcpFlags(ACK|SYN)");
+        assert_eq!(format!("{:?}", TcpFlags(0)), "TcpFlags()");
+        assert_eq!(format!("{:?}", TcpFlags(0x502)), "TcpFlags(NS|SYN|0x400)");
     }
 
     #[test]

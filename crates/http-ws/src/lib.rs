@@ -35,7 +35,6 @@ mod config;
 mod content;
 mod error;
 mod event;
-pub mod pipeline;
 mod session;
 mod transaction;
 mod websocket;
@@ -50,3 +49,8 @@ pub use pcap_tcp_reassembly::Direction;
 pub use session::HttpSession;
 pub use transaction::{Transaction, TransactionCollector};
 pub use websocket::{PerMessageDeflate, accept_key};
+
+/// The README's examples, compiled as doc tests so that they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

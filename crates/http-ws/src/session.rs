@@ -381,7 +381,7 @@ impl HttpSession {
     /// Bytes this session holds, approximately: its buffers and decoders, plus the heads of
     /// the requests waiting for a response, which a consumer pairing requests with
     /// responses keeps as well. The measure for a memory budget over many sessions
-    /// (see [`crate::pipeline::AnalyzerConfig::http_memory`]).
+    /// (`pcap_analyzer::AnalyzerConfig::protocol_memory` is one).
     pub fn memory(&self) -> usize {
         let waiting = self
             .pending

@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 use pcap_capture::FileReader;
 use pcap_decode::decode_packet;
 use pcap_http_ws::{Direction, HttpConfig, HttpEvent, HttpSession, WsPayload};
-use pcap_tcp_reassembly::{Config, EventKind, Reassembler, Segment, TcpFlags};
+use pcap_tcp_reassembly::{Config, EventKind, Reassembler, Segment};
 
 #[derive(Default)]
 struct Rows {
@@ -161,7 +161,7 @@ fn pipeline<S: Default, O>(
             dst_port: tcp.dst_port(),
             seq: tcp.seq(),
             ack: tcp.ack(),
-            flags: TcpFlags((tcp.flags().0 & 0xff) as u8),
+            flags: tcp.flags(),
             window: tcp.window(),
             payload: d.payload,
             orig_payload_len: None,

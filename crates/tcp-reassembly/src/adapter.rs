@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use pcap_decode::Decoded;
 use pcap_decode::tcp::TcpView;
 
-use crate::{Segment, TcpFlags};
+use crate::Segment;
 
 impl<'a> Segment<'a> {
     /// The TCP segment in a decoded packet, or `None` when the packet has no complete TCP
@@ -43,8 +43,7 @@ impl<'a> Segment<'a> {
             dst_port: tcp.dst_port(),
             seq: tcp.seq(),
             ack: tcp.ack(),
-            // The low byte holds FIN..CWR; the NS bit above it plays no part in reassembly.
-            flags: TcpFlags(tcp.flags().0.to_le_bytes()[0]),
+            flags: tcp.flags(),
             window: tcp.window(),
             payload,
             orig_payload_len: None,
@@ -59,6 +58,7 @@ mod tests {
     use pcap_decode::decode_packet;
 
     use super::*;
+    use crate::TcpFlags;
 
     #[test]
     fn decoded_syn_and_truncated_payload() {

@@ -63,22 +63,30 @@
 #![warn(clippy::indexing_slicing)]
 
 mod adapter;
+mod budget;
 mod config;
 mod direction;
 mod event;
-mod flags;
 mod key;
 mod reassembler;
 mod segment;
+mod seq;
+mod session;
 mod stream;
 
+pub use budget::MemoryBudget;
 pub use config::{Config, Stats};
-pub use direction::Direction;
+pub use direction::{Direction, PerDir};
 pub use event::{CloseReason, Event, EventKind, Overlap, SessionInfo, SessionState, StartKind};
-pub use flags::TcpFlags;
 pub use key::FlowKey;
+pub use pcap_decode::tcp::TcpFlags;
 pub use reassembler::{Assigned, Reassembler};
 pub use segment::Segment;
 
 #[cfg(test)]
 mod tests;
+
+/// The README's examples, compiled as doc tests so that they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -4,39 +4,16 @@ use std::hash::BuildHasher;
 
 use hashbrown::HashTable;
 
-use crate::stream::{HalfStream, Incoming, Limits, Report};
+use crate::seq::SeqNum;
+use crate::session::{Session, flush_session, report};
+use crate::stream::{HalfStream, Incoming, Limits};
 use crate::{
-    CloseReason, Config, Direction, Event, EventKind, FlowKey, Segment, SessionInfo, SessionState,
-    StartKind, Stats, TcpFlags,
+    CloseReason, Config, Direction, Event, EventKind, FlowKey, PerDir, Segment, SessionInfo,
+    SessionState, StartKind, Stats,
 };
 
 /// How many occupied slots an eviction looks at (an approximation of LRU, as in Redis).
 const EVICTION_SAMPLE: usize = 16;
-
-/// A session in the table. Ended sessions stay (late ACKs and retransmissions still
-/// belong to them, as in tshark) but give back their streams: with the key derived from
-/// `info`, an ended session costs about 200 bytes instead of 420, which is what keeps a
-/// capture of many short connections under the memory target.
-#[derive(Debug)]
-struct Session {
-    /// Whether the client is the key's lower endpoint.
-    client_is_lo: bool,
-    /// Index 0: client to server, 1: server to client.
-    streams: Streams,
-    /// First sequence number seen per direction (the ISN for a SYN), as tshark's
-    /// `base_seq`: a new SYN with another value starts a new session.
-    first_seq: [Option<u32>; 2],
-    info: SessionInfo,
-    /// `End`, `Reset` or `Closed` was emitted.
-    ended: bool,
-}
-
-impl Session {
-    /// The table key, from the endpoints (the key is canonical, so either order gives it).
-    fn key(&self) -> FlowKey {
-        FlowKey::new(self.info.client, self.info.server).0
-    }
-}
 
 /// The key of the session in `slot` (a default key for an empty slot, which the table
 /// never points to).
@@ -49,45 +26,6 @@ fn slot_key(slots: &[Option<Session>], slot: usize) -> FlowKey {
             let none = std::net::SocketAddr::from(([0, 0, 0, 0], 0));
             FlowKey::new(none, none).0
         })
-}
-
-/// A session's two half-streams while it is live; none once it has ended.
-#[derive(Debug)]
-struct Streams(Option<Box<[HalfStream; 2]>>);
-
-impl Default for Streams {
-    fn default() -> Streams {
-        Streams(Some(Box::default()))
-    }
-}
-
-impl Streams {
-    fn get(&self, i: usize) -> Option<&HalfStream> {
-        self.0.as_deref().and_then(|s| s.get(i))
-    }
-
-    fn get_mut(&mut self, i: usize) -> Option<&mut HalfStream> {
-        self.0.as_deref_mut().and_then(|s| s.get_mut(i))
-    }
-
-    fn iter(&self) -> impl Iterator<Item = &HalfStream> {
-        self.0.as_deref().into_iter().flatten()
-    }
-
-    /// Frees the streams of an ended session, taking what they still buffer off the
-    /// global count.
-    fn retire(&mut self, buffered: &mut usize) {
-        let held = self.iter().map(HalfStream::buffered).sum::<usize>();
-        *buffered = buffered.saturating_sub(held);
-        self.0 = None;
-    }
-}
-
-fn idx(dir: Direction) -> usize {
-    match dir {
-        Direction::ClientToServer => 0,
-        Direction::ServerToClient => 1,
-    }
 }
 
 /// Where [`Reassembler::push`] put a segment.
@@ -192,7 +130,7 @@ impl Reassembler {
         self.maybe_sweep(sink);
         let src = seg.src_addr();
         let (key, src_is_lo) = FlowKey::new(src, seg.dst_addr());
-        let pure_syn = seg.flags.contains(TcpFlags::SYN) && !seg.flags.contains(TcpFlags::ACK);
+        let pure_syn = seg.flags.syn() && !seg.flags.ack();
         let slot = match self.find(&key) {
             Some(slot) if pure_syn && self.is_new_syn(slot, src_is_lo, seg.seq) => {
                 self.stats.sessions_replaced = self.stats.sessions_replaced.saturating_add(1);
@@ -203,19 +141,14 @@ impl Reassembler {
             None => self.create(key, src_is_lo, seg, sink),
         };
         self.process(slot, src_is_lo, seg, sink);
-        let (session, client_is_lo) = self
+        let (session, dir) = self
             .slots
             .get(slot)
             .and_then(Option::as_ref)
-            .map_or((0, src_is_lo), |s| (s.info.id, s.client_is_lo));
-        Assigned {
-            session,
-            dir: if src_is_lo == client_is_lo {
-                Direction::ClientToServer
-            } else {
-                Direction::ServerToClient
-            },
-        }
+            .map_or((0, Direction::ClientToServer), |s| {
+                (s.info.id, s.dir_of(src_is_lo))
+            });
+        Assigned { session, dir }
     }
 
     /// Flushes and removes every session idle since before `ts_ns` (packet time): holes
@@ -292,12 +225,7 @@ impl Reassembler {
         let Some(s) = self.slots.get(slot).and_then(Option::as_ref) else {
             return false;
         };
-        let dir = if src_is_lo == s.client_is_lo { 0 } else { 1 };
-        s.first_seq
-            .get(dir)
-            .copied()
-            .flatten()
-            .is_some_and(|first| first != seq)
+        s.first_seq[s.dir_of(src_is_lo)].is_some_and(|first| first != SeqNum(seq))
     }
 
     fn create<F>(&mut self, key: FlowKey, src_is_lo: bool, seg: &Segment<'_>, sink: &mut F) -> usize
@@ -309,8 +237,8 @@ impl Reassembler {
                 break;
             }
         }
-        let syn = seg.flags.contains(TcpFlags::SYN);
-        let ack = seg.flags.contains(TcpFlags::ACK);
+        let syn = seg.flags.syn();
+        let ack = seg.flags.ack();
         let (how, client_is_lo) = match (syn, ack) {
             (true, false) => (StartKind::Syn, src_is_lo),
             (true, true) => (StartKind::SynAck, !src_is_lo),
@@ -327,7 +255,7 @@ impl Reassembler {
         let session = Session {
             client_is_lo,
             streams: Default::default(),
-            first_seq: [None, None],
+            first_seq: PerDir::default(),
             info: SessionInfo {
                 id,
                 client,
@@ -467,12 +395,8 @@ impl Reassembler {
         let Some(s) = self.slots.get_mut(slot).and_then(Option::as_mut) else {
             return;
         };
-        let dir = if src_is_lo == s.client_is_lo {
-            Direction::ClientToServer
-        } else {
-            Direction::ServerToClient
-        };
-        let (di, ri) = (idx(dir), idx(dir.reverse()));
+        let dir = s.dir_of(src_is_lo);
+        let rev = dir.reverse();
         let ts = seg.ts_ns;
         let id = s.info.id;
         let info = &mut s.info;
@@ -487,21 +411,20 @@ impl Reassembler {
             return;
         }
         let flags = seg.flags;
-        let syn = flags.contains(TcpFlags::SYN);
-        let mut data_seq = seg.seq;
+        let syn = flags.syn();
+        let (seq, ack) = (SeqNum(seg.seq), SeqNum(seg.ack));
+        let mut data_seq = seq;
         if syn {
-            data_seq = seg.seq.wrapping_add(1);
-            match s.first_seq.get(di).copied().flatten() {
+            data_seq = seq + 1;
+            match s.first_seq[dir] {
                 None => {
-                    if let Some(f) = s.first_seq.get_mut(di) {
-                        *f = Some(seg.seq);
-                    }
+                    s.first_seq[dir] = Some(seq);
                     // A SYN/ACK seen first may already have started this stream at its ack.
-                    if let Some(st) = s.streams.get_mut(di).filter(|st| !st.started()) {
+                    if let Some(st) = s.streams.get_mut(dir).filter(|st| !st.started()) {
                         st.start(data_seq);
                     }
                 }
-                Some(first) if first == seg.seq => {
+                Some(first) if first == seq => {
                     s.info.syn_retries = s.info.syn_retries.saturating_add(1);
                     self.stats.syn_retries = self.stats.syn_retries.saturating_add(1);
                     sink(Event {
@@ -514,28 +437,24 @@ impl Reassembler {
                 }
                 Some(_) => {}
             }
-            if flags.contains(TcpFlags::ACK) {
+            if flags.ack() {
                 // The SYN/ACK acknowledges the client's ISN + 1: the client's stream starts
                 // there even if its SYN was not captured.
-                if let Some(peer) = s.streams.get_mut(ri).filter(|p| !p.started()) {
-                    peer.start(seg.ack);
-                    if let Some(f) = s.first_seq.get_mut(ri) {
-                        *f = Some(seg.ack.wrapping_sub(1));
-                    }
+                if let Some(peer) = s.streams.get_mut(rev).filter(|p| !p.started()) {
+                    peer.start(ack);
+                    s.first_seq[rev] = Some(SeqNum(seg.ack.wrapping_sub(1)));
                 }
             }
-        } else if s.first_seq.get(di).copied().flatten().is_none() {
-            if let Some(f) = s.first_seq.get_mut(di) {
-                *f = Some(seg.seq);
-            }
-            if let Some(st) = s.streams.get_mut(di).filter(|st| !st.started()) {
-                st.start(seg.seq);
+        } else if s.first_seq[dir].is_none() {
+            s.first_seq[dir] = Some(seq);
+            if let Some(st) = s.streams.get_mut(dir).filter(|st| !st.started()) {
+                st.start(seq);
             }
         }
         if s.info.state == SessionState::HalfOpen && !(syn && dir == Direction::ClientToServer) {
             s.info.state = SessionState::Established;
         }
-        let peer_window_zero = s.streams.get(ri).is_some_and(|p| p.window_zero);
+        let peer_window_zero = s.streams.get(rev).is_some_and(|p| p.window_zero);
         let limits = |buffered_here: usize| Limits {
             max_bytes: self
                 .config
@@ -545,9 +464,9 @@ impl Reassembler {
             max_ahead: self.config.max_seq_ahead,
             gap_on_ack: self.config.gap_on_ack,
         };
-        let fin = flags.contains(TcpFlags::FIN);
+        let fin = flags.fin();
         let before = s.streams.iter().map(HalfStream::buffered).sum::<usize>();
-        if let Some(st) = s.streams.get_mut(di) {
+        if let Some(st) = s.streams.get_mut(dir) {
             st.window_zero = seg.window == 0;
             if st.started() {
                 let lim = limits(st.buffered());
@@ -565,19 +484,17 @@ impl Reassembler {
                 });
             }
         }
-        if flags.contains(TcpFlags::ACK) {
-            if let Some(peer) = s.streams.get_mut(ri) {
+        if flags.ack() {
+            if let Some(peer) = s.streams.get_mut(rev) {
                 let lim = limits(peer.buffered());
                 let info = &mut s.info;
                 let stats = &mut self.stats;
-                peer.peer_ack(seg.ack, lim, &mut |o| {
-                    report(o, id, ts, dir.reverse(), info, stats, sink)
-                });
+                peer.peer_ack(ack, lim, &mut |o| report(o, id, ts, rev, info, stats, sink));
             }
         }
         let after = s.streams.iter().map(HalfStream::buffered).sum::<usize>();
         self.buffered = self.buffered.saturating_add(after).saturating_sub(before);
-        if flags.contains(TcpFlags::RST) {
+        if flags.rst() {
             // Data on a RST is delivered first (stacks put diagnostics there, and tshark's
             // follow includes it); then nothing more will fill the holes.
             flush_session(s, &mut self.buffered, &mut self.stats, ts, sink);
@@ -614,112 +531,4 @@ impl Reassembler {
             s.info.state = SessionState::Closing;
         }
     }
-}
-
-/// Flushes both streams of a session (holes become gaps) and, if that completes both
-/// FINs, ends it.
-fn flush_session<F>(s: &mut Session, buffered: &mut usize, stats: &mut Stats, ts: i64, sink: &mut F)
-where
-    F: FnMut(Event<'_>),
-{
-    let id = s.info.id;
-    for dir in [Direction::ClientToServer, Direction::ServerToClient] {
-        if let Some(st) = s.streams.get_mut(idx(dir)) {
-            let before = st.buffered();
-            let info = &mut s.info;
-            st.flush(&mut |o| report(o, id, ts, dir, info, stats, sink));
-            *buffered = buffered.saturating_sub(before.saturating_sub(st.buffered()));
-        }
-    }
-    let fins = s.streams.iter().filter(|st| st.fin_done()).count();
-    if fins == 2 && !s.ended {
-        s.info.state = SessionState::Closed;
-        s.ended = true;
-        s.streams.retire(buffered);
-        sink(Event {
-            session: id,
-            client: s.info.client,
-            server: s.info.server,
-            ts_ns: ts,
-            kind: EventKind::End { info: s.info },
-        });
-    }
-}
-
-/// Turns a stream's output into a public event, counting it in the session and the stats.
-fn report<F>(
-    o: Report<'_>,
-    session: u64,
-    ts_ns: i64,
-    dir: Direction,
-    info: &mut SessionInfo,
-    stats: &mut Stats,
-    sink: &mut F,
-) where
-    F: FnMut(Event<'_>),
-{
-    let kind = match o {
-        Report::Data { offset, bytes } => {
-            let n = bytes.len() as u64;
-            stats.bytes_delivered = stats.bytes_delivered.saturating_add(n);
-            match dir {
-                Direction::ClientToServer => info.bytes_c2s = info.bytes_c2s.saturating_add(n),
-                Direction::ServerToClient => info.bytes_s2c = info.bytes_s2c.saturating_add(n),
-            }
-            EventKind::Data { dir, offset, bytes }
-        }
-        Report::Gap { offset, len, cap } => {
-            stats.gaps = stats.gaps.saturating_add(1);
-            stats.gap_bytes = stats.gap_bytes.saturating_add(len);
-            if cap {
-                stats.cap_flushes = stats.cap_flushes.saturating_add(1);
-            }
-            info.gaps = info.gaps.saturating_add(1);
-            info.gap_bytes = info.gap_bytes.saturating_add(len);
-            EventKind::Gap { dir, offset, len }
-        }
-        Report::OutOfOrder { offset, len } => {
-            stats.out_of_order = stats.out_of_order.saturating_add(1);
-            info.out_of_order = info.out_of_order.saturating_add(1);
-            EventKind::OutOfOrder { dir, offset, len }
-        }
-        Report::Retransmission {
-            offset,
-            len,
-            overlap,
-        } => {
-            stats.retransmissions = stats.retransmissions.saturating_add(1);
-            stats.retransmitted_bytes = stats.retransmitted_bytes.saturating_add(len);
-            if overlap == crate::Overlap::Different {
-                stats.conflicting_overlaps = stats.conflicting_overlaps.saturating_add(1);
-            }
-            info.retransmissions = info.retransmissions.saturating_add(1);
-            EventKind::Retransmission {
-                dir,
-                offset,
-                len,
-                overlap,
-            }
-        }
-        Report::KeepAlive => {
-            stats.keep_alives = stats.keep_alives.saturating_add(1);
-            EventKind::KeepAlive { dir }
-        }
-        Report::ZeroWindowProbe => {
-            stats.zero_window_probes = stats.zero_window_probes.saturating_add(1);
-            EventKind::ZeroWindowProbe { dir }
-        }
-        Report::Fin { offset } => EventKind::Fin { dir, offset },
-        Report::Dropped { len } => {
-            stats.dropped_bytes = stats.dropped_bytes.saturating_add(len);
-            return;
-        }
-    };
-    sink(Event {
-        session,
-        client: info.client,
-        server: info.server,
-        ts_ns,
-        kind,
-    });
 }

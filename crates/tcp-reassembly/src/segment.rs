@@ -25,7 +25,7 @@ pub struct Segment<'a> {
     pub seq: u32,
     /// Acknowledgement number (meaningful only with [`TcpFlags::ACK`]).
     pub ack: u32,
-    /// The flag bits.
+    /// The flag bits (`pcap-decode`'s type; only SYN, ACK, FIN and RST matter here).
     pub flags: TcpFlags,
     /// The advertised window, unscaled.
     pub window: u16,

@@ -1,39 +1,40 @@
 //! One direction of a session: sequence numbers in, an ordered byte stream out.
 //!
 //! Sequence numbers are mapped to 64-bit stream offsets through a signed 32-bit
-//! difference from the next expected sequence number, so wraparound at 2^32 needs no
-//! special case. In-order bytes are passed on borrowed from the segment; only bytes ahead
-//! of a hole are copied, into a sorted list of non-overlapping chunks.
+//! difference from the next expected sequence number (see [`crate::seq`]), so wraparound
+//! at 2^32 needs no special case. In-order bytes are passed on borrowed from the segment;
+//! only bytes ahead of a hole are copied, into a sorted list of non-overlapping chunks.
 
 use std::collections::VecDeque;
 
 use crate::Overlap;
+use crate::seq::{SeqNum, StreamOffset, len64, span};
 
 /// What a stream reports; the reassembler adds session, time and direction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Report<'a> {
     Data {
-        offset: u64,
+        offset: StreamOffset,
         bytes: &'a [u8],
     },
     Gap {
-        offset: u64,
+        offset: StreamOffset,
         len: u64,
         cap: bool,
     },
     OutOfOrder {
-        offset: u64,
+        offset: StreamOffset,
         len: u64,
     },
     Retransmission {
-        offset: u64,
+        offset: StreamOffset,
         len: u64,
         overlap: Overlap,
     },
     KeepAlive,
     ZeroWindowProbe,
     Fin {
-        offset: u64,
+        offset: StreamOffset,
     },
     Dropped {
         len: u64,
@@ -44,7 +45,7 @@ pub(crate) enum Report<'a> {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Incoming<'a> {
     /// Sequence number of the first payload byte (after the SYN, if any).
-    pub seq: u32,
+    pub seq: SeqNum,
     /// Captured payload.
     pub data: &'a [u8],
     /// Payload length on the wire (>= `data.len()` when the capture cut it short).
@@ -70,23 +71,14 @@ pub(crate) struct Limits {
 
 #[derive(Debug)]
 struct Chunk {
-    off: u64,
+    off: StreamOffset,
     data: Vec<u8>,
 }
 
 impl Chunk {
-    fn end(&self) -> u64 {
-        self.off.saturating_add(len64(self.data.len()))
+    fn end(&self) -> StreamOffset {
+        self.off.add_len(self.data.len())
     }
-}
-
-fn len64(n: usize) -> u64 {
-    u64::try_from(n).unwrap_or(u64::MAX)
-}
-
-/// `b - a` as usize for offsets known to satisfy `a <= b` and to lie within one buffer.
-fn span(a: u64, b: u64) -> usize {
-    usize::try_from(b.saturating_sub(a)).unwrap_or(usize::MAX)
 }
 
 /// One direction's byte stream.
@@ -94,14 +86,14 @@ fn span(a: u64, b: u64) -> usize {
 pub(crate) struct HalfStream {
     started: bool,
     /// Sequence number of stream offset 0.
-    base: u32,
+    base: SeqNum,
     /// Next stream offset expected (everything below was delivered or reported as a gap).
-    offset: u64,
+    offset: StreamOffset,
     /// Stream offset of the FIN, once seen.
-    fin: Option<u64>,
+    fin: Option<StreamOffset>,
     fin_done: bool,
     /// Highest offset the peer acknowledged.
-    acked: u64,
+    acked: StreamOffset,
     chunks: VecDeque<Chunk>,
     buffered: usize,
     /// The last window this side advertised was zero.
@@ -122,22 +114,20 @@ impl HalfStream {
     }
 
     /// Starts the stream: `seq` is the sequence number of stream offset 0.
-    pub(crate) fn start(&mut self, seq: u32) {
+    pub(crate) fn start(&mut self, seq: SeqNum) {
         self.started = true;
         self.base = seq;
-        self.offset = 0;
+        self.offset = StreamOffset::ZERO;
     }
 
-    /// Stream offset of `seq`, relative to the next expected byte (may be negative for
-    /// bytes before the start of a stream picked up mid-stream).
-    fn off_of(&self, seq: u32) -> i64 {
-        // Truncation to u32 is the point: offsets are compared modulo 2^32.
-        #[allow(clippy::cast_possible_truncation)]
-        let cur = self.base.wrapping_add(self.offset as u32);
-        let delta = i64::from(seq.wrapping_sub(cur) as i32);
-        i64::try_from(self.offset)
-            .unwrap_or(i64::MAX)
-            .saturating_add(delta)
+    /// Stream offset of `seq`, found from its distance to the next expected byte's
+    /// sequence number; signed, as bytes before the start of a stream picked up
+    /// mid-stream fall below 0.
+    fn off_of(&self, seq: SeqNum) -> i64 {
+        let next = self.offset.seq(self.base);
+        self.offset
+            .signed()
+            .saturating_add(i64::from(seq.since(next)))
     }
 
     /// Handles one segment's payload (`seq` = sequence number of its first payload byte;
@@ -155,8 +145,9 @@ impl HalfStream {
             fin,
             peer_window_zero,
         } = seg;
+        // Signed positions: the segment may start before the stream does.
         let so = self.off_of(seq);
-        let mut cur = i64::try_from(self.offset).unwrap_or(i64::MAX);
+        let mut cur = self.offset.signed();
         let wl = i64::try_from(wire_len).unwrap_or(i64::MAX);
         if so.saturating_sub(cur) > i64::from(lim.max_ahead) {
             if wire_len > 0 {
@@ -175,7 +166,7 @@ impl HalfStream {
                 out(Report::KeepAlive);
             } else if end > from {
                 out(Report::Retransmission {
-                    offset: u64::try_from(from).unwrap_or(0),
+                    offset: StreamOffset::from_signed(from),
                     len: u64::try_from(end.saturating_sub(from)).unwrap_or(0),
                     overlap: Overlap::Unchecked,
                 });
@@ -189,36 +180,36 @@ impl HalfStream {
             return;
         }
         if new_fin {
-            self.fin = u64::try_from(end).ok();
+            // `end >= cur >= 0`.
+            self.fin = Some(StreamOffset::from_signed(end));
         }
         if so == cur && wire_len == 1 && peer_window_zero {
             out(Report::ZeroWindowProbe);
         }
-        if so > cur && lim.gap_on_ack && i64::try_from(self.acked).unwrap_or(0) >= so {
+        if so > cur && lim.gap_on_ack && self.acked.signed() >= so {
             // The peer acknowledged past the hole before this segment: it reached the peer
             // but not the capture, and no retransmission will fill it.
-            let so_u = u64::try_from(so).unwrap_or(0);
-            while self.offset < so_u && !self.fin_done {
+            let start = StreamOffset::from_signed(so);
+            while self.offset < start && !self.fin_done {
                 let before = self.offset;
-                self.skip_hole(Some(so_u), false, out);
+                self.skip_hole(Some(start), false, out);
                 if self.offset == before {
                     break;
                 }
             }
-            cur = i64::try_from(self.offset).unwrap_or(i64::MAX);
+            cur = self.offset.signed();
             if self.fin_done {
                 return;
             }
         }
         if so > cur {
-            let so_u = u64::try_from(so).unwrap_or(0);
-            self.ahead(so_u, data, out);
+            self.ahead(StreamOffset::from_signed(so), data, out);
         } else {
             let old = usize::try_from(cur.saturating_sub(so)).unwrap_or(usize::MAX);
             let from = so.max(0);
             if cur > from {
                 out(Report::Retransmission {
-                    offset: u64::try_from(from).unwrap_or(0),
+                    offset: StreamOffset::from_signed(from),
                     len: u64::try_from(cur.saturating_sub(from)).unwrap_or(0),
                     overlap: Overlap::Unchecked,
                 });
@@ -232,7 +223,7 @@ impl HalfStream {
     /// Delivers bytes that start exactly at `self.offset`.
     fn in_order(&mut self, data: &[u8], wire_len: usize, out: &mut impl FnMut(Report<'_>)) {
         let start = self.offset;
-        let end = start.saturating_add(len64(wire_len));
+        let end = start.add_len(wire_len);
         let mut limit = end;
         if let Some(f) = self.fin {
             limit = limit.min(f);
@@ -240,7 +231,7 @@ impl HalfStream {
         if let Some(c) = self.chunks.front() {
             limit = limit.min(c.off);
         }
-        let cap_end = start.saturating_add(len64(data.len())).min(limit);
+        let cap_end = start.add_len(data.len()).min(limit);
         if cap_end > start {
             let bytes = data.get(..span(start, cap_end)).unwrap_or(&[]);
             out(Report::Data {
@@ -253,7 +244,7 @@ impl HalfStream {
             // The snapshot length cut these bytes off: they will never be seen.
             out(Report::Gap {
                 offset: self.offset,
-                len: limit.saturating_sub(self.offset),
+                len: limit.since(self.offset),
                 cap: false,
             });
             self.offset = limit;
@@ -262,7 +253,7 @@ impl HalfStream {
             let beyond_fin = self.fin.is_some_and(|f| self.offset >= f);
             if beyond_fin {
                 out(Report::Dropped {
-                    len: end.saturating_sub(self.offset),
+                    len: end.since(self.offset),
                 });
             } else {
                 // The segment runs into buffered data: let the buffer decide (first copy
@@ -278,7 +269,7 @@ impl HalfStream {
     }
 
     /// Buffers a segment starting beyond the next expected byte.
-    fn ahead(&mut self, so: u64, data: &[u8], out: &mut impl FnMut(Report<'_>)) {
+    fn ahead(&mut self, so: StreamOffset, data: &[u8], out: &mut impl FnMut(Report<'_>)) {
         if data.is_empty() {
             return;
         }
@@ -297,8 +288,8 @@ impl HalfStream {
 
     /// Copies `data` at stream offset `at` into the chunk list, keeping the bytes already
     /// buffered where they overlap (first copy wins) and reporting the overlap.
-    fn insert(&mut self, at: u64, data: &[u8], out: &mut impl FnMut(Report<'_>)) {
-        let end = at.saturating_add(len64(data.len()));
+    fn insert(&mut self, at: StreamOffset, data: &[u8], out: &mut impl FnMut(Report<'_>)) {
+        let end = at.add_len(data.len());
         let mut pos = at.max(self.offset);
         let mut i = self.chunks.partition_point(|c| c.end() <= pos);
         let mut same = 0u64;
@@ -316,7 +307,7 @@ impl HalfStream {
                         .unwrap_or(&[]);
                     differ |= ours != theirs;
                     first_overlap.get_or_insert(pos);
-                    same = same.saturating_add(ov_end.saturating_sub(pos));
+                    same = same.saturating_add(ov_end.since(pos));
                     pos = ov_end;
                     i = i.saturating_add(1);
                 }
@@ -400,21 +391,21 @@ impl HalfStream {
 
     /// Gives up on the first hole: reports it as a gap up to the first buffered chunk (or
     /// `upto`, whichever is first), then delivers what became contiguous.
-    fn skip_hole(&mut self, upto: Option<u64>, cap: bool, out: &mut impl FnMut(Report<'_>)) {
-        let mut target = self.chunks.front().map_or(u64::MAX, |c| c.off);
-        if let Some(u) = upto {
-            target = target.min(u);
-        }
-        if let Some(f) = self.fin {
-            target = target.min(f);
-        }
-        if target == u64::MAX || target <= self.offset {
+    fn skip_hole(
+        &mut self,
+        upto: Option<StreamOffset>,
+        cap: bool,
+        out: &mut impl FnMut(Report<'_>),
+    ) {
+        let first_chunk = self.chunks.front().map(|c| c.off);
+        let target = [first_chunk, upto, self.fin].into_iter().flatten().min();
+        let Some(target) = target.filter(|&t| t > self.offset) else {
             self.drain(out);
             return;
-        }
+        };
         out(Report::Gap {
             offset: self.offset,
-            len: target.saturating_sub(self.offset),
+            len: target.since(self.offset),
             cap,
         });
         self.offset = target;
@@ -435,17 +426,16 @@ impl HalfStream {
     }
 
     /// The peer acknowledged up to `ack`: a hole entirely below it will never be filled.
-    pub(crate) fn peer_ack(&mut self, ack: u32, lim: Limits, out: &mut impl FnMut(Report<'_>)) {
+    pub(crate) fn peer_ack(&mut self, ack: SeqNum, lim: Limits, out: &mut impl FnMut(Report<'_>)) {
         if !self.started || self.fin_done {
             return;
         }
         let a = self.off_of(ack);
-        let cur = i64::try_from(self.offset).unwrap_or(i64::MAX);
+        let cur = self.offset.signed();
         if a <= cur || a.saturating_sub(cur) > i64::from(lim.max_ahead) {
             return;
         }
-        let a = u64::try_from(a).unwrap_or(0);
-        self.acked = self.acked.max(a);
+        self.acked = self.acked.max(StreamOffset::from_signed(a));
         if !lim.gap_on_ack {
             return;
         }

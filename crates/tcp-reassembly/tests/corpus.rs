@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 
 use pcap_capture::FileReader;
 use pcap_decode::decode_packet;
-use pcap_tcp_reassembly::{Direction, Event, EventKind, Reassembler, Segment};
+use pcap_tcp_reassembly::{Direction, Event, EventKind, PerDir, Reassembler, Segment};
 use sha2::{Digest, Sha256};
 
 /// Calls `f` with the frame number (from 1) and segment of every TCP packet in a capture,
@@ -34,9 +34,9 @@ fn for_each_segment(path: &std::path::Path, mut f: impl FnMut(usize, &Segment<'_
 struct Stream {
     client: String,
     server: String,
-    bytes: [Vec<u8>; 2],
+    bytes: PerDir<Vec<u8>>,
     /// Bytes delivered before the first gap, per direction (None: no gap).
-    before_gap: [Option<usize>; 2],
+    before_gap: PerDir<Option<usize>>,
 }
 
 /// Reassembles a capture's segments into per-session streams, gaps skipped as tshark's
@@ -50,13 +50,11 @@ fn reassemble(path: &std::path::Path) -> BTreeMap<u64, Stream> {
             s.server = server.to_string();
         }
         EventKind::Data { dir, bytes, .. } => {
-            let i = usize::from(dir == Direction::ServerToClient);
-            out.entry(e.session).or_default().bytes[i].extend_from_slice(bytes);
+            out.entry(e.session).or_default().bytes[dir].extend_from_slice(bytes);
         }
         EventKind::Gap { dir, .. } => {
-            let i = usize::from(dir == Direction::ServerToClient);
             let s = out.entry(e.session).or_default();
-            s.before_gap[i].get_or_insert(s.bytes[i].len());
+            s.before_gap[dir].get_or_insert(s.bytes[dir].len());
         }
         _ => {}
     };
@@ -103,16 +101,17 @@ fn compare(
             ));
         }
         let mut stops_at_gap = false;
-        for (i, dir) in ["c2s", "s2c"].iter().enumerate() {
+        for d in Direction::BOTH {
+            let dir = d.as_str();
             let want_len = row.get(&format!("{dir}_bytes"));
             let want_sha = row.get(&format!("{dir}_sha256"));
-            let len = s.bytes[i].len().to_string();
-            if len == want_len && sha256_hex(&s.bytes[i]) == want_sha {
+            let len = s.bytes[d].len().to_string();
+            if len == want_len && sha256_hex(&s.bytes[d]) == want_sha {
                 continue;
             }
             // tshark's follow stops at the first hole when out-of-order reassembly is off
             // (decode_as.tsv): then its bytes must be exactly ours before our first gap.
-            let prefix = s.before_gap[i].and_then(|p| s.bytes[i].get(..p));
+            let prefix = s.before_gap[d].and_then(|p| s.bytes[d].get(..p));
             if prefix.is_some_and(|p| p.len().to_string() == want_len && sha256_hex(p) == want_sha)
             {
                 stops_at_gap = true;

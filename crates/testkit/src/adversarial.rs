@@ -188,7 +188,7 @@ impl Conn {
     }
 
     /// A frame from the client (`to_server`) or the server, at sequence offset `seq`.
-    fn frame_at(&self, to_server: bool, flags: u16, seq: u32, payload: &[u8]) -> Vec<u8> {
+    fn frame_at(&self, to_server: bool, flags: TcpFlags, seq: u32, payload: &[u8]) -> Vec<u8> {
         let (src, dst, sp, dp, ack) = if to_server {
             (
                 self.client,
@@ -218,8 +218,8 @@ impl Conn {
             src_port: sp,
             dst_port: dp,
             seq,
-            ack: if flags & TcpFlags::ACK != 0 { ack } else { 0 },
-            flags,
+            ack: if flags.ack() { ack } else { 0 },
+            flags: flags.0,
             ..TcpSpec::default()
         };
         tcp_frame(&frame, &tcp, payload)
@@ -230,12 +230,12 @@ impl Conn {
         &mut self,
         out: &mut Out<'_>,
         to_server: bool,
-        flags: u16,
+        flags: TcpFlags,
         payload: &[u8],
     ) -> Result<(), CaptureError> {
         let d = usize::from(!to_server);
         let f = self.frame_at(to_server, flags, self.seq[d], payload);
-        let syn_fin = u32::from(flags & (TcpFlags::SYN | TcpFlags::FIN) != 0);
+        let syn_fin = u32::from(flags.syn() || flags.fin());
         self.seq[d] = self.seq[d].wrapping_add(payload.len() as u32 + syn_fin);
         out.frame(&f)
     }

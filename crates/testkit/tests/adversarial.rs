@@ -1,16 +1,18 @@
 //! The hostile captures of `pcap_testkit::adversarial` at small scale through the whole
-//! chain (`pipeline::Analyzer`) with caps scaled down to match: after every packet the
+//! chain (`pcap_analyzer::Analyzer`) with caps scaled down to match: after every packet the
 //! reassembler's session table and buffers stay within their caps, and hitting a cap shows
 //! as the documented event. `scripts/adversarial.sh` runs the same cases at full scale
 //! through the binary with the default caps and measures peak RSS.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use std::convert::Infallible;
 use std::io::Cursor;
+use std::ops::ControlFlow;
 
+use pcap_analyzer::{Analyzer, AnalyzerConfig, Handler, Stream};
 use pcap_capture::{FileReader, LinkType, Packet};
 use pcap_decode::defrag::{DefragConfig, Defragmenter, FragKey};
 use pcap_decode::{Decoded, Net, decode_packet};
-use pcap_http_ws::pipeline::{Analyzer, AnalyzerConfig, Handler, Stream};
 use pcap_http_ws::{ErrorKind, HttpConfig, HttpError, HttpEvent, WsError};
 use pcap_tcp_reassembly::{CloseReason, Config, Event, EventKind, Overlap};
 use pcap_testkit::adversarial::{self, WriteFn};
@@ -33,7 +35,9 @@ struct Seen {
 }
 
 impl Handler for Seen {
-    fn tcp(&mut self, event: &Event<'_>) {
+    type Error = Infallible;
+
+    fn tcp(&mut self, event: &Event<'_>) -> ControlFlow<Infallible> {
         match event.kind {
             EventKind::Start { .. } => self.starts += 1,
             EventKind::Closed {
@@ -51,9 +55,10 @@ impl Handler for Seen {
             } => self.conflicting += 1,
             _ => {}
         }
+        ControlFlow::Continue(())
     }
 
-    fn http(&mut self, _stream: &Stream, event: &HttpEvent<'_>) {
+    fn http(&mut self, _stream: &Stream, event: &HttpEvent<'_>) -> ControlFlow<Infallible> {
         match event {
             HttpEvent::Request(_) => self.requests += 1,
             HttpEvent::Body {
@@ -75,6 +80,7 @@ impl Handler for Seen {
             HttpEvent::Error(e) => self.errors.push(e.kind.clone()),
             _ => {}
         }
+        ControlFlow::Continue(())
     }
 }
 
@@ -147,7 +153,7 @@ fn many_flows_keep_every_request_under_max_sessions() {
 fn partial_heads_stop_at_the_http_memory_budget() {
     let (n, budget) = (400, 256 << 10);
     let mut config = tcp_config(|c| c.max_sessions = 1_000);
-    config.http_memory = budget;
+    config.protocol_memory = budget;
     let mut analyzer = Analyzer::new(config);
     let file = capture(adversarial::partial_heads, n);
     let mut reader = FileReader::from_reader(Cursor::new(file)).unwrap();
@@ -155,17 +161,17 @@ fn partial_heads_stop_at_the_http_memory_budget() {
     let mut peak = 0;
     while let Some(packet) = reader.next_packet().unwrap() {
         analyzer.push(&packet, &mut seen);
-        peak = peak.max(analyzer.http_memory());
+        peak = peak.max(analyzer.protocol_memory());
         // The session that takes the total over the budget is abandoned at once.
-        assert!(analyzer.http_memory() <= budget);
+        assert!(analyzer.protocol_memory() <= budget);
     }
     // Each session holds a 4 KiB buffer and more: without the budget, 400 would hold
     // several times 256 KiB.
     assert!(peak > budget / 2, "{peak}");
-    let shed = analyzer.http_abandoned();
+    let shed = analyzer.protocol_abandoned();
     assert!(shed > 0 && shed < n, "{shed}");
     analyzer.finish(&mut seen);
-    assert_eq!(analyzer.http_memory(), 0);
+    assert_eq!(analyzer.protocol_memory(), 0);
     let budget_errors = seen
         .errors
         .iter()
@@ -186,7 +192,7 @@ fn partial_heads_stop_at_the_http_memory_budget() {
 fn many_flows_past_the_http_memory_budget_still_report_every_request() {
     let n = 2_000;
     let mut config = tcp_config(|c| c.max_sessions = 4_000);
-    config.http_memory = 128 << 10;
+    config.protocol_memory = 128 << 10;
     let mut analyzer = Analyzer::new(config);
     let mut reader =
         FileReader::from_reader(Cursor::new(capture(adversarial::many_flows, n))).unwrap();
@@ -194,7 +200,7 @@ fn many_flows_past_the_http_memory_budget_still_report_every_request() {
     while let Some(packet) = reader.next_packet().unwrap() {
         analyzer.push(&packet, &mut records);
     }
-    let shed = analyzer.http_abandoned();
+    let shed = analyzer.protocol_abandoned();
     assert!(shed > 0, "the budget was reached");
     // Shed sessions' requests are reported at once, the others at the end of the input.
     assert_eq!(records.0, shed);
@@ -207,10 +213,13 @@ fn many_flows_past_the_http_memory_budget_still_report_every_request() {
 struct Records(u64);
 
 impl Handler for Records {
-    fn http(&mut self, _stream: &Stream, event: &HttpEvent<'_>) {
+    type Error = Infallible;
+
+    fn http(&mut self, _stream: &Stream, event: &HttpEvent<'_>) -> ControlFlow<Infallible> {
         if let HttpEvent::Transaction(r) = event {
             self.0 += u64::from(r.request_start_ns.is_some() && r.status.is_none());
         }
+        ControlFlow::Continue(())
     }
 }
 

@@ -2,12 +2,15 @@
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
+use std::ops::ControlFlow;
 
+use pcap_analyzer::{AnalyzerConfig, Handler, RunError};
 use pcap_capture::{Packet, PcapNgWriter, PcapWriter};
-use pcap_decode::decode_packet;
+use pcap_decode::Decoded;
 
 use crate::args::CaptureArgs;
-use crate::error::CliError;
+use crate::cmd::sessions;
+use crate::error::{CliError, flow};
 use crate::input::Input;
 use crate::output::{Output, write_time};
 use crate::render::{json, write_summary};
@@ -15,43 +18,55 @@ use crate::render::{json, write_summary};
 /// Runs `capture`.
 pub fn run(args: &CaptureArgs) -> Result<(), CliError> {
     let mut input = Input::open(&args.source, None)?;
-    let result = match &args.write {
+    match &args.write {
         Some(path) => save(&mut input, path),
         None => print(&mut input, args.output.json),
-    };
-    input.report_stats();
-    result
+    }
 }
 
 /// Prints every packet: a summary line, or a JSON object with `--json`.
-fn print(input: &mut Input, as_json: bool) -> Result<(), CliError> {
-    let mut out = Output::stdout(input.is_live());
-    let mut line = String::with_capacity(256);
-    let mut frame = 0u64;
+fn print(input: &mut Input, json: bool) -> Result<(), CliError> {
+    let mut printer = Printer {
+        out: Output::stdout(input.is_live()),
+        line: String::with_capacity(256),
+        json,
+    };
     // On a read error, what was decoded before it is still written out.
-    let result = loop {
-        let packet = match input.next_packet() {
-            Ok(Some(p)) => p,
-            Ok(None) => break Ok(()),
-            Err(e) => break Err(e),
-        };
-        frame += 1;
-        let decoded = decode_packet(packet.link_type, packet.data);
-        if as_json {
-            json::write_json(out.buffer(), frame, &packet, &decoded);
+    let result = sessions::run(input, &mut printer, AnalyzerConfig::packets_only());
+    printer.out.finish()?;
+    result
+}
+
+/// The handler of `capture` without `-w`.
+struct Printer {
+    out: Output,
+    line: String,
+    json: bool,
+}
+
+impl Handler for Printer {
+    type Error = CliError;
+
+    fn packet(
+        &mut self,
+        frame: u64,
+        packet: &Packet<'_>,
+        decoded: &Decoded<'_>,
+    ) -> ControlFlow<CliError> {
+        if self.json {
+            json::write_json(self.out.buffer(), frame, packet, decoded);
         } else {
+            let line = &mut self.line;
             line.clear();
-            write_time(&mut line, packet.ts_ns);
+            write_time(line, packet.ts_ns);
             line.push(' ');
             // Writing into a String cannot fail.
-            let _ = write_summary(&mut line, &decoded);
+            let _ = write_summary(line, decoded);
             line.push('\n');
-            out.buffer().extend_from_slice(line.as_bytes());
+            self.out.buffer().extend_from_slice(line.as_bytes());
         }
-        out.packet_done()?;
-    };
-    out.finish()?;
-    result
+        flow(self.out.packet_done())
+    }
 }
 
 /// Saves every packet to `path` (`-` = stdout): classic pcap when the input has a single
@@ -66,27 +81,49 @@ fn save(input: &mut Input, path: &std::path::Path) -> Result<(), CliError> {
         })?)
     };
     let sink = BufWriter::with_capacity(1 << 20, sink);
-    let mut writer = match input.link_type() {
+    let writer = match input.link_type() {
         Some(link) => Writer::Pcap(PcapWriter::new(sink, link, input.snaplen())?),
         None => Writer::PcapNg(PcapNgWriter::new(sink, input.snaplen())?),
     };
-    let live = input.is_live();
-    let mut saved = 0u64;
-    let result = loop {
-        let packet = match input.next_packet() {
-            Ok(Some(p)) => p,
-            Ok(None) => break Ok(()),
-            Err(e) => break Err(e),
-        };
-        writer.write(&packet)?;
-        saved += 1;
-        if live {
-            writer.flush()?;
-        }
+    let mut saver = Saver {
+        writer,
+        live: input.is_live(),
+        saved: 0,
     };
-    writer.flush()?;
-    eprintln!("pcap-cli: {saved} packets written to {}", path.display());
+    let result = match sessions::analyzer_run(input, &mut saver, AnalyzerConfig::packets_only()) {
+        // A write error ends at once; after a read error, what was read is still saved.
+        Err(RunError::Handler(e)) => return Err(e),
+        result => result.map_err(RunError::into_inner),
+    };
+    saver.writer.flush()?;
+    eprintln!(
+        "pcap-cli: {} packets written to {}",
+        saver.saved,
+        path.display()
+    );
+    input.report_stats();
     result
+}
+
+/// The handler of `capture -w`.
+struct Saver {
+    writer: Writer<BufWriter<Box<dyn Write>>>,
+    /// Live, every packet reaches the file at once.
+    live: bool,
+    saved: u64,
+}
+
+impl Handler for Saver {
+    type Error = CliError;
+
+    fn packet(&mut self, _: u64, packet: &Packet<'_>, _: &Decoded<'_>) -> ControlFlow<CliError> {
+        flow(self.writer.write(packet))?;
+        self.saved += 1;
+        if self.live {
+            flow(self.writer.flush())?;
+        }
+        ControlFlow::Continue(())
+    }
 }
 
 /// The two file formats `-w` can write.

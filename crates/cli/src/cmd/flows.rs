@@ -10,13 +10,15 @@
 use std::fmt::Write as _;
 use std::io::Write as _;
 
-use pcap_http_ws::pipeline::Handler;
+use std::ops::ControlFlow;
+
+use pcap_analyzer::Handler;
 use pcap_tcp_reassembly::{Event, SessionInfo, StartKind};
 
 use crate::args::FlowsArgs;
 use crate::cmd::sessions::{analyze, push_ts};
 use crate::color::{Color, Palette};
-use crate::error::CliError;
+use crate::error::{CliError, flow};
 use crate::input::Input;
 use crate::output::{Output, write_time};
 use crate::render::json::Obj;
@@ -29,7 +31,6 @@ pub fn run(args: &FlowsArgs) -> Result<(), CliError> {
         palette: Palette::new(&args.output),
         out: Output::stdout(input.is_live()),
         cell: String::new(),
-        error: None,
     };
     if !flows.json {
         write_heading(flows.out.buffer(), flows.palette);
@@ -37,9 +38,7 @@ pub fn run(args: &FlowsArgs) -> Result<(), CliError> {
         flows.out.packet_done()?;
     }
     // A read error still prints the sessions seen before it: `analyze` ends them first.
-    let result = analyze(&mut input, &mut flows, |f| {
-        f.error.take().map_or(Ok(()), Err)
-    });
+    let result = analyze(&mut input, &mut flows);
     let finished = flows.out.finish();
     result.and(finished)
 }
@@ -52,18 +51,16 @@ struct Flows {
     out: Output,
     /// Text table only: one cell's text, reused so rows cost no allocation.
     cell: String,
-    /// The first write error; the run stops after the packet that caused it.
-    error: Option<CliError>,
 }
 
 impl Handler for Flows {
-    fn tcp(&mut self, event: &Event<'_>) {
+    type Error = CliError;
+
+    /// A write error stops the run.
+    fn tcp(&mut self, event: &Event<'_>) -> ControlFlow<CliError> {
         let Some(info) = event.kind.ended() else {
-            return;
+            return ControlFlow::Continue(());
         };
-        if self.error.is_some() {
-            return;
-        }
         if self.json {
             write_json(self.out.buffer(), info);
         } else {
@@ -71,9 +68,7 @@ impl Handler for Flows {
         }
         // Written out here rather than after the packet: the end of the input ends every
         // open session at once (up to `max_sessions` lines).
-        if let Err(e) = self.out.packet_done() {
-            self.error = Some(e);
-        }
+        flow(self.out.packet_done())
     }
 }
 

@@ -20,12 +20,14 @@ use std::io::{BufWriter, Seek, SeekFrom, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use pcap_http_ws::pipeline::Handler;
+use std::ops::ControlFlow;
+
+use pcap_analyzer::Handler;
 use pcap_tcp_reassembly::{Direction, Event, EventKind, SessionInfo};
 
 use crate::args::FollowArgs;
 use crate::cmd::sessions::{analyze, dir_index};
-use crate::error::CliError;
+use crate::error::{CliError, flow};
 use crate::input::Input;
 use crate::render::json::{Arr, Obj};
 
@@ -61,9 +63,8 @@ pub fn run(args: &FollowArgs) -> Result<(), CliError> {
         sessions: HashMap::new(),
         open: HashMap::new(),
         clock: 0,
-        error: None,
     };
-    let result = analyze(&mut input, &mut follow, Follow::after_packet);
+    let result = analyze(&mut input, &mut follow);
     // Sessions were all ended by `analyze`; what is left is flushing the index.
     let flushed = follow.index.flush().map_err(|source| CliError::Io {
         path: follow.index_path.clone(),
@@ -115,15 +116,13 @@ struct Follow {
     open: HashMap<(u64, usize), OpenFile>,
     /// Counts writes, to find the least recently written file.
     clock: u64,
-    /// The first write error; the run stops after the packet that caused it.
-    error: Option<CliError>,
 }
 
 impl Handler for Follow {
-    fn tcp(&mut self, event: &Event<'_>) {
-        if self.error.is_some() {
-            return;
-        }
+    type Error = CliError;
+
+    /// A write error stops the run.
+    fn tcp(&mut self, event: &Event<'_>) -> ControlFlow<CliError> {
         let id = event.session;
         let result = match event.kind {
             EventKind::Data { dir, offset, bytes } => self.data(event, dir, offset, bytes),
@@ -142,9 +141,15 @@ impl Handler for Follow {
             | EventKind::Closed { info, .. } => self.end(&info),
             _ => Ok(()),
         };
-        if let Err(e) = result {
-            self.error = Some(e);
-        }
+        flow(result)
+    }
+
+    fn packet_done(&mut self) -> ControlFlow<CliError> {
+        flow(self.flush_live())
+    }
+
+    fn finished(&mut self) -> ControlFlow<CliError> {
+        flow(self.flush_live())
     }
 }
 
@@ -164,11 +169,8 @@ pub fn file_name(stream: u64, client: SocketAddr, server: SocketAddr, dir: Direc
 }
 
 impl Follow {
-    /// Reports the first write error; live, pushes what is buffered to the files.
-    fn after_packet(&mut self) -> Result<(), CliError> {
-        if let Some(e) = self.error.take() {
-            return Err(e);
-        }
+    /// Live, pushes what is buffered to the files after every packet.
+    fn flush_live(&mut self) -> Result<(), CliError> {
         if self.live {
             let failed = self
                 .open

@@ -33,18 +33,18 @@
 use std::collections::{HashMap, VecDeque};
 use std::fmt::Write as _;
 use std::net::SocketAddr;
-use std::ops::Range;
+use std::ops::{ControlFlow, Range};
 
+use pcap_analyzer::Handler;
 use pcap_capture::Packet;
 use pcap_decode::Decoded;
-use pcap_http_ws::pipeline::Handler;
 use pcap_tcp_reassembly::{Direction, Event, EventKind};
 use regex::bytes::{Regex, RegexBuilder};
 
 use crate::args::GrepArgs;
 use crate::cmd::sessions::{analyze, dir_index, push_ts};
 use crate::color::{Color, Palette};
-use crate::error::CliError;
+use crate::error::{CliError, flow};
 use crate::input::Input;
 use crate::output::{Output, write_time};
 use crate::render::json::Obj;
@@ -107,9 +107,8 @@ pub fn run(args: &GrepArgs) -> Result<(), CliError> {
         packet_mode: args.packet,
         streams: Streams::new(MEMORY_BUDGET),
         packet: PacketHits::default(),
-        error: None,
     };
-    let result = analyze(&mut input, &mut grep, Grep::after_packet);
+    let result = analyze(&mut input, &mut grep);
     let finished = grep.out.finish();
     if let Some(warning) = grep.streams.warning() {
         eprintln!("{warning}");
@@ -747,15 +746,45 @@ struct Grep {
     /// Stream mode's windows.
     streams: Streams,
     packet: PacketHits,
-    /// Stream mode: the first write error; the run stops after the packet that caused it.
-    error: Option<CliError>,
 }
 
 impl Handler for Grep {
-    fn packet(&mut self, frame: u64, packet: &Packet<'_>, decoded: &Decoded<'_>) {
-        if !self.packet_mode {
-            return;
+    type Error = CliError;
+
+    fn packet(
+        &mut self,
+        frame: u64,
+        packet: &Packet<'_>,
+        decoded: &Decoded<'_>,
+    ) -> ControlFlow<CliError> {
+        if self.packet_mode {
+            self.packet_hits(frame, packet, decoded);
         }
+        ControlFlow::Continue(())
+    }
+
+    /// Stream mode: a write error stops the run.
+    fn tcp(&mut self, event: &Event<'_>) -> ControlFlow<CliError> {
+        if self.packet_mode {
+            self.note_packet_session(event);
+            ControlFlow::Continue(())
+        } else {
+            flow(self.stream_event(event))
+        }
+    }
+
+    fn packet_done(&mut self) -> ControlFlow<CliError> {
+        flow(self.after_packet())
+    }
+
+    fn finished(&mut self) -> ControlFlow<CliError> {
+        flow(self.after_packet())
+    }
+}
+
+impl Grep {
+    /// `--packet`: finds the matches in the packet's own TCP payload.
+    fn packet_hits(&mut self, frame: u64, packet: &Packet<'_>, decoded: &Decoded<'_>) {
         let p = &mut self.packet;
         p.frame = frame;
         p.ts_ns = packet.ts_ns;
@@ -786,21 +815,8 @@ impl Handler for Grep {
         }
     }
 
-    fn tcp(&mut self, event: &Event<'_>) {
-        if self.packet_mode {
-            self.note_packet_session(event);
-        } else {
-            self.stream_event(event);
-        }
-    }
-}
-
-impl Grep {
     /// Writes what the last packet produced.
     fn after_packet(&mut self) -> Result<(), CliError> {
-        if let Some(e) = self.error.take() {
-            return Err(e);
-        }
         if !self.packet.hits.is_empty() {
             self.print_packet_hits();
         }
@@ -864,18 +880,14 @@ impl Grep {
     }
 
     /// Stream mode: feeds the windows and reports complete matches.
-    fn stream_event(&mut self, event: &Event<'_>) {
+    fn stream_event(&mut self, event: &Event<'_>) -> Result<(), CliError> {
         let Grep {
             matcher,
             printer,
             out,
             streams,
-            error,
             ..
         } = self;
-        if error.is_some() {
-            return;
-        }
         let id = event.session;
         let (client, server) = (event.client, event.server);
         let mut emit = |dir: Direction, f: Found<'_>| {
@@ -916,12 +928,11 @@ impl Grep {
                 // Written out here rather than after the packet: the end of the input ends
                 // every open session at once (up to `max_sessions`), each with the matches
                 // it held back.
-                if let Err(e) = out.packet_done() {
-                    *error = Some(e);
-                }
+                return out.packet_done();
             }
             _ => {}
         }
+        Ok(())
     }
 }
 

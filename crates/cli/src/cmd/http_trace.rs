@@ -3,11 +3,12 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt::Write as _;
+use std::ops::ControlFlow;
 use std::sync::mpsc::SyncSender;
 
+use pcap_analyzer::{Analyzer, AnalyzerConfig, Handler, RunError, Stream};
 use pcap_capture::Packet;
 use pcap_decode::Decoded;
-use pcap_http_ws::pipeline::{Analyzer, AnalyzerConfig, Handler, Stream};
 use pcap_http_ws::{
     Direction, HttpConfig, HttpEvent, RequestHead, ResponseHead, Transaction, TransactionCollector,
     TransactionRecord, WsControlKind, WsPayload,
@@ -17,7 +18,7 @@ use regex::Regex;
 
 use crate::args::HttpTraceArgs;
 use crate::color::{Color, Palette};
-use crate::error::CliError;
+use crate::error::{CliError, flow};
 use crate::har::Har;
 use crate::input::Input;
 use crate::output::{Output, write_time};
@@ -36,8 +37,7 @@ pub fn run(args: &HttpTraceArgs) -> Result<(), CliError> {
     // body_len in the output is after content decoding, as Wireshark shows it.
     let http = HttpConfig::default().with_decode_content(true);
     let mut config = AnalyzerConfig::with_http(http);
-    config.http_memory = args.http_memory.saturating_mul(1 << 20);
-    let mut analyzer = Analyzer::new(config);
+    config.protocol_memory = args.http_memory.saturating_mul(1 << 20);
     let keep_bodies = args.bodies || args.har.is_some();
     // After the input: a capture that cannot be read leaves an existing file alone, and a
     // live capture has dropped privileges (`--user`) before the file is created.
@@ -56,27 +56,25 @@ pub fn run(args: &HttpTraceArgs) -> Result<(), CliError> {
         tcp_verbose: args.tcp_verbose,
         streams: Streams::default(),
         har,
+        har_failed: false,
         line: String::new(),
         lean: args.output.json && !keep_bodies,
         spare: Vec::new(),
     };
-    let result = loop {
-        match input.next_packet() {
-            Ok(Some(packet)) => analyzer.push(&packet, &mut tracer),
-            Ok(None) => break Ok(()),
-            Err(e) => break Err(e),
+    // Sessions still open, or cut by a read error, are flushed: their transactions count.
+    let mut analyzer = Analyzer::new(config);
+    let result = match analyzer.run(&mut input, &mut tracer) {
+        // A HAR file that cannot be written ends the run as a read error does: sessions
+        // are flushed and what was decoded is still printed.
+        Err(RunError::Handler(e)) if tracer.har_failed => {
+            let _ = analyzer.finish(&mut tracer);
+            Err(e)
         }
-        tracer.out.packet_done()?;
-        // A HAR file that cannot be written ends the run as a read error does: what was
-        // decoded is still printed.
-        if let Some(Err(e)) = tracer.har.as_mut().map(Har::check) {
-            break Err(e);
-        }
+        Err(RunError::Handler(e)) => return Err(e),
+        result => result.map_err(RunError::into_inner),
     };
-    // Sessions still open (or cut by a read error) are flushed: their transactions count.
-    analyzer.finish(&mut tracer);
     tracer.out.flush()?;
-    let abandoned = analyzer.http_abandoned();
+    let abandoned = analyzer.protocol_abandoned();
     if abandoned > 0 {
         eprintln!(
             "pcap-cli: warning: HTTP decoding of {abandoned} sessions stopped early: sessions \
@@ -278,6 +276,8 @@ pub(crate) struct Tracer {
     tcp_verbose: bool,
     streams: Streams,
     har: Option<Har>,
+    /// The run stopped because the HAR file could not be written.
+    har_failed: bool,
     line: String,
     /// `--json` without bodies or HAR: transactions are rendered from the events (see
     /// [`LeanTx`]) instead of through owned [`Transaction`]s.
@@ -287,7 +287,43 @@ pub(crate) struct Tracer {
 }
 
 impl Handler for Tracer {
-    fn packet(&mut self, frame: u64, packet: &Packet<'_>, decoded: &Decoded<'_>) {
+    type Error = CliError;
+
+    fn packet(
+        &mut self,
+        frame: u64,
+        packet: &Packet<'_>,
+        decoded: &Decoded<'_>,
+    ) -> ControlFlow<CliError> {
+        self.on_packet(frame, packet, decoded);
+        ControlFlow::Continue(())
+    }
+
+    fn tcp(&mut self, event: &Event<'_>) -> ControlFlow<CliError> {
+        self.on_tcp(event);
+        ControlFlow::Continue(())
+    }
+
+    fn http(&mut self, stream: &Stream, event: &HttpEvent<'_>) -> ControlFlow<CliError> {
+        self.on_http(stream, event);
+        ControlFlow::Continue(())
+    }
+
+    /// Writes standard output out when due; stops on a HAR file that cannot be written.
+    fn packet_done(&mut self) -> ControlFlow<CliError> {
+        flow(self.out.packet_done())?;
+        match self.har.as_mut().map(Har::check) {
+            Some(Err(e)) => {
+                self.har_failed = true;
+                ControlFlow::Break(e)
+            }
+            _ => ControlFlow::Continue(()),
+        }
+    }
+}
+
+impl Tracer {
+    fn on_packet(&mut self, frame: u64, packet: &Packet<'_>, decoded: &Decoded<'_>) {
         if !self.packets {
             return;
         }
@@ -301,7 +337,7 @@ impl Handler for Tracer {
         self.out.done(Kind::Packet);
     }
 
-    fn tcp(&mut self, event: &Event<'_>) {
+    fn on_tcp(&mut self, event: &Event<'_>) {
         if self.tcp_verbose {
             self.tcp_event(event);
         }
@@ -314,7 +350,7 @@ impl Handler for Tracer {
         }
     }
 
-    fn http(&mut self, stream: &Stream, event: &HttpEvent<'_>) {
+    fn on_http(&mut self, stream: &Stream, event: &HttpEvent<'_>) {
         // Body chunks (the most frequent event) and the other events neither the collector
         // nor the output uses: no session lookup for them.
         let used = match event {
@@ -410,9 +446,7 @@ impl Handler for Tracer {
             _ => {}
         }
     }
-}
 
-impl Tracer {
     /// The web view's tracer: every packet (with its summary line), every transaction (with
     /// a body preview), WebSocket message and TCP event, as JSON items sent to `tx`.
     pub(crate) fn for_feed(tx: SyncSender<FeedItem>) -> Tracer {
@@ -435,6 +469,7 @@ impl Tracer {
             tcp_verbose: true,
             streams: Streams::default(),
             har: None,
+            har_failed: false,
             line: String::new(),
             lean: false,
             spare: Vec::new(),

@@ -4,8 +4,9 @@
 use std::sync::mpsc::{SyncSender, sync_channel};
 use std::time::Duration;
 
+use pcap_analyzer::{Analyzer, AnalyzerConfig, PacketSource, RunError};
+use pcap_capture::Packet;
 use pcap_http_ws::HttpConfig;
-use pcap_http_ws::pipeline::{Analyzer, AnalyzerConfig};
 
 use crate::args::ServeArgs;
 use crate::cmd::http_trace::Tracer;
@@ -49,36 +50,15 @@ fn feed(mut input: Input, tx: &SyncSender<FeedItem>, pace: bool) -> Result<(), C
     let http = HttpConfig::default().with_decode_content(true);
     let mut analyzer = Analyzer::new(AnalyzerConfig::with_http(http));
     let mut tracer = Tracer::for_feed(tx.clone());
-    let mut pacer = Pacer::new().max_gap(MAX_REPLAY_GAP);
-    let (mut packets, mut bytes) = (0u64, 0u64);
-    let result = loop {
-        match input.next_packet() {
-            Ok(Some(packet)) => {
-                if pace {
-                    pacer.wait_until(packet.ts_ns);
-                }
-                packets += 1;
-                bytes += u64::from(packet.orig_len);
-                analyzer.push(&packet, &mut tracer);
-            }
-            Ok(None) => break Ok(()),
-            Err(e) => break Err(e),
-        }
-        if packets % STATS_EVERY == 0 {
-            let drops = input.kernel_drops();
-            if tx
-                .send(FeedItem::Stats {
-                    packets,
-                    bytes,
-                    drops,
-                })
-                .is_err()
-            {
-                break Ok(());
-            }
-        }
+    let mut source = Feed {
+        input: &mut input,
+        tx,
+        pacer: pace.then(|| Pacer::new().max_gap(MAX_REPLAY_GAP)),
+        packets: 0,
+        bytes: 0,
     };
-    analyzer.finish(&mut tracer);
+    let result = analyzer.run(&mut source, &mut tracer);
+    let (packets, bytes) = (source.packets, source.bytes);
     let drops = input.kernel_drops();
     let _ = tx.send(FeedItem::Stats {
         packets,
@@ -86,8 +66,47 @@ fn feed(mut input: Input, tx: &SyncSender<FeedItem>, pace: bool) -> Result<(), C
         drops,
     });
     let _ = tx.send(FeedItem::End);
+    let result = result.map_err(RunError::into_inner);
     if let Err(e) = &result {
         eprintln!("pcap-cli: {e}");
     }
     result
+}
+
+/// The input as the web view reads it: paced at capture speed on a replay, counted, with
+/// the counters sent to the page every [`STATS_EVERY`] packets.
+struct Feed<'a> {
+    input: &'a mut Input,
+    tx: &'a SyncSender<FeedItem>,
+    pacer: Option<Pacer>,
+    packets: u64,
+    bytes: u64,
+}
+
+impl PacketSource for Feed<'_> {
+    type Error = CliError;
+
+    /// The next packet; the end once the web view has gone (Ctrl-C).
+    fn next_packet(&mut self) -> Result<Option<Packet<'_>>, CliError> {
+        if self.packets > 0 && self.packets % STATS_EVERY == 0 {
+            let drops = self.input.kernel_drops();
+            let stats = FeedItem::Stats {
+                packets: self.packets,
+                bytes: self.bytes,
+                drops,
+            };
+            if self.tx.send(stats).is_err() {
+                return Ok(None);
+            }
+        }
+        let Some(packet) = self.input.next_packet()? else {
+            return Ok(None);
+        };
+        if let Some(pacer) = &mut self.pacer {
+            pacer.wait_until(packet.ts_ns);
+        }
+        self.packets += 1;
+        self.bytes += u64::from(packet.orig_len);
+        Ok(Some(packet))
+    }
 }

@@ -1,9 +1,9 @@
-//! What `grep`, `flows` and `follow` share: reading packets through the analyzer (TCP only)
-//! and a few ways of writing sessions out.
+//! What the subcommands share: reading packets through the analyzer and a few ways of
+//! writing sessions out.
 
 use std::io::Write as _;
 
-use pcap_http_ws::pipeline::{Analyzer, AnalyzerConfig, Handler};
+use pcap_analyzer::{Analyzer, AnalyzerConfig, Handler, RunError};
 use pcap_tcp_reassembly::Direction;
 
 use crate::error::CliError;
@@ -17,32 +17,42 @@ use crate::input::Input;
 /// `max_sessions` cap, which bounds memory) or at the end of the file. Live captures keep
 /// the reassembler's idle timeout.
 ///
-/// `after` runs after each packet and once more after the sessions are ended: it is where
-/// a subcommand writes out what the handler gathered and reports the handler's own errors.
-/// On a read error (a damaged file), the sessions seen so far are still ended and
-/// `after` still runs, so their output is complete, and then the read error is returned.
-pub(crate) fn analyze<H: Handler>(
+/// The handler writes out what it gathered in [`Handler::packet_done`] and
+/// [`Handler::finished`], and stops the run with its own errors. On a read error (a damaged
+/// file), the sessions seen so far are still ended and `finished` still runs, so their
+/// output is complete, and then the read error is returned.
+pub(crate) fn analyze<H: Handler<Error = CliError> + 'static>(
     input: &mut Input,
     handler: &mut H,
-    mut after: impl FnMut(&mut H) -> Result<(), CliError>,
 ) -> Result<(), CliError> {
     let mut config = AnalyzerConfig::tcp_only();
     if !input.is_live() {
         config.tcp.idle_timeout_ns = None;
     }
-    let mut analyzer = Analyzer::new(config);
-    let read = loop {
-        match input.next_packet() {
-            Ok(Some(packet)) => analyzer.push(&packet, handler),
-            Ok(None) => break Ok(()),
-            Err(e) => break Err(e),
-        }
-        after(handler)?;
-    };
-    analyzer.finish(handler);
-    after(handler)?;
-    input.report_stats();
-    read
+    run(input, handler, config)
+}
+
+/// Runs `input` through an analyzer set up by `config`, then prints live capture
+/// statistics (unless the handler stopped the run).
+pub(crate) fn run<H: Handler<Error = CliError> + 'static>(
+    input: &mut Input,
+    handler: &mut H,
+    config: AnalyzerConfig,
+) -> Result<(), CliError> {
+    let result = analyzer_run(input, handler, config);
+    if !matches!(result, Err(RunError::Handler(_))) {
+        input.report_stats();
+    }
+    result.map_err(RunError::into_inner)
+}
+
+/// [`run`], with the side that stopped the run told apart and no statistics printed.
+pub(crate) fn analyzer_run<H: Handler<Error = CliError> + 'static>(
+    input: &mut Input,
+    handler: &mut H,
+    config: AnalyzerConfig,
+) -> Result<(), RunError<CliError, CliError>> {
+    Analyzer::new(config).run(input, handler)
 }
 
 /// 0 for client to server, 1 for server to client: an index into per-direction arrays.

@@ -1,28 +1,34 @@
 //! Your own protocol on top of reassembled streams: every Redis command a client sends,
 //! decoded from RESP (`*2\r\n$3\r\nGET\r\n$3\r\nkey\r\n`, or inline `PING\r\n`).
 //!
-//! Shows how to add a decoder the framework does not have. `Handler::tcp` hands over each
-//! direction's bytes in order (out-of-order segments already sorted, retransmissions
-//! dropped), in whatever pieces the segments cut them; a per-session buffer collects the
-//! client's bytes until a whole command is there. A `Gap` (bytes never captured) clears the
-//! buffer and the parser resynchronises at the next `*` that starts a line. The buffer is
-//! capped (`MAX_PENDING`) so a hostile client cannot make it grow without bound.
+//! Shows how to add a decoder the framework does not have, as a [`Protocol`] registered
+//! with the [`Analyzer`]. The analyzer offers it every TCP session whose first bytes pass
+//! [`Protocol::probe`] (by content, whatever the port), then hands the session's
+//! [`ProtocolSession`] each direction's bytes in order (out-of-order segments already
+//! sorted, retransmissions dropped), in whatever pieces the segments cut them. The decoder
+//! collects the client's bytes until a whole command is there, confirms the session as
+//! Redis on its first command (or rejects it on bytes that are not RESP), and reports
+//! commands to the handler through a trait of its own, [`Commands`]. A gap (bytes never
+//! captured) clears the buffer and the parser resynchronises at the next `*` that starts a
+//! line. The buffer is capped (`MAX_PENDING`) and counted in [`ProtocolSession::memory`],
+//! so a hostile client cannot make it grow without bound.
 //!
 //! ```text
-//! $ cargo run -p pcap-http-ws --example redis_commands -- tests/data/redis-commands.pcap
+//! $ cargo run -p pcap-analyzer --example redis_commands -- tests/data/redis-commands.pcap
 //! #0 10.0.0.1:50000 SET greeting "hello world"
 //! $ sudo target/debug/examples/redis_commands -i lo    # with redis-server on lo
 //! ```
-//! `tests/data/redis-commands.pcap` is built by `crates/http-ws/tests/examples.rs`
-//! (`PCAP_REGENERATE=1 cargo test -p pcap-http-ws --test examples` rewrites it).
+//! `tests/data/redis-commands.pcap` is built by `crates/analyzer/tests/examples.rs`
+//! (`PCAP_REGENERATE=1 cargo test -p pcap-analyzer --test examples` rewrites it).
 
-use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::convert::Infallible;
+use std::ops::ControlFlow;
 
+use pcap_analyzer::protocol::{Cx, Detection, Protocol, ProtocolSession};
+use pcap_analyzer::{Analyzer, AnalyzerConfig, Handler, Stream};
 use pcap_capture::Source;
 use pcap_capture::live::LiveOptions;
-use pcap_http_ws::pipeline::{Analyzer, AnalyzerConfig, Handler};
-use pcap_tcp_reassembly::{Direction, Event, EventKind};
+use pcap_tcp_reassembly::Direction;
 
 /// The most client bytes held while waiting for the end of a command.
 const MAX_PENDING: usize = 1 << 20;
@@ -101,57 +107,124 @@ fn resync_point(buf: &[u8]) -> Option<usize> {
     buf.windows(3).position(|w| w == b"\r\n*").map(|i| i + 2)
 }
 
+/// What the Redis decoder reports, for handlers that want Redis commands.
+trait Commands: Handler {
+    /// A whole command from the client.
+    fn command(&mut self, stream: &Stream, args: &[String]) -> ControlFlow<Self::Error>;
+
+    /// Something the decoder skipped, and why.
+    fn skipped(&mut self, stream: &Stream, why: &str) -> ControlFlow<Self::Error>;
+}
+
+/// The protocol: Redis, found by content.
+struct Redis;
+
+impl<H: Commands> Protocol<H> for Redis {
+    fn name(&self) -> &'static str {
+        "redis"
+    }
+
+    /// A client that starts with an array (`*`) or a word (an inline command), a server
+    /// that starts with a RESP reply type, or a session picked up after lost bytes.
+    fn probe(&self, dir: Direction, prefix: &[u8]) -> bool {
+        match (dir, prefix.first()) {
+            (_, None) => true,
+            (Direction::ClientToServer, Some(&b)) => b == b'*' || b.is_ascii_alphabetic(),
+            (Direction::ServerToClient, Some(b)) => b"+-:$*".contains(b),
+        }
+    }
+
+    fn start(&self) -> Box<dyn ProtocolSession<H>> {
+        Box::new(Session::default())
+    }
+}
+
 /// One client's unparsed bytes.
 #[derive(Default)]
 struct Session {
     pending: Vec<u8>,
     /// Bytes were lost: skip to a likely command start before parsing.
     lost: bool,
+    detection: Option<Detection>,
 }
 
-/// Sessions by number, made on the client's first bytes or gap (events name the session's
-/// endpoints, so a session that sends nothing, such as a SYN flood's, costs nothing here).
-#[derive(Default)]
-struct Commands {
-    sessions: HashMap<u64, Session>,
-}
-
-impl Commands {
-    fn data(&mut self, id: u64, client: SocketAddr, bytes: &[u8]) {
-        let s = self.sessions.entry(id).or_default();
-        s.pending.extend_from_slice(bytes);
-        if s.lost {
-            let Some(at) = resync_point(&s.pending) else {
-                s.pending.clear();
+impl Session {
+    /// Parses what the client sent so far, reporting each whole command.
+    fn client_bytes<H: Commands>(&mut self, cx: &mut Cx<'_, H>, bytes: &[u8]) {
+        self.pending.extend_from_slice(bytes);
+        if self.lost {
+            let Some(at) = resync_point(&self.pending) else {
+                self.pending.clear();
                 return;
             };
-            s.pending.drain(..at);
-            s.lost = false;
+            self.pending.drain(..at);
+            self.lost = false;
         }
+        let stream = cx.stream;
         let mut used = 0;
         loop {
-            match parse_command(s.pending.get(used..).unwrap_or_default()) {
+            match parse_command(self.pending.get(used..).unwrap_or_default()) {
                 Parsed::Command(args, len) => {
                     used += len;
+                    self.detection = Some(Detection::Confirmed);
                     if !args.is_empty() {
-                        println!("#{id} {client} {}", show(&args));
+                        cx.report(|h| h.command(&stream, &args));
                     }
                 }
                 Parsed::NeedMore => break,
+                Parsed::Invalid if self.detection.is_none() => {
+                    // Not Redis after all: let the analyzer drop this decoder.
+                    self.detection = Some(Detection::Rejected);
+                    self.pending = Vec::new();
+                    return;
+                }
                 Parsed::Invalid => {
-                    println!("#{id} {client} not RESP, skipping to the next command");
-                    used = s.pending.len();
-                    s.lost = true;
+                    cx.report(|h| h.skipped(&stream, "not RESP, skipping to the next command"));
+                    used = self.pending.len();
+                    self.lost = true;
                     break;
                 }
             }
         }
-        s.pending.drain(..used);
-        if s.pending.len() > MAX_PENDING {
-            println!("#{id} {client} command too long, skipping it");
-            s.pending.clear();
-            s.lost = true;
+        self.pending.drain(..used);
+        if self.pending.len() > MAX_PENDING {
+            cx.report(|h| h.skipped(&stream, "command too long, skipping it"));
+            self.pending.clear();
+            self.lost = true;
         }
+    }
+}
+
+impl<H: Commands> ProtocolSession<H> for Session {
+    fn data(&mut self, cx: &mut Cx<'_, H>, dir: Direction, _ts_ns: i64, bytes: &[u8]) {
+        if dir == Direction::ClientToServer {
+            self.client_bytes(cx, bytes);
+        }
+    }
+
+    fn gap(&mut self, cx: &mut Cx<'_, H>, dir: Direction, _ts_ns: i64, len: u64) {
+        if dir == Direction::ClientToServer {
+            let stream = cx.stream;
+            cx.report(|h| h.skipped(&stream, &format!("{len} bytes lost, resynchronising")));
+            self.pending.clear();
+            self.lost = true;
+        }
+    }
+
+    fn end(&mut self, _cx: &mut Cx<'_, H>, _dir: Option<Direction>, _ts_ns: i64) {}
+
+    fn abandon(&mut self, cx: &mut Cx<'_, H>, budget: usize, _ts_ns: i64) {
+        let stream = cx.stream;
+        let why = format!("over the {budget}-byte memory budget, no longer decoded");
+        cx.report(|h| h.skipped(&stream, &why));
+    }
+
+    fn memory(&self) -> usize {
+        self.pending.capacity()
+    }
+
+    fn detection(&self) -> Detection {
+        self.detection.unwrap_or(Detection::Undecided)
     }
 }
 
@@ -170,30 +243,22 @@ fn show(args: &[String]) -> String {
     shown.join(" ")
 }
 
-impl Handler for Commands {
-    fn tcp(&mut self, event: &Event<'_>) {
-        let id = event.session;
-        match event.kind {
-            EventKind::Data {
-                dir: Direction::ClientToServer,
-                bytes,
-                ..
-            } => self.data(id, event.client, bytes),
-            EventKind::Gap {
-                dir: Direction::ClientToServer,
-                len,
-                ..
-            } => {
-                println!("#{id} {} {len} bytes lost, resynchronising", event.client);
-                let s = self.sessions.entry(id).or_default();
-                s.pending.clear();
-                s.lost = true;
-            }
-            EventKind::End { .. } | EventKind::Reset { .. } | EventKind::Closed { .. } => {
-                self.sessions.remove(&id);
-            }
-            _ => {}
-        }
+/// The handler: prints each command with its session number and client.
+struct Print;
+
+impl Handler for Print {
+    type Error = Infallible;
+}
+
+impl Commands for Print {
+    fn command(&mut self, stream: &Stream, args: &[String]) -> ControlFlow<Infallible> {
+        println!("#{} {} {}", stream.id, stream.client, show(args));
+        ControlFlow::Continue(())
+    }
+
+    fn skipped(&mut self, stream: &Stream, why: &str) -> ControlFlow<Infallible> {
+        println!("#{} {} {why}", stream.id, stream.client);
+        ControlFlow::Continue(())
     }
 }
 
@@ -204,11 +269,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         [path] => Source::open_file(path)?,
         _ => return Err("usage: redis_commands FILE | redis_commands -i IFACE".into()),
     };
-    Analyzer::new(AnalyzerConfig::tcp_only()).run(&mut source, &mut Commands::default())?;
+    let mut analyzer = Analyzer::new(AnalyzerConfig::tcp_only());
+    analyzer.register(Box::new(Redis));
+    analyzer.run(&mut source, &mut Print)?;
     Ok(())
 }
 
-/// Run with `cargo test -p pcap-http-ws --example redis_commands`.
+/// Run with `cargo test -p pcap-analyzer --example redis_commands`.
 #[cfg(test)]
 mod tests {
     use super::{Parsed, parse_command, resync_point};

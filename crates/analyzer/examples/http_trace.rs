@@ -7,16 +7,18 @@
 //! session ends (`Handler::tcp` sees the end after the HTTP decoder has flushed it).
 //!
 //! ```text
-//! $ cargo run -p pcap-http-ws --example http_trace -- tests/data/sample-http-ws.pcap
+//! $ cargo run -p pcap-analyzer --example http_trace -- tests/data/sample-http-ws.pcap
 //! #0 [2001:db8:1::1]:36510 POST http://static.example.net/index.html?id=94467&page=28 200 0.007 ms
 //! $ sudo target/debug/examples/http_trace -i lo
 //! ```
 
 use std::collections::HashMap;
+use std::convert::Infallible;
+use std::ops::ControlFlow;
 
+use pcap_analyzer::{Analyzer, Handler, Stream};
 use pcap_capture::Source;
 use pcap_capture::live::LiveOptions;
-use pcap_http_ws::pipeline::{Analyzer, Handler, Stream};
 use pcap_http_ws::{HttpEvent, TransactionCollector};
 use pcap_tcp_reassembly::Event;
 
@@ -27,7 +29,9 @@ struct Trace {
 }
 
 impl Handler for Trace {
-    fn http(&mut self, stream: &Stream, event: &HttpEvent<'_>) {
+    type Error = Infallible;
+
+    fn http(&mut self, stream: &Stream, event: &HttpEvent<'_>) -> ControlFlow<Infallible> {
         let collector = self.sessions.entry(stream.id).or_default();
         collector.push(event);
         for tx in collector.take() {
@@ -45,12 +49,14 @@ impl Handler for Trace {
                 tx.uri.as_deref().unwrap_or("-"),
             );
         }
+        ControlFlow::Continue(())
     }
 
-    fn tcp(&mut self, event: &Event<'_>) {
+    fn tcp(&mut self, event: &Event<'_>) -> ControlFlow<Infallible> {
         if event.kind.ended().is_some() {
             self.sessions.remove(&event.session);
         }
+        ControlFlow::Continue(())
     }
 }
 

@@ -7,7 +7,7 @@
 //! the same [`Decoded`]; `pcap-cli capture` prints a fuller line of the same kind.)
 //!
 //! ```text
-//! $ cargo run -p pcap-http-ws --example simple_capture -- tests/data/sample-http-ws.pcap
+//! $ cargo run -p pcap-analyzer --example simple_capture -- tests/data/sample-http-ws.pcap
 //! 1 1700000000.000025 02:00:00:00:fe:01 -> 02:00:00:00:00:01 [2001:db8:1::1]:36510 -> [2001:db8:ffff::82]:80 TCP [S] seq 328182931 win 65535 len 0
 //! $ sudo target/debug/examples/simple_capture -i lo    # live; Ctrl-C stops
 //! ```

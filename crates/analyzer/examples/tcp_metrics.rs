@@ -7,18 +7,20 @@
 //! and `tcp` reports each session's end with a [`SessionInfo`] summary from the reassembler.
 //!
 //! ```text
-//! $ cargo run -p pcap-http-ws --example tcp_metrics -- tests/data/sample-http-ws.pcap
+//! $ cargo run -p pcap-analyzer --example tcp_metrics -- tests/data/sample-http-ws.pcap
 //! #0 [2001:db8:1::1]:36510 -> [2001:db8:ffff::82]:80 rtt 0.006 ms (0.001 + 0.005) c2s 1522 B s2c 1772 B retrans 0 duration 0.494 ms closed
 //! $ sudo target/debug/examples/tcp_metrics -i lo
 //! ```
 
 use std::collections::HashMap;
+use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::ops::ControlFlow;
 
+use pcap_analyzer::{Analyzer, AnalyzerConfig, Handler};
 use pcap_capture::live::LiveOptions;
 use pcap_capture::{Packet, Source};
 use pcap_decode::Decoded;
-use pcap_http_ws::pipeline::{Analyzer, AnalyzerConfig, Handler};
 use pcap_tcp_reassembly::{Event, SessionInfo};
 
 /// Packet times (ns) of the three handshake packets, first copy of each.
@@ -36,10 +38,17 @@ struct Metrics {
 }
 
 impl Handler for Metrics {
-    fn packet(&mut self, _frame: u64, packet: &Packet<'_>, decoded: &Decoded<'_>) {
+    type Error = Infallible;
+
+    fn packet(
+        &mut self,
+        _frame: u64,
+        packet: &Packet<'_>,
+        decoded: &Decoded<'_>,
+    ) -> ControlFlow<Infallible> {
         let (Some(tcp), Some(src), Some(dst)) = (decoded.tcp(), decoded.src_ip(), decoded.dst_ip())
         else {
-            return;
+            return ControlFlow::Continue(());
         };
         let from = SocketAddr::new(src, tcp.src_port());
         let to = SocketAddr::new(dst, tcp.dst_port());
@@ -59,14 +68,16 @@ impl Handler for Metrics {
                 h.ack.get_or_insert(ts);
             }
         }
+        ControlFlow::Continue(())
     }
 
-    fn tcp(&mut self, event: &Event<'_>) {
+    fn tcp(&mut self, event: &Event<'_>) -> ControlFlow<Infallible> {
         let Some(info) = event.kind.ended() else {
-            return;
+            return ControlFlow::Continue(());
         };
         let handshake = self.handshakes.remove(&(info.client, info.server));
         println!("{}", line(info, handshake.as_ref()));
+        ControlFlow::Continue(())
     }
 }
 

@@ -33,7 +33,7 @@ fn build_examples() {
             "build",
             "-q",
             "-p",
-            "pcap-http-ws",
+            "pcap-analyzer",
             "--examples",
             "--target-dir",
         ]);
@@ -294,7 +294,7 @@ fn readme_lists_every_example() {
     let readme = std::fs::read_to_string(workspace_root().join("README.md")).unwrap();
     let section = &readme[readme.find("\n## Examples\n").unwrap()..];
     for name in example_names() {
-        let command = format!("cargo run -p pcap-http-ws --example {name} -- ");
+        let command = format!("cargo run -p pcap-analyzer --example {name} -- ");
         assert!(
             section.contains(&format!("| `{name}` |")),
             "{name} missing from README"
@@ -315,10 +315,10 @@ struct Conn {
     seq: (u32, u32),
 }
 
-const SYN: u16 = TcpFlags::SYN;
-const ACK: u16 = TcpFlags::ACK;
-const PSH_ACK: u16 = TcpFlags::PSH | TcpFlags::ACK;
-const FIN_ACK: u16 = TcpFlags::FIN | TcpFlags::ACK;
+const SYN: u16 = TcpFlags::SYN.0;
+const ACK: u16 = TcpFlags::ACK.0;
+const PSH_ACK: u16 = TcpFlags::PSH.0 | TcpFlags::ACK.0;
+const FIN_ACK: u16 = TcpFlags::FIN.0 | TcpFlags::ACK.0;
 
 impl Conn {
     fn new(client: IpSpec, server: IpSpec, ports: (u16, u16), isn: (u32, u32)) -> Conn {
@@ -370,7 +370,7 @@ impl Conn {
             options: Vec::new(),
         };
         let bytes = tcp_frame(frame, &tcp, payload);
-        let len = payload.len() as u32 + u32::from(flags & (SYN | TcpFlags::FIN) != 0);
+        let len = payload.len() as u32 + u32::from(flags & (SYN | TcpFlags::FIN.0) != 0);
         *seq = seq.wrapping_add(len);
         self.ts_us = ts_us;
         (ts_us, bytes)

@@ -9,16 +9,18 @@
 //! last match, capped at `WINDOW`, so memory stays bounded on any traffic.
 //!
 //! ```text
-//! $ cargo run -p pcap-http-ws --example network_grep -- 'Host: [a-z.]+' tests/data/sample-http-ws.pcap
+//! $ cargo run -p pcap-analyzer --example network_grep -- 'Host: [a-z.]+' tests/data/sample-http-ws.pcap
 //! #0 [2001:db8:1::1]:36510 -> [2001:db8:ffff::82]:80 Host: static.example.net
 //! $ sudo target/debug/examples/network_grep '(?i)authorization: .*' -i lo
 //! ```
 
 use std::collections::HashMap;
+use std::convert::Infallible;
+use std::ops::ControlFlow;
 
+use pcap_analyzer::{Analyzer, AnalyzerConfig, Handler};
 use pcap_capture::Source;
 use pcap_capture::live::LiveOptions;
-use pcap_http_ws::pipeline::{Analyzer, AnalyzerConfig, Handler};
 use pcap_tcp_reassembly::{Direction, Event, EventKind};
 use regex::bytes::Regex;
 
@@ -32,7 +34,9 @@ struct Grep {
 }
 
 impl Handler for Grep {
-    fn tcp(&mut self, event: &Event<'_>) {
+    type Error = Infallible;
+
+    fn tcp(&mut self, event: &Event<'_>) -> ControlFlow<Infallible> {
         let id = event.session;
         match event.kind {
             EventKind::Data { dir, bytes, .. } => {
@@ -62,6 +66,7 @@ impl Handler for Grep {
             }
             _ => {}
         }
+        ControlFlow::Continue(())
     }
 }
 

@@ -2,8 +2,11 @@
 //! file (`tests/data/sample-http-ws.pcap.truth.json`).
 #![allow(missing_docs)]
 
+use std::convert::Infallible;
+use std::ops::ControlFlow;
+
+use pcap_analyzer::{Analyzer, Handler, Stream};
 use pcap_capture::Source;
-use pcap_http_ws::pipeline::{Analyzer, Handler, Stream};
 use pcap_http_ws::{Direction, HttpEvent};
 use pcap_tcp_reassembly::{Event, EventKind};
 
@@ -27,19 +30,28 @@ fn index(dir: Direction) -> usize {
 }
 
 impl Handler for Counts {
-    fn packet(&mut self, _: u64, _: &pcap_capture::Packet<'_>, _: &pcap_decode::Decoded<'_>) {
+    type Error = Infallible;
+
+    fn packet(
+        &mut self,
+        _: u64,
+        _: &pcap_capture::Packet<'_>,
+        _: &pcap_decode::Decoded<'_>,
+    ) -> ControlFlow<Infallible> {
         self.packets += 1;
+        ControlFlow::Continue(())
     }
 
-    fn tcp(&mut self, event: &Event<'_>) {
+    fn tcp(&mut self, event: &Event<'_>) -> ControlFlow<Infallible> {
         match event.kind {
             EventKind::Start { .. } => self.sessions += 1,
             EventKind::Data { dir, bytes, .. } => self.bytes[index(dir)] += bytes.len() as u64,
             _ => {}
         }
+        ControlFlow::Continue(())
     }
 
-    fn http(&mut self, stream: &Stream, event: &HttpEvent<'_>) {
+    fn http(&mut self, stream: &Stream, event: &HttpEvent<'_>) -> ControlFlow<Infallible> {
         assert_eq!(
             stream.server.port(),
             80,
@@ -55,6 +67,7 @@ impl Handler for Counts {
             HttpEvent::WsMessage(m) => self.ws_messages[index(m.dir)] += 1,
             _ => {}
         }
+        ControlFlow::Continue(())
     }
 }
 
@@ -82,10 +95,13 @@ fn sample_capture_matches_generator_truth() {
 struct RequestLines(Vec<String>);
 
 impl Handler for RequestLines {
-    fn http(&mut self, _: &Stream, event: &HttpEvent<'_>) {
+    type Error = Infallible;
+
+    fn http(&mut self, _: &Stream, event: &HttpEvent<'_>) -> ControlFlow<Infallible> {
         if let HttpEvent::Request(r) = event {
             self.0.push(format!("{} {}", r.method, r.uri));
         }
+        ControlFlow::Continue(())
     }
 }
 

@@ -6,23 +6,29 @@
 //! The code below this comment is the README's text, word for word (a test checks it).
 //!
 //! ```text
-//! $ cargo run -p pcap-http-ws --example requests -- tests/data/sample-http-ws.pcap
+//! $ cargo run -p pcap-analyzer --example requests -- tests/data/sample-http-ws.pcap
 //! [2001:db8:1::1]:36510 POST http://static.example.net/index.html?id=94467&page=28
 //! ```
 
+use std::convert::Infallible;
+use std::ops::ControlFlow;
+
+use pcap_analyzer::{Analyzer, Handler, Stream};
 use pcap_capture::Source;
 use pcap_http_ws::HttpEvent;
-use pcap_http_ws::pipeline::{Analyzer, Handler, Stream};
 
 /// Prints every HTTP request's method and URL.
 struct Requests;
 
 impl Handler for Requests {
-    fn http(&mut self, stream: &Stream, event: &HttpEvent<'_>) {
+    type Error = Infallible;
+
+    fn http(&mut self, stream: &Stream, event: &HttpEvent<'_>) -> ControlFlow<Infallible> {
         if let HttpEvent::Request(r) = event {
             let host = r.headers.get("host").unwrap_or_default().escape_ascii();
             println!("{} {} http://{host}{}", stream.client, r.method, r.uri);
         }
+        ControlFlow::Continue(())
     }
 }
 
