@@ -11,6 +11,7 @@ pub mod input;
 pub mod output;
 pub mod progress;
 pub mod serve;
+mod trace;
 
 use args::{Cli, Command};
 use error::CliError;
