@@ -1,15 +1,31 @@
 //! Arbitrary bytes split into two directions and chunks, with gaps and ends: never a panic.
-//! Events also go through a `TransactionCollector` (owned transactions, as http-trace's text
-//! and HAR outputs build them), and the session's memory count is checked as it goes.
+//! Events also go through a `TransactionCollector` (packed heads read through the view, and
+//! owned transactions, as http-trace's outputs and HAR read them), and the session's memory
+//! count is checked as it goes.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pcap_http_ws::{Direction, HttpConfig, HttpSession, TransactionCollector};
+use pcap_http_ws::{
+    Direction, HeadBuffers, HttpConfig, HttpSession, Transaction, TransactionCollector,
+};
 
 fuzz_target!(|data: &[u8]| {
     let mut session = HttpSession::new(HttpConfig::default().with_decode_content(true));
     let mut collector = TransactionCollector::new(Some(64));
-    let mut sink = |ev: pcap_http_ws::HttpEvent<'_>| collector.push(&ev);
+    let mut buffers = HeadBuffers::new();
+    let mut done = Vec::new();
+    let mut sink = |ev: pcap_http_ws::HttpEvent<'_>| {
+        collector.push_with(&ev, &mut buffers, |view| {
+            // Every field of the view can be read (the packed heads unpacked).
+            if let Some(r) = view.request() {
+                let _ = (r.method, r.uri, r.host(), r.user_agent(), r.headers.count());
+            }
+            if let Some(r) = view.response() {
+                let _ = (r.reason, r.headers.count());
+            }
+            done.push(Transaction::from(view));
+        });
+    };
     // Control byte per chunk: bit 7 = direction, bits 0..5 = chunk length, 0x40 = gap/end.
     let mut rest = data;
     while let Some((&ctl, tail)) = rest.split_first() {
@@ -38,14 +54,8 @@ fuzz_target!(|data: &[u8]| {
     } else {
         session.end(None, 0, &mut sink);
     }
-    for tx in collector.take() {
-        // Every field of an owned transaction can be read (the packed head unpacked).
-        let _ = (
-            tx.method,
-            tx.uri,
-            tx.host,
-            tx.user_agent,
-            tx.request_headers.len(),
-        );
+    collector.recycle(&mut buffers);
+    for tx in done {
+        let _ = (tx.method, tx.uri, tx.host, tx.request_headers.len());
     }
 });

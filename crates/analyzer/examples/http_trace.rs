@@ -2,9 +2,10 @@
 //! client, method, URL, status and how long the exchange took (first request byte to last
 //! response byte, in packet time).
 //!
-//! Shows [`TransactionCollector`], which turns a session's HTTP events into owned
-//! [`Transaction`](pcap_http_ws::Transaction)s, kept per session and dropped when the
-//! session ends (`Handler::tcp` sees the end after the HTTP decoder has flushed it).
+//! Shows [`TransactionCollector`], which pairs a session's requests and responses and hands
+//! each finished exchange over as a borrowed [`TransactionView`]; one collector per session,
+//! dropped when the session ends (`Handler::tcp` sees the end after the HTTP decoder has
+//! flushed it).
 //!
 //! ```text
 //! $ cargo run -p pcap-analyzer --example http_trace -- tests/data/sample-http-ws.pcap
@@ -19,7 +20,7 @@ use std::ops::ControlFlow;
 use pcap_analyzer::{Analyzer, Handler, Stream};
 use pcap_capture::Source;
 use pcap_capture::live::LiveOptions;
-use pcap_http_ws::{HttpEvent, TransactionCollector};
+use pcap_http_ws::{HttpEvent, TransactionCollector, TransactionView};
 use pcap_tcp_reassembly::Event;
 
 /// One transaction collector per open session.
@@ -33,22 +34,7 @@ impl Handler for Trace {
 
     fn http(&mut self, stream: &Stream, event: &HttpEvent<'_>) -> ControlFlow<Infallible> {
         let collector = self.sessions.entry(stream.id).or_default();
-        collector.push(event);
-        for tx in collector.take() {
-            let ms = match (tx.record.request_start_ns, tx.record.response_end_ns) {
-                (Some(start), Some(end)) => format!("{:.3} ms", (end - start) as f64 / 1e6),
-                _ => "incomplete".to_owned(),
-            };
-            let status = tx.status.map_or("-".to_owned(), |s| s.to_string());
-            println!(
-                "#{} {} {} http://{}{} {status} {ms}",
-                stream.id,
-                stream.client,
-                tx.method.as_deref().unwrap_or("-"),
-                tx.host.as_deref().unwrap_or("-"),
-                tx.uri.as_deref().unwrap_or("-"),
-            );
-        }
+        collector.push(event, |tx| print(stream, tx));
         ControlFlow::Continue(())
     }
 
@@ -58,6 +44,27 @@ impl Handler for Trace {
         }
         ControlFlow::Continue(())
     }
+}
+
+fn print(stream: &Stream, tx: TransactionView<'_>) {
+    let rec = tx.record();
+    let ms = match (rec.request_start_ns, rec.response_end_ns) {
+        (Some(start), Some(end)) => format!("{:.3} ms", (end - start) as f64 / 1e6),
+        _ => "incomplete".to_owned(),
+    };
+    let status = tx
+        .response()
+        .map_or("-".to_owned(), |r| r.status.to_string());
+    let request = tx.request();
+    let host = request.and_then(|r| r.host()).unwrap_or(b"-");
+    println!(
+        "#{} {} {} http://{}{} {status} {ms}",
+        stream.id,
+        stream.client,
+        request.map_or("-", |r| r.method),
+        String::from_utf8_lossy(host),
+        request.map_or("-", |r| r.uri),
+    );
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

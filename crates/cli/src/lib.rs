@@ -12,6 +12,7 @@ pub mod output;
 pub mod progress;
 pub mod render;
 pub mod serve;
+mod trace;
 
 use args::{Cli, Command};
 use error::CliError;

@@ -1,7 +1,7 @@
-//! `http-trace --json` has two renderers: the lean one (no bodies, no HAR: heads rendered as
-//! they arrive, no owned transactions) and the one through `TransactionCollector` (used as
-//! soon as `--har` asks for bodies). Writing a HAR must not change standard output, so the
-//! two are compared byte for byte, with and without filters, on the sample and the corpus.
+//! `http-trace --json` reads every transaction through pcap-http-ws's `TransactionView`; with
+//! `--har` the collector also keeps bodies and each transaction is copied for the HAR file.
+//! Writing a HAR must not change standard output, so the two runs are compared byte for
+//! byte, with and without filters, on the sample and the corpus.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::Path;

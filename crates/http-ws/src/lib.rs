@@ -47,7 +47,10 @@ pub use event::{
 };
 pub use pcap_tcp_reassembly::Direction;
 pub use session::HttpSession;
-pub use transaction::{Transaction, TransactionCollector};
+pub use transaction::{
+    HeadBuffers, PackedHeaders, RequestView, ResponseView, Transaction, TransactionCollector,
+    TransactionView,
+};
 pub use websocket::{PerMessageDeflate, accept_key};
 
 /// The README's examples, compiled as doc tests so that they stay true.

@@ -1,4 +1,12 @@
-//! Owned per-exchange summaries built from the event stream, for the CLI and HAR writers.
+//! Request/response pairing: a [`TransactionCollector`] per session turns the session's
+//! events into transactions, each read through a borrowed [`TransactionView`] of packed
+//! heads, or copied into an owned [`Transaction`].
+//!
+//! This is the one pairing of requests with responses: a record closes the waiting request
+//! with its index (requests the session dropped have lower ones) and the latest final
+//! response. Heads wait packed into one buffer each, about their size on the wire, and
+//! buffers can come back through a [`HeadBuffers`] shared by many sessions, so a consumer
+//! that renders from the view allocates nothing per transaction once the buffers have grown.
 
 use std::collections::VecDeque;
 
@@ -6,7 +14,8 @@ use pcap_tcp_reassembly::Direction;
 
 use crate::event::{Headers, HttpEvent, TransactionRecord};
 
-/// One request/response exchange, owned: what a CLI line or a HAR entry needs.
+/// One request/response exchange, owned: what a HAR entry or a test needs. Made from a
+/// [`TransactionView`] (`Transaction::from(view)`).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub struct Transaction {
@@ -40,6 +49,37 @@ pub struct Transaction {
     pub body_truncated: bool,
 }
 
+impl From<TransactionView<'_>> for Transaction {
+    fn from(view: TransactionView<'_>) -> Transaction {
+        let owned = |h: PackedHeaders<'_>| -> Vec<(String, Vec<u8>)> {
+            h.map(|(n, v)| (n.to_owned(), v.to_vec())).collect()
+        };
+        let text = |v: Option<&[u8]>| v.map(|v| String::from_utf8_lossy(v).into_owned());
+        let mut tx = Transaction {
+            record: view.record.clone(),
+            request_body: view.request_body().map(<[u8]>::to_vec),
+            response_body: view.response_body().map(<[u8]>::to_vec),
+            body_truncated: view.body_truncated(),
+            ..Transaction::default()
+        };
+        if let Some(r) = view.request() {
+            tx.method = Some(r.method.to_owned());
+            tx.uri = Some(r.uri.to_owned());
+            tx.request_version = Some(r.version);
+            tx.host = text(r.host());
+            tx.user_agent = text(r.user_agent());
+            tx.request_headers = owned(r.headers);
+        }
+        if let Some(r) = view.response() {
+            tx.status = Some(r.status);
+            tx.response_version = Some(r.version);
+            tx.reason = Some(r.reason.to_owned());
+            tx.response_headers = owned(r.headers);
+        }
+        tx
+    }
+}
+
 /// Body bytes kept for one message: raw and decoded, each capped.
 #[derive(Debug, Default)]
 struct Kept {
@@ -65,20 +105,13 @@ impl Kept {
     }
 
     /// The decoded body when there was one, else the raw body.
-    fn into_body(self) -> (Vec<u8>, bool) {
+    fn body(&self) -> &[u8] {
         if self.any_decoded {
-            (self.decoded, self.truncated)
+            &self.decoded
         } else {
-            (self.raw, self.truncated)
+            &self.raw
         }
     }
-}
-
-/// The final response being received.
-#[derive(Debug, Default)]
-struct Partial {
-    tx: Transaction,
-    body: Kept,
 }
 
 /// Queues a request that waits for its response. One waiting is the rule, and VecDeque's
@@ -90,202 +123,620 @@ pub(crate) fn push_waiting<T>(queue: &mut VecDeque<T>, item: T) {
     queue.push_back(item);
 }
 
-/// A request waiting for its record. Its head is packed into one buffer about the size of
-/// the head on the wire, rather than a [`Transaction`] of owned strings (several times
-/// that, in a dozen allocations): a capture can hold many sessions' requests unanswered.
-#[derive(Debug)]
-struct Waiting {
-    index: u64,
-    version: u8,
-    head: PackedHead,
-    body: Kept,
+/// Head buffers given back by finished transactions, for the next heads of any session.
+/// One shared by the collectors of many sessions saves an allocation per head; a collector
+/// used without one ([`TransactionCollector::push`]) frees its buffers instead.
+#[derive(Debug, Default)]
+pub struct HeadBuffers {
+    spare: Vec<Vec<u8>>,
 }
 
-/// Method, target, then each header name and value, each as a little-endian `u32` length
-/// and the bytes.
+impl HeadBuffers {
+    /// Buffers kept for reuse (more only come back after a burst of pipelining).
+    const MAX: usize = 256;
+
+    /// An empty pool.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn take(&mut self) -> Vec<u8> {
+        let mut b = self.spare.pop().unwrap_or_default();
+        b.clear();
+        b
+    }
+
+    fn give(&mut self, b: Vec<u8>) {
+        if self.spare.len() < Self::MAX {
+            self.spare.push(b);
+        }
+    }
+}
+
+/// A head packed into one buffer about its size on the wire: a fixed `prefix` (a request's
+/// index and version, a response's status and version), the number of fields and the
+/// length of the text, a little-endian `u32` length per field, then the text fields (the
+/// start line's, then the header names: `&str`s, validated once when read back), then the
+/// header values.
 #[derive(Debug, Default)]
 struct PackedHead(Vec<u8>);
 
 impl PackedHead {
-    fn new(r: &crate::event::RequestHead<'_>) -> PackedHead {
-        let fields = 2 + 2 * r.headers.len();
-        let bytes = r.method.len()
-            + r.uri.len()
-            + r.headers
-                .iter()
-                .map(|(n, v)| n.len() + v.len())
-                .sum::<usize>();
-        let mut packed = PackedHead(Vec::with_capacity(fields * 4 + bytes));
-        packed.push(r.method.as_bytes());
-        packed.push(r.uri.as_bytes());
-        for (name, value) in r.headers.iter() {
-            packed.push(name.as_bytes());
-            packed.push(value);
+    fn new<const P: usize>(
+        mut buf: Vec<u8>,
+        prefix: [u8; P],
+        line: &[&str],
+        headers: Headers<'_>,
+    ) -> PackedHead {
+        let fields = line.len() + 2 * headers.len();
+        let (mut text, mut values) = (line.iter().map(|f| f.len()).sum::<usize>(), 0);
+        for (name, value) in headers.iter() {
+            text += name.len();
+            values += value.len();
         }
-        packed
-    }
-
-    fn push(&mut self, field: &[u8]) {
         // A head is at most `max_head_bytes`, far below 4 GiB.
-        let len = u32::try_from(field.len()).unwrap_or(u32::MAX);
-        self.0.extend_from_slice(&len.to_le_bytes());
-        self.0
-            .extend_from_slice(field.get(..len as usize).unwrap_or(field));
+        let len = |n: usize| u32::try_from(n).unwrap_or(u32::MAX).to_le_bytes();
+        buf.clear();
+        buf.reserve_exact(P + 8 + fields * 4 + text + values);
+        buf.extend_from_slice(&prefix);
+        buf.extend_from_slice(&len(fields));
+        buf.extend_from_slice(&len(text));
+        // Then the three regions, written in one pass over the headers.
+        let lens_at = buf.len();
+        buf.resize(lens_at + fields * 4 + text + values, 0);
+        let regions = buf.get_mut(lens_at..).unwrap_or_default();
+        let (lens, rest) = regions.split_at_mut(fields * 4);
+        let (text_out, values_out) = rest.split_at_mut(text);
+        let mut lens = lens.chunks_exact_mut(4);
+        let (mut t, mut v) = (0, 0);
+        let put = |out: &mut [u8], at: &mut usize, field: &[u8]| {
+            if let Some(dst) = out.get_mut(*at..*at + field.len()) {
+                dst.copy_from_slice(field);
+            }
+            *at += field.len();
+        };
+        for field in line {
+            if let Some(l) = lens.next() {
+                l.copy_from_slice(&len(field.len()));
+            }
+            put(text_out, &mut t, field.as_bytes());
+        }
+        for (name, value) in headers.iter() {
+            if let (Some(ln), Some(lv)) = (lens.next(), lens.next()) {
+                ln.copy_from_slice(&len(name.len()));
+                lv.copy_from_slice(&len(value.len()));
+            }
+            put(text_out, &mut t, name.as_bytes());
+            put(values_out, &mut v, value);
+        }
+        PackedHead(buf)
     }
 
-    fn fields(&self) -> impl Iterator<Item = &[u8]> {
-        let mut rest = self.0.as_slice();
-        std::iter::from_fn(move || {
-            let (len, tail) = rest.split_first_chunk::<4>()?;
-            let len = u32::from_le_bytes(*len) as usize;
-            let field = tail.get(..len)?;
-            rest = tail.get(len..)?;
-            Some(field)
+    fn prefix<const P: usize>(&self) -> [u8; P] {
+        self.0.first_chunk().copied().unwrap_or([0; P])
+    }
+
+    /// The start line's `N` fields and the headers, after a prefix of `P` bytes.
+    fn read<const P: usize, const N: usize>(&self) -> ([&str; N], PackedHeaders<'_>) {
+        let mut r = Reader(self.0.get(P..).unwrap_or_default());
+        let fields = r.u32() as usize;
+        let text_len = r.u32() as usize;
+        let lens = r.take(fields.saturating_mul(4));
+        let text = std::str::from_utf8(r.take(text_len)).unwrap_or_default();
+        let mut headers = PackedHeaders {
+            lens: Reader(lens),
+            text,
+            values: r.0,
+        };
+        let line = std::array::from_fn(|_| {
+            let n = headers.lens.u32() as usize;
+            headers.text_field(n)
+        });
+        (line, headers)
+    }
+}
+
+/// A cursor over packed bytes; reads past the end give zeros and empty slices.
+#[derive(Debug, Clone, Copy)]
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> &'a [u8] {
+        let (head, tail) = self.0.split_at_checked(n).unwrap_or((self.0, &[]));
+        self.0 = tail;
+        head
+    }
+
+    fn u32(&mut self) -> u32 {
+        match self.0.split_first_chunk::<4>() {
+            Some((n, tail)) => {
+                self.0 = tail;
+                u32::from_le_bytes(*n)
+            }
+            None => 0,
+        }
+    }
+}
+
+/// A head's headers in wire order, read from its packed form: `(name, value)` as in
+/// [`Headers`].
+#[derive(Debug, Clone, Copy)]
+pub struct PackedHeaders<'a> {
+    lens: Reader<'a>,
+    text: &'a str,
+    values: &'a [u8],
+}
+
+impl<'a> PackedHeaders<'a> {
+    fn text_field(&mut self, n: usize) -> &'a str {
+        let (field, tail) = self.text.split_at_checked(n).unwrap_or((self.text, ""));
+        self.text = tail;
+        field
+    }
+
+    /// The first value of header `name` (case-insensitive).
+    pub fn get(&self, name: &str) -> Option<&'a [u8]> {
+        let mut headers = *self;
+        headers
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+    }
+}
+
+impl<'a> Iterator for PackedHeaders<'a> {
+    type Item = (&'a str, &'a [u8]);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.lens.0.len() < 8 {
+            return None;
+        }
+        let name = self.lens.u32() as usize;
+        let value = self.lens.u32() as usize;
+        let name = self.text_field(name);
+        let (value, tail) = self
+            .values
+            .split_at_checked(value)
+            .unwrap_or((self.values, &[]));
+        self.values = tail;
+        Some((name, value))
+    }
+}
+
+/// A request waiting for its record: index (`u64`) and version (`u8`), method, target and
+/// headers, packed.
+#[derive(Debug)]
+struct Waiting(PackedHead);
+
+impl Waiting {
+    const PREFIX: usize = 9;
+
+    fn new(buf: Vec<u8>, r: &crate::event::RequestHead<'_>) -> Waiting {
+        let [a, b, c, d, e, f, g, h] = r.index.to_le_bytes();
+        let prefix: [u8; Self::PREFIX] = [a, b, c, d, e, f, g, h, r.version];
+        Waiting(PackedHead::new(buf, prefix, &[r.method, r.uri], r.headers))
+    }
+
+    fn index(&self) -> u64 {
+        u64::from_le_bytes(self.0.prefix())
+    }
+}
+
+/// The final response being received: status (`u16`) and version (`u8`), reason and
+/// headers, packed.
+#[derive(Debug)]
+struct Answer(PackedHead);
+
+impl Answer {
+    const PREFIX: usize = 3;
+
+    fn new(buf: Vec<u8>, r: &crate::event::ResponseHead<'_>) -> Answer {
+        let [a, b] = r.status.to_le_bytes();
+        Answer(PackedHead::new(
+            buf,
+            [a, b, r.version],
+            &[r.reason],
+            r.headers,
+        ))
+    }
+}
+
+/// Bodies kept for the waiting requests (in step with them) and the final response.
+#[derive(Debug)]
+struct Bodies {
+    cap: usize,
+    requests: VecDeque<Kept>,
+    response: Kept,
+}
+
+/// One finished exchange, borrowed from its collector for the duration of the callback:
+/// the record, the request and final response heads (`None` when not seen) and, when the
+/// collector keeps bodies, the bodies.
+#[derive(Debug, Clone, Copy)]
+pub struct TransactionView<'a> {
+    record: &'a TransactionRecord,
+    request: Option<&'a Waiting>,
+    response: Option<&'a Answer>,
+    request_body: Option<&'a Kept>,
+    response_body: Option<&'a Kept>,
+}
+
+/// A request head of a [`TransactionView`].
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct RequestView<'a> {
+    /// Method token, e.g. `GET`.
+    pub method: &'a str,
+    /// Request target as sent.
+    pub uri: &'a str,
+    /// Minor version: 0 for HTTP/1.0, 1 for HTTP/1.1.
+    pub version: u8,
+    /// Headers in order.
+    pub headers: PackedHeaders<'a>,
+}
+
+impl<'a> RequestView<'a> {
+    /// The first `Host` header.
+    pub fn host(&self) -> Option<&'a [u8]> {
+        self.headers.get("host")
+    }
+
+    /// The first `User-Agent` header.
+    pub fn user_agent(&self) -> Option<&'a [u8]> {
+        self.headers.get("user-agent")
+    }
+}
+
+/// The final response head of a [`TransactionView`].
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct ResponseView<'a> {
+    /// Status code.
+    pub status: u16,
+    /// Minor version: 0 for HTTP/1.0, 1 for HTTP/1.1.
+    pub version: u8,
+    /// Reason phrase.
+    pub reason: &'a str,
+    /// Headers in order.
+    pub headers: PackedHeaders<'a>,
+}
+
+impl<'a> TransactionView<'a> {
+    /// Timings and sizes as reported by the session.
+    pub fn record(&self) -> &'a TransactionRecord {
+        self.record
+    }
+
+    /// The request (`None`: not seen, or dropped by the session's pipeline cap). Reads the
+    /// packed head: call once and keep the result.
+    pub fn request(&self) -> Option<RequestView<'a>> {
+        self.request.map(|w| {
+            let [.., version] = w.0.prefix::<{ Waiting::PREFIX }>();
+            let ([method, uri], headers) = w.0.read::<{ Waiting::PREFIX }, 2>();
+            RequestView {
+                method,
+                uri,
+                version,
+                headers,
+            }
         })
     }
 
-    /// The request's fields of a [`Transaction`].
-    fn unpack(&self, version: u8) -> Transaction {
-        let mut fields = self.fields();
-        let mut tx = Transaction {
-            method: fields
-                .next()
-                .map(|m| String::from_utf8_lossy(m).into_owned()),
-            uri: fields
-                .next()
-                .map(|u| String::from_utf8_lossy(u).into_owned()),
-            request_version: Some(version),
-            ..Default::default()
-        };
-        while let (Some(name), Some(value)) = (fields.next(), fields.next()) {
-            let name = String::from_utf8_lossy(name).into_owned();
-            if tx.host.is_none() && name.eq_ignore_ascii_case("host") {
-                tx.host = text(Some(value));
+    /// The final response (`None`: none before the stream ended). Reads the packed head:
+    /// call once and keep the result.
+    pub fn response(&self) -> Option<ResponseView<'a>> {
+        self.response.map(|a| {
+            let [s0, s1, version] = a.0.prefix::<{ Answer::PREFIX }>();
+            let ([reason], headers) = a.0.read::<{ Answer::PREFIX }, 1>();
+            ResponseView {
+                status: u16::from_le_bytes([s0, s1]),
+                version,
+                reason,
+                headers,
             }
-            if tx.user_agent.is_none() && name.eq_ignore_ascii_case("user-agent") {
-                tx.user_agent = text(Some(value));
-            }
-            tx.request_headers.push((name, value.to_vec()));
-        }
-        tx
+        })
+    }
+
+    /// The request body (decoded when content decoding is on), capped; `None` unless the
+    /// collector keeps bodies and the request was seen.
+    pub fn request_body(&self) -> Option<&'a [u8]> {
+        self.request_body.map(Kept::body)
+    }
+
+    /// The response body, as [`TransactionView::request_body`].
+    pub fn response_body(&self) -> Option<&'a [u8]> {
+        self.response_body.map(Kept::body)
+    }
+
+    /// A kept body was cut at the cap.
+    pub fn body_truncated(&self) -> bool {
+        self.request_body.is_some_and(|k| k.truncated)
+            || self.response_body.is_some_and(|k| k.truncated)
     }
 }
 
-fn owned_headers(h: Headers<'_>) -> Vec<(String, Vec<u8>)> {
-    h.iter().map(|(n, v)| (n.to_owned(), v.to_vec())).collect()
-}
-
-fn text(v: Option<&[u8]>) -> Option<String> {
-    v.map(|v| String::from_utf8_lossy(v).into_owned())
-}
-
-/// Turns an [`crate::HttpSession`]'s events into owned [`Transaction`]s.
+/// Pairs an [`crate::HttpSession`]'s requests with their responses and records.
 ///
-/// Feed it every event of one session; finished transactions are returned by
-/// [`TransactionCollector::take`]. Allocates per transaction (it is the convenient layer,
-/// not the hot path).
+/// Feed it every event of one session; each [`HttpEvent::Transaction`] record hands the
+/// exchange it closes to a callback as a [`TransactionView`]. Waiting heads are packed (a
+/// capture can hold many sessions' requests unanswered); bodies are kept only when asked for.
+///
+/// ```
+/// use pcap_http_ws::{Direction, HttpConfig, HttpSession, Transaction, TransactionCollector};
+///
+/// let mut session = HttpSession::new(HttpConfig::default());
+/// let mut collector = TransactionCollector::new(None);
+/// let mut done = Vec::new();
+/// let mut sink = |ev: pcap_http_ws::HttpEvent<'_>| {
+///     collector.push(&ev, |tx| done.push(Transaction::from(tx)));
+/// };
+/// session.data(Direction::ClientToServer, 1, b"GET /a HTTP/1.1\r\nHost: x\r\n\r\n", &mut sink);
+/// session.data(Direction::ServerToClient, 2, b"HTTP/1.1 204 No Content\r\n\r\n", &mut sink);
+/// assert_eq!(done[0].uri.as_deref(), Some("/a"));
+/// assert_eq!(done[0].status, Some(204));
+/// ```
 #[derive(Debug, Default)]
 pub struct TransactionCollector {
-    body_cap: Option<usize>,
     requests: VecDeque<Waiting>,
-    /// Boxed: a session without a response in flight (most of them, when many wait) keeps
-    /// a pointer rather than an empty [`Transaction`].
-    response: Option<Box<Partial>>,
-    done: Vec<Transaction>,
+    response: Option<Answer>,
+    /// Only when bodies are kept: a session keeps the pointer, not the bodies' bookkeeping.
+    bodies: Option<Box<Bodies>>,
 }
 
 impl TransactionCollector {
     /// A collector; with `body_cap = Some(n)` it keeps up to `n` bytes of each body.
     pub fn new(body_cap: Option<usize>) -> Self {
         TransactionCollector {
-            body_cap,
+            bodies: body_cap.map(|cap| {
+                Box::new(Bodies {
+                    cap,
+                    requests: VecDeque::new(),
+                    response: Kept::default(),
+                })
+            }),
             ..Default::default()
         }
     }
 
-    /// Takes in one event.
-    pub fn push(&mut self, ev: &HttpEvent<'_>) {
+    /// Takes in one event; when it is a record, calls `done` with the exchange it closes.
+    pub fn push(&mut self, ev: &HttpEvent<'_>, done: impl FnOnce(TransactionView<'_>)) {
+        self.push_with(ev, &mut HeadBuffers::new(), done);
+    }
+
+    /// [`TransactionCollector::push`], taking head buffers from `buffers` and giving them
+    /// back there once the transaction is done.
+    pub fn push_with(
+        &mut self,
+        ev: &HttpEvent<'_>,
+        buffers: &mut HeadBuffers,
+        done: impl FnOnce(TransactionView<'_>),
+    ) {
         match ev {
             HttpEvent::Request(r) => {
-                push_waiting(
-                    &mut self.requests,
-                    Waiting {
-                        index: r.index,
-                        version: r.version,
-                        head: PackedHead::new(r),
-                        body: Kept::default(),
-                    },
-                );
+                push_waiting(&mut self.requests, Waiting::new(buffers.take(), r));
+                if let Some(b) = self.bodies.as_deref_mut() {
+                    push_waiting(&mut b.requests, Kept::default());
+                }
             }
             HttpEvent::Response(r) if !r.interim => {
-                let tx = Transaction {
-                    status: Some(r.status),
-                    response_version: Some(r.version),
-                    reason: Some(r.reason.to_owned()),
-                    response_headers: owned_headers(r.headers),
-                    ..Default::default()
+                // A second final response before the record reuses the first one's buffer.
+                let buf = match self.response.take() {
+                    Some(old) => {
+                        let mut b = (old.0).0;
+                        b.clear();
+                        b
+                    }
+                    None => buffers.take(),
                 };
-                self.response = Some(Box::new(Partial {
-                    tx,
-                    body: Kept::default(),
-                }));
+                self.response = Some(Answer::new(buf, r));
+                if let Some(b) = self.bodies.as_deref_mut() {
+                    b.response = Kept::default();
+                }
             }
             HttpEvent::Body {
                 dir, data, decoded, ..
             } => {
-                let Some(cap) = self.body_cap else { return };
+                let Some(b) = self.bodies.as_deref_mut() else {
+                    return;
+                };
                 let target = match dir {
-                    Direction::ClientToServer => self.requests.back_mut().map(|p| &mut p.body),
-                    Direction::ServerToClient => self.response.as_mut().map(|p| &mut p.body),
+                    Direction::ClientToServer => b.requests.back_mut(),
+                    Direction::ServerToClient => self.response.is_some().then_some(&mut b.response),
                 };
                 if let Some(body) = target {
-                    body.push(data, *decoded, cap);
+                    body.push(data, *decoded, b.cap);
                 }
             }
-            HttpEvent::Transaction(rec) => self.finish(rec),
+            HttpEvent::Transaction(rec) => self.finish(rec, buffers, done),
             _ => {}
         }
     }
 
-    fn finish(&mut self, rec: &TransactionRecord) {
-        let mut tx = Transaction::default();
-        let mut truncated = false;
+    fn finish(
+        &mut self,
+        rec: &TransactionRecord,
+        buffers: &mut HeadBuffers,
+        done: impl FnOnce(TransactionView<'_>),
+    ) {
+        let mut request = None;
+        let mut request_body = None;
         if rec.request_start_ns.is_some() {
             // Requests the session dropped (pipeline cap) have lower indices: discard them.
-            while self.requests.front().is_some_and(|p| p.index < rec.index) {
-                self.requests.pop_front();
-            }
-            if self.requests.front().is_some_and(|p| p.index == rec.index) {
-                if let Some(p) = self.requests.pop_front() {
-                    tx = p.head.unpack(p.version);
-                    if self.body_cap.is_some() {
-                        let (b, t) = p.body.into_body();
-                        tx.request_body = Some(b);
-                        truncated |= t;
-                    }
+            while self.requests.front().is_some_and(|w| w.index() < rec.index) {
+                if let Some(w) = self.requests.pop_front() {
+                    buffers.give((w.0).0);
+                }
+                if let Some(b) = self.bodies.as_deref_mut() {
+                    b.requests.pop_front();
                 }
             }
-        }
-        if rec.status.is_some() {
-            if let Some(p) = self.response.take() {
-                tx.status = p.tx.status;
-                tx.response_version = p.tx.response_version;
-                tx.reason = p.tx.reason;
-                tx.response_headers = p.tx.response_headers;
-                if self.body_cap.is_some() {
-                    let (b, t) = p.body.into_body();
-                    tx.response_body = Some(b);
-                    truncated |= t;
-                }
+            if self
+                .requests
+                .front()
+                .is_some_and(|w| w.index() == rec.index)
+            {
+                request = self.requests.pop_front();
+                request_body = self
+                    .bodies
+                    .as_deref_mut()
+                    .and_then(|b| b.requests.pop_front());
             }
         }
-        tx.body_truncated = truncated;
-        tx.record = rec.clone();
-        self.done.push(tx);
+        let response = rec.status.and_then(|_| self.response.take());
+        let response_body = match (&response, self.bodies.as_deref_mut()) {
+            (Some(_), Some(b)) => Some(std::mem::take(&mut b.response)),
+            _ => None,
+        };
+        done(TransactionView {
+            record: rec,
+            request: request.as_ref(),
+            response: response.as_ref(),
+            request_body: request_body.as_ref(),
+            response_body: response_body.as_ref(),
+        });
+        // Not capped here: the pool holds at most as many buffers as were ever in use at once.
+        buffers.spare.extend(request.map(|w| (w.0).0));
+        buffers.spare.extend(response.map(|a| (a.0).0));
     }
 
-    /// Transactions finished since the last call, in completion order.
-    pub fn take(&mut self) -> Vec<Transaction> {
-        std::mem::take(&mut self.done)
+    /// Gives the buffers of heads still waiting back to `buffers` (the session has ended).
+    pub fn recycle(self, buffers: &mut HeadBuffers) {
+        let heads = self.requests.into_iter().map(|w| (w.0).0);
+        for b in heads.chain(self.response.map(|a| (a.0).0)) {
+            buffers.give(b);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+
+    use super::*;
+    use crate::{HttpConfig, HttpSession};
+
+    /// Runs client and server bytes through a session and a collector sharing `buffers`;
+    /// returns what each view said and the owned copies.
+    fn collect(
+        steps: &[(Direction, &[u8])],
+        body_cap: Option<usize>,
+        buffers: &mut HeadBuffers,
+    ) -> (Vec<String>, Vec<Transaction>) {
+        let mut session = HttpSession::new(HttpConfig::default());
+        let mut col = TransactionCollector::new(body_cap);
+        let (mut seen, mut owned) = (Vec::new(), Vec::new());
+        let mut sink = |ev: HttpEvent<'_>| {
+            col.push_with(&ev, buffers, |v| {
+                let req = v.request().map(|r| {
+                    let headers: Vec<String> = r
+                        .headers
+                        .map(|(n, v)| format!("{n}={}", v.escape_ascii()))
+                        .collect();
+                    format!(
+                        "{} {} 1.{} [{}]",
+                        r.method,
+                        r.uri,
+                        r.version,
+                        headers.join(",")
+                    )
+                });
+                let resp = v.response().map(|r| format!("{} {}", r.status, r.reason));
+                seen.push(format!("#{} {req:?} {resp:?}", v.record().index));
+                owned.push(Transaction::from(v));
+            });
+        };
+        for (i, (dir, bytes)) in steps.iter().enumerate() {
+            session.data(*dir, i as i64, bytes, &mut sink);
+        }
+        session.end(None, 99, &mut sink);
+        (seen, owned)
+    }
+
+    const C: Direction = Direction::ClientToServer;
+    const S: Direction = Direction::ServerToClient;
+
+    #[test]
+    fn views_read_the_packed_heads_and_match_the_owned_copies() {
+        let mut buffers = HeadBuffers::new();
+        let (seen, owned) = collect(
+            &[
+                (C, b"GET /a HTTP/1.1\r\nHost: h\r\nX-Bin: \xff\r\n\r\nPUT /b HTTP/1.0\r\nContent-Length: 2\r\n\r\nhi"),
+                (S, b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx"),
+                (S, b"HTTP/1.1 201 Made\r\nContent-Length: 0\r\n\r\n"),
+            ],
+            Some(1),
+            &mut buffers,
+        );
+        assert_eq!(
+            seen,
+            [
+                "#0 Some(\"GET /a 1.1 [Host=h,X-Bin=\\\\xff]\") Some(\"200 OK\")",
+                "#1 Some(\"PUT /b 1.0 [Content-Length=2]\") Some(\"201 Made\")",
+            ]
+        );
+        assert_eq!(owned[0].host.as_deref(), Some("h"));
+        assert_eq!(owned[0].request_headers[1].1, b"\xff");
+        assert_eq!(owned[0].response_body.as_deref(), Some(b"x".as_slice()));
+        assert!(!owned[0].body_truncated);
+        assert_eq!(owned[1].request_body.as_deref(), Some(b"h".as_slice()));
+        assert!(owned[1].body_truncated, "cut at the cap of 1 byte");
+        // Three heads were held at once (two requests, then a response); all came back.
+        assert_eq!(buffers.spare.len(), 3);
+    }
+
+    #[test]
+    fn a_record_without_a_seen_request_or_response_has_no_heads() {
+        let (seen, owned) = collect(
+            &[
+                (S, b"HTTP/1.1 204 No Content\r\n\r\n"),
+                (C, b"GET / HTTP/1.1\r\n\r\n"),
+            ],
+            None,
+            &mut HeadBuffers::new(),
+        );
+        assert_eq!(
+            seen,
+            [
+                "#0 None Some(\"204 No Content\")",
+                "#1 Some(\"GET / 1.1 []\") None"
+            ]
+        );
+        assert_eq!(owned[0].request_body, None, "bodies only when asked for");
+        assert_eq!(owned[1].status, None);
+    }
+
+    #[test]
+    fn buffers_are_reused_across_sessions() {
+        let mut buffers = HeadBuffers::new();
+        let steps: [(Direction, &[u8]); 2] = [
+            (
+                C,
+                b"GET /long/enough/to/matter HTTP/1.1\r\nHost: example\r\n\r\n",
+            ),
+            (S, b"HTTP/1.1 204 No Content\r\n\r\n"),
+        ];
+        collect(&steps, None, &mut buffers);
+        assert_eq!(buffers.spare.len(), 2);
+        // The second session takes both from the pool and gives them back: none new.
+        collect(&steps, None, &mut buffers);
+        assert_eq!(buffers.spare.len(), 2);
+        assert!(buffers.spare.iter().all(|b| b.capacity() >= 40));
+    }
+
+    #[test]
+    fn recycle_gives_back_waiting_heads() {
+        let mut session = HttpSession::new(HttpConfig::default());
+        let mut col = TransactionCollector::new(None);
+        let mut buffers = HeadBuffers::new();
+        session.data(
+            C,
+            1,
+            b"GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n",
+            &mut |ev| {
+                col.push_with(&ev, &mut buffers, |_| unreachable!("no record yet"));
+            },
+        );
+        assert!(buffers.spare.is_empty());
+        col.recycle(&mut buffers);
+        assert_eq!(buffers.spare.len(), 2);
     }
 }

@@ -207,8 +207,8 @@ fn sample_capture_matches_its_truth() {
             HttpEvent::Error(e) => out.errors.push(e.to_string()),
             _ => {}
         }
-        col.push(&ev);
-        for t in col.take() {
+        col.push(&ev, |v| {
+            let t = pcap_http_ws::Transaction::from(v);
             out.txs.push(format!(
                 "{}\t{}\t{}\t{}\t{}\t{}",
                 t.method.unwrap_or_default(),
@@ -220,7 +220,7 @@ fn sample_capture_matches_its_truth() {
                     .response_decoded_len
                     .unwrap_or(t.record.response_body_len)
             ));
-        }
+        });
     }
     let path = pcap_testkit::test_data("sample-http-ws.pcap");
     let mut out = Out::default();

@@ -735,6 +735,7 @@ fn transaction_collector_builds_owned_summaries() {
     let cfg = decoding();
     let mut session = pcap_http_ws::HttpSession::new(cfg);
     let mut col = pcap_http_ws::TransactionCollector::new(Some(5));
+    let mut txs = Vec::new();
     let body = gzip(b"hello world");
     let steps = [
         c(
@@ -744,10 +745,11 @@ fn transaction_collector_builds_owned_summaries() {
     ];
     for (i, st) in steps.iter().enumerate() {
         if let Step::Data(dir, b) = st {
-            session.data(*dir, i as i64, b, &mut |e| col.push(&e));
+            session.data(*dir, i as i64, b, &mut |e| {
+                col.push(&e, |t| txs.push(pcap_http_ws::Transaction::from(t)));
+            });
         }
     }
-    let txs = col.take();
     assert_eq!(txs.len(), 1);
     let t = &txs[0];
     assert_eq!(t.method.as_deref(), Some("POST"));
@@ -766,6 +768,7 @@ fn transaction_collector_builds_owned_summaries() {
 fn transaction_collector_keeps_waiting_request_heads_exactly() {
     let mut session = pcap_http_ws::HttpSession::new(HttpConfig::default());
     let mut col = pcap_http_ws::TransactionCollector::new(None);
+    let mut txs = Vec::new();
     let steps = [
         c(b"GET /a HTTP/1.1\r\nhost: first\r\nX-Empty:\r\nX-Bin: \xff\xfe\r\nHost: second\r\n\r\n"),
         c("HEAD /b HTTP/1.0\r\n\r\n"),
@@ -773,10 +776,11 @@ fn transaction_collector_keeps_waiting_request_heads_exactly() {
     ];
     for (i, st) in steps.iter().enumerate() {
         if let Step::Data(dir, b) = st {
-            session.data(*dir, i as i64, b, &mut |e| col.push(&e));
+            session.data(*dir, i as i64, b, &mut |e| {
+                col.push(&e, |t| txs.push(pcap_http_ws::Transaction::from(t)));
+            });
         }
     }
-    let txs = col.take();
     assert_eq!(txs.len(), 2);
     let a = &txs[0];
     assert_eq!(

@@ -9,10 +9,10 @@ use pcap_capture::Packet;
 use pcap_http_ws::HttpConfig;
 
 use crate::args::ServeArgs;
-use crate::cmd::http_trace::Tracer;
 use crate::error::CliError;
 use crate::input::Input;
 use crate::serve::{self, FeedItem, Pacer, ServeConfig};
+use crate::trace::Tracer;
 
 /// Items in flight between the capture thread and the server's fan-out.
 const FEED_CAPACITY: usize = 65_536;

@@ -1,0 +1,154 @@
+//! The trace's `--json` lines (and the web view's objects): packets, transactions,
+//! WebSocket messages and TCP events.
+
+use pcap_analyzer::Stream;
+use pcap_capture::Packet;
+use pcap_decode::Decoded;
+use pcap_http_ws::{Direction, PackedHeaders, TransactionView};
+use pcap_tcp_reassembly::Event;
+
+use super::Heads;
+use crate::render::json::{self, Arr, Obj, push_bytes_str, push_ts};
+use crate::render::write_summary;
+
+/// A packet as `capture --json` writes it, with its one-line `summary` (`line` is scratch).
+pub(super) fn write_packet(
+    out: &mut Vec<u8>,
+    line: &mut String,
+    frame: u64,
+    packet: &Packet<'_>,
+    decoded: &Decoded<'_>,
+) {
+    line.clear();
+    // Writing into a String cannot fail.
+    let _ = write_summary(line, decoded);
+    let summary = &*line;
+    json::write_json_with(out, frame, packet, decoded, |o| {
+        o.str("summary", summary);
+    });
+}
+
+/// One `"type":"http"` line; `preview` adds the first bytes of a kept response body.
+pub(super) fn write_transaction(
+    out: &mut Vec<u8>,
+    stream: &Stream,
+    tx: TransactionView<'_>,
+    heads: Heads<'_>,
+    preview: Option<usize>,
+) {
+    let rec = tx.record();
+    let mut o = Obj::new(out);
+    o.str("type", "http");
+    o.u64("stream", stream.id);
+    o.socket_addr("client", stream.client);
+    o.socket_addr("server", stream.server);
+    match (heads.request, rec.request_start_ns) {
+        (Some(req), Some(ts)) => {
+            let mut r = o.obj("request");
+            push_ts(r.key("ts"), ts);
+            r.str("method", req.method);
+            r.str("uri", req.uri);
+            r.str("version", version(Some(req.version)));
+            headers_json(&mut r, Some(req.headers));
+            r.u64(
+                "body_len",
+                rec.request_decoded_len.unwrap_or(rec.request_body_len),
+            );
+            r.bool("complete", rec.request_complete);
+            r.end();
+        }
+        _ => o.key("request").extend_from_slice(b"null"),
+    }
+    match (rec.status, rec.response_start_ns) {
+        (Some(status), Some(ts)) => {
+            let response = heads.response;
+            let mut r = o.obj("response");
+            push_ts(r.key("ts"), ts);
+            r.str("version", version(response.map(|p| p.version)));
+            r.u64("status", u64::from(status));
+            r.str("reason", response.map_or("", |p| p.reason));
+            headers_json(&mut r, response.map(|p| p.headers));
+            r.u64(
+                "body_len",
+                rec.response_decoded_len.unwrap_or(rec.response_body_len),
+            );
+            r.bool("complete", rec.response_complete);
+            r.end();
+        }
+        _ => o.key("response").extend_from_slice(b"null"),
+    }
+    o.bool("complete", rec.complete);
+    if let (Some(n), Some(body)) = (preview, tx.response_body()) {
+        let shown = body.get(..n).unwrap_or(body);
+        o.str("body_preview", &String::from_utf8_lossy(shown));
+    }
+    o.end();
+    out.push(b'\n');
+}
+
+/// `"headers":[[name,value],...]` (empty when the head was not seen).
+fn headers_json(o: &mut Obj<'_>, headers: Option<PackedHeaders<'_>>) {
+    let mut a = o.arr("headers");
+    for (name, value) in headers.into_iter().flatten() {
+        let mut pair = Arr::new(a.item());
+        pair.str(name);
+        push_bytes_str(pair.item(), value);
+        pair.end();
+    }
+    a.end();
+}
+
+fn version(minor: Option<u8>) -> &'static str {
+    match minor {
+        Some(0) => "HTTP/1.0",
+        _ => "HTTP/1.1",
+    }
+}
+
+/// One `"type":"websocket"` line.
+pub(super) fn write_websocket(
+    out: &mut Vec<u8>,
+    stream: &Stream,
+    ts: i64,
+    dir: Direction,
+    opcode: &str,
+    len: usize,
+    text: Option<&[u8]>,
+) {
+    let mut o = Obj::new(out);
+    o.str("type", "websocket");
+    o.u64("stream", stream.id);
+    o.socket_addr("client", stream.client);
+    o.socket_addr("server", stream.server);
+    push_ts(o.key("ts"), ts);
+    o.str("dir", dir.as_str());
+    o.str("opcode", opcode);
+    o.u64("len", len as u64);
+    if let Some(t) = text {
+        o.bytes_str("text", t);
+    }
+    o.end();
+    out.push(b'\n');
+}
+
+/// One `"type":"tcp"` line.
+pub(super) fn write_tcp(
+    out: &mut Vec<u8>,
+    event: &Event<'_>,
+    stream: &Stream,
+    name: &str,
+    dir: Option<Direction>,
+) {
+    let mut o = Obj::new(out);
+    o.str("type", "tcp");
+    o.u64("stream", stream.id);
+    o.socket_addr("client", stream.client);
+    o.socket_addr("server", stream.server);
+    push_ts(o.key("ts"), event.ts_ns);
+    o.str("event", name);
+    if let Some(d) = dir {
+        o.str("dir", d.as_str());
+    }
+    o.end();
+    out.push(b'\n');
+}
