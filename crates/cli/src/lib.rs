@@ -5,6 +5,7 @@
 pub mod args;
 pub mod cmd;
 pub mod color;
+mod defrag;
 pub mod error;
 pub mod har;
 pub mod input;

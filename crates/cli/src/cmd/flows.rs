@@ -12,12 +12,13 @@ use std::io::Write as _;
 
 use std::ops::ControlFlow;
 
-use pcap_analyzer::Handler;
+use pcap_analyzer::{DefragNotice, Handler};
 use pcap_tcp_reassembly::{Event, SessionInfo, StartKind};
 
 use crate::args::FlowsArgs;
 use crate::cmd::sessions::{analyze, push_ts};
 use crate::color::{Color, Palette};
+use crate::defrag::DefragTally;
 use crate::error::{CliError, flow};
 use crate::input::Input;
 use crate::output::{Output, write_time};
@@ -31,6 +32,7 @@ pub fn run(args: &FlowsArgs) -> Result<(), CliError> {
         palette: Palette::new(&args.output),
         out: Output::stdout(input.is_live()),
         cell: String::new(),
+        defrag: DefragTally::default(),
     };
     if !flows.json {
         write_heading(flows.out.buffer(), flows.palette);
@@ -40,6 +42,9 @@ pub fn run(args: &FlowsArgs) -> Result<(), CliError> {
     // A read error still prints the sessions seen before it: `analyze` ends them first.
     let result = analyze(&mut input, &mut flows);
     let finished = flows.out.finish();
+    if let Some(warning) = flows.defrag.warning() {
+        eprintln!("{warning}");
+    }
     result.and(finished)
 }
 
@@ -51,6 +56,8 @@ struct Flows {
     out: Output,
     /// Text table only: one cell's text, reused so rows cost no allocation.
     cell: String,
+    /// IP datagrams lost to fragment limits, for the warning at the end.
+    defrag: DefragTally,
 }
 
 impl Handler for Flows {
@@ -69,6 +76,11 @@ impl Handler for Flows {
         // Written out here rather than after the packet: the end of the input ends every
         // open session at once (up to `max_sessions` lines).
         flow(self.out.packet_done())
+    }
+
+    fn defrag(&mut self, notice: &DefragNotice) -> ControlFlow<CliError> {
+        self.defrag.note(notice);
+        ControlFlow::Continue(())
     }
 }
 

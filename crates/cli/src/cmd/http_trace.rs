@@ -1,6 +1,6 @@
 //! `http-trace`: HTTP transactions and WebSocket messages distilled from TCP sessions, with
 //! node_pcap's filters and options, `--json` lines and a HAR file. The trace itself is
-//! [`crate::trace`], which `serve` shares.
+//! the crate's `trace` module, which `serve` shares.
 
 use pcap_analyzer::{Analyzer, AnalyzerConfig, RunError};
 use pcap_http_ws::HttpConfig;
@@ -58,6 +58,9 @@ pub fn run(args: &HttpTraceArgs) -> Result<(), CliError> {
              together held more than the {} MiB HTTP memory budget (--http-memory)",
             args.http_memory
         );
+    }
+    if let Some(warning) = tracer.defrag_warning() {
+        eprintln!("{warning}");
     }
     if let Some(har) = tracer.take_har() {
         har.finish()?;

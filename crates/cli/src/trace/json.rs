@@ -8,6 +8,7 @@ use pcap_http_ws::{Direction, PackedHeaders, TransactionView};
 use pcap_tcp_reassembly::Event;
 
 use super::Heads;
+use crate::defrag::Described;
 use crate::render::json::{self, Arr, Obj, push_bytes_str, push_ts};
 use crate::render::write_summary;
 
@@ -149,6 +150,21 @@ pub(super) fn write_tcp(
     if let Some(d) = dir {
         o.str("dir", d.as_str());
     }
+    o.end();
+    out.push(b'\n');
+}
+
+/// One `--tcp-verbose` IP defragmentation notice (see docs/json.md).
+pub(super) fn write_defrag(out: &mut Vec<u8>, d: &Described) {
+    let mut o = Obj::new(out);
+    o.str("type", "defrag");
+    push_ts(o.key("ts"), d.ts_ns);
+    o.display("src", d.key.src);
+    o.display("dst", d.key.dst);
+    o.u64("id", u64::from(d.key.id));
+    o.u64("protocol", u64::from(d.key.protocol));
+    o.str("event", d.event);
+    o.str("detail", &d.detail);
     o.end();
     out.push(b'\n');
 }

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::ops::ControlFlow;
 use std::sync::mpsc::SyncSender;
 
-use pcap_analyzer::{Handler, Stream};
+use pcap_analyzer::{DefragNotice, Handler, Stream};
 use pcap_capture::Packet;
 use pcap_decode::Decoded;
 use pcap_http_ws::{
@@ -26,6 +26,7 @@ use sink::Kind;
 pub(crate) use sink::TraceOut;
 
 use crate::color::Palette;
+use crate::defrag::{self, DefragTally};
 use crate::error::{CliError, flow};
 use crate::har::Har;
 use crate::serve::FeedItem;
@@ -78,6 +79,8 @@ pub(crate) struct Tracer {
     /// Head buffers of finished transactions, shared by every session's collector.
     buffers: HeadBuffers,
     printer: Printer,
+    /// IP datagrams lost to fragment limits, for the warning at the end.
+    defrag: DefragTally,
 }
 
 /// The output side of a [`Tracer`].
@@ -135,6 +138,23 @@ impl Handler for Tracer {
         ControlFlow::Continue(())
     }
 
+    /// Counts a defragmentation notice, and shows it with `--tcp-verbose`.
+    fn defrag(&mut self, notice: &DefragNotice) -> ControlFlow<CliError> {
+        self.defrag.note(notice);
+        let p = &mut self.printer;
+        if p.tcp_verbose {
+            if let Some(d) = defrag::describe(notice) {
+                if p.json {
+                    json::write_defrag(p.out.buffer(), &d);
+                    p.out.done(Kind::Tcp);
+                } else {
+                    p.defrag_text(&d);
+                }
+            }
+        }
+        ControlFlow::Continue(())
+    }
+
     /// Writes standard output out when due; stops on a HAR file that cannot be written.
     fn packet_done(&mut self) -> ControlFlow<CliError> {
         let p = &mut self.printer;
@@ -165,6 +185,7 @@ impl Tracer {
         Tracer {
             streams: Streams::default(),
             buffers: HeadBuffers::new(),
+            defrag: DefragTally::default(),
             printer: Printer {
                 out,
                 packets: false,
@@ -207,6 +228,11 @@ impl Tracer {
         tracer.printer.packets = true;
         tracer.printer.preview = Some(PREVIEW);
         tracer
+    }
+
+    /// The end-of-run warning about IP datagrams lost to fragment limits, if any were.
+    pub(crate) fn defrag_warning(&self) -> Option<String> {
+        self.defrag.warning()
     }
 
     /// The run stopped because the HAR file could not be written.

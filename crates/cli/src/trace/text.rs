@@ -8,6 +8,7 @@ use pcap_http_ws::{Direction, PackedHeaders, ProtocolError, TransactionView};
 
 use super::{Heads, Printer};
 use crate::color::Color;
+use crate::defrag::Described;
 use crate::output::write_time;
 
 /// Longest WebSocket text shown on one human-readable line.
@@ -175,6 +176,26 @@ impl Printer {
         if !detail.is_empty() {
             let _ = write!(l, " {detail}");
         }
+        l.push('\n');
+        self.out.buffer().extend_from_slice(l.as_bytes());
+        self.line = l;
+    }
+
+    /// A `--tcp-verbose` line for an IP defragmentation notice.
+    pub(super) fn defrag_text(&mut self, d: &Described) {
+        let mut l = std::mem::take(&mut self.line);
+        l.clear();
+        write_time(&mut l, d.ts_ns);
+        let _ = write!(
+            l,
+            " {} -> {} [ip id {:#06x} proto {}] {}: {}",
+            d.key.src,
+            d.key.dst,
+            d.key.id,
+            d.key.protocol,
+            self.palette.paint(Color::Yellow, d.event),
+            d.detail
+        );
         l.push('\n');
         self.out.buffer().extend_from_slice(l.as_bytes());
         self.line = l;

@@ -1,0 +1,99 @@
+//! IP fragment limits reach the user: a datagram the defragmenter refuses is counted in a
+//! warning at the end of `flows` and `http-trace`, and shown as an event by
+//! `http-trace --tcp-verbose`.
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use pcap_capture::{LinkType, Packet, PcapWriter};
+use pcap_decode::build::{EthSpec, ethernet_frame};
+
+const BIN: &str = env!("CARGO_BIN_EXE_pcap-cli");
+
+fn run(args: &[&str]) -> Output {
+    Command::new(BIN).args(args).output().unwrap()
+}
+
+/// An IPv4 fragment of a TCP datagram from 10.0.0.1 to 10.0.0.2, id 0x1234: `offset` in
+/// bytes (a multiple of 8), `more` fragments to come, `payload` bytes of it.
+fn fragment(offset: u16, more: bool, payload: &[u8]) -> Vec<u8> {
+    let total = 20 + payload.len() as u16;
+    let flags_offset = (u16::from(more) << 13) | (offset / 8);
+    let mut ip = vec![0x45, 0];
+    ip.extend_from_slice(&total.to_be_bytes());
+    ip.extend_from_slice(&0x1234u16.to_be_bytes());
+    ip.extend_from_slice(&flags_offset.to_be_bytes());
+    ip.extend_from_slice(&[64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2]);
+    ip.extend_from_slice(payload);
+    ethernet_frame(&EthSpec::default(), 0x0800, &ip)
+}
+
+/// A capture whose only datagram ends past the largest IPv4 datagram (65 535 bytes).
+fn too_large(test: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(test);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("too-large.pcap");
+    let frames = [
+        fragment(0, true, &[0u8; 24]),
+        fragment(65528, false, &[0u8; 64]),
+    ];
+    let mut w = PcapWriter::new(std::fs::File::create(&path).unwrap(), LinkType(1), 65535).unwrap();
+    for (i, f) in frames.iter().enumerate() {
+        w.write_packet(&Packet {
+            ts_ns: 1_700_000_000_000_000_000 + i as i64 * 1000,
+            caplen: f.len() as u32,
+            orig_len: f.len() as u32,
+            link_type: LinkType(1),
+            interface: 0,
+            data: f,
+        })
+        .unwrap();
+    }
+    w.flush().unwrap();
+    path
+}
+
+const WARNING: &str =
+    "pcap-cli: warning: IP datagrams in fragments: 1 refused (too large or inconsistent)\n";
+
+#[test]
+fn flows_warns_of_a_refused_datagram() {
+    let path = too_large("flows_warns_of_a_refused_datagram");
+    let out = run(&["flows", "--json", "-r", path.to_str().unwrap()]);
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stderr), WARNING);
+}
+
+#[test]
+fn http_trace_shows_the_refusal_and_warns() {
+    let path = too_large("http_trace_shows_the_refusal_and_warns");
+    let path = path.to_str().unwrap();
+    let out = run(&["http-trace", "-r", path]);
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stderr), WARNING);
+    assert_eq!(out.stdout, b"");
+
+    let out = run(&["http-trace", "--tcp-verbose", "--no-color", "-r", path]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        text.lines().collect::<Vec<_>>(),
+        [
+            "22:13:20.000001 10.0.0.1 -> 10.0.0.2 [ip id 0x1234 proto 6] defrag_refused: \
+             datagram dropped: ip fragment at offset 65528 ends at 65592, past the \
+             65535-byte datagram limit"
+        ]
+    );
+
+    let out = run(&["http-trace", "--tcp-verbose", "--json", "-r", path]);
+    let line: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        line,
+        serde_json::json!({
+            "type": "defrag", "ts": 1_700_000_000.000_001_f64, "src": "10.0.0.1",
+            "dst": "10.0.0.2", "id": 0x1234, "protocol": 6, "event": "defrag_refused",
+            "detail": "datagram dropped: ip fragment at offset 65528 ends at 65592, past \
+                       the 65535-byte datagram limit"
+        })
+    );
+}
