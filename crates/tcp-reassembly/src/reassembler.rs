@@ -8,8 +8,8 @@ use crate::seq::SeqNum;
 use crate::session::{Session, flush_session, report};
 use crate::stream::{HalfStream, Incoming, Limits};
 use crate::{
-    CloseReason, Config, Direction, Event, EventKind, FlowKey, PerDir, Segment, SessionInfo,
-    SessionState, StartKind, Stats,
+    CloseReason, Config, Direction, Event, EventKind, FlowKey, MemoryBudget, PerDir, Segment,
+    SessionInfo, SessionState, StartKind, Stats,
 };
 
 /// How many occupied slots an eviction looks at (an approximation of LRU, as in Redis).
@@ -54,7 +54,8 @@ pub struct Reassembler {
     next_id: u64,
     /// Clock hand for eviction sampling.
     hand: usize,
-    buffered: usize,
+    /// Out-of-order bytes buffered over all sessions, against `max_buffered_total`.
+    buffered: MemoryBudget,
     /// Packet clock: the largest `min(previous ts, current ts)` so far. Taking the minimum of
     /// two consecutive timestamps means one packet with a wild timestamp (seen in real
     /// captures) cannot jump the clock and time out every session.
@@ -74,6 +75,7 @@ impl Reassembler {
     /// A reassembler with the given limits.
     pub fn new(config: Config) -> Reassembler {
         Reassembler {
+            buffered: MemoryBudget::new(config.max_buffered_total),
             config,
             map: HashTable::new(),
             hasher: foldhash::fast::RandomState::default(),
@@ -81,7 +83,6 @@ impl Reassembler {
             free: Vec::new(),
             next_id: 0,
             hand: 0,
-            buffered: 0,
             clock: i64::MIN,
             prev_ts: None,
             last_sweep: i64::MIN,
@@ -102,7 +103,7 @@ impl Reassembler {
     /// Report-of-order bytes currently buffered over all sessions (at most
     /// `config.max_buffered_total`).
     pub fn buffered_bytes(&self) -> usize {
-        self.buffered
+        self.buffered.held()
     }
 
     /// Sessions currently in the table (at most `config.max_sessions`).
@@ -391,7 +392,7 @@ impl Reassembler {
     where
         F: FnMut(Event<'_>),
     {
-        let global_room = self.config.max_buffered_total.saturating_sub(self.buffered);
+        let global_room = self.buffered.room();
         let Some(s) = self.slots.get_mut(slot).and_then(Option::as_mut) else {
             return;
         };
@@ -493,7 +494,7 @@ impl Reassembler {
             }
         }
         let after = s.streams.iter().map(HalfStream::buffered).sum::<usize>();
-        self.buffered = self.buffered.saturating_add(after).saturating_sub(before);
+        self.buffered.recharge(before, after);
         if flags.rst() {
             // Data on a RST is delivered first (stacks put diagnostics there, and tshark's
             // follow includes it); then nothing more will fill the holes.

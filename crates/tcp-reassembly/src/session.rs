@@ -2,7 +2,9 @@
 
 use crate::seq::SeqNum;
 use crate::stream::{HalfStream, Report};
-use crate::{Direction, Event, EventKind, FlowKey, PerDir, SessionInfo, SessionState, Stats};
+use crate::{
+    Direction, Event, EventKind, FlowKey, MemoryBudget, PerDir, SessionInfo, SessionState, Stats,
+};
 
 /// A session in the table. Ended sessions stay (late ACKs and retransmissions still
 /// belong to them, as in tshark) but give back their streams: with the key derived from
@@ -62,9 +64,8 @@ impl Streams {
 
     /// Frees the streams of an ended session, taking what they still buffer off the
     /// global count.
-    pub(crate) fn retire(&mut self, buffered: &mut usize) {
-        let held = self.iter().map(HalfStream::buffered).sum::<usize>();
-        *buffered = buffered.saturating_sub(held);
+    pub(crate) fn retire(&mut self, buffered: &mut MemoryBudget) {
+        buffered.release(self.iter().map(HalfStream::buffered).sum::<usize>());
         self.0 = None;
     }
 }
@@ -73,7 +74,7 @@ impl Streams {
 /// FINs, ends it.
 pub(crate) fn flush_session<F>(
     s: &mut Session,
-    buffered: &mut usize,
+    buffered: &mut MemoryBudget,
     stats: &mut Stats,
     ts: i64,
     sink: &mut F,
@@ -86,7 +87,7 @@ pub(crate) fn flush_session<F>(
             let before = st.buffered();
             let info = &mut s.info;
             st.flush(&mut |o| report(o, id, ts, dir, info, stats, sink));
-            *buffered = buffered.saturating_sub(before.saturating_sub(st.buffered()));
+            buffered.release(before.saturating_sub(st.buffered()));
         }
     }
     let fins = s.streams.iter().filter(|st| st.fin_done()).count();
