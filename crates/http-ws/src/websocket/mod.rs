@@ -4,17 +4,20 @@
 //! the header is whole, and size limits are checked against the header before any payload is
 //! buffered. Only the message being assembled is unmasked; over-cap payloads are skipped.
 
-use base64::Engine as _;
-use flate2::{Decompress, FlushDecompress, Status};
-use pcap_tcp_reassembly::Direction;
-use sha1::{Digest as _, Sha1};
+mod handshake;
+mod payload;
 
-use crate::content::trim;
+use flate2::Decompress;
+use pcap_tcp_reassembly::Direction;
+
 use crate::error::{ErrorKind, ProtocolError, WsError};
 use crate::event::{HttpEvent, WsControl, WsControlKind, WsFrameInfo, WsMessage, WsPayload};
 
-/// The GUID of RFC 6455 section 1.3, appended to the key before hashing.
-const WS_GUID: &[u8] = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+pub use handshake::{PerMessageDeflate, accept_key};
+#[cfg(test)]
+use payload::apply_mask;
+use payload::{Inflater, append_unmasked, close_code_valid, inflate_masked, utf8_prefix_ok};
+
 /// Longest frame header: 2 + 8 (64-bit length) + 4 (mask key).
 const MAX_HEADER: usize = 14;
 /// Largest control frame payload (RFC 6455 5.5).
@@ -30,66 +33,6 @@ mod opcode {
     pub const CLOSE: u8 = 0x8;
     pub const PING: u8 = 0x9;
     pub const PONG: u8 = 0xa;
-}
-
-/// The `Sec-WebSocket-Accept` value a server must answer for `key` (RFC 6455 4.2.2).
-pub fn accept_key(key: &[u8]) -> String {
-    let mut h = Sha1::new();
-    h.update(trim(key));
-    h.update(WS_GUID);
-    base64::engine::general_purpose::STANDARD.encode(h.finalize())
-}
-
-/// permessage-deflate parameters agreed in the handshake (RFC 7692 7.1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub struct PerMessageDeflate {
-    /// The server resets its compressor after each message.
-    pub server_no_context_takeover: bool,
-    /// The client resets its compressor after each message.
-    pub client_no_context_takeover: bool,
-    /// LZ77 window bits the server uses (8..=15); decoding uses a 32 KiB window regardless.
-    pub server_max_window_bits: Option<u8>,
-    /// LZ77 window bits the client uses.
-    pub client_max_window_bits: Option<u8>,
-}
-
-impl PerMessageDeflate {
-    /// Finds permessage-deflate in a `Sec-WebSocket-Extensions` value.
-    pub fn from_header(value: &[u8]) -> Option<PerMessageDeflate> {
-        for ext in value.split(|&b| b == b',') {
-            let mut parts = ext.split(|&b| b == b';');
-            let name = trim(parts.next().unwrap_or_default());
-            if !name.eq_ignore_ascii_case(b"permessage-deflate") {
-                continue;
-            }
-            let mut p = PerMessageDeflate::default();
-            for param in parts {
-                let (k, v) = match param.iter().position(|&b| b == b'=') {
-                    Some(i) => (
-                        trim(param.get(..i).unwrap_or_default()),
-                        Some(trim(param.get(i.saturating_add(1)..).unwrap_or_default())),
-                    ),
-                    None => (trim(param), None),
-                };
-                let bits = v.and_then(|v| {
-                    let v: Vec<u8> = v.iter().copied().filter(|&b| b != b'"').collect();
-                    std::str::from_utf8(&v).ok()?.parse::<u8>().ok()
-                });
-                if k.eq_ignore_ascii_case(b"server_no_context_takeover") {
-                    p.server_no_context_takeover = true;
-                } else if k.eq_ignore_ascii_case(b"client_no_context_takeover") {
-                    p.client_no_context_takeover = true;
-                } else if k.eq_ignore_ascii_case(b"server_max_window_bits") {
-                    p.server_max_window_bits = bits;
-                } else if k.eq_ignore_ascii_case(b"client_max_window_bits") {
-                    p.client_max_window_bits = bits;
-                }
-            }
-            return Some(p);
-        }
-        None
-    }
 }
 
 /// Where the payload of the current frame goes.
@@ -122,11 +65,6 @@ struct Message {
     discard: bool,
     /// Bytes of `buf` known to be valid UTF-8 (text only).
     utf8_ok: usize,
-}
-
-struct Inflater {
-    d: Decompress,
-    reset_each_message: bool,
 }
 
 /// Decoder for one direction of a WebSocket connection.
@@ -668,99 +606,6 @@ impl WsDecoder {
             );
         }
         self.dead = true;
-    }
-}
-
-/// Close codes an endpoint may send (RFC 6455 7.4.1, 7.4.2).
-fn close_code_valid(code: u16) -> bool {
-    matches!(code, 1000..=1003 | 1007..=1014 | 3000..=4999)
-}
-
-/// Appends `chunk` unmasked; `mask_pos` is the payload offset of `chunk[0]`.
-fn append_unmasked(out: &mut Vec<u8>, chunk: &[u8], mask: Option<[u8; 4]>, mask_pos: usize) {
-    let start = out.len();
-    out.extend_from_slice(chunk);
-    if let (Some(mask), Some(tail)) = (mask, out.get_mut(start..)) {
-        apply_mask(tail, mask, mask_pos);
-    }
-}
-
-/// XORs `data` with the mask, starting at mask index `mask_pos % 4`.
-pub(crate) fn apply_mask(data: &mut [u8], mask: [u8; 4], mask_pos: usize) {
-    let mut rotated = mask;
-    rotated.rotate_left(mask_pos % 4);
-    let m = u32::from_ne_bytes(rotated);
-    let mut words = data.chunks_exact_mut(4);
-    for w in &mut words {
-        let v = u32::from_ne_bytes(<[u8; 4]>::try_from(&*w).unwrap_or_default()) ^ m;
-        w.copy_from_slice(&v.to_ne_bytes());
-    }
-    let mb = m.to_ne_bytes();
-    for (b, k) in words.into_remainder().iter_mut().zip(mb) {
-        *b ^= k;
-    }
-}
-
-/// Unmasks `chunk` in small blocks and inflates it into `out`, capped at `cap` bytes.
-fn inflate_masked(
-    inf: &mut Inflater,
-    chunk: &[u8],
-    mask: Option<[u8; 4]>,
-    mask_pos: usize,
-    out: &mut Vec<u8>,
-    cap: u64,
-) -> Result<(), WsError> {
-    let mut block = [0u8; 1024];
-    let mut scratch = [0u8; 8192];
-    for (i, piece) in chunk.chunks(block.len()).enumerate() {
-        let buf = block.get_mut(..piece.len()).unwrap_or_default();
-        buf.copy_from_slice(piece);
-        if let Some(mask) = mask {
-            apply_mask(buf, mask, mask_pos.wrapping_add(i * 1024));
-        }
-        let mut inp: &[u8] = buf;
-        loop {
-            let (in0, out0) = (inf.d.total_in(), inf.d.total_out());
-            let status = inf
-                .d
-                .decompress(inp, &mut scratch, FlushDecompress::Sync)
-                .map_err(|_| WsError::Decompression)?;
-            let consumed = usize::try_from(inf.d.total_in() - in0).unwrap_or(usize::MAX);
-            let produced = usize::try_from(inf.d.total_out() - out0).unwrap_or(usize::MAX);
-            inp = inp.get(consumed..).unwrap_or_default();
-            if (out.len() as u64).saturating_add(produced as u64) > cap {
-                return Err(WsError::MessageTooBig { max: cap });
-            }
-            out.extend_from_slice(scratch.get(..produced).unwrap_or_default());
-            if status == Status::StreamEnd {
-                // A final block ends this DEFLATE stream; the next message starts a new one.
-                inf.d.reset(false);
-                if inp.is_empty() {
-                    break;
-                }
-                continue;
-            }
-            if (inp.is_empty() && produced < scratch.len()) || (consumed == 0 && produced == 0) {
-                break;
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Extends the validated UTF-8 prefix of `buf`; false on a definite error (an incomplete
-/// sequence at the end is fine until more bytes arrive).
-fn utf8_prefix_ok(buf: &[u8], ok: &mut usize) -> bool {
-    let tail = buf.get(*ok..).unwrap_or_default();
-    match std::str::from_utf8(tail) {
-        Ok(_) => {
-            *ok = buf.len();
-            true
-        }
-        Err(e) => {
-            *ok = ok.saturating_add(e.valid_up_to());
-            e.error_len().is_none()
-        }
     }
 }
 
