@@ -27,7 +27,8 @@
 //! ```
 //!
 //! Protocols are found by content, not port: see [`protocol`] for how a decoder of one's
-//! own is registered next to the built-in HTTP/1.x and WebSocket one.
+//! own is registered next to the built-in HTTP/1.x and WebSocket one. [`search`] finds a
+//! regular expression in the reassembled streams, matches split across segments included.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -35,6 +36,7 @@ mod analyzer;
 mod handler;
 mod http;
 pub mod protocol;
+pub mod search;
 mod source;
 
 pub use analyzer::{Analyzer, AnalyzerConfig};
