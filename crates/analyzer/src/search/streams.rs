@@ -55,8 +55,10 @@ pub(super) struct Streams {
     /// The windows of the sessions that carried bytes, made on their first bytes (a
     /// session without bytes, such as a SYN flood's, costs nothing here) and dropped when
     /// the session ends. Boxed: the table has up to twice as many slots as sessions, and a
-    /// slot then costs 16 bytes, not 152.
-    pub(super) map: HashMap<u64, Box<Windows>>,
+    /// slot then costs 16 bytes, not 152. Hashed with a fixed seed: session numbers are
+    /// the reassembler's, not chosen on the wire, and a fixed seed makes the table grow,
+    /// and so the budget cut windows, the same way on every run over the same capture.
+    pub(super) map: HashMap<u64, Box<Windows>, foldhash::fast::FixedState>,
     /// What the state holds: every window's buffer and time list (their capacities), each
     /// charged as it changes, and the table (its boxes and slots) as one more holder.
     pub(super) budget: MemoryBudget,
@@ -75,7 +77,7 @@ pub(super) struct Streams {
 impl Streams {
     pub(super) fn new(limit: usize) -> Streams {
         Streams {
-            map: HashMap::new(),
+            map: HashMap::default(),
             budget: MemoryBudget::new(limit),
             table: 0,
             window: WINDOW,
