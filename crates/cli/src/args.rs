@@ -24,6 +24,8 @@ pub enum Command {
     /// Show HTTP transactions and WebSocket messages reassembled from TCP sessions.
     HttpTrace(Box<HttpTraceArgs>),
     /// Search TCP payloads with a regular expression, across segment boundaries.
+    ///
+    /// Exit code 0 when something matched, 1 when nothing did, 2 on errors (as grep).
     Grep(GrepArgs),
     /// Print the TCP session table.
     ///

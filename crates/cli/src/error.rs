@@ -57,6 +57,10 @@ pub enum CliError {
     /// The web view failed.
     #[error("serve: {0}")]
     Serve(String),
+    /// Not a failure: `grep` ran to the end and found nothing. Exit code 1 and no message,
+    /// as grep and ngrep do.
+    #[error("nothing matched")]
+    NoMatch,
 }
 
 /// The regex crate explains syntax errors over several lines (pattern, caret, message): keep

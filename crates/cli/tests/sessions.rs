@@ -269,6 +269,23 @@ fn grep_text_shows_flow_offset_and_escaped_context() {
 }
 
 #[test]
+fn grep_exits_1_when_nothing_matched() {
+    for mode in [&[][..], &["--packet"][..], &["--json"][..]] {
+        let mut args = vec!["grep", "zq9xk-never", "-r"];
+        let path = sample();
+        args.push(&path);
+        args.extend_from_slice(mode);
+        let o = run(&args);
+        assert_eq!(o.status.code(), Some(1), "{mode:?}");
+        assert!(o.stdout.is_empty() && o.stderr.is_empty(), "{o:?}");
+
+        args[1] = "Host";
+        let o = run(&args);
+        assert_eq!(o.status.code(), Some(0), "{mode:?}");
+    }
+}
+
+#[test]
 fn grep_stream_mode_finds_a_match_split_across_segments() {
     let dir = tmp_dir("grep_split");
     let pcap = dir.join("split.pcap");
@@ -290,7 +307,7 @@ fn grep_stream_mode_finds_a_match_split_across_segments() {
     assert_eq!(json_lines(&o).len(), 1);
 
     let o = run(&["grep", "--json", "--packet", "HELLO", "-r", pcap]);
-    assert!(o.status.success());
+    assert_eq!(o.status.code(), Some(1), "nothing matched");
     assert!(json_lines(&o).is_empty(), "{}", stdout(&o));
     let o = run(&["grep", "--json", "--packet", "LOy", "-r", pcap]);
     let hits = json_lines(&o);

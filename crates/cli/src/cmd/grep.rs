@@ -50,13 +50,18 @@ pub fn run(args: &GrepArgs) -> Result<(), CliError> {
         out: Output::stdout(input.is_live()),
         packet_mode: args.packet,
         packet: PacketHits::default(),
+        printed: 0,
     };
     let result = analyze(&mut input, &mut grep);
     let finished = grep.out.finish();
     if let Some(warning) = warning(&grep.search.stats()) {
         eprintln!("{warning}");
     }
-    result.and(finished)
+    result.and(finished)?;
+    if grep.printed == 0 {
+        return Err(CliError::NoMatch);
+    }
+    Ok(())
 }
 
 /// The warning to print at the end when the budget cut windows or dropped them.
@@ -228,6 +233,8 @@ struct Grep {
     out: Output,
     packet_mode: bool,
     packet: PacketHits,
+    /// Matches printed so far: none means exit code 1.
+    printed: u64,
 }
 
 impl Handler for Grep {
@@ -331,6 +338,7 @@ impl Grep {
             printer,
             out,
             packet: p,
+            printed,
             ..
         } = self;
         let (stream, client, server) = match p.session {
@@ -356,6 +364,7 @@ impl Grep {
                 matched: matched.clone(),
             };
             printer.hit(out.buffer(), &hit);
+            *printed += 1;
         }
         p.hits.clear();
         p.bytes.clear();
@@ -367,6 +376,7 @@ impl Grep {
             search,
             printer,
             out,
+            printed,
             ..
         } = self;
         search.event(event, |m: Match<'_>| {
@@ -383,6 +393,7 @@ impl Grep {
                 matched: m.matched,
             };
             printer.hit(out.buffer(), &hit);
+            *printed += 1;
         });
         if event.kind.ended().is_some() {
             // Written out here rather than after the packet: the end of the input ends
