@@ -166,9 +166,9 @@ pub struct HttpTraceArgs {
     pub http_memory: usize,
 }
 
-/// `grep`. As in grep and ngrep, `-i` ignores case here; the interface is `-d IFACE`.
+/// `grep`. `-i` is the interface, as in every subcommand; `-I` ignores case.
 #[derive(Debug, Args)]
-#[command(mut_arg("interface", |a| a.short('d')))]
+#[command(mut_arg("interface", |a| a.short_alias('d')))]
 pub struct GrepArgs {
     /// Regular expression searched in TCP payloads.
     pub pattern: String,
@@ -178,8 +178,8 @@ pub struct GrepArgs {
     /// Output options.
     #[command(flatten)]
     pub output: OutputArgs,
-    /// Case-insensitive match.
-    #[arg(short = 'i', long = "ignore-case")]
+    /// Case-insensitive match (ASCII case; `(?u)` in the pattern for Unicode).
+    #[arg(short = 'I', long = "ignore-case")]
     pub ignore_case: bool,
     /// Match each packet's payload alone instead of the reassembled stream.
     #[arg(long)]
@@ -187,6 +187,36 @@ pub struct GrepArgs {
     /// Bytes of context shown on each side of a match (at most 16384).
     #[arg(long, default_value_t = 40)]
     pub context: usize,
+}
+
+/// The error for `grep -i` used the old way, to ignore case: `-i` now takes an interface.
+pub const GREP_I_MOVED: &str = "grep: -i is the interface now (as in every subcommand); use -I \
+     or --ignore-case to ignore case";
+
+/// True when `err`, from parsing `argv`, comes from `grep -i` used the old way (to ignore
+/// case): `-i` then took the pattern as an interface, which conflicts with `-r FILE`, or
+/// found no value after it. The caller prints [`GREP_I_MOVED`] instead of clap's message.
+pub fn is_old_grep_ignore_case(err: &clap::Error, argv: &[std::ffi::OsString]) -> bool {
+    use clap::error::{ContextKind, ErrorKind};
+    if argv.get(1).is_none_or(|a| a != "grep")
+        || !matches!(
+            err.kind(),
+            ErrorKind::ArgumentConflict | ErrorKind::InvalidValue | ErrorKind::NoEquals
+        )
+    {
+        return false;
+    }
+    // `-i` itself, not `--interface` or the hidden `-d`, which never ignored case.
+    let short_i = argv
+        .iter()
+        .skip(2)
+        .take_while(|a| *a != "--")
+        .any(|a| a.to_str().is_some_and(|a| a.starts_with("-i")));
+    short_i
+        && [ContextKind::InvalidArg, ContextKind::PriorArg]
+            .into_iter()
+            .filter_map(|k| err.get(k))
+            .any(|v| v.to_string().contains("--interface"))
 }
 
 /// `flows`.

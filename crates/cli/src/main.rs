@@ -5,11 +5,19 @@
 //! without a message when nothing matched.
 
 use clap::Parser;
-use pcap_cli::args::Cli;
+use pcap_cli::args::{self, Cli};
 use pcap_cli::error::CliError;
 
 fn main() {
-    let cli = Cli::parse();
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let cli = match Cli::try_parse_from(&argv) {
+        Ok(cli) => cli,
+        Err(e) if args::is_old_grep_ignore_case(&e, &argv) => {
+            eprintln!("pcap-cli: {}", args::GREP_I_MOVED);
+            std::process::exit(2);
+        }
+        Err(e) => e.exit(),
+    };
     match pcap_cli::run(cli) {
         Ok(()) => {}
         Err(e) if e.is_broken_pipe() => {}

@@ -226,7 +226,7 @@ fn grep_finds_every_host_header_of_the_sample() {
     assert_eq!(want.values().sum::<u64>(), 14);
 
     for mode in [&[][..], &["--packet"][..]] {
-        let mut args = vec!["grep", "--json", "-i", "HOST: [a-z.]+", "-r"];
+        let mut args = vec!["grep", "--json", "-I", "HOST: [a-z.]+", "-r"];
         let path = sample();
         args.push(&path);
         args.extend_from_slice(mode);
@@ -286,6 +286,35 @@ fn grep_exits_1_when_nothing_matched() {
 }
 
 #[test]
+fn grep_i_is_the_interface_with_a_clear_error_for_the_old_ignore_case() {
+    let path = sample();
+    let moved = "grep: -i is the interface now (as in every subcommand); use -I or \
+                 --ignore-case to ignore case";
+    for args in [
+        &["grep", "-i", "host", "-r", &path][..],
+        &["grep", "-r", &path, "-i", "host"][..],
+        &["grep", "-r", &path, "host", "-i"][..],
+        &["grep", "-i", "-r", &path, "host"][..],
+    ] {
+        let o = run(args);
+        assert_one_line_error(&o, moved);
+        assert!(o.stdout.is_empty());
+    }
+    // Live: a value that is no interface is the pattern of the old usage.
+    let o = run(&["grep", "-i", "host", "x-no-such-interface"]);
+    assert_one_line_error(&o, moved);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("\"host\" is not an interface"));
+    // `--interface` or the hidden `-d` with `-r` is just a conflict, told by clap.
+    let o = run(&["grep", "-d", "lo", "-r", &path, "host"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(!String::from_utf8_lossy(&o.stderr).contains("-I"));
+    // `--help` names -i as the interface and -I as ignore-case.
+    let help = stdout(&run(&["grep", "--help"]));
+    assert!(help.contains("-i, --interface <IFACE>"), "{help}");
+    assert!(help.contains("-I, --ignore-case"), "{help}");
+}
+
+#[test]
 fn grep_stream_mode_finds_a_match_split_across_segments() {
     let dir = tmp_dir("grep_split");
     let pcap = dir.join("split.pcap");
@@ -303,8 +332,10 @@ fn grep_stream_mode_finds_a_match_split_across_segments() {
     // Dated by the packet that completed the match (the 5th frame).
     assert_eq!(hits[0]["ts"].to_string(), "1700000000.000004");
 
-    let o = run(&["grep", "--json", "-i", "hello", "-r", pcap]);
-    assert_eq!(json_lines(&o).len(), 1);
+    for ignore_case in ["-I", "--ignore-case"] {
+        let o = run(&["grep", "--json", ignore_case, "hello", "-r", pcap]);
+        assert_eq!(json_lines(&o).len(), 1, "{ignore_case}");
+    }
 
     let o = run(&["grep", "--json", "--packet", "HELLO", "-r", pcap]);
     assert_eq!(o.status.code(), Some(1), "nothing matched");

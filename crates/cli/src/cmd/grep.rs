@@ -9,7 +9,7 @@
 //! match split over two segments is not found.
 //!
 //! The pattern is a `regex` crate pattern over bytes with Unicode off: `.` matches any
-//! byte but `\n`, `-i` folds ASCII case only; `(?u)` in the pattern turns Unicode back on.
+//! byte but `\n`, `-I` folds ASCII case only; `(?u)` in the pattern turns Unicode back on.
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;
@@ -18,6 +18,7 @@ use std::ops::{ControlFlow, Range};
 use pcap_analyzer::Handler;
 use pcap_analyzer::search::{Match, Pattern, SearchConfig, SearchStats, StreamSearch, WINDOW};
 use pcap_capture::Packet;
+use pcap_capture::live;
 use pcap_decode::Decoded;
 use pcap_tcp_reassembly::{Direction, Event, EventKind};
 
@@ -36,6 +37,14 @@ pub fn run(args: &GrepArgs) -> Result<(), CliError> {
         pattern: args.pattern.clone(),
         source: Box::new(e),
     })?;
+    if let (Some(name), None) = (&args.source.interface, &args.source.read) {
+        // `-i` ignored case before it was the interface: `grep -i PATTERN` would now
+        // capture on a device named PATTERN. (When devices cannot be listed, opening the
+        // device reports the problem.)
+        if live::devices().is_ok_and(|d| !d.iter().any(|d| &d.name == name)) {
+            return Err(CliError::GrepInterface { name: name.clone() });
+        }
+    }
     // The default memory budget (64 MiB); the search cuts the context to `MAX_CONTEXT`.
     let mut config = SearchConfig::default();
     config.context = args.context;
