@@ -187,6 +187,18 @@ pub struct GrepArgs {
     /// Bytes of context shown on each side of a match (at most 16384).
     #[arg(long, default_value_t = 40)]
     pub context: usize,
+    /// Stop after N matches (with -v, N packets shown), like ngrep -n.
+    #[arg(short = 'n', long = "max-matches", value_name = "N")]
+    pub max_matches: Option<u64>,
+    /// Show each match's context as a hex and ASCII dump instead of escaped text, like
+    /// ngrep -x: offsets count from the context's first byte, and the line above the dump
+    /// says where the match starts (text output; --json is unchanged).
+    #[arg(short = 'x', long = "hex")]
+    pub hex: bool,
+    /// Invert the match: show the packets whose TCP payload does not match, each by its
+    /// first 2 x --context bytes. Needs --packet: a reassembled stream has no unit to invert.
+    #[arg(short = 'v', long = "invert-match")]
+    pub invert: bool,
 }
 
 /// The error for `grep -i` used the old way, to ignore case: `-i` now takes an interface.

@@ -64,6 +64,9 @@ pub enum CliError {
         /// The value given to `-i`.
         name: String,
     },
+    /// Options that cannot work together; the message says why.
+    #[error("{0}")]
+    Usage(&'static str),
     /// Not a failure: `grep` ran to the end and found nothing. Exit code 1 and no message,
     /// as grep and ngrep do.
     #[error("nothing matched")]

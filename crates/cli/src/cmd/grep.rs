@@ -6,7 +6,11 @@
 //! a warning on stderr at the end when the budget cut or dropped windows.
 //!
 //! With `--packet`, each segment's payload is searched alone (like ngrep), and the same
-//! match split over two segments is not found.
+//! match split over two segments is not found; `-v` then shows the segments whose payload
+//! does not match.
+//!
+//! `-n N` stops reading after N matches (packets with `-v`); `-x` shows each context as a
+//! hex dump. Exit code 1 when nothing was shown, as grep.
 //!
 //! The pattern is a `regex` crate pattern over bytes with Unicode off: `.` matches any
 //! byte but `\n`, `-I` folds ASCII case only; `(?u)` in the pattern turns Unicode back on.
@@ -14,6 +18,8 @@
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::ops::{ControlFlow, Range};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use pcap_analyzer::Handler;
 use pcap_analyzer::search::{Match, Pattern, SearchConfig, SearchStats, StreamSearch, WINDOW};
@@ -32,6 +38,12 @@ use crate::render::json::Obj;
 
 /// Runs `grep`.
 pub fn run(args: &GrepArgs) -> Result<(), CliError> {
+    if args.invert && !args.packet {
+        return Err(CliError::Usage(
+            "grep: -v needs --packet: it shows the packets whose payload does not match, \
+             and a reassembled stream has no such unit to invert",
+        ));
+    }
     let pattern = Pattern::new(&args.pattern, args.ignore_case).map_err(|e| CliError::Regex {
         option: "PATTERN",
         pattern: args.pattern.clone(),
@@ -53,13 +65,17 @@ pub fn run(args: &GrepArgs) -> Result<(), CliError> {
         search: StreamSearch::new(pattern, config),
         printer: Printer {
             json: args.output.json,
+            hex: args.hex,
             palette: Palette::new(&args.output),
             line: String::new(),
         },
         out: Output::stdout(input.is_live()),
         packet_mode: args.packet,
+        invert: args.invert,
         packet: PacketHits::default(),
         printed: 0,
+        limit: args.max_matches,
+        stop: input.stop_flag(),
     };
     let result = analyze(&mut input, &mut grep);
     let finished = grep.out.finish();
@@ -112,7 +128,7 @@ struct Hit<'a> {
     /// Stream offset of `context[0]`, when known.
     context_offset: Option<u64>,
     context: &'a [u8],
-    /// Where the match is in `context`.
+    /// Where the match is in `context`; empty for a packet shown by `-v`.
     matched: Range<usize>,
 }
 
@@ -120,6 +136,8 @@ struct Hit<'a> {
 #[derive(Debug)]
 struct Printer {
     json: bool,
+    /// `-x`: the context as a hex dump.
+    hex: bool,
     palette: Palette,
     line: String,
 }
@@ -185,17 +203,78 @@ impl Printer {
         line.push_str(h.dir.as_str());
         match h.offset {
             Some(o) => {
-                let _ = write!(line, " @{o}: ");
+                let _ = write!(line, " @{o}");
             }
-            None => line.push_str(" @?: "),
+            None => line.push_str(" @?"),
         }
-        escape(line, before);
         let mut m = String::new();
         escape(&mut m, matched);
-        let _ = write!(line, "{}", self.palette.paint(Color::Red, m));
-        escape(line, after);
-        line.push('\n');
+        if self.hex {
+            if !matched.is_empty() {
+                let _ = write!(line, ", match at {:04x}", h.matched.start);
+            }
+            line.push(':');
+            if !matched.is_empty() {
+                let _ = write!(line, " {}", self.palette.paint(Color::Red, m));
+            }
+            line.push('\n');
+            hex_dump(line, self.palette, h.context, &h.matched);
+        } else {
+            line.push_str(": ");
+            escape(line, before);
+            if !m.is_empty() {
+                let _ = write!(line, "{}", self.palette.paint(Color::Red, m));
+            }
+            escape(line, after);
+            line.push('\n');
+        }
         out.extend_from_slice(line.as_bytes());
+    }
+}
+
+/// Appends `bytes` as hex and ASCII lines of 16 bytes, like `hexdump -C`: the offset from
+/// the first byte, the bytes in hex (a space after the 8th), then printable ASCII with `.`
+/// for other bytes. The bytes in `matched` are painted red in both columns.
+fn hex_dump(out: &mut String, palette: Palette, bytes: &[u8], matched: &Range<usize>) {
+    for (row, chunk) in bytes.chunks(16).enumerate() {
+        let start = row * 16;
+        let _ = write!(out, "  {start:04x} ");
+        for i in 0..16 {
+            if i == 8 {
+                out.push(' ');
+            }
+            match chunk.get(i) {
+                Some(b) => {
+                    let text = format!("{b:02x}");
+                    let _ = write!(out, " {}", paint_if(palette, matched, start + i, text));
+                }
+                None => out.push_str("   "),
+            }
+        }
+        out.push_str("  ");
+        for (i, &b) in chunk.iter().enumerate() {
+            let c = if (0x20..=0x7e).contains(&b) {
+                char::from(b)
+            } else {
+                '.'
+            };
+            let _ = write!(out, "{}", paint_if(palette, matched, start + i, c));
+        }
+        out.push('\n');
+    }
+}
+
+/// `text` painted red when byte `at` is in `matched`.
+fn paint_if<T: std::fmt::Display>(
+    palette: Palette,
+    matched: &Range<usize>,
+    at: usize,
+    text: T,
+) -> crate::color::Painted<T> {
+    if matched.contains(&at) {
+        palette.paint(Color::Red, text)
+    } else {
+        Palette::plain().paint(Color::Red, text)
     }
 }
 
@@ -241,9 +320,28 @@ struct Grep {
     printer: Printer,
     out: Output,
     packet_mode: bool,
+    /// `-v` (with `--packet`): show the payloads that do not match.
+    invert: bool,
     packet: PacketHits,
-    /// Matches printed so far: none means exit code 1.
+    /// Matches (with `-v`, packets) printed so far: none means exit code 1.
     printed: u64,
+    /// `-n N`: print at most N, then stop reading.
+    limit: Option<u64>,
+    /// Set to stop reading at the next packet.
+    stop: Arc<AtomicBool>,
+}
+
+/// Counts a printed record against `-n N`; false when the limit was reached already (the
+/// record is then not printed). Reaching it stops reading at the next packet.
+fn count_one(printed: &mut u64, limit: Option<u64>, stop: &AtomicBool) -> bool {
+    if limit.is_some_and(|l| *printed >= l) {
+        return false;
+    }
+    *printed += 1;
+    if limit.is_some_and(|l| *printed >= l) {
+        stop.store(true, Ordering::Relaxed);
+    }
+    true
 }
 
 impl Handler for Grep {
@@ -296,6 +394,17 @@ impl Grep {
             .map(|ip| SocketAddr::new(ip, tcp.src_port()));
         let payload = decoded.payload;
         let context = self.search.context();
+        if self.invert {
+            let regex = self.search.pattern().regex();
+            if !payload.is_empty() && !regex.find_iter(payload).any(|m| !m.is_empty()) {
+                // Shown by its first bytes, as wide as a match line.
+                let shown = payload.len().min(context.saturating_mul(2).max(1));
+                p.bytes
+                    .extend_from_slice(payload.get(..shown).unwrap_or_default());
+                p.hits.push((0..shown, 0..0, 0));
+            }
+            return;
+        }
         for found in self.search.pattern().regex().find_iter(payload) {
             if found.is_empty() {
                 continue;
@@ -348,6 +457,8 @@ impl Grep {
             out,
             packet: p,
             printed,
+            limit,
+            stop,
             ..
         } = self;
         let (stream, client, server) = match p.session {
@@ -372,8 +483,9 @@ impl Grep {
                 context: p.bytes.get(ctx.clone()).unwrap_or_default(),
                 matched: matched.clone(),
             };
-            printer.hit(out.buffer(), &hit);
-            *printed += 1;
+            if count_one(printed, *limit, stop) {
+                printer.hit(out.buffer(), &hit);
+            }
         }
         p.hits.clear();
         p.bytes.clear();
@@ -386,6 +498,8 @@ impl Grep {
             printer,
             out,
             printed,
+            limit,
+            stop,
             ..
         } = self;
         search.event(event, |m: Match<'_>| {
@@ -401,8 +515,9 @@ impl Grep {
                 context: m.context,
                 matched: m.matched,
             };
-            printer.hit(out.buffer(), &hit);
-            *printed += 1;
+            if count_one(printed, *limit, stop) {
+                printer.hit(out.buffer(), &hit);
+            }
         });
         if event.kind.ended().is_some() {
             // Written out here rather than after the packet: the end of the input ends
