@@ -300,10 +300,15 @@ fn grep_i_is_the_interface_with_a_clear_error_for_the_old_ignore_case() {
         assert_one_line_error(&o, moved);
         assert!(o.stdout.is_empty());
     }
-    // Live: a value that is no interface is the pattern of the old usage.
-    let o = run(&["grep", "-i", "host", "x-no-such-interface"]);
-    assert_one_line_error(&o, moved);
-    assert!(String::from_utf8_lossy(&o.stderr).contains("\"host\" is not an interface"));
+    // Live: a value that is no interface is the pattern of the old usage (when libpcap can
+    // list the interfaces; otherwise opening the device reports the problem).
+    if run(&["devices"]).status.success() {
+        let o = run(&["grep", "-i", "host", "x-no-such-interface"]);
+        assert_one_line_error(&o, moved);
+        assert!(String::from_utf8_lossy(&o.stderr).contains("\"host\" is not an interface"));
+    } else {
+        eprintln!("SKIPPED grep -i NAME live check: `devices` fails here");
+    }
     // `--interface` or the hidden `-d` with `-r` is just a conflict, told by clap.
     let o = run(&["grep", "-d", "lo", "-r", &path, "host"]);
     assert_eq!(o.status.code(), Some(2));
