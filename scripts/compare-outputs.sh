@@ -66,7 +66,7 @@ cmd_args() {
         grep-http) args=(grep --no-color -r "$cap" 'HTTP/1\.[01]') ;;
         grep-host) args=(grep --no-color -r "$cap" '(?i)host: [a-z]+') ;;
         grep-packet) args=(grep --no-color -r "$cap" --packet 'HTTP/1\.[01]') ;;
-        grep-json) args=(grep --json --no-color -r "$cap" -i 'content-type: [a-z/]+') ;;
+        grep-json) args=(grep --json --no-color -r "$cap" '(?i)content-type: [a-z/]+') ;;
         flows) args=(flows --no-color -r "$cap") ;;
         flows-json) args=(flows --json --no-color -r "$cap") ;;
         follow) args=(follow -r "$cap" -o follow) ;;

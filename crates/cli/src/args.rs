@@ -24,6 +24,8 @@ pub enum Command {
     /// Show HTTP transactions and WebSocket messages reassembled from TCP sessions.
     HttpTrace(Box<HttpTraceArgs>),
     /// Search TCP payloads with a regular expression, across segment boundaries.
+    ///
+    /// Exit code 0 when something matched, 1 when nothing did, 2 on errors (as grep).
     Grep(GrepArgs),
     /// Print the TCP session table.
     ///
@@ -164,9 +166,9 @@ pub struct HttpTraceArgs {
     pub http_memory: usize,
 }
 
-/// `grep`. As in grep and ngrep, `-i` ignores case here; the interface is `-d IFACE`.
+/// `grep`. `-i` is the interface, as in every subcommand; `-I` ignores case.
 #[derive(Debug, Args)]
-#[command(mut_arg("interface", |a| a.short('d')))]
+#[command(mut_arg("interface", |a| a.short_alias('d')))]
 pub struct GrepArgs {
     /// Regular expression searched in TCP payloads.
     pub pattern: String,
@@ -176,8 +178,8 @@ pub struct GrepArgs {
     /// Output options.
     #[command(flatten)]
     pub output: OutputArgs,
-    /// Case-insensitive match.
-    #[arg(short = 'i', long = "ignore-case")]
+    /// Case-insensitive match (ASCII case; `(?u)` in the pattern for Unicode).
+    #[arg(short = 'I', long = "ignore-case")]
     pub ignore_case: bool,
     /// Match each packet's payload alone instead of the reassembled stream.
     #[arg(long)]
@@ -185,6 +187,48 @@ pub struct GrepArgs {
     /// Bytes of context shown on each side of a match (at most 16384).
     #[arg(long, default_value_t = 40)]
     pub context: usize,
+    /// Stop after N matches (with -v, N packets shown), like ngrep -n.
+    #[arg(short = 'n', long = "max-matches", value_name = "N")]
+    pub max_matches: Option<u64>,
+    /// Show each match's context as a hex and ASCII dump instead of escaped text, like
+    /// ngrep -x: offsets count from the context's first byte, and the line above the dump
+    /// says where the match starts (text output; --json is unchanged).
+    #[arg(short = 'x', long = "hex")]
+    pub hex: bool,
+    /// Invert the match: show the packets whose TCP payload does not match, each by its
+    /// first 2 x --context bytes. Needs --packet: a reassembled stream has no unit to invert.
+    #[arg(short = 'v', long = "invert-match")]
+    pub invert: bool,
+}
+
+/// The error for `grep -i` used the old way, to ignore case: `-i` now takes an interface.
+pub const GREP_I_MOVED: &str = "grep: -i is the interface now (as in every subcommand); use -I \
+     or --ignore-case to ignore case";
+
+/// True when `err`, from parsing `argv`, comes from `grep -i` used the old way (to ignore
+/// case): `-i` then took the pattern as an interface, which conflicts with `-r FILE`, or
+/// found no value after it. The caller prints [`GREP_I_MOVED`] instead of clap's message.
+pub fn is_old_grep_ignore_case(err: &clap::Error, argv: &[std::ffi::OsString]) -> bool {
+    use clap::error::{ContextKind, ErrorKind};
+    if argv.get(1).is_none_or(|a| a != "grep")
+        || !matches!(
+            err.kind(),
+            ErrorKind::ArgumentConflict | ErrorKind::InvalidValue | ErrorKind::NoEquals
+        )
+    {
+        return false;
+    }
+    // `-i` itself, not `--interface` or the hidden `-d`, which never ignored case.
+    let short_i = argv
+        .iter()
+        .skip(2)
+        .take_while(|a| *a != "--")
+        .any(|a| a.to_str().is_some_and(|a| a.starts_with("-i")));
+    short_i
+        && [ContextKind::InvalidArg, ContextKind::PriorArg]
+            .into_iter()
+            .filter_map(|k| err.get(k))
+            .any(|v| v.to_string().contains("--interface"))
 }
 
 /// `flows`.

@@ -57,6 +57,20 @@ pub enum CliError {
     /// The web view failed.
     #[error("serve: {0}")]
     Serve(String),
+    /// `grep -i NAME` reading live, where NAME is no interface: most likely the old `-i`
+    /// (ignore case) followed by the pattern.
+    #[error("{moved} ({name:?} is not an interface)", moved = crate::args::GREP_I_MOVED)]
+    GrepInterface {
+        /// The value given to `-i`.
+        name: String,
+    },
+    /// Options that cannot work together; the message says why.
+    #[error("{0}")]
+    Usage(&'static str),
+    /// Not a failure: `grep` ran to the end and found nothing. Exit code 1 and no message,
+    /// as grep and ngrep do.
+    #[error("nothing matched")]
+    NoMatch,
 }
 
 /// The regex crate explains syntax errors over several lines (pattern, caret, message): keep

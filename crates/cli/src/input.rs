@@ -128,6 +128,12 @@ impl Input {
         Ok(packet)
     }
 
+    /// A flag that, once set, ends reading before the next packet, as Ctrl-C does: the
+    /// subcommand then finishes normally.
+    pub fn stop_flag(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.stop)
+    }
+
     /// Packets handed out so far.
     pub fn packets_read(&self) -> u64 {
         self.read

@@ -6,18 +6,25 @@
 //! a warning on stderr at the end when the budget cut or dropped windows.
 //!
 //! With `--packet`, each segment's payload is searched alone (like ngrep), and the same
-//! match split over two segments is not found.
+//! match split over two segments is not found; `-v` then shows the segments whose payload
+//! does not match.
+//!
+//! `-n N` stops reading after N matches (packets with `-v`); `-x` shows each context as a
+//! hex dump. Exit code 1 when nothing was shown, as grep.
 //!
 //! The pattern is a `regex` crate pattern over bytes with Unicode off: `.` matches any
-//! byte but `\n`, `-i` folds ASCII case only; `(?u)` in the pattern turns Unicode back on.
+//! byte but `\n`, `-I` folds ASCII case only; `(?u)` in the pattern turns Unicode back on.
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::ops::{ControlFlow, Range};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use pcap_analyzer::Handler;
 use pcap_analyzer::search::{Match, Pattern, SearchConfig, SearchStats, StreamSearch, WINDOW};
 use pcap_capture::Packet;
+use pcap_capture::live;
 use pcap_decode::Decoded;
 use pcap_tcp_reassembly::{Direction, Event, EventKind};
 
@@ -31,11 +38,25 @@ use crate::render::json::Obj;
 
 /// Runs `grep`.
 pub fn run(args: &GrepArgs) -> Result<(), CliError> {
+    if args.invert && !args.packet {
+        return Err(CliError::Usage(
+            "grep: -v needs --packet: it shows the packets whose payload does not match, \
+             and a reassembled stream has no such unit to invert",
+        ));
+    }
     let pattern = Pattern::new(&args.pattern, args.ignore_case).map_err(|e| CliError::Regex {
         option: "PATTERN",
         pattern: args.pattern.clone(),
         source: Box::new(e),
     })?;
+    if let (Some(name), None) = (&args.source.interface, &args.source.read) {
+        // `-i` ignored case before it was the interface: `grep -i PATTERN` would now
+        // capture on a device named PATTERN. (When devices cannot be listed, opening the
+        // device reports the problem.)
+        if live::devices().is_ok_and(|d| !d.iter().any(|d| &d.name == name)) {
+            return Err(CliError::GrepInterface { name: name.clone() });
+        }
+    }
     // The default memory budget (64 MiB); the search cuts the context to `MAX_CONTEXT`.
     let mut config = SearchConfig::default();
     config.context = args.context;
@@ -44,19 +65,28 @@ pub fn run(args: &GrepArgs) -> Result<(), CliError> {
         search: StreamSearch::new(pattern, config),
         printer: Printer {
             json: args.output.json,
+            hex: args.hex,
             palette: Palette::new(&args.output),
             line: String::new(),
         },
         out: Output::stdout(input.is_live()),
         packet_mode: args.packet,
+        invert: args.invert,
         packet: PacketHits::default(),
+        printed: 0,
+        limit: args.max_matches,
+        stop: input.stop_flag(),
     };
     let result = analyze(&mut input, &mut grep);
     let finished = grep.out.finish();
     if let Some(warning) = warning(&grep.search.stats()) {
         eprintln!("{warning}");
     }
-    result.and(finished)
+    result.and(finished)?;
+    if grep.printed == 0 {
+        return Err(CliError::NoMatch);
+    }
+    Ok(())
 }
 
 /// The warning to print at the end when the budget cut windows or dropped them.
@@ -98,7 +128,7 @@ struct Hit<'a> {
     /// Stream offset of `context[0]`, when known.
     context_offset: Option<u64>,
     context: &'a [u8],
-    /// Where the match is in `context`.
+    /// Where the match is in `context`; empty for a packet shown by `-v`.
     matched: Range<usize>,
 }
 
@@ -106,6 +136,8 @@ struct Hit<'a> {
 #[derive(Debug)]
 struct Printer {
     json: bool,
+    /// `-x`: the context as a hex dump.
+    hex: bool,
     palette: Palette,
     line: String,
 }
@@ -171,17 +203,78 @@ impl Printer {
         line.push_str(h.dir.as_str());
         match h.offset {
             Some(o) => {
-                let _ = write!(line, " @{o}: ");
+                let _ = write!(line, " @{o}");
             }
-            None => line.push_str(" @?: "),
+            None => line.push_str(" @?"),
         }
-        escape(line, before);
         let mut m = String::new();
         escape(&mut m, matched);
-        let _ = write!(line, "{}", self.palette.paint(Color::Red, m));
-        escape(line, after);
-        line.push('\n');
+        if self.hex {
+            if !matched.is_empty() {
+                let _ = write!(line, ", match at {:04x}", h.matched.start);
+            }
+            line.push(':');
+            if !matched.is_empty() {
+                let _ = write!(line, " {}", self.palette.paint(Color::Red, m));
+            }
+            line.push('\n');
+            hex_dump(line, self.palette, h.context, &h.matched);
+        } else {
+            line.push_str(": ");
+            escape(line, before);
+            if !m.is_empty() {
+                let _ = write!(line, "{}", self.palette.paint(Color::Red, m));
+            }
+            escape(line, after);
+            line.push('\n');
+        }
         out.extend_from_slice(line.as_bytes());
+    }
+}
+
+/// Appends `bytes` as hex and ASCII lines of 16 bytes, like `hexdump -C`: the offset from
+/// the first byte, the bytes in hex (a space after the 8th), then printable ASCII with `.`
+/// for other bytes. The bytes in `matched` are painted red in both columns.
+fn hex_dump(out: &mut String, palette: Palette, bytes: &[u8], matched: &Range<usize>) {
+    for (row, chunk) in bytes.chunks(16).enumerate() {
+        let start = row * 16;
+        let _ = write!(out, "  {start:04x} ");
+        for i in 0..16 {
+            if i == 8 {
+                out.push(' ');
+            }
+            match chunk.get(i) {
+                Some(b) => {
+                    let text = format!("{b:02x}");
+                    let _ = write!(out, " {}", paint_if(palette, matched, start + i, text));
+                }
+                None => out.push_str("   "),
+            }
+        }
+        out.push_str("  ");
+        for (i, &b) in chunk.iter().enumerate() {
+            let c = if (0x20..=0x7e).contains(&b) {
+                char::from(b)
+            } else {
+                '.'
+            };
+            let _ = write!(out, "{}", paint_if(palette, matched, start + i, c));
+        }
+        out.push('\n');
+    }
+}
+
+/// `text` painted red when byte `at` is in `matched`.
+fn paint_if<T: std::fmt::Display>(
+    palette: Palette,
+    matched: &Range<usize>,
+    at: usize,
+    text: T,
+) -> crate::color::Painted<T> {
+    if matched.contains(&at) {
+        palette.paint(Color::Red, text)
+    } else {
+        Palette::plain().paint(Color::Red, text)
     }
 }
 
@@ -227,7 +320,28 @@ struct Grep {
     printer: Printer,
     out: Output,
     packet_mode: bool,
+    /// `-v` (with `--packet`): show the payloads that do not match.
+    invert: bool,
     packet: PacketHits,
+    /// Matches (with `-v`, packets) printed so far: none means exit code 1.
+    printed: u64,
+    /// `-n N`: print at most N, then stop reading.
+    limit: Option<u64>,
+    /// Set to stop reading at the next packet.
+    stop: Arc<AtomicBool>,
+}
+
+/// Counts a printed record against `-n N`; false when the limit was reached already (the
+/// record is then not printed). Reaching it stops reading at the next packet.
+fn count_one(printed: &mut u64, limit: Option<u64>, stop: &AtomicBool) -> bool {
+    if limit.is_some_and(|l| *printed >= l) {
+        return false;
+    }
+    *printed += 1;
+    if limit.is_some_and(|l| *printed >= l) {
+        stop.store(true, Ordering::Relaxed);
+    }
+    true
 }
 
 impl Handler for Grep {
@@ -280,6 +394,17 @@ impl Grep {
             .map(|ip| SocketAddr::new(ip, tcp.src_port()));
         let payload = decoded.payload;
         let context = self.search.context();
+        if self.invert {
+            let regex = self.search.pattern().regex();
+            if !payload.is_empty() && !regex.find_iter(payload).any(|m| !m.is_empty()) {
+                // Shown by its first bytes, as wide as a match line.
+                let shown = payload.len().min(context.saturating_mul(2).max(1));
+                p.bytes
+                    .extend_from_slice(payload.get(..shown).unwrap_or_default());
+                p.hits.push((0..shown, 0..0, 0));
+            }
+            return;
+        }
         for found in self.search.pattern().regex().find_iter(payload) {
             if found.is_empty() {
                 continue;
@@ -331,6 +456,9 @@ impl Grep {
             printer,
             out,
             packet: p,
+            printed,
+            limit,
+            stop,
             ..
         } = self;
         let (stream, client, server) = match p.session {
@@ -355,7 +483,9 @@ impl Grep {
                 context: p.bytes.get(ctx.clone()).unwrap_or_default(),
                 matched: matched.clone(),
             };
-            printer.hit(out.buffer(), &hit);
+            if count_one(printed, *limit, stop) {
+                printer.hit(out.buffer(), &hit);
+            }
         }
         p.hits.clear();
         p.bytes.clear();
@@ -367,6 +497,9 @@ impl Grep {
             search,
             printer,
             out,
+            printed,
+            limit,
+            stop,
             ..
         } = self;
         search.event(event, |m: Match<'_>| {
@@ -382,7 +515,9 @@ impl Grep {
                 context: m.context,
                 matched: m.matched,
             };
-            printer.hit(out.buffer(), &hit);
+            if count_one(printed, *limit, stop) {
+                printer.hit(out.buffer(), &hit);
+            }
         });
         if event.kind.ended().is_some() {
             // Written out here rather than after the packet: the end of the input ends
