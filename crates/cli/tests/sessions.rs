@@ -443,6 +443,47 @@ fn follow_leaves_a_huge_gap_out_of_the_file_and_indexes_it() {
 }
 
 #[test]
+fn follow_bounds_the_holes_of_a_file() {
+    let dir = tmp_dir("follow_hole_budget");
+    let pcap = dir.join("holes.pcap");
+    // 1100 bytes, each after a 1 MiB gap (each byte sent, then acknowledged by the server, so
+    // that nothing waits in the reassembler's buffers): each gap may be a hole, but not all.
+    let step = (1 << 20) + 1;
+    let mut frames = vec![
+        segment_port(40000, true, 1000, 0, SYN, b""),
+        segment_port(40000, false, 5000, 1001, SYN | ACK, b""),
+    ];
+    for i in 1..=1100u32 {
+        frames.push(segment_port(
+            40000,
+            true,
+            1000 + i * step,
+            5001,
+            PSH_ACK,
+            b"x",
+        ));
+        frames.push(segment_port(40000, false, 5001, 1001 + i * step, ACK, b""));
+    }
+    write_pcap(&pcap, &frames);
+    let out = dir.join("out");
+    let o = follow(&pcap, &out);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let index = std::fs::read_to_string(out.join("index.jsonl")).unwrap();
+    let entry: serde_json::Value = serde_json::from_str(index.trim()).unwrap();
+    assert_eq!(entry["c2s_bytes"], 1100);
+    assert_eq!(entry["c2s_len"], 1100 * u64::from(step));
+    assert_eq!(entry["gaps"], 1100);
+    let listed = |key: &str| {
+        let n = entry[key].as_array().unwrap().len() as u64;
+        n + entry[format!("{key}_unlisted")].as_u64().unwrap_or(0)
+    };
+    assert_eq!(listed("c2s_holes"), 1024, "1 GiB of holes");
+    assert_eq!(listed("c2s_skips"), 1100 - 1024);
+    let len = std::fs::metadata(out.join(C2S)).unwrap().len();
+    assert_eq!(len, 1024 * (1 << 20) + 1100);
+}
+
+#[test]
 fn follow_skips_a_session_whose_file_cannot_be_written() {
     let dir = tmp_dir("follow_efbig");
     let pcap = dir.join("two.pcap");

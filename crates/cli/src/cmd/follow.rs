@@ -553,6 +553,31 @@ mod tests {
     use super::*;
 
     #[test]
+    fn reopen_refuses_a_replaced_file_and_a_symlink() {
+        let dir = std::env::temp_dir().join(format!("pcap-cli-follow-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("f");
+        let meta = create_new(&path).unwrap().metadata().unwrap();
+        let id = (meta.dev(), meta.ino());
+        assert!(reopen(&path, id).is_ok(), "its own file");
+        assert!(create_new(&path).is_err(), "never created twice");
+        // Replaced by another file (a new inode): refused, left alone.
+        let other = dir.join("other");
+        std::fs::write(&other, b"precious").unwrap();
+        std::fs::rename(&other, &path).unwrap();
+        assert!(reopen(&path, id).is_err());
+        // Replaced by a symbolic link: not followed.
+        std::fs::remove_file(&path).unwrap();
+        std::fs::write(&other, b"precious").unwrap();
+        std::os::unix::fs::symlink(&other, &path).unwrap();
+        let meta = std::fs::metadata(&other).unwrap();
+        assert!(reopen(&path, (meta.dev(), meta.ino())).is_err());
+        assert_eq!(std::fs::read(&other).unwrap(), b"precious");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn names_are_safe_for_ipv4_and_ipv6() {
         let c: SocketAddr = "10.0.0.1:51234".parse().unwrap();
         let s: SocketAddr = "10.0.0.2:80".parse().unwrap();
