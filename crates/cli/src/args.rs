@@ -248,7 +248,8 @@ pub struct FollowArgs {
     /// Packet source.
     #[command(flatten)]
     pub source: SourceArgs,
-    /// Directory for the stream files and index.jsonl (created if missing).
+    /// Directory for the stream files and index.jsonl (created if missing; it must be yours,
+    /// and files already in it are never overwritten).
     #[arg(short = 'o', long = "output-dir", value_name = "DIR")]
     pub output_dir: PathBuf,
 }

@@ -59,13 +59,8 @@ const ACK: u16 = 0x010;
 const PSH_ACK: u16 = 0x018;
 const FIN_ACK: u16 = 0x011;
 
-/// One TCP segment of the session from client port 40000: `from_client` picks the
-/// direction; seq/ack are absolute.
-fn segment(from_client: bool, seq: u32, ack: u32, flags: u16, payload: &[u8]) -> Vec<u8> {
-    segment_port(40000, from_client, seq, ack, flags, payload)
-}
-
-/// One TCP segment between CLIENT:`port` and SERVER:80.
+/// One TCP segment between CLIENT:`port` and SERVER:80: `from_client` picks the direction;
+/// seq/ack are absolute.
 fn segment_port(
     port: u16,
     from_client: bool,
@@ -101,20 +96,32 @@ fn segment_port(
 /// Writes a pcap of a handshake, the client's `data` segments (stream offset, bytes) and a
 /// FIN exchange. Client ISN 1000, server ISN 5000.
 fn write_session(path: &Path, data: &[(u32, &[u8])]) {
+    write_pcap(path, &session_frames(40000, data));
+}
+
+/// The frames of `write_session`'s session, from client port `port`.
+fn session_frames(port: u16, data: &[(u32, &[u8])]) -> Vec<Vec<u8>> {
     let mut frames = vec![
-        segment(true, 1000, 0, SYN, b""),
-        segment(false, 5000, 1001, SYN | ACK, b""),
-        segment(true, 1001, 5001, ACK, b""),
+        segment_port(port, true, 1000, 0, SYN, b""),
+        segment_port(port, false, 5000, 1001, SYN | ACK, b""),
+        segment_port(port, true, 1001, 5001, ACK, b""),
     ];
     let mut end = 0;
     for &(offset, bytes) in data {
-        frames.push(segment(true, 1001 + offset, 5001, PSH_ACK, bytes));
+        frames.push(segment_port(
+            port,
+            true,
+            1001 + offset,
+            5001,
+            PSH_ACK,
+            bytes,
+        ));
         end = end.max(offset + bytes.len() as u32);
     }
-    frames.push(segment(true, 1001 + end, 5001, FIN_ACK, b""));
-    frames.push(segment(false, 5001, 1002 + end, FIN_ACK, b""));
-    frames.push(segment(true, 1002 + end, 5002, ACK, b""));
-    write_pcap(path, &frames);
+    frames.push(segment_port(port, true, 1001 + end, 5001, FIN_ACK, b""));
+    frames.push(segment_port(port, false, 5001, 1002 + end, FIN_ACK, b""));
+    frames.push(segment_port(port, true, 1002 + end, 5002, ACK, b""));
+    frames
 }
 
 fn write_pcap(path: &Path, frames: &[Vec<u8>]) {
@@ -465,6 +472,191 @@ fn follow_writes_gaps_as_holes_and_indexes_them() {
     assert_eq!(entry["gaps"], 1);
     assert_eq!(entry["c2s_holes"], serde_json::json!([[3, 4]]));
     assert!(!out.join("000000-10.0.0.1.40000-10.0.0.2.80-s2c").exists());
+}
+
+/// The c2s file name of `write_session`'s session.
+const C2S: &str = "000000-10.0.0.1.40000-10.0.0.2.80-c2s";
+
+/// Runs `follow -r PCAP -o OUT`.
+fn follow(pcap: &Path, out: &Path) -> Output {
+    run(&[
+        "follow",
+        "-r",
+        pcap.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ])
+}
+
+#[test]
+fn follow_never_writes_through_a_planted_symlink() {
+    let dir = tmp_dir("follow_symlink");
+    let pcap = dir.join("s.pcap");
+    write_session(&pcap, &[(0, b"abc")]);
+    let victim = dir.join("victim");
+    std::fs::write(&victim, b"precious").unwrap();
+    for planted in ["index.jsonl", C2S] {
+        let out = dir.join(format!("out-{planted}"));
+        std::fs::create_dir_all(&out).unwrap();
+        std::os::unix::fs::symlink(&victim, out.join(planted)).unwrap();
+        let o = follow(&pcap, &out);
+        assert_one_line_error(&o, &format!("{planted}: already exists (a symbolic link)"));
+        assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+        assert!(out.join(planted).is_symlink(), "the link is left alone");
+    }
+}
+
+#[test]
+fn follow_never_truncates_an_existing_file() {
+    let dir = tmp_dir("follow_existing");
+    let pcap = dir.join("s.pcap");
+    write_session(&pcap, &[(0, b"abc")]);
+    let out = dir.join("out");
+    let o = follow(&pcap, &out);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let index = std::fs::read(out.join("index.jsonl")).unwrap();
+    // A second run into the same directory: the index is there already.
+    let o = follow(&pcap, &out);
+    assert_one_line_error(&o, "index.jsonl: already exists (a file)");
+    assert_eq!(std::fs::read(out.join("index.jsonl")).unwrap(), index);
+    assert_eq!(std::fs::read(out.join(C2S)).unwrap(), b"abc");
+    // A stream file of that name.
+    std::fs::remove_file(out.join("index.jsonl")).unwrap();
+    std::fs::write(out.join(C2S), b"precious").unwrap();
+    let o = follow(&pcap, &out);
+    assert_one_line_error(&o, &format!("{C2S}: already exists (a file)"));
+    assert_eq!(std::fs::read(out.join(C2S)).unwrap(), b"precious");
+}
+
+#[test]
+fn follow_refuses_a_directory_of_another_user() {
+    let dir = tmp_dir("follow_owner");
+    let pcap = dir.join("s.pcap");
+    write_session(&pcap, &[(0, b"abc")]);
+    let out = if nix::unistd::geteuid().is_root() {
+        let out = dir.join("out");
+        std::fs::create_dir(&out).unwrap();
+        std::os::unix::fs::chown(&out, Some(65534), Some(65534)).unwrap();
+        out
+    } else {
+        // Owned by root.
+        PathBuf::from("/")
+    };
+    let o = follow(&pcap, &out);
+    assert_one_line_error(&o, "not by the user running follow");
+    assert!(!out.join("index.jsonl").exists());
+    assert!(!out.join(C2S).exists());
+}
+
+#[test]
+fn follow_leaves_a_huge_gap_out_of_the_file_and_indexes_it() {
+    let dir = tmp_dir("follow_huge_gap");
+    let pcap = dir.join("gap.pcap");
+    // 2 MiB missing after "abc" (more than the 1 MiB a hole may be), then 4 bytes missing
+    // after "xyz" (a hole).
+    let big = 2 << 20;
+    write_session(
+        &pcap,
+        &[(0, b"abc"), (3 + big, b"xyz"), (3 + big + 7, b"end")],
+    );
+    let out = dir.join("out");
+    let o = follow(&pcap, &out);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(o.stderr.is_empty());
+    assert_eq!(
+        std::fs::read(out.join(C2S)).unwrap(),
+        b"abcxyz\0\0\0\0end",
+        "the big gap is left out, the small one is a hole"
+    );
+    let index = std::fs::read_to_string(out.join("index.jsonl")).unwrap();
+    let entry: serde_json::Value = serde_json::from_str(index.trim()).unwrap();
+    assert_eq!(entry["c2s_bytes"], 9);
+    assert_eq!(entry["c2s_len"], u64::from(big) + 13, "the stream's length");
+    assert_eq!(entry["gaps"], 2);
+    assert_eq!(entry["c2s_skips"], serde_json::json!([[3, big]]));
+    assert_eq!(
+        entry["c2s_holes"],
+        serde_json::json!([[6, 4]]),
+        "file offsets"
+    );
+    assert_eq!(entry["s2c_skips"], serde_json::json!([]));
+}
+
+#[test]
+fn follow_bounds_the_holes_of_a_file() {
+    let dir = tmp_dir("follow_hole_budget");
+    let pcap = dir.join("holes.pcap");
+    // 1100 bytes, each after a 1 MiB gap (each byte sent, then acknowledged by the server, so
+    // that nothing waits in the reassembler's buffers): each gap may be a hole, but not all.
+    let step = (1 << 20) + 1;
+    let mut frames = vec![
+        segment_port(40000, true, 1000, 0, SYN, b""),
+        segment_port(40000, false, 5000, 1001, SYN | ACK, b""),
+    ];
+    for i in 1..=1100u32 {
+        frames.push(segment_port(
+            40000,
+            true,
+            1000 + i * step,
+            5001,
+            PSH_ACK,
+            b"x",
+        ));
+        frames.push(segment_port(40000, false, 5001, 1001 + i * step, ACK, b""));
+    }
+    write_pcap(&pcap, &frames);
+    let out = dir.join("out");
+    let o = follow(&pcap, &out);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let index = std::fs::read_to_string(out.join("index.jsonl")).unwrap();
+    let entry: serde_json::Value = serde_json::from_str(index.trim()).unwrap();
+    assert_eq!(entry["c2s_bytes"], 1100);
+    assert_eq!(entry["c2s_len"], 1100 * u64::from(step));
+    assert_eq!(entry["gaps"], 1100);
+    let listed = |key: &str| {
+        let n = entry[key].as_array().unwrap().len() as u64;
+        n + entry[format!("{key}_unlisted")].as_u64().unwrap_or(0)
+    };
+    assert_eq!(listed("c2s_holes"), 1024, "1 GiB of holes");
+    assert_eq!(listed("c2s_skips"), 1100 - 1024);
+    let len = std::fs::metadata(out.join(C2S)).unwrap().len();
+    assert_eq!(len, 1024 * (1 << 20) + 1100);
+}
+
+#[test]
+fn follow_skips_a_session_whose_file_cannot_be_written() {
+    let dir = tmp_dir("follow_efbig");
+    let pcap = dir.join("two.pcap");
+    // Session 0 sends 4000 bytes, past a 2 KiB file size limit; session 1 a few.
+    let big = vec![b'x'; 4000];
+    let mut frames = session_frames(40000, &[(0, &big)]);
+    frames.extend(session_frames(40001, &[(0, b"small")]));
+    write_pcap(&pcap, &frames);
+    let out = dir.join("out");
+    // The limit makes writes past 2 KiB fail with EFBIG (SIGXFSZ ignored).
+    let script = format!(
+        "ulimit -f 2 && trap '' XFSZ && exec '{BIN}' follow -r '{}' -o '{}'",
+        pcap.display(),
+        out.display()
+    );
+    let o = Command::new("bash").args(["-c", &script]).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 2, "{err}");
+    assert!(lines[0].contains(&format!("skipping stream 0: {}", out.join(C2S).display())));
+    assert!(lines[0].contains("too large"), "{err}");
+    assert!(lines[1].contains("skipped 1 session"), "{err}");
+    let small = std::fs::read(out.join("000001-10.0.0.1.40001-10.0.0.2.80-c2s")).unwrap();
+    assert_eq!(small, b"small", "the next session is written");
+    let index = std::fs::read_to_string(out.join("index.jsonl")).unwrap();
+    let entries: Vec<serde_json::Value> = index
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(entries.len(), 2);
+    assert!(entries[0]["error"].as_str().unwrap().contains(C2S));
+    assert_eq!(entries[1].get("error"), None);
 }
 
 #[test]

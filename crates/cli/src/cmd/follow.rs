@@ -9,15 +9,24 @@
 //! zero-filled holes and the file is as long as the stream (a trailing gap included). A
 //! direction that carried no byte gets no file (`null` in the index). The index lists the
 //! holes (offset, length) of each direction, so that a reader can tell them from real
-//! zero bytes. At most
+//! zero bytes. A gap longer than [`MAX_HOLE`], or one that would take the file's holes past
+//! [`MAX_HOLE_BYTES`], is not written at all (the file goes on with the bytes after it) and is
+//! listed as a skip instead, so that crafted gaps cannot make files terabytes long. At most
 //! [`MAX_OPEN_FILES`] files are open at once: a session's files are closed when it ends, and
 //! the least recently written file is closed when the cap is reached (it is reopened,
 //! without truncation, if more bytes come).
+//!
+//! Safety in a shared directory: `DIR` must belong to the user running `follow`; every file
+//! is created new (an existing file or symbolic link of that name is an error, never
+//! truncated or followed), and a file is reopened only without following a symbolic link
+//! and only if it is still the file this run created. A file that cannot be written (file
+//! too large, disk quota) skips its session with a warning; the run goes on.
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Seek, SeekFrom, Write};
 use std::net::SocketAddr;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use std::ops::ControlFlow;
@@ -34,8 +43,17 @@ use crate::render::json::{Arr, Obj};
 /// Most stream files open at the same time.
 pub const MAX_OPEN_FILES: usize = 64;
 
-/// Holes listed per direction in the index; `gaps` in the index counts them all.
+/// Holes (and skips) listed per direction in the index; `gaps` in the index counts them all.
 pub const MAX_HOLES_LISTED: usize = 64;
+
+/// Longest gap written as a zero-filled hole; a longer one is skipped (left out of the file).
+pub const MAX_HOLE: u64 = 1 << 20;
+
+/// Most hole bytes in one file; a gap that would go past it is skipped.
+pub const MAX_HOLE_BYTES: u64 = 1 << 30;
+
+/// Skip warnings printed; the count at the end covers the others.
+const MAX_WARNINGS: u64 = 10;
 
 /// Buffer per open file, so that small segments become large writes.
 const FILE_BUFFER: usize = 32 * 1024;
@@ -48,9 +66,13 @@ pub fn run(args: &FollowArgs) -> Result<(), CliError> {
         path: dir.clone(),
         source,
     })?;
+    check_owner(dir).map_err(|source| CliError::Io {
+        path: dir.clone(),
+        source,
+    })?;
     let index_path = dir.join("index.jsonl");
     // Created before any packet is read, so an unwritable directory fails at once.
-    let index = File::create(&index_path).map_err(|source| CliError::Io {
+    let index = create_new(&index_path).map_err(|source| CliError::Io {
         path: index_path.clone(),
         source,
     })?;
@@ -63,6 +85,7 @@ pub fn run(args: &FollowArgs) -> Result<(), CliError> {
         sessions: HashMap::new(),
         open: HashMap::new(),
         clock: 0,
+        skipped: 0,
     };
     let result = analyze(&mut input, &mut follow);
     // Sessions were all ended by `analyze`; what is left is flushing the index.
@@ -70,7 +93,79 @@ pub fn run(args: &FollowArgs) -> Result<(), CliError> {
         path: follow.index_path.clone(),
         source,
     });
+    if follow.skipped > 0 {
+        eprintln!(
+            "pcap-cli: warning: follow skipped {} session{} whose files could not be written \
+             (marked \"error\" in {})",
+            follow.skipped,
+            if follow.skipped == 1 { "" } else { "s" },
+            follow.index_path.display()
+        );
+    }
     result.and(flushed)
+}
+
+/// Refuses an output directory that belongs to another user than the one running `follow`
+/// (the directory itself and, when `dir` is a symbolic link, the link): its owner could
+/// swap the files under us.
+fn check_owner(dir: &Path) -> std::io::Result<()> {
+    let me = nix::unistd::geteuid().as_raw();
+    for meta in [std::fs::symlink_metadata(dir)?, std::fs::metadata(dir)?] {
+        if meta.uid() != me {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::PermissionDenied,
+                format!(
+                    "owned by uid {}, not by the user running follow (uid {me}): refusing to \
+                     write there",
+                    meta.uid()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Creates a file that must not exist yet: an existing file or symbolic link of that name
+/// is an error, never truncated or followed.
+fn create_new(path: &Path) -> std::io::Result<File> {
+    let created = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .custom_flags(nix::libc::O_NOFOLLOW)
+        .open(path);
+    created.map_err(|e| {
+        if e.kind() != std::io::ErrorKind::AlreadyExists {
+            return e;
+        }
+        let what = match std::fs::symlink_metadata(path) {
+            Ok(m) if m.file_type().is_symlink() => "a symbolic link",
+            Ok(m) if m.is_dir() => "a directory",
+            _ => "a file",
+        };
+        std::io::Error::new(
+            e.kind(),
+            format!(
+                "already exists ({what}); follow never overwrites: remove it or use a new \
+                 directory"
+            ),
+        )
+    })
+}
+
+/// Reopens a file this run created and closed, without creating, truncating or following a
+/// symbolic link, and only if it is still the same file (device and inode).
+fn reopen(path: &Path, id: (u64, u64)) -> std::io::Result<File> {
+    let file = OpenOptions::new()
+        .write(true)
+        .custom_flags(nix::libc::O_NOFOLLOW)
+        .open(path)?;
+    let meta = file.metadata()?;
+    if (meta.dev(), meta.ino()) != id {
+        return Err(std::io::Error::other(
+            "replaced by another file since follow created it",
+        ));
+    }
+    Ok(file)
 }
 
 /// One direction of a session being written.
@@ -78,18 +173,41 @@ pub fn run(args: &FollowArgs) -> Result<(), CliError> {
 struct Side {
     /// File name (inside the output directory), once the first byte came.
     name: Option<String>,
+    /// The file's device and inode, to reopen only that file.
+    file_id: (u64, u64),
     /// Stream length seen: the end of the last data or gap.
     len: u64,
-    /// End of the last data written.
+    /// Stream bytes left out of the file (skipped gaps): a stream offset minus this is the
+    /// file offset.
+    skipped: u64,
+    /// Bytes of the file that are holes.
+    hole_bytes: u64,
+    /// File offset of the end of the last data written.
     data_end: u64,
-    /// The first [`MAX_HOLES_LISTED`] gaps: (offset, length).
+    /// The first [`MAX_HOLES_LISTED`] holes: (file offset, length).
     holes: Vec<(u64, u64)>,
-    /// Gaps beyond the listed ones.
+    /// Holes beyond the listed ones.
     holes_unlisted: u64,
+    /// The first [`MAX_HOLES_LISTED`] skipped gaps: (file offset, length).
+    skips: Vec<(u64, u64)>,
+    /// Skips beyond the listed ones.
+    skips_unlisted: u64,
 }
 
-/// The two directions of a session being written, client to server first.
-type Sides = [Side; 2];
+impl Side {
+    /// The file's length: the stream's without the skipped gaps.
+    fn file_len(&self) -> u64 {
+        self.len.saturating_sub(self.skipped)
+    }
+}
+
+/// A session being written: its two directions, client to server first, and why its files
+/// stopped being written, if they did.
+#[derive(Debug, Default)]
+struct Session {
+    sides: [Side; 2],
+    error: Option<String>,
+}
 
 /// An open stream file and where its next byte goes.
 #[derive(Debug)]
@@ -111,28 +229,41 @@ struct Follow {
     /// The sessions that carried bytes or gaps, made on the first of them (events name
     /// their endpoints, so a session without any, such as a SYN flood's, costs nothing
     /// here until its index line) and dropped when the session ends. Boxed: the table has
-    /// up to twice as many slots as sessions, and a slot then costs 16 bytes, not 152.
-    sessions: HashMap<u64, Box<Sides>>,
+    /// up to twice as many slots as sessions, and a slot then costs 16 bytes, not the
+    /// session's size.
+    sessions: HashMap<u64, Box<Session>>,
     open: HashMap<(u64, usize), OpenFile>,
     /// Counts writes, to find the least recently written file.
     clock: u64,
+    /// Sessions skipped because a file could not be written.
+    skipped: u64,
 }
 
 impl Handler for Follow {
     type Error = CliError;
 
-    /// A write error stops the run.
+    /// Creating a file or writing the index stops the run; writing a stream file that was
+    /// created skips its session.
     fn tcp(&mut self, event: &Event<'_>) -> ControlFlow<CliError> {
         let id = event.session;
         let result = match event.kind {
             EventKind::Data { dir, offset, bytes } => self.data(event, dir, offset, bytes),
             EventKind::Gap { dir, offset, len } => {
-                let side = &mut self.sessions.entry(id).or_default()[dir_index(dir)];
+                let side = &mut self.sessions.entry(id).or_default().sides[dir_index(dir)];
                 side.len = side.len.max(offset.saturating_add(len));
-                if side.holes.len() < MAX_HOLES_LISTED {
-                    side.holes.push((offset, len));
+                let at = offset.saturating_sub(side.skipped);
+                let skip = len > MAX_HOLE || side.hole_bytes.saturating_add(len) > MAX_HOLE_BYTES;
+                let (list, unlisted) = if skip {
+                    side.skipped = side.skipped.saturating_add(len);
+                    (&mut side.skips, &mut side.skips_unlisted)
                 } else {
-                    side.holes_unlisted += 1;
+                    side.hole_bytes = side.hole_bytes.saturating_add(len);
+                    (&mut side.holes, &mut side.holes_unlisted)
+                };
+                if list.len() < MAX_HOLES_LISTED {
+                    list.push((at, len));
+                } else {
+                    *unlisted += 1;
                 }
                 Ok(())
             }
@@ -172,12 +303,13 @@ impl Follow {
     /// Live, pushes what is buffered to the files after every packet.
     fn flush_live(&mut self) -> Result<(), CliError> {
         if self.live {
-            let failed = self
+            let failed: Vec<_> = self
                 .open
                 .iter_mut()
-                .find_map(|(&key, f)| f.file.flush().err().map(|e| (key, e)));
-            if let Some((key, e)) = failed {
-                return Err(self.io_error(&self.name_of(key), e));
+                .filter_map(|(&key, f)| f.file.flush().err().map(|e| (key, e)))
+                .collect();
+            for (key, e) in failed {
+                self.skip(key, e);
             }
             let flushed = self.index.flush();
             flushed.map_err(|source| CliError::Io {
@@ -188,11 +320,11 @@ impl Follow {
         Ok(())
     }
 
-    /// The file name of an open file, for error messages.
+    /// The file name of a session's direction.
     fn name_of(&self, key: (u64, usize)) -> String {
         self.sessions
             .get(&key.0)
-            .and_then(|s| s.get(key.1))
+            .and_then(|s| s.sides.get(key.1))
             .and_then(|side| side.name.clone())
             .unwrap_or_default()
     }
@@ -202,6 +334,30 @@ impl Follow {
             path: self.dir.join(name),
             source,
         }
+    }
+
+    /// Stops writing a session whose file `key` failed: its files are dropped (closed), later
+    /// bytes are ignored, its index line says why, and a warning names the file.
+    fn skip(&mut self, key: (u64, usize), e: std::io::Error) {
+        let path = self.dir.join(self.name_of(key));
+        let message = format!("{}: {e}", path.display());
+        for d in 0..2 {
+            self.open.remove(&(key.0, d));
+        }
+        let session = self.sessions.entry(key.0).or_default();
+        if session.error.is_some() {
+            return;
+        }
+        if self.skipped < MAX_WARNINGS {
+            eprintln!(
+                "pcap-cli: warning: follow: skipping stream {}: {message}",
+                key.0
+            );
+        } else if self.skipped == MAX_WARNINGS {
+            eprintln!("pcap-cli: warning: follow: more sessions skipped, counted at the end");
+        }
+        session.error = Some(message);
+        self.skipped += 1;
     }
 
     /// Writes `bytes` at `offset` of the direction's file, creating or reopening it.
@@ -214,10 +370,16 @@ impl Follow {
     ) -> Result<(), CliError> {
         let id = event.session;
         let d = dir_index(dir);
-        let side = &mut self.sessions.entry(id).or_default()[d];
+        let session = self.sessions.entry(id).or_default();
+        let side = &mut session.sides[d];
         let end = offset.saturating_add(bytes.len() as u64);
         side.len = side.len.max(end);
-        side.data_end = side.data_end.max(end);
+        if session.error.is_some() {
+            return Ok(());
+        }
+        // Gaps come in stream order, so the skipped ones all lie before these bytes.
+        let at = offset.saturating_sub(side.skipped);
+        side.data_end = side.data_end.max(at.saturating_add(bytes.len() as u64));
         let (name, create) = match &side.name {
             Some(n) => (n.clone(), false),
             None => {
@@ -226,21 +388,39 @@ impl Follow {
                 (n, true)
             }
         };
+        let file_id = side.file_id;
         self.clock += 1;
         let clock = self.clock;
         if !self.open.contains_key(&(id, d)) {
             if self.open.len() >= MAX_OPEN_FILES {
-                self.close_least_recent()?;
+                self.close_least_recent();
             }
             let path = self.dir.join(&name);
-            // The first open truncates what an earlier run left; a reopen keeps what this
-            // run wrote.
-            let file = OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(create)
-                .open(&path)
-                .map_err(|e| self.io_error(&name, e))?;
+            let file = if create {
+                // Failing to create a file is the directory's problem (a name taken, no
+                // permission): it stops the run.
+                let file = create_new(&path).map_err(|e| self.io_error(&name, e))?;
+                match file.metadata() {
+                    Ok(m) => {
+                        if let Some(s) = self.sessions.get_mut(&id) {
+                            s.sides[d].file_id = (m.dev(), m.ino());
+                        }
+                        file
+                    }
+                    Err(e) => {
+                        self.skip((id, d), e);
+                        return Ok(());
+                    }
+                }
+            } else {
+                match reopen(&path, file_id) {
+                    Ok(f) => f,
+                    Err(e) => {
+                        self.skip((id, d), e);
+                        return Ok(());
+                    }
+                }
+            };
             let file = BufWriter::with_capacity(FILE_BUFFER, file);
             self.open.insert(
                 (id, d),
@@ -257,37 +437,39 @@ impl Follow {
         };
         f.last_use = clock;
         let written = (|| {
-            if f.pos != offset {
-                f.file.seek(SeekFrom::Start(offset))?;
+            if f.pos != at {
+                f.file.seek(SeekFrom::Start(at))?;
             }
             f.file.write_all(bytes)?;
-            f.pos = offset.saturating_add(bytes.len() as u64);
+            f.pos = at.saturating_add(bytes.len() as u64);
             Ok(())
         })();
-        written.map_err(|e| self.io_error(&name, e))
+        if let Err(e) = written {
+            self.skip((id, d), e);
+        }
+        Ok(())
     }
 
     /// Closes the file written longest ago, to stay under [`MAX_OPEN_FILES`].
-    fn close_least_recent(&mut self) -> Result<(), CliError> {
+    fn close_least_recent(&mut self) {
         let oldest = self
             .open
             .iter()
             .min_by_key(|(_, f)| f.last_use)
             .map(|(&k, _)| k);
-        match oldest {
-            Some(key) => self.close(key),
-            None => Ok(()),
+        if let Some(key) = oldest {
+            self.close(key);
         }
     }
 
-    /// Flushes and closes one open file.
-    fn close(&mut self, key: (u64, usize)) -> Result<(), CliError> {
+    /// Flushes and closes one open file; a failure skips its session.
+    fn close(&mut self, key: (u64, usize)) {
         let Some(mut f) = self.open.remove(&key) else {
-            return Ok(());
+            return;
         };
-        f.file
-            .flush()
-            .map_err(|e| self.io_error(&self.name_of(key), e))
+        if let Err(e) = f.file.flush() {
+            self.skip(key, e);
+        }
     }
 
     /// A session ended: close its files, extend them over a trailing gap, and write its
@@ -295,15 +477,27 @@ impl Follow {
     fn end(&mut self, info: &SessionInfo) -> Result<(), CliError> {
         let id = info.id;
         for d in 0..2 {
-            self.close((id, d))?;
+            self.close((id, d));
         }
-        // A session that carried no byte and no gap has no state, and the index says so.
-        let sides = self.sessions.remove(&id).unwrap_or_default();
-        for side in sides.iter() {
-            if let Some(name) = side.name.as_ref().filter(|_| side.len > side.data_end) {
-                extend(&self.dir.join(name), side.len).map_err(|e| self.io_error(name, e))?;
+        for d in 0..2 {
+            let Some(session) = self.sessions.get(&id) else {
+                break;
+            };
+            let side = &session.sides[d];
+            if session.error.is_some() || side.file_len() <= side.data_end {
+                continue;
+            }
+            if let Some(name) = &side.name {
+                let extended = reopen(&self.dir.join(name), side.file_id)
+                    .and_then(|f| f.set_len(side.file_len()));
+                if let Err(e) = extended {
+                    self.skip((id, d), e);
+                }
             }
         }
+        // A session that carried no byte and no gap has no state, and the index says so.
+        let session = self.sessions.remove(&id).unwrap_or_default();
+        let sides = &session.sides;
         let line = &mut self.index_line;
         line.clear();
         let mut o = Obj::new(line);
@@ -323,18 +517,27 @@ impl Follow {
         o.u64("s2c_len", sides[1].len);
         o.u64("gaps", info.gaps);
         o.u64("gap_bytes", info.gap_bytes);
-        for (side, dir) in sides.iter().zip(["c2s", "s2c"]) {
-            let mut holes = o.arr(&format!("{dir}_holes"));
-            for &(offset, len) in &side.holes {
-                let mut pair = Arr::new(holes.item());
-                pair.u64(offset);
-                pair.u64(len);
-                pair.end();
+        for what in ["holes", "skips"] {
+            for (side, dir) in sides.iter().zip(["c2s", "s2c"]) {
+                let (list, unlisted) = match what {
+                    "holes" => (&side.holes, side.holes_unlisted),
+                    _ => (&side.skips, side.skips_unlisted),
+                };
+                let mut arr = o.arr(&format!("{dir}_{what}"));
+                for &(offset, len) in list {
+                    let mut pair = Arr::new(arr.item());
+                    pair.u64(offset);
+                    pair.u64(len);
+                    pair.end();
+                }
+                arr.end();
+                if unlisted > 0 {
+                    o.u64(&format!("{dir}_{what}_unlisted"), unlisted);
+                }
             }
-            holes.end();
-            if side.holes_unlisted > 0 {
-                o.u64(&format!("{dir}_holes_unlisted"), side.holes_unlisted);
-            }
+        }
+        if let Some(e) = &session.error {
+            o.str("error", e);
         }
         o.end();
         line.push(b'\n');
@@ -345,16 +548,34 @@ impl Follow {
         })
     }
 }
-
-/// Makes the file at `path` `len` bytes long, so that a gap at the end of the stream
-/// becomes a zero-filled hole too.
-fn extend(path: &Path, len: u64) -> std::io::Result<()> {
-    OpenOptions::new().write(true).open(path)?.set_len(len)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reopen_refuses_a_replaced_file_and_a_symlink() {
+        let dir = std::env::temp_dir().join(format!("pcap-cli-follow-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("f");
+        let meta = create_new(&path).unwrap().metadata().unwrap();
+        let id = (meta.dev(), meta.ino());
+        assert!(reopen(&path, id).is_ok(), "its own file");
+        assert!(create_new(&path).is_err(), "never created twice");
+        // Replaced by another file (a new inode): refused, left alone.
+        let other = dir.join("other");
+        std::fs::write(&other, b"precious").unwrap();
+        std::fs::rename(&other, &path).unwrap();
+        assert!(reopen(&path, id).is_err());
+        // Replaced by a symbolic link: not followed.
+        std::fs::remove_file(&path).unwrap();
+        std::fs::write(&other, b"precious").unwrap();
+        std::os::unix::fs::symlink(&other, &path).unwrap();
+        let meta = std::fs::metadata(&other).unwrap();
+        assert!(reopen(&path, (meta.dev(), meta.ino())).is_err());
+        assert_eq!(std::fs::read(&other).unwrap(), b"precious");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn names_are_safe_for_ipv4_and_ipv6() {
