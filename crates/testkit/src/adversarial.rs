@@ -427,8 +427,8 @@ pub fn ws_endless(w: &mut dyn Write, n: u64) -> Result<(), CaptureError> {
 
 /// The body of `brotli_windows`: a brotli stream declaring a 16 MiB window (WBITS 24) that
 /// decodes to 15 MiB (a 16 KiB pseudo-random block repeated), so a decoder fills most of
-/// its ring buffer while staying under the 16 MiB decoded-body cap; about 17 KiB, without
-/// its last bytes (the stream never ends).
+/// its ring buffer while staying under the 16 MiB decoded-body cap; about 17 KiB, flushed
+/// but never closed (the stream never ends).
 pub fn brotli_window_body() -> Vec<u8> {
     let mut block = vec![0u8; 16 << 10];
     let mut x: u32 = 0x2545_f491;
@@ -438,16 +438,14 @@ pub fn brotli_window_body() -> Vec<u8> {
         x ^= x << 5;
         *b = x as u8;
     }
-    let mut out = Vec::new();
-    {
-        let mut enc = brotli::CompressorWriter::new(&mut out, 1 << 16, 1, 24);
-        for _ in 0..(15 << 20) / block.len() {
-            // Writing into a Vec cannot fail.
-            let _ = enc.write_all(&block);
-        }
+    let mut enc = brotli::CompressorWriter::new(Vec::new(), 1 << 16, 5, 24);
+    for _ in 0..(15 << 20) / block.len() {
+        // Writing into a Vec cannot fail.
+        let _ = enc.write_all(&block);
     }
-    out.truncate(out.len().saturating_sub(8));
-    out
+    // Flushed, not closed: every byte so far decodes, and the stream stays open.
+    let _ = enc.flush();
+    enc.get_ref().clone()
 }
 
 /// `n` sessions, each a GET answered by a `Content-Encoding: br` response whose stream
