@@ -48,6 +48,9 @@ bound() { # case command
         hole | overlap | frag_never) buffer=4 ;;
         ws_endless) buffer=$(( 2 * 16 )) ;;
         gzip_bomb | chunked_endless) buffer=16 ;;
+        # Brotli decoders count their declared window in the HTTP budget (and windows over
+        # max_brotli_window are refused); a decoder's output buffer is under the body cap.
+        brotli_windows) http=128 buffer=16 ;;
     esac
     case "$2" in
         capture) echo 32 ;;
@@ -113,6 +116,12 @@ else:
         ws = count('"type":"websocket"')
         ok = nhttp == 1 and http[0]["response"]["status"] == 101 and ws == 0
         note = f"101 upgrade, {ws} messages (cap)"
+    elif case == "brotli_windows":
+        # Every response unfinished and not decoded (window over the cap): body_len is the
+        # decoded length, 0 for a refused body.
+        rs = [json.loads(l)["response"] for l in lines if '"type":"http"' in l]
+        refused = sum(1 for r in rs if r.get("body_len") == 0 and r.get("complete") is False)
+        ok, note = nhttp == n and refused == n, f"{nhttp} responses, {refused} not decoded"
     elif case == "gzip_bomb":
         b = http[0]["response"]["body_len"] if http else None
         ok, note = b == 16 * 1024 * 1024, f"body_len {b} (cap)"

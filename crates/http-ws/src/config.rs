@@ -22,6 +22,13 @@ pub struct HttpConfig {
     /// Cap on the decoded size of one body (decompression-bomb guard); over it the decoded
     /// body is truncated and reported.
     pub max_decoded_body: u64,
+    /// Largest brotli window accepted, in bytes; a body whose stream declares a larger one
+    /// (RFC 7932 section 9.1) is not decoded and reported
+    /// (`HttpError::BrotliWindowTooLarge`). The decoder's ring buffer is as large as the
+    /// window, and the session's memory count includes it. Default 4 MiB - 16 (WBITS 22,
+    /// the brotli library's default window); 16 MiB - 16 (WBITS 24, the largest RFC 7932
+    /// allows, which browsers accept) decodes every standard stream.
+    pub max_brotli_window: u64,
     /// Cap on requests waiting for their response (pipelining).
     pub max_pending_requests: usize,
     /// Largest WebSocket frame payload accepted; bigger frames are reported and skipped.
@@ -41,6 +48,7 @@ impl Default for HttpConfig {
             max_headers: MAX_HEADERS,
             decode_content: false,
             max_decoded_body: 16 * 1024 * 1024,
+            max_brotli_window: (4 << 20) - 16,
             max_pending_requests: 64,
             ws_max_frame: 16 * 1024 * 1024,
             ws_max_message: 16 * 1024 * 1024,

@@ -63,6 +63,15 @@ pub enum HttpError {
         /// The cap.
         max: u64,
     },
+    /// A brotli body declares a window (RFC 7932 section 9.1) over the configured cap
+    /// (`HttpConfig::max_brotli_window`): the body is not decoded.
+    #[error("http body: brotli window of {window} bytes over the {max}-byte cap, body not decoded")]
+    BrotliWindowTooLarge {
+        /// The window the stream declares, in bytes (`(1 << WBITS) - 16`).
+        window: u64,
+        /// The cap.
+        max: u64,
+    },
     /// The stream ended (FIN/RST/close) inside a message.
     #[error("http message: incomplete at end of stream")]
     IncompleteMessage,

@@ -97,6 +97,13 @@ pub const CASES: &[Case] = &[
         write: gzip_bomb,
     },
     Case {
+        name: "brotli_windows",
+        unit: "sessions each with a brotli response declaring a 16 MiB window, never finished",
+        full: 200,
+        target: "http max_brotli_window 4 MiB + brotli windows in the HTTP memory budget",
+        write: brotli_windows,
+    },
+    Case {
         name: "vlan_nested",
         unit: "frames with 100 nested VLAN tags",
         full: 100_000,
@@ -415,6 +422,64 @@ pub fn ws_endless(w: &mut dyn Write, n: u64) -> Result<(), CaptureError> {
         b.extend_from_slice(&(payload as u16).to_be_bytes());
         b.resize(b.len() + payload, b'w');
     })?;
+    out.finish()
+}
+
+/// The body of `brotli_windows`: a brotli stream declaring a 16 MiB window (WBITS 24) that
+/// decodes to 15 MiB (a 16 KiB pseudo-random block repeated), so a decoder fills most of
+/// its ring buffer while staying under the 16 MiB decoded-body cap; about 17 KiB, flushed
+/// but never closed (the stream never ends).
+pub fn brotli_window_body() -> Vec<u8> {
+    let mut block = vec![0u8; 16 << 10];
+    let mut x: u32 = 0x2545_f491;
+    for b in &mut block {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        *b = x as u8;
+    }
+    let mut enc = brotli::CompressorWriter::new(Vec::new(), 1 << 16, 5, 24);
+    for _ in 0..(15 << 20) / block.len() {
+        // Writing into a Vec cannot fail.
+        let _ = enc.write_all(&block);
+    }
+    // Flushed, not closed: every byte so far decodes, and the stream stays open.
+    let _ = enc.flush();
+    enc.get_ref().clone()
+}
+
+/// `n` sessions, each a GET answered by a `Content-Encoding: br` response whose stream
+/// declares a 16 MiB window ([`brotli_window_body`]) and whose Content-Length is twice what
+/// is sent: every response stays unfinished, each decoder (if accepted) holding its window.
+pub fn brotli_windows(w: &mut dyn Write, n: u64) -> Result<(), CaptureError> {
+    let mut out = Out::new(w)?;
+    let body = brotli_window_body();
+    let len = body.len() as u64;
+    let head = format!(
+        "HTTP/1.1 200 OK\r\nContent-Encoding: br\r\nContent-Length: {}\r\n\r\n",
+        2 * len
+    );
+    for i in 0..n {
+        let mut c = Conn::new(i, 80);
+        c.handshake(&mut out)?;
+        let req = format!("GET /br/{i} HTTP/1.1\r\nHost: example.com\r\n\r\n");
+        c.send(
+            &mut out,
+            true,
+            TcpFlags::ACK | TcpFlags::PSH,
+            req.as_bytes(),
+        )?;
+        c.send(
+            &mut out,
+            false,
+            TcpFlags::ACK | TcpFlags::PSH,
+            head.as_bytes(),
+        )?;
+        c.stream(&mut out, false, len, |off, b| {
+            let end = (off + MSS as u64).min(len);
+            b.extend_from_slice(&body[off as usize..end as usize]);
+        })?;
+    }
     out.finish()
 }
 

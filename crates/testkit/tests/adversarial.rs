@@ -314,6 +314,75 @@ fn gzip_bomb_stops_at_max_decoded_body() {
     );
 }
 
+/// Runs `file` through `config`, returning what was seen, the peak of the protocol
+/// memory count and how many sessions the budget stopped; the count stays within the
+/// budget after every packet.
+fn analyze_budget(file: Vec<u8>, config: AnalyzerConfig) -> (Seen, usize, u64) {
+    let budget = config.protocol_memory;
+    let mut analyzer = Analyzer::new(config);
+    let mut reader = FileReader::from_reader(Cursor::new(file)).unwrap();
+    let mut seen = Seen::default();
+    let mut peak = 0;
+    while let Some(packet) = reader.next_packet().unwrap() {
+        analyzer.push(&packet, &mut seen);
+        peak = peak.max(analyzer.protocol_memory());
+        assert!(analyzer.protocol_memory() <= budget);
+    }
+    let shed = analyzer.protocol_abandoned();
+    analyzer.finish(&mut seen);
+    (seen, peak, shed)
+}
+
+#[test]
+fn brotli_windows_over_the_cap_are_refused() {
+    let n = 3;
+    let file = capture(adversarial::brotli_windows, n);
+    let (seen, peak, shed) = analyze_budget(file, tcp_config(|_| {}));
+    let refused = seen
+        .errors
+        .iter()
+        .filter(|e| {
+            matches!(
+                e,
+                ErrorKind::Http(HttpError::BrotliWindowTooLarge {
+                    window: 16_777_200,
+                    max: 4_194_288
+                })
+            )
+        })
+        .count() as u64;
+    assert_eq!(refused, n, "{:?}", seen.errors);
+    assert_eq!(seen.decoded_bytes, 0);
+    assert_eq!(shed, 0);
+    // No decoder held: the sessions' buffers only.
+    assert!(peak < 256 << 10, "{peak}");
+}
+
+#[test]
+fn brotli_windows_within_a_raised_cap_count_in_the_budget() {
+    // With a 16 MiB cap the windows are accepted and each session counts one: a budget of
+    // 40 MiB holds two of them and stops the third.
+    let n = 3;
+    let mut config = tcp_config(|_| {});
+    if let Some(http) = config.http.as_mut() {
+        http.max_brotli_window = 16 << 20;
+    }
+    config.protocol_memory = 40 << 20;
+    let file = capture(adversarial::brotli_windows, n);
+    let (seen, peak, shed) = analyze_budget(file, config);
+    assert!(peak >= 2 * (16 << 20), "{peak}");
+    assert_eq!(shed, 1);
+    assert!(seen.decoded_bytes > 0);
+    assert!(
+        !seen
+            .errors
+            .iter()
+            .any(|e| matches!(e, ErrorKind::Http(HttpError::BrotliWindowTooLarge { .. }))),
+        "{:?}",
+        seen.errors
+    );
+}
+
 /// Every packet of a capture, decoded.
 fn for_each_decoded(file: Vec<u8>, mut f: impl FnMut(&Packet<'_>, &Decoded<'_>)) -> u64 {
     let mut reader = FileReader::from_reader(Cursor::new(file)).unwrap();

@@ -42,6 +42,7 @@ pub(super) fn report_stop(
         Stop::Corrupt => HttpError::ContentDecode {
             encoding: dec.coding().name(),
         },
+        Stop::Window { window } => HttpError::BrotliWindowTooLarge { window, max },
     };
     error(dir, ts_ns, offset, e, sink);
 }
@@ -63,6 +64,7 @@ pub(super) fn emit_body(
         decoded: false,
     });
     if let Some(dec) = body.decoder.as_mut() {
+        let max_window = dec.max_window();
         let r = dec.feed(data);
         drain(dir, ts_ns, dec, sink);
         body.decoded_len = Some(dec.total());
@@ -70,6 +72,7 @@ pub(super) fn emit_body(
             let max = match stop {
                 Stop::Cap => dec.total(),
                 Stop::Corrupt => 0,
+                Stop::Window { .. } => max_window,
             };
             report_stop(dir, ts_ns, offset, stop, dec, max, sink);
             body.decoded_truncated = true;
@@ -80,9 +83,13 @@ pub(super) fn emit_body(
 
 impl HttpSession {
     pub(super) fn new_body(&self, framing: Framing, coding: Option<Coding>) -> Body {
-        let decoder = coding
-            .filter(|_| self.cfg.decode_content)
-            .map(|c| Box::new(ContentDecoder::new(c, self.cfg.max_decoded_body)));
+        let decoder = coding.filter(|_| self.cfg.decode_content).map(|c| {
+            Box::new(ContentDecoder::new(
+                c,
+                self.cfg.max_decoded_body,
+                self.cfg.max_brotli_window,
+            ))
+        });
         Body {
             framing,
             len: 0,
