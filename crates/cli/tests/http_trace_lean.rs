@@ -1,7 +1,9 @@
-//! `http-trace --json` reads every transaction through pcap-http-ws's `TransactionView`; with
-//! `--har` the collector also keeps bodies and each transaction is copied for the HAR file.
-//! Writing a HAR must not change standard output, so the two runs are compared byte for
-//! byte, with and without filters, on the sample and the corpus.
+//! `http-trace --json` alone keeps each head as the JSON it renders once, as the head arrives
+//! (`TransactionCollector::push_rendered`, filters decided then too); with `--har` the
+//! collector keeps heads packed and bodies, reads them back through `TransactionView` and
+//! copies each transaction for the HAR file. The two paths must print the same lines, so
+//! the two runs are compared byte for byte, with and without filters, on the sample and
+//! the corpus.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::Path;

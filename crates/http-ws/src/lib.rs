@@ -48,8 +48,8 @@ pub use event::{
 pub use pcap_tcp_reassembly::Direction;
 pub use session::HttpSession;
 pub use transaction::{
-    HeadBuffers, PackedHeaders, RequestView, ResponseView, Transaction, TransactionCollector,
-    TransactionView,
+    HeadBuffers, HeadRender, PackedHeaders, RequestView, ResponseView, Transaction,
+    TransactionCollector, TransactionView,
 };
 pub use websocket::{PerMessageDeflate, accept_key};
 

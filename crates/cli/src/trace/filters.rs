@@ -1,6 +1,6 @@
 //! `http-trace`'s regex filters on a transaction's request fields.
 
-use pcap_http_ws::RequestView;
+use pcap_http_ws::{RequestHead, RequestView};
 use regex::Regex;
 
 use crate::args::HttpTraceArgs;
@@ -66,6 +66,21 @@ impl Filters {
         };
         let host = r.host().map(String::from_utf8_lossy);
         let user_agent = r.user_agent().map(String::from_utf8_lossy);
+        self.matches_fields(
+            Some(r.method),
+            host.as_deref(),
+            Some(r.uri),
+            user_agent.as_deref(),
+        )
+    }
+
+    /// [`Filters::matches`] for a request head as it arrives.
+    pub(crate) fn matches_head(&self, r: &RequestHead<'_>) -> bool {
+        if self.is_empty() {
+            return true;
+        }
+        let host = r.headers.get("host").map(String::from_utf8_lossy);
+        let user_agent = r.headers.get("user-agent").map(String::from_utf8_lossy);
         self.matches_fields(
             Some(r.method),
             host.as_deref(),

@@ -4,10 +4,13 @@
 use pcap_analyzer::Stream;
 use pcap_capture::Packet;
 use pcap_decode::Decoded;
-use pcap_http_ws::{Direction, PackedHeaders, TransactionView};
+use pcap_http_ws::{
+    Direction, HeadRender, PackedHeaders, RequestHead, ResponseHead, TransactionView,
+};
 use pcap_tcp_reassembly::Event;
 
 use super::Heads;
+use super::filters::Filters;
 use crate::defrag::Described;
 use crate::render::json::{self, Arr, Obj, push_bytes_str, push_ts};
 use crate::render::write_summary;
@@ -88,7 +91,10 @@ pub(super) fn write_transaction(
 }
 
 /// `"headers":[[name,value],...]` (empty when the head was not seen).
-fn headers_json(o: &mut Obj<'_>, headers: Option<PackedHeaders<'_>>) {
+fn headers_json<'h>(
+    o: &mut Obj<'_>,
+    headers: Option<impl IntoIterator<Item = (&'h str, &'h [u8])>>,
+) {
     let mut a = o.arr("headers");
     for (name, value) in headers.into_iter().flatten() {
         let mut pair = Arr::new(a.item());
@@ -165,6 +171,105 @@ pub(super) fn write_defrag(out: &mut Vec<u8>, d: &Described) {
     o.u64("protocol", u64::from(d.key.protocol));
     o.str("event", d.event);
     o.str("detail", &d.detail);
+    o.end();
+    out.push(b'\n');
+}
+
+/// The `--json` form of heads, written once as they arrive (see
+/// [`TransactionCollector::push_rendered`](pcap_http_ws::TransactionCollector::push_rendered)):
+/// a request is whether it passed the filters (one byte) and `{"method":..,"uri":..,
+/// "version":..,"headers":[..]}`; a response its minor version (one byte) and
+/// `{"reason":..,"headers":[..]}`. [`write_transaction_rendered`] puts the record's times and
+/// lengths around them, so the line is the one [`write_transaction`] writes.
+pub(super) struct JsonHeads<'f> {
+    pub(super) filters: &'f Filters,
+}
+
+impl HeadRender for JsonHeads<'_> {
+    fn request(&mut self, r: &RequestHead<'_>, out: &mut Vec<u8>) {
+        out.push(u8::from(self.filters.matches_head(r)));
+        let mut o = Obj::new(out);
+        o.str("method", r.method);
+        o.str("uri", r.uri);
+        o.str("version", version(Some(r.version)));
+        headers_json(&mut o, Some(r.headers.iter()));
+        o.end();
+    }
+
+    fn response(&mut self, r: &ResponseHead<'_>, out: &mut Vec<u8>) {
+        out.push(r.version);
+        let mut o = Obj::new(out);
+        o.str("reason", r.reason);
+        headers_json(&mut o, Some(r.headers.iter()));
+        o.end();
+    }
+}
+
+/// Whether a transaction kept by [`JsonHeads`] passed the filters (`None`: no request seen).
+pub(super) fn rendered_request_passed(tx: &TransactionView<'_>) -> Option<bool> {
+    tx.request_rendered().map(|r| r.first() == Some(&1))
+}
+
+/// A rendered object after its `skip` leading bytes, left open as [`Obj::members`] takes
+/// it: `{"a":1}` -> `{"a":1`.
+fn members(rendered: &[u8], skip: usize) -> &[u8] {
+    let object = rendered.get(skip..).unwrap_or_default();
+    object.strip_suffix(b"}").unwrap_or_default()
+}
+
+/// [`write_transaction`] for a transaction whose heads [`JsonHeads`] kept.
+pub(super) fn write_transaction_rendered(
+    out: &mut Vec<u8>,
+    stream: &Stream,
+    tx: TransactionView<'_>,
+) {
+    let rec = tx.record();
+    let mut o = Obj::new(out);
+    o.str("type", "http");
+    o.u64("stream", stream.id);
+    o.socket_addr("client", stream.client);
+    o.socket_addr("server", stream.server);
+    match (tx.request_rendered(), rec.request_start_ns) {
+        (Some(req), Some(ts)) => {
+            let mut r = o.obj("request");
+            push_ts(r.key("ts"), ts);
+            r.members(members(req, 1));
+            r.u64(
+                "body_len",
+                rec.request_decoded_len.unwrap_or(rec.request_body_len),
+            );
+            r.bool("complete", rec.request_complete);
+            r.end();
+        }
+        _ => o.key("request").extend_from_slice(b"null"),
+    }
+    match (rec.status, rec.response_start_ns) {
+        (Some(status), Some(ts)) => {
+            let response = tx.response_rendered();
+            let mut r = o.obj("response");
+            push_ts(r.key("ts"), ts);
+            r.str(
+                "version",
+                version(response.and_then(|b| b.first().copied())),
+            );
+            r.u64("status", u64::from(status));
+            match response {
+                Some(b) => r.members(members(b, 1)),
+                None => {
+                    r.str("reason", "");
+                    headers_json(&mut r, None::<PackedHeaders<'_>>);
+                }
+            }
+            r.u64(
+                "body_len",
+                rec.response_decoded_len.unwrap_or(rec.response_body_len),
+            );
+            r.bool("complete", rec.response_complete);
+            r.end();
+        }
+        _ => o.key("response").extend_from_slice(b"null"),
+    }
+    o.bool("complete", rec.complete);
     o.end();
     out.push(b'\n');
 }

@@ -278,17 +278,36 @@ impl Tracer {
             collector,
             ws_shown,
         } = &mut **state;
-        collector.push_with(event, &mut self.buffers, |tx| {
-            let request = tx.request();
-            if p.filters.matches(request) {
-                let heads = Heads {
-                    request,
-                    response: tx.response(),
+        if p.json && p.body_cap.is_none() {
+            // JSON lines alone: each head is rendered once, as it arrives.
+            let mut render = json::JsonHeads {
+                filters: &p.filters,
+            };
+            collector.push_rendered(event, &mut self.buffers, &mut render, |tx| {
+                let shown = match json::rendered_request_passed(&tx) {
+                    Some(passed) => passed,
+                    None => p.filters.matches(None),
                 };
-                p.transaction(stream, tx, heads);
-                *ws_shown |= heads.response.is_some_and(|r| r.status == 101);
-            }
-        });
+                if shown {
+                    json::write_transaction_rendered(p.out.buffer(), stream, tx);
+                    p.out.done(Kind::Http);
+                    *ws_shown |=
+                        tx.record().status == Some(101) && tx.response_rendered().is_some();
+                }
+            });
+        } else {
+            collector.push_with(event, &mut self.buffers, |tx| {
+                let request = tx.request();
+                if p.filters.matches(request) {
+                    let heads = Heads {
+                        request,
+                        response: tx.response(),
+                    };
+                    p.transaction(stream, tx, heads);
+                    *ws_shown |= heads.response.is_some_and(|r| r.status == 101);
+                }
+            });
+        }
         let ws_shown = *ws_shown;
         match event {
             HttpEvent::WsMessage(m) if ws_shown => {

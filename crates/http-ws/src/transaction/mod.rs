@@ -14,7 +14,7 @@ use pcap_tcp_reassembly::Direction;
 
 mod packed;
 
-use crate::event::{HttpEvent, TransactionRecord};
+use crate::event::{HttpEvent, RequestHead, ResponseHead, TransactionRecord};
 
 use packed::{Answer, Waiting};
 pub use packed::{HeadBuffers, PackedHeaders};
@@ -224,6 +224,29 @@ impl<'a> TransactionView<'a> {
         })
     }
 
+    /// The final response's status (`None`: no final response); cheaper than
+    /// [`TransactionView::response`], and also there for [`TransactionCollector::push_rendered`].
+    pub fn response_status(&self) -> Option<u16> {
+        self.response.map(|a| {
+            let [s0, s1, _] = a.0.prefix::<{ Answer::PREFIX }>();
+            u16::from_le_bytes([s0, s1])
+        })
+    }
+
+    /// What [`HeadRender::request`] wrote for the request, when the collector was fed with
+    /// [`TransactionCollector::push_rendered`] (`None`: not seen, or dropped).
+    pub fn request_rendered(&self) -> Option<&'a [u8]> {
+        self.request
+            .map(|w| w.0.after_prefix::<{ Waiting::PREFIX }>())
+    }
+
+    /// What [`HeadRender::response`] wrote for the final response, when the collector was
+    /// fed with [`TransactionCollector::push_rendered`] (`None`: no final response).
+    pub fn response_rendered(&self) -> Option<&'a [u8]> {
+        self.response
+            .map(|a| a.0.after_prefix::<{ Answer::PREFIX }>())
+    }
+
     /// The request body (decoded when content decoding is on), capped; `None` unless the
     /// collector keeps bodies and the request was seen.
     pub fn request_body(&self) -> Option<&'a [u8]> {
@@ -240,6 +263,16 @@ impl<'a> TransactionView<'a> {
         self.request_body.is_some_and(|k| k.truncated)
             || self.response_body.is_some_and(|k| k.truncated)
     }
+}
+
+/// A consumer's own form of a head, written once as the head arrives, for
+/// [`TransactionCollector::push_rendered`].
+pub trait HeadRender {
+    /// Writes what the consumer keeps of a request head to `out`.
+    fn request(&mut self, head: &RequestHead<'_>, out: &mut Vec<u8>);
+
+    /// Writes what the consumer keeps of a final response head to `out`.
+    fn response(&mut self, head: &ResponseHead<'_>, out: &mut Vec<u8>);
 }
 
 /// Pairs an [`crate::HttpSession`]'s requests with their responses and records.
@@ -298,9 +331,34 @@ impl TransactionCollector {
         buffers: &mut HeadBuffers,
         done: impl FnOnce(TransactionView<'_>),
     ) {
+        self.push_heads(ev, buffers, None, done);
+    }
+
+    /// [`TransactionCollector::push_with`], keeping each head in the form `render` writes
+    /// as it arrives instead of packed: for a consumer that renders every head once anyway
+    /// (a JSON line per transaction), which then reads it back with
+    /// [`TransactionView::request_rendered`] and [`TransactionView::response_rendered`].
+    /// The pairing is the same. Feed a collector through one of the two calls only.
+    pub fn push_rendered(
+        &mut self,
+        ev: &HttpEvent<'_>,
+        buffers: &mut HeadBuffers,
+        render: &mut impl HeadRender,
+        done: impl FnOnce(TransactionView<'_>),
+    ) {
+        self.push_heads(ev, buffers, Some(render), done);
+    }
+
+    fn push_heads(
+        &mut self,
+        ev: &HttpEvent<'_>,
+        buffers: &mut HeadBuffers,
+        render: Option<&mut dyn HeadRender>,
+        done: impl FnOnce(TransactionView<'_>),
+    ) {
         match ev {
             HttpEvent::Request(r) => {
-                push_waiting(&mut self.requests, Waiting::new(buffers.take(), r));
+                push_waiting(&mut self.requests, Waiting::new(buffers.take(), r, render));
                 if let Some(b) = self.bodies.as_deref_mut() {
                     push_waiting(&mut b.requests, Kept::default());
                 }
@@ -315,7 +373,7 @@ impl TransactionCollector {
                     }
                     None => buffers.take(),
                 };
-                self.response = Some(Answer::new(buf, r));
+                self.response = Some(Answer::new(buf, r, render));
                 if let Some(b) = self.bodies.as_deref_mut() {
                     b.response = Kept::default();
                 }
@@ -441,6 +499,50 @@ mod tests {
 
     const C: Direction = Direction::ClientToServer;
     const S: Direction = Direction::ServerToClient;
+
+    /// Keeps a request as its method and target, a response as its reason.
+    struct Lines;
+
+    impl HeadRender for Lines {
+        fn request(&mut self, head: &RequestHead<'_>, out: &mut Vec<u8>) {
+            out.extend_from_slice(format!("{} {}", head.method, head.uri).as_bytes());
+        }
+
+        fn response(&mut self, head: &ResponseHead<'_>, out: &mut Vec<u8>) {
+            out.extend_from_slice(head.reason.as_bytes());
+        }
+    }
+
+    #[test]
+    fn rendered_heads_pair_as_packed_ones() {
+        let mut session = HttpSession::new(HttpConfig::default());
+        let mut collector = TransactionCollector::new(None);
+        let mut buffers = HeadBuffers::new();
+        let mut seen = Vec::new();
+        let mut sink = |ev: HttpEvent<'_>| {
+            collector.push_rendered(&ev, &mut buffers, &mut Lines, |tx| {
+                let text = |b: Option<&[u8]>| b.map(|b| String::from_utf8_lossy(b).into_owned());
+                seen.push((
+                    text(tx.request_rendered()),
+                    text(tx.response_rendered()),
+                    tx.response_status(),
+                ));
+            });
+        };
+        let c2s = b"GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n";
+        let s2c = b"HTTP/1.1 200 Fine\r\nContent-Length: 0\r\n\r\nHTTP/1.1 404 Gone\r\n\r\n";
+        session.data(Direction::ClientToServer, 1, c2s, &mut sink);
+        session.data(Direction::ServerToClient, 2, s2c, &mut sink);
+        session.end(None, 3, &mut sink);
+        let some = |s: &str| Some(s.to_owned());
+        assert_eq!(
+            seen,
+            [
+                (some("GET /a"), some("Fine"), Some(200)),
+                (some("GET /b"), some("Gone"), Some(404)),
+            ]
+        );
+    }
 
     #[test]
     fn views_read_the_packed_heads_and_match_the_owned_copies() {

@@ -1,6 +1,7 @@
 //! Heads packed into one buffer each, about their size on the wire, and the pool of
 //! buffers that sessions share.
 
+use super::HeadRender;
 #[cfg(doc)]
 use crate::TransactionCollector;
 use crate::event::Headers;
@@ -92,6 +93,23 @@ impl PackedHead {
             put(values_out, &mut v, value);
         }
         PackedHead(buf)
+    }
+
+    /// A head kept in the caller's own form: `prefix`, then what `render` writes.
+    pub(super) fn rendered<const P: usize>(
+        mut buf: Vec<u8>,
+        prefix: [u8; P],
+        render: impl FnOnce(&mut Vec<u8>),
+    ) -> PackedHead {
+        buf.clear();
+        buf.extend_from_slice(&prefix);
+        render(&mut buf);
+        PackedHead(buf)
+    }
+
+    /// What follows a prefix of `P` bytes.
+    pub(super) fn after_prefix<const P: usize>(&self) -> &[u8] {
+        self.0.get(P..).unwrap_or_default()
     }
 
     pub(super) fn prefix<const P: usize>(&self) -> [u8; P] {
@@ -192,10 +210,17 @@ pub(super) struct Waiting(pub(super) PackedHead);
 impl Waiting {
     pub(super) const PREFIX: usize = 9;
 
-    pub(super) fn new(buf: Vec<u8>, r: &crate::event::RequestHead<'_>) -> Waiting {
+    pub(super) fn new(
+        buf: Vec<u8>,
+        r: &crate::event::RequestHead<'_>,
+        render: Option<&mut dyn HeadRender>,
+    ) -> Waiting {
         let [a, b, c, d, e, f, g, h] = r.index.to_le_bytes();
         let prefix: [u8; Self::PREFIX] = [a, b, c, d, e, f, g, h, r.version];
-        Waiting(PackedHead::new(buf, prefix, &[r.method, r.uri], r.headers))
+        Waiting(match render {
+            None => PackedHead::new(buf, prefix, &[r.method, r.uri], r.headers),
+            Some(render) => PackedHead::rendered(buf, prefix, |out| render.request(r, out)),
+        })
     }
 
     pub(super) fn index(&self) -> u64 {
@@ -211,13 +236,16 @@ pub(super) struct Answer(pub(super) PackedHead);
 impl Answer {
     pub(super) const PREFIX: usize = 3;
 
-    pub(super) fn new(buf: Vec<u8>, r: &crate::event::ResponseHead<'_>) -> Answer {
+    pub(super) fn new(
+        buf: Vec<u8>,
+        r: &crate::event::ResponseHead<'_>,
+        render: Option<&mut dyn HeadRender>,
+    ) -> Answer {
         let [a, b] = r.status.to_le_bytes();
-        Answer(PackedHead::new(
-            buf,
-            [a, b, r.version],
-            &[r.reason],
-            r.headers,
-        ))
+        let prefix = [a, b, r.version];
+        Answer(match render {
+            None => PackedHead::new(buf, prefix, &[r.reason], r.headers),
+            Some(render) => PackedHead::rendered(buf, prefix, |out| render.response(r, out)),
+        })
     }
 }
