@@ -40,20 +40,94 @@ pub(super) fn write_transaction(
     heads: Heads<'_>,
     preview: Option<usize>,
 ) {
+    write_http(out, stream, tx, HeadMembers::Read(heads), preview);
+}
+
+/// Where the members a transaction's heads bring to its `request` and `response` objects
+/// come from.
+enum HeadMembers<'a> {
+    /// Heads read back through the view.
+    Read(Heads<'a>),
+    /// Heads rendered as they arrived, by [`JsonHeads`].
+    Rendered {
+        request: Option<&'a [u8]>,
+        response: Option<&'a [u8]>,
+    },
+}
+
+impl HeadMembers<'_> {
+    fn has_request(&self) -> bool {
+        match self {
+            HeadMembers::Read(heads) => heads.request.is_some(),
+            HeadMembers::Rendered { request, .. } => request.is_some(),
+        }
+    }
+
+    /// `"method"`, `"uri"`, `"version"` and `"headers"`.
+    fn request(&self, r: &mut Obj<'_>) {
+        match self {
+            HeadMembers::Read(Heads {
+                request: Some(req), ..
+            }) => {
+                r.str("method", req.method);
+                r.str("uri", req.uri);
+                r.str("version", version(Some(req.version)));
+                headers_json(r, Some(req.headers));
+            }
+            HeadMembers::Rendered {
+                request: Some(req), ..
+            } => r.members(open_object(req)),
+            _ => {}
+        }
+    }
+
+    /// The response's minor version (`None`: its head was not seen).
+    fn response_version(&self) -> Option<u8> {
+        match self {
+            HeadMembers::Read(heads) => heads.response.map(|p| p.version),
+            HeadMembers::Rendered { response, .. } => response.and_then(|b| b.first().copied()),
+        }
+    }
+
+    /// `"reason"` and `"headers"` (empty when the head was not seen).
+    fn response(&self, r: &mut Obj<'_>) {
+        match self {
+            HeadMembers::Rendered {
+                response: Some(b), ..
+            } => r.members(open_object(b)),
+            HeadMembers::Read(Heads {
+                response: Some(resp),
+                ..
+            }) => {
+                r.str("reason", resp.reason);
+                headers_json(r, Some(resp.headers));
+            }
+            _ => {
+                r.str("reason", "");
+                headers_json(r, None::<PackedHeaders<'_>>);
+            }
+        }
+    }
+}
+
+fn write_http(
+    out: &mut Vec<u8>,
+    stream: &Stream,
+    tx: TransactionView<'_>,
+    heads: HeadMembers<'_>,
+    preview: Option<usize>,
+) {
     let rec = tx.record();
     let mut o = Obj::new(out);
     o.str("type", "http");
     o.u64("stream", stream.id);
     o.socket_addr("client", stream.client);
     o.socket_addr("server", stream.server);
-    match (heads.request, rec.request_start_ns) {
-        (Some(req), Some(ts)) => {
+    match rec.request_start_ns.filter(|_| heads.has_request()) {
+        Some(ts) => {
             let mut r = o.obj("request");
             push_ts(r.key("ts"), ts);
-            r.str("method", req.method);
-            r.str("uri", req.uri);
-            r.str("version", version(Some(req.version)));
-            headers_json(&mut r, Some(req.headers));
+            heads.request(&mut r);
             r.u64(
                 "body_len",
                 rec.request_decoded_len.unwrap_or(rec.request_body_len),
@@ -61,17 +135,15 @@ pub(super) fn write_transaction(
             r.bool("complete", rec.request_complete);
             r.end();
         }
-        _ => o.key("request").extend_from_slice(b"null"),
+        None => o.key("request").extend_from_slice(b"null"),
     }
     match (rec.status, rec.response_start_ns) {
         (Some(status), Some(ts)) => {
-            let response = heads.response;
             let mut r = o.obj("response");
             push_ts(r.key("ts"), ts);
-            r.str("version", version(response.map(|p| p.version)));
+            r.str("version", version(heads.response_version()));
             r.u64("status", u64::from(status));
-            r.str("reason", response.map_or("", |p| p.reason));
-            headers_json(&mut r, response.map(|p| p.headers));
+            heads.response(&mut r);
             r.u64(
                 "body_len",
                 rec.response_decoded_len.unwrap_or(rec.response_body_len),
@@ -210,10 +282,10 @@ pub(super) fn rendered_request_passed(tx: &TransactionView<'_>) -> Option<bool> 
     tx.request_rendered().map(|r| r.first() == Some(&1))
 }
 
-/// A rendered object after its `skip` leading bytes, left open as [`Obj::members`] takes
-/// it: `{"a":1}` -> `{"a":1`.
-fn members(rendered: &[u8], skip: usize) -> &[u8] {
-    let object = rendered.get(skip..).unwrap_or_default();
+/// A head [`JsonHeads`] kept, without its leading byte and left open as [`Obj::members`]
+/// takes it: `\x01{"a":1}` -> `{"a":1`.
+fn open_object(rendered: &[u8]) -> &[u8] {
+    let object = rendered.get(1..).unwrap_or_default();
     object.strip_suffix(b"}").unwrap_or_default()
 }
 
@@ -223,53 +295,9 @@ pub(super) fn write_transaction_rendered(
     stream: &Stream,
     tx: TransactionView<'_>,
 ) {
-    let rec = tx.record();
-    let mut o = Obj::new(out);
-    o.str("type", "http");
-    o.u64("stream", stream.id);
-    o.socket_addr("client", stream.client);
-    o.socket_addr("server", stream.server);
-    match (tx.request_rendered(), rec.request_start_ns) {
-        (Some(req), Some(ts)) => {
-            let mut r = o.obj("request");
-            push_ts(r.key("ts"), ts);
-            r.members(members(req, 1));
-            r.u64(
-                "body_len",
-                rec.request_decoded_len.unwrap_or(rec.request_body_len),
-            );
-            r.bool("complete", rec.request_complete);
-            r.end();
-        }
-        _ => o.key("request").extend_from_slice(b"null"),
-    }
-    match (rec.status, rec.response_start_ns) {
-        (Some(status), Some(ts)) => {
-            let response = tx.response_rendered();
-            let mut r = o.obj("response");
-            push_ts(r.key("ts"), ts);
-            r.str(
-                "version",
-                version(response.and_then(|b| b.first().copied())),
-            );
-            r.u64("status", u64::from(status));
-            match response {
-                Some(b) => r.members(members(b, 1)),
-                None => {
-                    r.str("reason", "");
-                    headers_json(&mut r, None::<PackedHeaders<'_>>);
-                }
-            }
-            r.u64(
-                "body_len",
-                rec.response_decoded_len.unwrap_or(rec.response_body_len),
-            );
-            r.bool("complete", rec.response_complete);
-            r.end();
-        }
-        _ => o.key("response").extend_from_slice(b"null"),
-    }
-    o.bool("complete", rec.complete);
-    o.end();
-    out.push(b'\n');
+    let heads = HeadMembers::Rendered {
+        request: tx.request_rendered(),
+        response: tx.response_rendered(),
+    };
+    write_http(out, stream, tx, heads, None);
 }
