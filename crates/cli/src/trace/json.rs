@@ -68,12 +68,7 @@ impl HeadMembers<'_> {
         match self {
             HeadMembers::Read(Heads {
                 request: Some(req), ..
-            }) => {
-                r.str("method", req.method);
-                r.str("uri", req.uri);
-                r.str("version", version(Some(req.version)));
-                headers_json(r, Some(req.headers));
-            }
+            }) => request_members(r, req.method, req.uri, req.version, req.headers),
             HeadMembers::Rendered {
                 request: Some(req), ..
             } => r.members(open_object(req)),
@@ -98,16 +93,35 @@ impl HeadMembers<'_> {
             HeadMembers::Read(Heads {
                 response: Some(resp),
                 ..
-            }) => {
-                r.str("reason", resp.reason);
-                headers_json(r, Some(resp.headers));
-            }
+            }) => response_members(r, resp.reason, resp.headers),
             _ => {
                 r.str("reason", "");
                 headers_json(r, None::<PackedHeaders<'_>>);
             }
         }
     }
+}
+
+fn request_members<'h>(
+    r: &mut Obj<'_>,
+    method: &str,
+    uri: &str,
+    minor: u8,
+    headers: impl IntoIterator<Item = (&'h str, &'h [u8])>,
+) {
+    r.str("method", method);
+    r.str("uri", uri);
+    r.str("version", version(Some(minor)));
+    headers_json(r, Some(headers));
+}
+
+fn response_members<'h>(
+    r: &mut Obj<'_>,
+    reason: &str,
+    headers: impl IntoIterator<Item = (&'h str, &'h [u8])>,
+) {
+    r.str("reason", reason);
+    headers_json(r, Some(headers));
 }
 
 fn write_http(
@@ -261,18 +275,14 @@ impl HeadRender for JsonHeads<'_> {
     fn request(&mut self, r: &RequestHead<'_>, out: &mut Vec<u8>) {
         out.push(u8::from(self.filters.matches_head(r)));
         let mut o = Obj::new(out);
-        o.str("method", r.method);
-        o.str("uri", r.uri);
-        o.str("version", version(Some(r.version)));
-        headers_json(&mut o, Some(r.headers.iter()));
+        request_members(&mut o, r.method, r.uri, r.version, r.headers.iter());
         o.end();
     }
 
     fn response(&mut self, r: &ResponseHead<'_>, out: &mut Vec<u8>) {
         out.push(r.version);
         let mut o = Obj::new(out);
-        o.str("reason", r.reason);
-        headers_json(&mut o, Some(r.headers.iter()));
+        response_members(&mut o, r.reason, r.headers.iter());
         o.end();
     }
 }
