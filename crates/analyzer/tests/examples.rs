@@ -11,7 +11,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use pcap_capture::{LinkType, Packet, PcapWriter};
 use pcap_decode::build::{FrameSpec, IpSpec, Ipv4Spec, Ipv6Spec, TcpSpec, tcp_frame};
 use pcap_decode::tcp::TcpFlags;
 use pcap_testkit::{Tsv, test_data, workspace_root};
@@ -465,21 +464,11 @@ fn redis_capture() -> Vec<u8> {
     frames.push(b.s(6400, ACK, b""));
 
     frames.sort_by_key(|f| f.0);
-    let mut writer = PcapWriter::new(Vec::new(), LinkType::ETHERNET, 65535).unwrap();
-    for (ts_us, data) in &frames {
-        let len = data.len() as u32;
-        writer
-            .write_packet(&Packet {
-                ts_ns: 1_700_000_000_000_000_000 + ts_us * 1000,
-                caplen: len,
-                orig_len: len,
-                link_type: LinkType::ETHERNET,
-                interface: 0,
-                data,
-            })
-            .unwrap();
-    }
-    writer.into_inner().unwrap()
+    pcap_testkit::ethernet_pcap(
+        frames
+            .iter()
+            .map(|(ts_us, data)| (1_700_000_000_000_000_000 + ts_us * 1000, data.as_slice())),
+    )
 }
 
 /// The committed capture is what `redis_capture` builds; `PCAP_REGENERATE=1` rewrites it.

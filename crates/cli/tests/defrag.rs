@@ -6,7 +6,6 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use pcap_capture::{LinkType, Packet, PcapWriter};
 use pcap_decode::build::{EthSpec, ethernet_frame};
 
 const BIN: &str = env!("CARGO_BIN_EXE_pcap-cli");
@@ -38,19 +37,9 @@ fn too_large(test: &str) -> PathBuf {
         fragment(0, true, &[0u8; 24]),
         fragment(65528, false, &[0u8; 64]),
     ];
-    let mut w = PcapWriter::new(std::fs::File::create(&path).unwrap(), LinkType(1), 65535).unwrap();
-    for (i, f) in frames.iter().enumerate() {
-        w.write_packet(&Packet {
-            ts_ns: 1_700_000_000_000_000_000 + i as i64 * 1000,
-            caplen: f.len() as u32,
-            orig_len: f.len() as u32,
-            link_type: LinkType(1),
-            interface: 0,
-            data: f,
-        })
-        .unwrap();
-    }
-    w.flush().unwrap();
+    let times = [1_700_000_000_000_000_000, 1_700_000_000_000_001_000];
+    let file = pcap_testkit::ethernet_pcap(times.into_iter().zip(frames.iter().map(Vec::as_slice)));
+    std::fs::write(&path, file).unwrap();
     path
 }
 

@@ -7,7 +7,6 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use pcap_capture::{LinkType, Packet, PcapWriter};
 use pcap_decode::build::{self, FrameSpec, IpSpec, Ipv4Spec, TcpSpec};
 
 const BIN: &str = env!("CARGO_BIN_EXE_pcap-cli");
@@ -125,20 +124,9 @@ fn session_frames(port: u16, data: &[(u32, &[u8])]) -> Vec<Vec<u8>> {
 }
 
 fn write_pcap(path: &Path, frames: &[Vec<u8>]) {
-    let file = std::fs::File::create(path).unwrap();
-    let mut w = PcapWriter::new(file, LinkType(1), 65535).unwrap();
-    for (i, f) in frames.iter().enumerate() {
-        w.write_packet(&Packet {
-            ts_ns: 1_700_000_000_000_000_000 + i as i64 * 1000,
-            caplen: f.len() as u32,
-            orig_len: f.len() as u32,
-            link_type: LinkType(1),
-            interface: 0,
-            data: f,
-        })
-        .unwrap();
-    }
-    w.flush().unwrap();
+    let times = (0..).map(|i| 1_700_000_000_000_000_000 + i * 1000);
+    let file = pcap_testkit::ethernet_pcap(times.zip(frames.iter().map(Vec::as_slice)));
+    std::fs::write(path, file).unwrap();
 }
 
 #[test]

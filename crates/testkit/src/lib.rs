@@ -18,6 +18,28 @@ pub const CORPUS_ENV: &str = "PCAP_CORPUS";
 /// Environment variable that turns a missing corpus into a test failure.
 pub const REQUIRE_ENV: &str = "PCAP_REQUIRE_CORPUS";
 
+/// A classic pcap file (Ethernet, snaplen 65535) of `frames`, each with its capture time in
+/// nanoseconds: what tests that build their own packets write or read back.
+pub fn ethernet_pcap<'a>(frames: impl IntoIterator<Item = (i64, &'a [u8])>) -> Vec<u8> {
+    use pcap_capture::{LinkType, Packet, PcapWriter};
+    let mut writer =
+        PcapWriter::new(Vec::new(), LinkType::ETHERNET, 65535).expect("pcap header to memory");
+    for (ts_ns, data) in frames {
+        let len = u32::try_from(data.len()).expect("frame under 4 GiB");
+        writer
+            .write_packet(&Packet {
+                ts_ns,
+                caplen: len,
+                orig_len: len,
+                link_type: LinkType::ETHERNET,
+                interface: 0,
+                data,
+            })
+            .expect("pcap record to memory");
+    }
+    writer.into_inner().expect("pcap to memory")
+}
+
 /// The workspace root (two levels above this crate's manifest).
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
