@@ -107,10 +107,9 @@ impl HttpSession {
         input: &[u8],
         sink: &mut impl FnMut(HttpEvent<'_>),
     ) -> usize {
-        let i = dir;
         let max_line = self.cfg.max_head_bytes;
-        let offset = self.dirs[i].offset;
-        let State::Body(body) = &mut self.dirs[i].state else {
+        let offset = self.dirs[dir].offset;
+        let State::Body(body) = &mut self.dirs[dir].state else {
             return 0;
         };
         let (used, data, end, err) = match &mut body.framing {
@@ -156,7 +155,7 @@ impl HttpSession {
         if let Some(e) = err {
             error(dir, ts_ns, offset, e, sink);
             self.finish_message(dir, ts_ns, false, sink);
-            self.dirs[i].state = State::Resync { line_start: false };
+            self.dirs[dir].state = State::Resync { line_start: false };
         } else if end {
             self.finish_message(dir, ts_ns, true, sink);
         }

@@ -275,8 +275,7 @@ impl HttpSession {
     ) -> usize {
         let client = dir == Direction::ClientToServer;
         let max = self.cfg.max_head_bytes;
-        let i = dir;
-        let d = &mut self.dirs[i];
+        let d = &mut self.dirs[dir];
         if d.buf.is_empty() {
             let skip = input
                 .iter()
@@ -306,7 +305,7 @@ impl HttpSession {
                 self.head_too_large(dir, ts_ns, sink);
                 return 0;
             }
-            self.dirs[i].buf.extend_from_slice(input);
+            self.dirs[dir].buf.extend_from_slice(input);
             return input.len();
         }
         let old = d.buf.len();
@@ -329,8 +328,8 @@ impl HttpSession {
                 self.parse_head(dir, ts_ns, buf.get(..end).unwrap_or_default(), true, sink);
                 let mut buf = buf;
                 buf.clear();
-                if self.dirs[i].buf.is_empty() {
-                    self.dirs[i].buf = buf;
+                if self.dirs[dir].buf.is_empty() {
+                    self.dirs[dir].buf = buf;
                 }
                 end.saturating_sub(old)
             }
@@ -349,8 +348,7 @@ impl HttpSession {
         ts_ns: i64,
         sink: &mut impl FnMut(HttpEvent<'_>),
     ) {
-        let i = dir;
-        if !self.dirs[i].confirmed {
+        if !self.dirs[dir].confirmed {
             self.give_up(dir);
             return;
         }
@@ -358,12 +356,12 @@ impl HttpSession {
         error(
             dir,
             ts_ns,
-            self.dirs[i].msg_start.1,
+            self.dirs[dir].msg_start.1,
             HttpError::HeadTooLarge { max },
             sink,
         );
-        self.dirs[i].buf.clear();
-        self.dirs[i].state = State::Resync { line_start: false };
+        self.dirs[dir].buf.clear();
+        self.dirs[dir].state = State::Resync { line_start: false };
     }
 
     /// Parses the head at the start of `head`, emits it and sets up framing; returns its
@@ -377,8 +375,7 @@ impl HttpSession {
         whole: bool,
         sink: &mut impl FnMut(HttpEvent<'_>),
     ) -> Option<usize> {
-        let i = dir;
-        let (start_ns, start_off) = self.dirs[i].msg_start;
+        let (start_ns, start_off) = self.dirs[dir].msg_start;
         let max_h = self.cfg.max_headers.min(MAX_HEADERS);
         // Uninitialised storage: no 3 KiB memset per head (httparse writes before reading).
         let mut storage =
@@ -449,7 +446,7 @@ impl HttpSession {
         match result {
             Ok(framing_error) => {
                 let len = info.len;
-                self.dirs[i].confirmed = true;
+                self.dirs[dir].confirmed = true;
                 if let Some(e) = framing_error {
                     error(dir, ts_ns, start_off, e, sink);
                 }
@@ -465,12 +462,12 @@ impl HttpSession {
                 let skip = find_head_end(head, 0)
                     .or_else(|| memchr::memchr(b'\n', head).map(|p| p.saturating_add(1)))
                     .unwrap_or(head.len());
-                if !self.dirs[i].confirmed {
+                if !self.dirs[dir].confirmed {
                     self.give_up(dir);
                     return Some(skip);
                 }
                 error(dir, ts_ns, start_off, e, sink);
-                self.dirs[i].state = State::Resync { line_start: true };
+                self.dirs[dir].state = State::Resync { line_start: true };
                 Some(skip)
             }
         }

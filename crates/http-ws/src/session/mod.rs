@@ -342,12 +342,11 @@ impl HttpSession {
             return;
         }
         let dir = self.role(dir);
-        let i = dir;
-        let offset = self.dirs[i].offset;
-        let state = std::mem::replace(&mut self.dirs[i].state, State::Dead);
+        let offset = self.dirs[dir].offset;
+        let state = std::mem::replace(&mut self.dirs[dir].state, State::Dead);
         let next = match state {
             State::Dead => State::Dead,
-            State::Detect { .. } if !self.dirs[i].confirmed && self.dirs[i].buf.is_empty() => {
+            State::Detect { .. } if !self.dirs[dir].confirmed && self.dirs[dir].buf.is_empty() => {
                 // Picked up mid-stream: look for a message start, with a budget.
                 State::Resync { line_start: true }
             }
@@ -357,7 +356,7 @@ impl HttpSession {
                 State::WebSocket(ws)
             }
             State::Await { .. } => {
-                self.dirs[i].buf.clear();
+                self.dirs[dir].buf.clear();
                 State::Await { lost: true }
             }
             State::Body(mut body) => {
@@ -377,29 +376,29 @@ impl HttpSession {
                     if body.decoder.take().is_some() {
                         body.decoded_truncated = true;
                     }
-                    self.dirs[i].offset = offset.saturating_add(len);
-                    self.dirs[i].state = State::Body(body);
-                    if matches!(body_ref(&self.dirs[i].state), Some(Framing::Length(0))) {
+                    self.dirs[dir].offset = offset.saturating_add(len);
+                    self.dirs[dir].state = State::Body(body);
+                    if matches!(body_ref(&self.dirs[dir].state), Some(Framing::Length(0))) {
                         self.finish_message(dir, ts_ns, true, sink);
                     }
                     return;
                 }
-                self.dirs[i].state = State::Body(body);
+                self.dirs[dir].state = State::Body(body);
                 self.finish_message(dir, ts_ns, false, sink);
-                self.dirs[i].offset = offset.saturating_add(len);
-                self.dirs[i].state = State::Resync { line_start: true };
+                self.dirs[dir].offset = offset.saturating_add(len);
+                self.dirs[dir].state = State::Resync { line_start: true };
                 return;
             }
             State::Detect { .. } | State::Head | State::Resync { .. } => {
-                self.dirs[i].buf.clear();
+                self.dirs[dir].buf.clear();
                 State::Resync { line_start: true }
             }
         };
         if !matches!(next, State::Body(_) | State::WebSocket(_)) {
             error(dir, ts_ns, offset, HttpError::BytesLost { len }, sink);
         }
-        self.dirs[i].state = next;
-        self.dirs[i].offset = offset.saturating_add(len);
+        self.dirs[dir].state = next;
+        self.dirs[dir].offset = offset.saturating_add(len);
     }
 
     /// Direction `dir` (or both, for `None`) ended (FIN, RST or close): completes bodies
@@ -422,10 +421,9 @@ impl HttpSession {
     }
 
     fn end_one(&mut self, dir: Direction, ts_ns: i64, sink: &mut impl FnMut(HttpEvent<'_>)) {
-        let i = dir;
-        let offset = self.dirs[i].offset;
-        let partial_head = !self.dirs[i].buf.is_empty();
-        match &mut self.dirs[i].state {
+        let offset = self.dirs[dir].offset;
+        let partial_head = !self.dirs[dir].buf.is_empty();
+        match &mut self.dirs[dir].state {
             State::Body(b) => {
                 let complete = matches!(b.framing, Framing::Close);
                 if !complete {
@@ -439,8 +437,8 @@ impl HttpSession {
             State::WebSocket(ws) => ws.end(Pos { ts_ns, offset }, sink),
             _ => {}
         }
-        self.dirs[i].state = State::Dead;
-        self.dirs[i].buf = Vec::new();
+        self.dirs[dir].state = State::Dead;
+        self.dirs[dir].buf = Vec::new();
         if dir == Direction::ServerToClient {
             if let Some(r) = self.responding.take() {
                 self.emit_record(r, None, ts_ns, false, sink);
@@ -460,9 +458,8 @@ impl HttpSession {
         input: &[u8],
         sink: &mut impl FnMut(HttpEvent<'_>),
     ) -> usize {
-        let i = dir;
-        let offset = self.dirs[i].offset;
-        match &mut self.dirs[i].state {
+        let offset = self.dirs[dir].offset;
+        match &mut self.dirs[dir].state {
             State::Dead => input.len(),
             State::Tunnel => {
                 sink(HttpEvent::Tunnel {
@@ -477,7 +474,7 @@ impl HttpSession {
                 input.len()
             }
             State::Await { .. } => {
-                let d = &mut self.dirs[i];
+                let d = &mut self.dirs[dir];
                 let max = self.cfg.max_head_bytes;
                 if d.buf.len().saturating_add(input.len()) > max {
                     // The client did not wait: give up holding and decode it as HTTP.
@@ -509,8 +506,7 @@ impl HttpSession {
     }
 
     fn give_up(&mut self, dir: Direction) {
-        let i = dir;
-        self.dirs[i].state = State::Dead;
-        self.dirs[i].buf = Vec::new();
+        self.dirs[dir].state = State::Dead;
+        self.dirs[dir].buf = Vec::new();
     }
 }

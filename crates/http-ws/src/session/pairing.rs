@@ -27,8 +27,7 @@ impl HttpSession {
         info: HeadInfo,
         sink: &mut impl FnMut(HttpEvent<'_>),
     ) {
-        let i = Direction::ClientToServer;
-        let (start_ns, start_off) = self.dirs[i].msg_start;
+        let (start_ns, start_off) = self.dirs[Direction::ClientToServer].msg_start;
         if self.pending.len() >= self.cfg.max_pending_requests {
             // Reported once per session (a request-only capture would repeat it forever);
             // the oldest request is closed as a transaction without a response.
@@ -74,7 +73,7 @@ impl HttpSession {
             }
         };
         let done = framing.is_none();
-        self.dirs[i].state =
+        self.dirs[Direction::ClientToServer].state =
             State::Body(self.new_body(framing.unwrap_or(Framing::Length(0)), info.coding));
         if done {
             self.finish_message(Direction::ClientToServer, ts_ns, true, sink);
@@ -181,9 +180,9 @@ impl HttpSession {
         complete: bool,
         sink: &mut impl FnMut(HttpEvent<'_>),
     ) {
-        let i = dir;
-        let offset = self.dirs[i].offset;
-        let State::Body(mut body) = std::mem::replace(&mut self.dirs[i].state, State::Head) else {
+        let offset = self.dirs[dir].offset;
+        let State::Body(mut body) = std::mem::replace(&mut self.dirs[dir].state, State::Head)
+        else {
             return;
         };
         if let Some(mut dec) = body.decoder.take() {
@@ -236,7 +235,7 @@ impl HttpSession {
                 p.complete = complete;
             }
             if upgrade {
-                self.dirs[i].state = State::Await { lost: false };
+                self.dirs[dir].state = State::Await { lost: false };
             }
         } else if let Some(r) = self.responding.take() {
             self.emit_record(r, Some(mc), ts_ns, complete, sink);

@@ -12,13 +12,12 @@ impl HttpSession {
         ts_ns: i64,
         sink: &mut impl FnMut(HttpEvent<'_>),
     ) {
-        let i = dir;
-        let lost = match self.dirs[i].state {
+        let lost = match self.dirs[dir].state {
             State::Dead => return,
             State::Await { lost } => lost,
             _ => false,
         };
-        self.dirs[i].state = if lost { State::Dead } else { state };
+        self.dirs[dir].state = if lost { State::Dead } else { state };
         self.replay(dir, ts_ns, sink);
     }
 
@@ -29,12 +28,11 @@ impl HttpSession {
         ts_ns: i64,
         sink: &mut impl FnMut(HttpEvent<'_>),
     ) {
-        let i = dir;
-        let held = std::mem::take(&mut self.dirs[i].buf);
+        let held = std::mem::take(&mut self.dirs[dir].buf);
         if held.is_empty() {
             return;
         }
-        let d = &mut self.dirs[i];
+        let d = &mut self.dirs[dir];
         d.offset = d.offset.saturating_sub(held.len() as u64);
         self.feed(dir, ts_ns, &held, sink);
     }
