@@ -2,29 +2,18 @@
 
 use std::collections::HashMap;
 
-use pcap_tcp_reassembly::{Direction, MemoryBudget};
+use pcap_tcp_reassembly::{Direction, MemoryBudget, PerDir};
 
 use super::WINDOW;
 use super::matcher::Matcher;
 use super::window::{Found, LAST, Window, heap};
 
-/// One window per direction of a session, indexed by [`dir_index`].
-pub(super) type Windows = [Window; 2];
+/// One window per direction of a session.
+pub(super) type Windows = PerDir<Window>;
 
 /// What a session costs in the table, per bucket: the key, the box pointer and hashbrown's
 /// control byte.
 const SLOT: usize = size_of::<(u64, Box<Windows>)>() + 1;
-
-/// 0 for client to server, 1 for server to client: an index into [`Windows`].
-pub(super) fn dir_index(dir: Direction) -> usize {
-    match dir {
-        Direction::ClientToServer => 0,
-        Direction::ServerToClient => 1,
-    }
-}
-
-/// Both directions, in the order a session's held-back matches are reported at its end.
-const BOTH: [Direction; 2] = [Direction::ClientToServer, Direction::ServerToClient];
 
 /// Bytes both windows of a session hold.
 pub(super) fn windows_cost(ws: &Windows) -> usize {
@@ -153,7 +142,7 @@ impl Streams {
         } = seg;
         self.since_sweep = self.since_sweep.saturating_add(1);
         let window = self.window;
-        let w = &mut self.map.entry(id).or_default()[dir_index(dir)];
+        let w = &mut self.map.entry(id).or_default()[dir];
         let before = w.cost();
         if offset != w.end() {
             if !w.buf.is_empty() {
@@ -190,7 +179,7 @@ impl Streams {
         let Some(ws) = self.map.get_mut(&id) else {
             return;
         };
-        let w = &mut ws[dir_index(dir)];
+        let w = &mut ws[dir];
         let before = w.cost();
         w.scan(m, LAST, |f| emit(dir, f));
         w.reset(at.unwrap_or(w.end()));
@@ -209,8 +198,8 @@ impl Streams {
         let Some(mut ws) = self.map.remove(&id) else {
             return;
         };
-        for dir in BOTH {
-            ws[dir_index(dir)].scan(m, LAST, |f| emit(dir, f));
+        for dir in Direction::BOTH {
+            ws[dir].scan(m, LAST, |f| emit(dir, f));
         }
         self.account(windows_cost(&ws), 0);
         self.sync_table();
@@ -240,7 +229,7 @@ impl Streams {
         }
         let window = self.window;
         if let Some(ws) = self.map.get_mut(&id) {
-            let w = &mut ws[dir_index(dir)];
+            let w = &mut ws[dir];
             let before = w.cost();
             w.tighten(m, window);
             let after = w.cost();
@@ -262,8 +251,8 @@ impl Streams {
             }
         }
         if let Some(mut ws) = self.map.remove(&id) {
-            for dir in BOTH {
-                ws[dir_index(dir)].scan(m, LAST, |f| emit(dir, f));
+            for dir in Direction::BOTH {
+                ws[dir].scan(m, LAST, |f| emit(dir, f));
             }
             self.account(windows_cost(&ws), 0);
             self.sync_table();

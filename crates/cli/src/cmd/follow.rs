@@ -32,10 +32,10 @@ use std::path::{Path, PathBuf};
 use std::ops::ControlFlow;
 
 use pcap_analyzer::Handler;
-use pcap_tcp_reassembly::{Direction, Event, EventKind, SessionInfo};
+use pcap_tcp_reassembly::{Direction, Event, EventKind, PerDir, SessionInfo};
 
 use crate::args::FollowArgs;
-use crate::cmd::sessions::{analyze, dir_index};
+use crate::cmd::sessions::analyze;
 use crate::error::{CliError, flow};
 use crate::input::Input;
 use crate::render::json::{Arr, Obj};
@@ -205,7 +205,7 @@ impl Side {
 /// stopped being written, if they did.
 #[derive(Debug, Default)]
 struct Session {
-    sides: [Side; 2],
+    sides: PerDir<Side>,
     error: Option<String>,
 }
 
@@ -232,7 +232,7 @@ struct Follow {
     /// up to twice as many slots as sessions, and a slot then costs 16 bytes, not the
     /// session's size.
     sessions: HashMap<u64, Box<Session>>,
-    open: HashMap<(u64, usize), OpenFile>,
+    open: HashMap<(u64, Direction), OpenFile>,
     /// Counts writes, to find the least recently written file.
     clock: u64,
     /// Sessions skipped because a file could not be written.
@@ -249,7 +249,7 @@ impl Handler for Follow {
         let result = match event.kind {
             EventKind::Data { dir, offset, bytes } => self.data(event, dir, offset, bytes),
             EventKind::Gap { dir, offset, len } => {
-                let side = &mut self.sessions.entry(id).or_default().sides[dir_index(dir)];
+                let side = &mut self.sessions.entry(id).or_default().sides[dir];
                 side.len = side.len.max(offset.saturating_add(len));
                 let at = offset.saturating_sub(side.skipped);
                 let skip = len > MAX_HOLE || side.hole_bytes.saturating_add(len) > MAX_HOLE_BYTES;
@@ -321,10 +321,10 @@ impl Follow {
     }
 
     /// The file name of a session's direction.
-    fn name_of(&self, key: (u64, usize)) -> String {
+    fn name_of(&self, key: (u64, Direction)) -> String {
         self.sessions
             .get(&key.0)
-            .and_then(|s| s.sides.get(key.1))
+            .map(|s| &s.sides[key.1])
             .and_then(|side| side.name.clone())
             .unwrap_or_default()
     }
@@ -338,10 +338,10 @@ impl Follow {
 
     /// Stops writing a session whose file `key` failed: its files are dropped (closed), later
     /// bytes are ignored, its index line says why, and a warning names the file.
-    fn skip(&mut self, key: (u64, usize), e: std::io::Error) {
+    fn skip(&mut self, key: (u64, Direction), e: std::io::Error) {
         let path = self.dir.join(self.name_of(key));
         let message = format!("{}: {e}", path.display());
-        for d in 0..2 {
+        for d in Direction::BOTH {
             self.open.remove(&(key.0, d));
         }
         let session = self.sessions.entry(key.0).or_default();
@@ -369,9 +369,8 @@ impl Follow {
         bytes: &[u8],
     ) -> Result<(), CliError> {
         let id = event.session;
-        let d = dir_index(dir);
         let session = self.sessions.entry(id).or_default();
-        let side = &mut session.sides[d];
+        let side = &mut session.sides[dir];
         let end = offset.saturating_add(bytes.len() as u64);
         side.len = side.len.max(end);
         if session.error.is_some() {
@@ -391,7 +390,7 @@ impl Follow {
         let file_id = side.file_id;
         self.clock += 1;
         let clock = self.clock;
-        if !self.open.contains_key(&(id, d)) {
+        if !self.open.contains_key(&(id, dir)) {
             if self.open.len() >= MAX_OPEN_FILES {
                 self.close_least_recent();
             }
@@ -403,12 +402,12 @@ impl Follow {
                 match file.metadata() {
                     Ok(m) => {
                         if let Some(s) = self.sessions.get_mut(&id) {
-                            s.sides[d].file_id = (m.dev(), m.ino());
+                            s.sides[dir].file_id = (m.dev(), m.ino());
                         }
                         file
                     }
                     Err(e) => {
-                        self.skip((id, d), e);
+                        self.skip((id, dir), e);
                         return Ok(());
                     }
                 }
@@ -416,14 +415,14 @@ impl Follow {
                 match reopen(&path, file_id) {
                     Ok(f) => f,
                     Err(e) => {
-                        self.skip((id, d), e);
+                        self.skip((id, dir), e);
                         return Ok(());
                     }
                 }
             };
             let file = BufWriter::with_capacity(FILE_BUFFER, file);
             self.open.insert(
-                (id, d),
+                (id, dir),
                 OpenFile {
                     file,
                     // A reopened file's position is unknown until the first seek.
@@ -432,7 +431,7 @@ impl Follow {
                 },
             );
         }
-        let Some(f) = self.open.get_mut(&(id, d)) else {
+        let Some(f) = self.open.get_mut(&(id, dir)) else {
             return Ok(());
         };
         f.last_use = clock;
@@ -445,7 +444,7 @@ impl Follow {
             Ok(())
         })();
         if let Err(e) = written {
-            self.skip((id, d), e);
+            self.skip((id, dir), e);
         }
         Ok(())
     }
@@ -463,7 +462,7 @@ impl Follow {
     }
 
     /// Flushes and closes one open file; a failure skips its session.
-    fn close(&mut self, key: (u64, usize)) {
+    fn close(&mut self, key: (u64, Direction)) {
         let Some(mut f) = self.open.remove(&key) else {
             return;
         };
@@ -476,10 +475,10 @@ impl Follow {
     /// index line.
     fn end(&mut self, info: &SessionInfo) -> Result<(), CliError> {
         let id = info.id;
-        for d in 0..2 {
+        for d in Direction::BOTH {
             self.close((id, d));
         }
-        for d in 0..2 {
+        for d in Direction::BOTH {
             let Some(session) = self.sessions.get(&id) else {
                 break;
             };
@@ -513,8 +512,8 @@ impl Follow {
         }
         o.u64("c2s_bytes", info.bytes_c2s);
         o.u64("s2c_bytes", info.bytes_s2c);
-        o.u64("c2s_len", sides[0].len);
-        o.u64("s2c_len", sides[1].len);
+        o.u64("c2s_len", sides.c2s.len);
+        o.u64("s2c_len", sides.s2c.len);
         o.u64("gaps", info.gaps);
         o.u64("gap_bytes", info.gap_bytes);
         for what in ["holes", "skips"] {

@@ -4,7 +4,6 @@
 use std::io::Write as _;
 
 use pcap_analyzer::{Analyzer, AnalyzerConfig, Handler, RunError};
-use pcap_tcp_reassembly::Direction;
 
 use crate::error::CliError;
 use crate::input::Input;
@@ -53,14 +52,6 @@ pub(crate) fn analyzer_run<H: Handler<Error = CliError> + 'static>(
     config: AnalyzerConfig,
 ) -> Result<(), RunError<CliError, CliError>> {
     Analyzer::new(config).run(input, handler)
-}
-
-/// 0 for client to server, 1 for server to client: an index into per-direction arrays.
-pub(crate) fn dir_index(dir: Direction) -> usize {
-    match dir {
-        Direction::ClientToServer => 0,
-        Direction::ServerToClient => 1,
-    }
 }
 
 /// Appends a time in nanoseconds as a JSON number of seconds with exactly 9 decimals, as
