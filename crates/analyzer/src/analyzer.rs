@@ -354,14 +354,17 @@ impl<H: Handler + 'static> Protocols<H> {
 
     /// The decoder for a session's first bytes (or first gap): every protocol whose probe
     /// accepts them is a candidate.
-    fn start(&self, event: &Event<'_>) -> Option<Box<dyn ProtocolSession<H>>> {
+    fn start(
+        registered: &[Box<dyn Protocol<H>>],
+        event: &Event<'_>,
+    ) -> Option<Box<dyn ProtocolSession<H>>> {
         let (dir, prefix) = match event.kind {
             EventKind::Data { dir, bytes, .. } => (dir, bytes),
             EventKind::Gap { dir, .. } => (dir, &[][..]),
             _ => return None,
         };
         // One candidate (the usual case) costs no list.
-        let mut accepting = self.registered.iter().filter(|p| p.probe(dir, prefix));
+        let mut accepting = registered.iter().filter(|p| p.probe(dir, prefix));
         let first = accepting.next()?.start();
         let Some(second) = accepting.next() else {
             return Some(first);
@@ -379,20 +382,11 @@ impl<H: Handler + 'static> Protocols<H> {
         let closing = event.kind.ended().is_some();
         let slot = match event.kind {
             EventKind::Data { .. } | EventKind::Gap { .. } => {
-                if !self.sessions.contains_key(&id) {
-                    let decoder = self.start(event);
-                    self.sessions.insert(
-                        id,
-                        Slot {
-                            decoder,
-                            charged: 0,
-                        },
-                    );
-                }
-                match self.sessions.get_mut(&id) {
-                    Some(s) => s,
-                    None => return,
-                }
+                let registered = &self.registered;
+                self.sessions.entry(id).or_insert_with(|| Slot {
+                    decoder: Self::start(registered, event),
+                    charged: 0,
+                })
             }
             _ => match self.sessions.get_mut(&id) {
                 Some(s) => s,
