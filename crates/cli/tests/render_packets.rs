@@ -5,19 +5,8 @@
 use pcap_capture::{LinkType, Packet};
 use pcap_cli::render::{json::write_json_with, write_json, write_summary};
 use pcap_decode::build::{self, EthSpec, FrameSpec, IpSpec, Ipv4Spec, Ipv6Spec, TcpSpec, UdpSpec};
-use pcap_decode::tcp::TcpOption;
 use pcap_decode::{Decoded, decode_packet};
-
-/// An ARP request as node_pcap's simple_capture shows it
-/// (`00:1c:23:b9:e8:b5 -> ff:ff:ff:ff:ff:ff 10.51.2.10 ARP request 10.51.2.4`), padded to 60 bytes.
-static ARP_REQUEST: [u8; 60] = [
-    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00, 0x1c, 0x23, 0xb9, 0xe8, 0xb5, 0x08,
-    0x06, // ethernet
-    0x00, 0x01, 0x08, 0x00, 0x06, 0x04, 0x00, 0x01, // htype, ptype, hlen, plen, op
-    0x00, 0x1c, 0x23, 0xb9, 0xe8, 0xb5, 10, 51, 2, 10, // sender
-    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 10, 51, 2, 4, // target
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, // padding
-];
+use pcap_testkit::frames::{ARP_REQUEST, ipv4_packet, syn_ack};
 
 fn summary(d: &Decoded<'_>) -> String {
     let mut s = String::new();
@@ -43,42 +32,6 @@ fn json(d: &Decoded<'_>, data: &[u8]) -> serde_json::Value {
     assert_eq!(out.iter().filter(|&&b| b == b'\n').count(), 1, "one line");
     serde_json::from_slice(&out)
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out)))
-}
-
-fn syn_ack() -> Vec<u8> {
-    let mut options = Vec::new();
-    for o in [
-        TcpOption::Mss(1460),
-        TcpOption::SackPermitted,
-        TcpOption::Timestamp { val: 10, ecr: 20 },
-        TcpOption::Nop,
-        TcpOption::WindowScale(7),
-    ] {
-        build::emit_tcp_option(&mut options, &o);
-    }
-    let frame = FrameSpec {
-        eth: EthSpec {
-            src: [0xaa, 0, 0, 0, 0, 1],
-            dst: [0xbb, 0, 0, 0, 0, 2],
-        },
-        ip: IpSpec::V4(Ipv4Spec {
-            src: [10, 0, 0, 1],
-            dst: [10, 0, 0, 2],
-            ttl: 63,
-            id: 0x1234,
-            dont_frag: true,
-        }),
-    };
-    let tcp = TcpSpec {
-        src_port: 51234,
-        dst_port: 80,
-        seq: 123,
-        ack: 456,
-        flags: 0x012,
-        window: 8192,
-        options,
-    };
-    build::tcp_frame(&frame, &tcp, b"")
 }
 
 #[test]
@@ -212,11 +165,6 @@ fn tagged_802_3_llc_snap() {
         summary(&d),
         "02:00:00:00:00:01 -> 01:00:0c:cc:cc:cc vlan 209 802.3 llc dsap 0xaa ssap 0xaa snap 0x2000"
     );
-}
-
-fn ipv4_packet(tcp: &TcpSpec) -> Vec<u8> {
-    let f = build::ipv4_tcp(tcp, b"hi");
-    f[14..].to_vec()
 }
 
 #[test]

@@ -9,20 +9,7 @@ use pcap_decode::build::{self, FrameSpec, TcpSpec, UdpSpec};
 use pcap_decode::decode_packet;
 use proptest::prelude::*;
 
-const LINKS: [LinkType; 12] = [
-    LinkType::ETHERNET,
-    LinkType::LINUX_SLL,
-    LinkType::LINUX_SLL2,
-    LinkType::NULL,
-    LinkType::LOOP,
-    LinkType::RAW,
-    LinkType::RAW_OPENBSD,
-    LinkType::IPV4,
-    LinkType::IPV6,
-    LinkType::NETLINK,
-    LinkType(147),
-    LinkType(0xffff),
-];
+use pcap_testkit::frames::LINKS;
 
 fn exercise(link: LinkType, data: &[u8]) {
     let d = decode_packet(link, data);

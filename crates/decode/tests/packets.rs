@@ -8,53 +8,7 @@ use pcap_capture::LinkType;
 use pcap_decode::build::{self, EthSpec, FrameSpec, IpSpec, Ipv4Spec, Ipv6Spec, TcpSpec, UdpSpec};
 use pcap_decode::tcp::TcpOption;
 use pcap_decode::{DecodeError, Layer, Link, Transport, decode_packet};
-
-/// An ARP request as node_pcap's simple_capture shows it
-/// (`00:1c:23:b9:e8:b5 -> ff:ff:ff:ff:ff:ff 10.51.2.10 ARP request 10.51.2.4`), padded to 60 bytes.
-static ARP_REQUEST: [u8; 60] = [
-    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00, 0x1c, 0x23, 0xb9, 0xe8, 0xb5, 0x08,
-    0x06, // ethernet
-    0x00, 0x01, 0x08, 0x00, 0x06, 0x04, 0x00, 0x01, // htype, ptype, hlen, plen, op
-    0x00, 0x1c, 0x23, 0xb9, 0xe8, 0xb5, 10, 51, 2, 10, // sender
-    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 10, 51, 2, 4, // target
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, // padding
-];
-
-fn syn_ack() -> Vec<u8> {
-    let mut options = Vec::new();
-    for o in [
-        TcpOption::Mss(1460),
-        TcpOption::SackPermitted,
-        TcpOption::Timestamp { val: 10, ecr: 20 },
-        TcpOption::Nop,
-        TcpOption::WindowScale(7),
-    ] {
-        build::emit_tcp_option(&mut options, &o);
-    }
-    let frame = FrameSpec {
-        eth: EthSpec {
-            src: [0xaa, 0, 0, 0, 0, 1],
-            dst: [0xbb, 0, 0, 0, 0, 2],
-        },
-        ip: IpSpec::V4(Ipv4Spec {
-            src: [10, 0, 0, 1],
-            dst: [10, 0, 0, 2],
-            ttl: 63,
-            id: 0x1234,
-            dont_frag: true,
-        }),
-    };
-    let tcp = TcpSpec {
-        src_port: 51234,
-        dst_port: 80,
-        seq: 123,
-        ack: 456,
-        flags: 0x012,
-        window: 8192,
-        options,
-    };
-    build::tcp_frame(&frame, &tcp, b"")
-}
+use pcap_testkit::frames::{ARP_REQUEST, ipv4_packet, syn_ack};
 
 #[test]
 fn arp_request_fields() {
@@ -232,11 +186,6 @@ fn truncation_sweep_ipv6_udp_over_vlan() {
     // Cutting the UDP payload: the header decodes, the payload is what was captured.
     let d = decode_packet(LinkType::ETHERNET, &f[..f.len() - 2]);
     assert_eq!((d.stop, d.truncated, d.payload), (None, true, &b"ab"[..]));
-}
-
-fn ipv4_packet(tcp: &TcpSpec) -> Vec<u8> {
-    let f = build::ipv4_tcp(tcp, b"hi");
-    f[14..].to_vec()
 }
 
 #[test]

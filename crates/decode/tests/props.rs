@@ -11,20 +11,7 @@ use pcap_decode::tcp::TcpOption;
 use pcap_decode::{Net, Transport, decode_packet};
 use proptest::prelude::*;
 
-const LINKS: [LinkType; 12] = [
-    LinkType::ETHERNET,
-    LinkType::LINUX_SLL,
-    LinkType::LINUX_SLL2,
-    LinkType::NULL,
-    LinkType::LOOP,
-    LinkType::RAW,
-    LinkType::RAW_OPENBSD,
-    LinkType::IPV4,
-    LinkType::IPV6,
-    LinkType::NETLINK,
-    LinkType(147),
-    LinkType(0xffff),
-];
+use pcap_testkit::frames::LINKS;
 
 fn ip_spec() -> impl Strategy<Value = IpSpec> {
     prop_oneof![

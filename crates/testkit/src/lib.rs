@@ -8,6 +8,7 @@
 #![allow(clippy::panic, clippy::expect_used)]
 
 pub mod adversarial;
+pub mod frames;
 
 use std::collections::HashMap;
 use std::fs;
