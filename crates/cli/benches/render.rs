@@ -10,26 +10,12 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use pcap_capture::{LinkType, Packet};
 use pcap_cli::render::dns::{self as dns_render, Summary};
 use pcap_cli::render::{write_json, write_summary};
-use pcap_decode::build::{self, TcpSpec};
 use pcap_decode::decode_packet;
 use pcap_decode::dns::DnsMessage;
-
-fn frame() -> Vec<u8> {
-    // A data segment with timestamps, as most TCP traffic carries.
-    let mut options = vec![1, 1, 8, 10];
-    options.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 2]);
-    let tcp = TcpSpec {
-        seq: 1000,
-        ack: 2000,
-        flags: 0x018,
-        options,
-        ..Default::default()
-    };
-    build::ipv4_tcp(&tcp, &[b'x'; 512])
-}
+use pcap_testkit::frames::{data_segment, dns_response};
 
 fn packet(c: &mut Criterion) {
-    let f = frame();
+    let f = data_segment();
     let mut line = String::with_capacity(256);
     c.bench_function("decode + summary", |b| {
         b.iter(|| {
@@ -58,21 +44,8 @@ fn packet(c: &mut Criterion) {
     });
 }
 
-/// A response for `A www.example.com`: a CNAME to `example.com` and four A records, names
-/// compressed, plus an OPT record: the shape of a typical resolver answer.
-fn response() -> Vec<u8> {
-    let mut m = vec![0x1a, 0x2b, 0x81, 0x80, 0, 1, 0, 5, 0, 0, 0, 1];
-    m.extend_from_slice(b"\x03www\x07example\x03com\x00\x00\x01\x00\x01");
-    m.extend_from_slice(&[0xc0, 12, 0, 5, 0, 1, 0, 0, 1, 0x2c, 0, 2, 0xc0, 16]);
-    for i in 0..4u8 {
-        m.extend_from_slice(&[0xc0, 16, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 93, 184, 216, i]);
-    }
-    m.extend_from_slice(&[0, 0, 41, 4, 0xd0, 0, 0, 0, 0, 0, 0]);
-    m
-}
-
 fn dns(c: &mut Criterion) {
-    let bytes = response();
+    let bytes = dns_response();
     let mut g = c.benchmark_group("dns");
     g.throughput(Throughput::Elements(1));
     let mut text = String::with_capacity(256);

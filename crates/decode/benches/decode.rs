@@ -6,25 +6,11 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use pcap_capture::LinkType;
-use pcap_decode::build::{self, TcpSpec};
 use pcap_decode::decode_packet;
-
-fn frame() -> Vec<u8> {
-    // A data segment with timestamps, as most TCP traffic carries.
-    let mut options = vec![1, 1, 8, 10];
-    options.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 2]);
-    let tcp = TcpSpec {
-        seq: 1000,
-        ack: 2000,
-        flags: 0x018,
-        options,
-        ..Default::default()
-    };
-    build::ipv4_tcp(&tcp, &[b'x'; 512])
-}
+use pcap_testkit::frames::data_segment;
 
 fn bench(c: &mut Criterion) {
-    let f = frame();
+    let f = data_segment();
     c.bench_function("decode eth/ipv4/tcp", |b| {
         b.iter(|| {
             let d = decode_packet(LinkType::ETHERNET, black_box(&f));

@@ -6,24 +6,12 @@
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use pcap_decode::defrag::{Defragmenter, FragKey};
 use pcap_decode::dns::DnsMessage;
+use pcap_testkit::frames::dns_response;
 use std::hint::black_box;
 use std::net::Ipv4Addr;
 
-/// A response for `A www.example.com`: a CNAME to `example.com` and four A records, names
-/// compressed, plus an OPT record: the shape of a typical resolver answer.
-fn response() -> Vec<u8> {
-    let mut m = vec![0x1a, 0x2b, 0x81, 0x80, 0, 1, 0, 5, 0, 0, 0, 1];
-    m.extend_from_slice(b"\x03www\x07example\x03com\x00\x00\x01\x00\x01");
-    m.extend_from_slice(&[0xc0, 12, 0, 5, 0, 1, 0, 0, 1, 0x2c, 0, 2, 0xc0, 16]);
-    for i in 0..4u8 {
-        m.extend_from_slice(&[0xc0, 16, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 93, 184, 216, i]);
-    }
-    m.extend_from_slice(&[0, 0, 41, 4, 0xd0, 0, 0, 0, 0, 0, 0]);
-    m
-}
-
 fn dns(c: &mut Criterion) {
-    let bytes = response();
+    let bytes = dns_response();
     let mut g = c.benchmark_group("dns");
     g.throughput(Throughput::Elements(1));
     g.bench_function("parse_walk_rdata", |b| {
