@@ -247,6 +247,16 @@ impl Conn {
         out.frame(&f)
     }
 
+    /// One data segment (ACK, PSH) from the client (`to_server`) or the server.
+    fn data(
+        &mut self,
+        out: &mut Out<'_>,
+        to_server: bool,
+        payload: &[u8],
+    ) -> Result<(), CaptureError> {
+        self.send(out, to_server, TcpFlags::ACK | TcpFlags::PSH, payload)
+    }
+
     fn handshake(&mut self, out: &mut Out<'_>) -> Result<(), CaptureError> {
         self.send(out, true, TcpFlags::SYN, &[])?;
         self.send(out, false, TcpFlags::SYN | TcpFlags::ACK, &[])?;
@@ -271,7 +281,7 @@ impl Conn {
             }
             sent += buf.len() as u64;
             let data = std::mem::take(&mut buf);
-            self.send(out, to_server, TcpFlags::ACK | TcpFlags::PSH, &data)?;
+            self.data(out, to_server, &data)?;
             buf = data;
         }
         Ok(())
@@ -295,12 +305,7 @@ pub fn many_flows(w: &mut dyn Write, n: u64) -> Result<(), CaptureError> {
         let mut c = Conn::new(i, 80);
         c.handshake(&mut out)?;
         let req = format!("GET /flow/{i} HTTP/1.1\r\nHost: example.com\r\n\r\n");
-        c.send(
-            &mut out,
-            true,
-            TcpFlags::ACK | TcpFlags::PSH,
-            req.as_bytes(),
-        )?;
+        c.data(&mut out, true, req.as_bytes())?;
     }
     out.finish()
 }
@@ -367,16 +372,14 @@ pub fn chunked_endless(w: &mut dyn Write, n: u64) -> Result<(), CaptureError> {
     let mut out = Out::new(w)?;
     let mut c = Conn::new(0, 80);
     c.handshake(&mut out)?;
-    c.send(
+    c.data(
         &mut out,
         true,
-        TcpFlags::ACK | TcpFlags::PSH,
         b"GET /stream HTTP/1.1\r\nHost: example.com\r\n\r\n",
     )?;
-    c.send(
+    c.data(
         &mut out,
         false,
-        TcpFlags::ACK | TcpFlags::PSH,
         b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Type: text/plain\r\n\r\n",
     )?;
     let data = MSS - 16;
@@ -398,22 +401,12 @@ pub fn ws_endless(w: &mut dyn Write, n: u64) -> Result<(), CaptureError> {
         "GET /ws HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
          Sec-WebSocket-Key: {WS_KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n"
     );
-    c.send(
-        &mut out,
-        true,
-        TcpFlags::ACK | TcpFlags::PSH,
-        req.as_bytes(),
-    )?;
+    c.data(&mut out, true, req.as_bytes())?;
     let resp = format!(
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
          Sec-WebSocket-Accept: {WS_ACCEPT}\r\n\r\n"
     );
-    c.send(
-        &mut out,
-        false,
-        TcpFlags::ACK | TcpFlags::PSH,
-        resp.as_bytes(),
-    )?;
+    c.data(&mut out, false, resp.as_bytes())?;
     let payload = MSS - 4;
     c.stream(&mut out, false, n, |off, b| {
         // Opcode text for the first frame, continuation after; FIN clear; 16-bit length.
@@ -463,18 +456,8 @@ pub fn brotli_windows(w: &mut dyn Write, n: u64) -> Result<(), CaptureError> {
         let mut c = Conn::new(i, 80);
         c.handshake(&mut out)?;
         let req = format!("GET /br/{i} HTTP/1.1\r\nHost: example.com\r\n\r\n");
-        c.send(
-            &mut out,
-            true,
-            TcpFlags::ACK | TcpFlags::PSH,
-            req.as_bytes(),
-        )?;
-        c.send(
-            &mut out,
-            false,
-            TcpFlags::ACK | TcpFlags::PSH,
-            head.as_bytes(),
-        )?;
+        c.data(&mut out, true, req.as_bytes())?;
+        c.data(&mut out, false, head.as_bytes())?;
         c.stream(&mut out, false, len, |off, b| {
             let end = (off + MSS as u64).min(len);
             b.extend_from_slice(&body[off as usize..end as usize]);
@@ -500,22 +483,16 @@ pub fn gzip_bomb(w: &mut dyn Write, n: u64) -> Result<(), CaptureError> {
     let mut out = Out::new(w)?;
     let mut c = Conn::new(0, 80);
     c.handshake(&mut out)?;
-    c.send(
+    c.data(
         &mut out,
         true,
-        TcpFlags::ACK | TcpFlags::PSH,
         b"GET /bomb HTTP/1.1\r\nHost: example.com\r\n\r\n",
     )?;
     let member = gzip_member();
     let len = member.len() as u64 * n;
     let head =
         format!("HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: {len}\r\n\r\n");
-    c.send(
-        &mut out,
-        false,
-        TcpFlags::ACK | TcpFlags::PSH,
-        head.as_bytes(),
-    )?;
+    c.data(&mut out, false, head.as_bytes())?;
     c.stream(&mut out, false, len, |off, b| {
         let end = (off + MSS as u64).min(len);
         for pos in off..end {
