@@ -518,16 +518,7 @@ impl Reassembler {
         }
         let fins = s.streams.iter().filter(|st| st.fin_done()).count();
         if fins == 2 {
-            s.info.state = SessionState::Closed;
-            s.ended = true;
-            s.streams.retire(&mut self.buffered);
-            sink(Event {
-                session: id,
-                client: s.info.client,
-                server: s.info.server,
-                ts_ns: ts,
-                kind: EventKind::End { info: s.info },
-            });
+            s.close(&mut self.buffered, ts, sink);
         } else if fins == 1 {
             s.info.state = SessionState::Closing;
         }

@@ -24,6 +24,23 @@ pub(crate) struct Session {
 }
 
 impl Session {
+    /// Both FINs are done: the session is closed, its buffers given back, its `End` reported.
+    pub(crate) fn close<F>(&mut self, buffered: &mut MemoryBudget, ts: i64, sink: &mut F)
+    where
+        F: FnMut(Event<'_>),
+    {
+        self.info.state = SessionState::Closed;
+        self.ended = true;
+        self.streams.retire(buffered);
+        sink(Event {
+            session: self.info.id,
+            client: self.info.client,
+            server: self.info.server,
+            ts_ns: ts,
+            kind: EventKind::End { info: self.info },
+        });
+    }
+
     /// The table key, from the endpoints (the key is canonical, so either order gives it).
     pub(crate) fn key(&self) -> FlowKey {
         FlowKey::new(self.info.client, self.info.server).0
@@ -92,16 +109,7 @@ pub(crate) fn flush_session<F>(
     }
     let fins = s.streams.iter().filter(|st| st.fin_done()).count();
     if fins == 2 && !s.ended {
-        s.info.state = SessionState::Closed;
-        s.ended = true;
-        s.streams.retire(buffered);
-        sink(Event {
-            session: id,
-            client: s.info.client,
-            server: s.info.server,
-            ts_ns: ts,
-            kind: EventKind::End { info: s.info },
-        });
+        s.close(buffered, ts, sink);
     }
 }
 
