@@ -16,6 +16,10 @@ use std::path::{Path, PathBuf};
 
 /// Environment variable that overrides where the corpus is looked for.
 pub const CORPUS_ENV: &str = "PCAP_CORPUS";
+/// Environment variable that overrides where the TLS/HTTP/2 corpus is looked for.
+pub const CORPUS_TLS_ENV: &str = "PCAP_CORPUS_TLS";
+/// Environment variable that overrides where the tunnels and link-types corpus is looked for.
+pub const CORPUS_TUNNELS_ENV: &str = "PCAP_CORPUS_TUNNELS";
 /// Environment variable that turns a missing corpus into a test failure.
 pub const REQUIRE_ENV: &str = "PCAP_REQUIRE_CORPUS";
 
@@ -65,20 +69,36 @@ pub struct Corpus {
 /// Returns `None` (after printing a `SKIPPED` line to stderr) when the corpus is absent and
 /// not required; panics when it is absent and `PCAP_REQUIRE_CORPUS` is set.
 pub fn corpus(test: &str) -> Option<Corpus> {
-    let root = std::env::var_os(CORPUS_ENV)
+    locate(test, CORPUS_ENV, "corpus")
+}
+
+/// Locates the TLS, HTTP/2 and gRPC corpus (`../shared/corpus-tls`, with key logs under
+/// `keys/`) for the test named `test`, as [`corpus`] does the main one.
+pub fn corpus_tls(test: &str) -> Option<Corpus> {
+    locate(test, CORPUS_TLS_ENV, "corpus-tls")
+}
+
+/// Locates the tunnels and unusual link types corpus (`../shared/corpus-tunnels`) for the
+/// test named `test`, as [`corpus`] does the main one.
+pub fn corpus_tunnels(test: &str) -> Option<Corpus> {
+    locate(test, CORPUS_TUNNELS_ENV, "corpus-tunnels")
+}
+
+fn locate(test: &str, env: &str, dir: &str) -> Option<Corpus> {
+    let root = std::env::var_os(env)
         .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("../shared/corpus"));
+        .unwrap_or_else(|| workspace_root().join("../shared").join(dir));
     if root.join("captures").is_dir() {
         return Some(Corpus { root });
     }
     if std::env::var_os(REQUIRE_ENV).is_some() {
         panic!(
-            "{test}: corpus required ({REQUIRE_ENV} is set) but not found at {}",
+            "{test}: {dir} required ({REQUIRE_ENV} is set) but not found at {}",
             root.display()
         );
     }
     eprintln!(
-        "SKIPPED {test}: corpus not found at {} (set {CORPUS_ENV} to point at it)",
+        "SKIPPED {test}: {dir} not found at {} (set {env} to point at it)",
         root.display()
     );
     None
@@ -110,6 +130,12 @@ impl Corpus {
     /// Path of an oracle file (`packets.tsv`, `capinfos.txt`, ...) for capture `name`.
     pub fn oracle_path(&self, name: &str, file: &str) -> PathBuf {
         self.root.join("oracle").join(name).join(file)
+    }
+
+    /// Path of the TLS key log of capture `name` (`keys/NAME.keys` in the TLS corpus), if any.
+    pub fn keys_path(&self, name: &str) -> Option<PathBuf> {
+        let path = self.root.join("keys").join(format!("{name}.keys"));
+        path.is_file().then_some(path)
     }
 
     /// Loads an oracle TSV; `None` when the oracle has no such file (it has no data rows).
