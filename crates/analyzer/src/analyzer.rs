@@ -399,11 +399,7 @@ impl<H: Handler + 'static> Protocols<H> {
             }
             return;
         };
-        let stream = Stream {
-            id,
-            client: event.client,
-            server: event.server,
-        };
+        let stream = Stream::new(id, event.client, event.server);
         let mut cx = Cx::new(handler, stop, stream);
         match event.kind {
             EventKind::Data { dir, bytes, .. } => decoder.data(&mut cx, dir, ts, bytes),

@@ -79,6 +79,23 @@ pub struct Stream {
     pub client: SocketAddr,
     /// The protocol's server.
     pub server: SocketAddr,
+    /// The protocol ran inside TLS: its bytes were decrypted (`https`, `wss`).
+    pub tls: bool,
+    /// The HTTP/2 stream an event belongs to; `None` for HTTP/1.x and other protocols.
+    pub h2_stream: Option<u32>,
+}
+
+impl Stream {
+    /// A session in cleartext, outside HTTP/2: `client` sends the requests.
+    pub fn new(id: u64, client: SocketAddr, server: SocketAddr) -> Stream {
+        Stream {
+            id,
+            client,
+            server,
+            tls: false,
+            h2_stream: None,
+        }
+    }
 }
 
 /// Something the IP defragmenter did other than complete a datagram.

@@ -19,11 +19,7 @@ fn server() -> SocketAddr {
 }
 
 fn stream(id: u64) -> Stream {
-    Stream {
-        id,
-        client: client(),
-        server: server(),
-    }
+    Stream::new(id, client(), server())
 }
 
 fn event(session: u64, ts_ns: i64, kind: EventKind<'_>) -> Event<'_> {

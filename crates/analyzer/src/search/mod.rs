@@ -13,7 +13,7 @@
 //! let mut config = SearchConfig::default();
 //! config.context = 2;
 //! let mut search = StreamSearch::new(Pattern::new("HELLO", false)?, config);
-//! let stream = Stream { id: 0, client: "10.0.0.1:5000".parse()?, server: "10.0.0.2:80".parse()? };
+//! let stream = Stream::new(0, "10.0.0.1:5000".parse()?, "10.0.0.2:80".parse()?);
 //! let mut found = Vec::new();
 //! let dir = Direction::ClientToServer;
 //! search.data(stream, dir, 0, b"xxHEL", 1, |m| found.push(m.context.to_vec()));
@@ -206,11 +206,7 @@ impl StreamSearch {
     /// direction and `End`/`Reset`/`Closed` the session (reporting what they held back);
     /// other events change nothing.
     pub fn event(&mut self, event: &Event<'_>, report: impl FnMut(Match<'_>)) {
-        let stream = Stream {
-            id: event.session,
-            client: event.client,
-            server: event.server,
-        };
+        let stream = Stream::new(event.session, event.client, event.server);
         // Only bytes make a window: before the first, a gap or FIN has nothing to scan, and
         // the first `Data` starts its window at its own offset.
         match event.kind {

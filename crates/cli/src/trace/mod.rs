@@ -393,11 +393,7 @@ impl Printer {
             EventKind::Gap { dir, len, .. } => ("gap", Some(dir), format!("{len} bytes lost")),
             _ => return,
         };
-        let stream = Stream {
-            id: event.session,
-            client: event.client,
-            server: event.server,
-        };
+        let stream = Stream::new(event.session, event.client, event.server);
         if self.json {
             json::write_tcp(self.out.buffer(), event, &stream, name, dir);
             self.out.done(Kind::Tcp);
