@@ -6,7 +6,7 @@ use std::ops::ControlFlow;
 
 use pcap_capture::Packet;
 use pcap_decode::defrag::{DefragConfig, DefragStats, Defragmenter, FragKey};
-use pcap_decode::{Net, Transport, decode_packet, decode_transport};
+use pcap_decode::{DecodeError, Net, Transport, decode_packet, decode_transport};
 use pcap_http_ws::HttpConfig;
 use pcap_tcp_reassembly::{Event, EventKind, MemoryBudget, Reassembler, Segment};
 
@@ -84,6 +84,9 @@ pub struct Analyzer<H: Handler> {
     protocols: Protocols<H>,
     reassemble: bool,
     frames: u64,
+    /// Packets whose headers could not be decoded (malformed, or cut short by the snapshot
+    /// length), as opposed to protocols not decoded at all.
+    decode_errors: u64,
 }
 
 impl<H: Handler + 'static> fmt::Debug for Analyzer<H> {
@@ -142,6 +145,7 @@ impl<H: Handler + 'static> Analyzer<H> {
             },
             reassemble: config.reassemble,
             frames: 0,
+            decode_errors: 0,
         };
         if let Some(http) = config.http {
             analyzer.register(Box::new(HttpProtocol::new(http)));
@@ -190,6 +194,12 @@ impl<H: Handler + 'static> Analyzer<H> {
     pub fn push(&mut self, packet: &Packet<'_>, handler: &mut H) -> ControlFlow<H::Error> {
         self.frames += 1;
         let decoded = decode_packet(packet.link_type, packet.data);
+        if matches!(
+            decoded.stop,
+            Some(DecodeError::Len { .. } | DecodeError::Malformed { .. })
+        ) {
+            self.decode_errors += 1;
+        }
         handler.packet(self.frames, packet, &decoded)?;
         if !self.reassemble {
             return handler.packet_done();
@@ -316,6 +326,13 @@ impl<H: Handler + 'static> Analyzer<H> {
     /// Packets handled so far.
     pub fn frames(&self) -> u64 {
         self.frames
+    }
+
+    /// Packets whose headers could not be decoded: a length or field that makes a header
+    /// impossible, or a header cut short. Link types and protocols that are not decoded at
+    /// all are not counted.
+    pub fn decode_errors(&self) -> u64 {
+        self.decode_errors
     }
 }
 

@@ -72,6 +72,10 @@ pub struct SourceArgs {
     /// After opening the device as root, switch to this user (like tcpdump -Z).
     #[arg(short = 'Z', long = "user", value_name = "NAME")]
     pub user: Option<String>,
+    /// No closing line on stderr (packets, sessions, transactions, gaps, drops, decode
+    /// errors). Warnings are still printed.
+    #[arg(short = 'q', long = "quiet")]
+    pub quiet: bool,
 }
 
 /// Output options shared by the subcommands.

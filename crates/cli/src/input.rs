@@ -11,6 +11,7 @@ use pcap_capture::{CaptureError, Packet, Source};
 use crate::args::SourceArgs;
 use crate::error::CliError;
 use crate::progress::Progress;
+use crate::summary::{self, Counts};
 
 /// Kernel capture buffer when `-B` is not given (tcpdump's default is 2 MiB).
 const DEFAULT_BUFFER_KIB: u32 = 8 * 1024;
@@ -25,6 +26,11 @@ pub struct Input {
     snaplen: u32,
     path: Option<std::path::PathBuf>,
     progress: Option<Progress>,
+    /// No closing line (`-q`).
+    quiet: bool,
+    /// Packets captured shorter than on the wire, and the longest such capture.
+    cut: u64,
+    cut_at: u32,
 }
 
 impl Input {
@@ -90,6 +96,9 @@ impl Input {
             snaplen: args.snaplen,
             path: args.read.clone(),
             progress: args.read.as_deref().and_then(Progress::for_file),
+            quiet: args.quiet,
+            cut: 0,
+            cut_at: 0,
         })
     }
 
@@ -119,10 +128,14 @@ impl Input {
             (None, Some(progress)) => progress.clear(),
             _ => {}
         }
-        if packet.is_some() {
+        if let Some(p) = &packet {
             self.read += 1;
             if let Some(r) = self.remaining.as_mut() {
                 *r -= 1;
+            }
+            if p.caplen < p.orig_len {
+                self.cut += 1;
+                self.cut_at = self.cut_at.max(p.caplen);
             }
         }
         Ok(packet)
@@ -168,21 +181,36 @@ impl Input {
         }
     }
 
-    /// For live captures, prints tcpdump's closing statistics to stderr.
-    pub fn report_stats(&mut self) {
-        let read = self.read;
+    /// Says on stderr how the run went, once it is over: tcpdump's statistics for a live
+    /// capture, a warning when packets were cut by the snapshot length, and the closing
+    /// line with `counts` (unless `-q`).
+    pub(crate) fn finish(&mut self, counts: &Counts) {
+        let mut read = summary::Read {
+            packets: self.read,
+            dropped: 0,
+            cut: self.cut,
+            cut_at: self.cut_at,
+        };
+        let mut err = std::io::stderr().lock();
         if let Some(Ok(stats)) = self.source.stats() {
-            let mut err = std::io::stderr().lock();
-            let _ = writeln!(err, "{read} packets captured");
+            let _ = writeln!(err, "{} packets captured", self.read);
             let _ = writeln!(err, "{} packets received by filter", stats.received);
             let _ = writeln!(err, "{} packets dropped by kernel", stats.dropped);
             let _ = writeln!(err, "{} packets dropped by interface", stats.if_dropped);
+            read.dropped = u64::from(stats.dropped) + u64::from(stats.if_dropped);
+        }
+        if let Some(warning) = summary::cut_warning(&read) {
+            let _ = writeln!(err, "{warning}");
+        }
+        if !self.quiet {
+            let _ = writeln!(err, "{}", summary::line(&read, counts));
         }
     }
 }
 
-/// Ctrl-C stops reading: a live capture is broken out of its wait, a file read stops at the
-/// next packet. The subcommand then finishes normally (flushing sessions, printing stats).
+/// Ctrl-C (and SIGTERM or SIGHUP) stops reading: a live capture is broken out of its wait,
+/// a file read stops at the next packet. The subcommand then finishes normally (flushing
+/// sessions, printing stats).
 fn install_ctrl_c(source: &mut Source, stop: Arc<AtomicBool>) {
     let breaker: Option<Breaker> = match source {
         Source::Live(l) => Some(l.breaker()),

@@ -13,6 +13,7 @@ pub mod output;
 pub mod progress;
 pub mod render;
 pub mod serve;
+mod summary;
 mod trace;
 
 use args::{Cli, Command};

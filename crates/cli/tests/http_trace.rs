@@ -608,13 +608,13 @@ fn http_memory_budget_reports_every_request_and_warns() {
     std::fs::write(&path, file).unwrap();
     let path = path.to_string_lossy().into_owned();
 
-    let roomy = pcap_cli(&["http-trace", "-r", &path, "--json"]);
+    let roomy = pcap_cli(&["http-trace", "-q", "-r", &path, "--json"]);
     assert!(
         roomy.stderr.is_empty(),
         "{}",
         String::from_utf8_lossy(&roomy.stderr)
     );
-    let tight = pcap_cli(&["http-trace", "-r", &path, "--json", "--http-memory", "1"]);
+    let tight = pcap_cli(&["http-trace", "-q", "-r", &path, "--json", "--http-memory", "1"]);
     let stderr = String::from_utf8_lossy(&tight.stderr);
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(

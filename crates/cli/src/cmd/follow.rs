@@ -87,7 +87,7 @@ pub fn run(args: &FollowArgs) -> Result<(), CliError> {
         clock: 0,
         skipped: 0,
     };
-    let result = analyze(&mut input, &mut follow);
+    let ran = analyze(&mut input, &mut follow);
     // Sessions were all ended by `analyze`; what is left is flushing the index.
     let flushed = follow.index.flush().map_err(|source| CliError::Io {
         path: follow.index_path.clone(),
@@ -102,7 +102,7 @@ pub fn run(args: &FollowArgs) -> Result<(), CliError> {
             follow.index_path.display()
         );
     }
-    result.and(flushed)
+    ran.finish(&mut input).and(flushed)
 }
 
 /// Refuses an output directory that belongs to another user than the one running `follow`

@@ -11,6 +11,7 @@ use crate::error::CliError;
 use crate::har::Har;
 use crate::input::Input;
 use crate::output::Output;
+use crate::summary::Counts;
 use crate::trace::{Filters, TraceOptions, TraceOut, Tracer};
 
 /// Runs `http-trace`.
@@ -65,6 +66,8 @@ pub fn run(args: &HttpTraceArgs) -> Result<(), CliError> {
     if let Some(har) = tracer.take_har() {
         har.finish()?;
     }
-    input.report_stats();
+    let mut counts = Counts::of(&analyzer, true);
+    counts.transactions = Some(tracer.transactions());
+    input.finish(&counts);
     result
 }

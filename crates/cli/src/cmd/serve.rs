@@ -12,6 +12,7 @@ use crate::args::ServeArgs;
 use crate::error::CliError;
 use crate::input::Input;
 use crate::serve::{self, FeedItem, Pacer, ServeConfig};
+use crate::summary::Counts;
 use crate::trace::Tracer;
 
 /// Items in flight between the capture thread and the server's fan-out.
@@ -66,6 +67,9 @@ fn feed(mut input: Input, tx: &SyncSender<FeedItem>, pace: bool) -> Result<(), C
         drops,
     });
     let _ = tx.send(FeedItem::End);
+    let mut counts = Counts::of(&analyzer, true);
+    counts.transactions = Some(tracer.transactions());
+    input.finish(&counts);
     let result = result.map_err(RunError::into_inner);
     if let Err(e) = &result {
         eprintln!("pcap-cli: {e}");

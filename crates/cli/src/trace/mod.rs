@@ -81,6 +81,8 @@ pub(crate) struct Tracer {
     printer: Printer,
     /// IP datagrams lost to fragment limits, for the warning at the end.
     defrag: DefragTally,
+    /// Transactions decoded, shown or not, for the closing line.
+    transactions: u64,
 }
 
 /// The output side of a [`Tracer`].
@@ -134,6 +136,9 @@ impl Handler for Tracer {
     }
 
     fn http(&mut self, stream: &Stream, event: &HttpEvent<'_>) -> ControlFlow<CliError> {
+        if let HttpEvent::Transaction(_) = event {
+            self.transactions += 1;
+        }
         self.on_http(stream, event);
         ControlFlow::Continue(())
     }
@@ -186,6 +191,7 @@ impl Tracer {
             streams: Streams::default(),
             buffers: HeadBuffers::new(),
             defrag: DefragTally::default(),
+            transactions: 0,
             printer: Printer {
                 out,
                 packets: false,
@@ -233,6 +239,11 @@ impl Tracer {
     /// The end-of-run warning about IP datagrams lost to fragment limits, if any were.
     pub(crate) fn defrag_warning(&self) -> Option<String> {
         self.defrag.warning()
+    }
+
+    /// Transactions decoded so far, whether the filters showed them or not.
+    pub(crate) fn transactions(&self) -> u64 {
+        self.transactions
     }
 
     /// The run stopped because the HAR file could not be written.
