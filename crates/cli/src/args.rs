@@ -253,9 +253,13 @@ pub struct FollowArgs {
     #[command(flatten)]
     pub source: SourceArgs,
     /// Directory for the stream files and index.jsonl (created if missing; it must be yours,
-    /// and files already in it are never overwritten).
+    /// and empty unless --force).
     #[arg(short = 'o', long = "output-dir", value_name = "DIR")]
     pub output_dir: PathBuf,
+    /// Write into a directory that is not empty, replacing the files this run writes that
+    /// are already there (index.jsonl included) and keeping the others.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `serve`.

@@ -614,7 +614,15 @@ fn http_memory_budget_reports_every_request_and_warns() {
         "{}",
         String::from_utf8_lossy(&roomy.stderr)
     );
-    let tight = pcap_cli(&["http-trace", "-q", "-r", &path, "--json", "--http-memory", "1"]);
+    let tight = pcap_cli(&[
+        "http-trace",
+        "-q",
+        "-r",
+        &path,
+        "--json",
+        "--http-memory",
+        "1",
+    ]);
     let stderr = String::from_utf8_lossy(&tight.stderr);
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(

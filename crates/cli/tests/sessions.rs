@@ -498,32 +498,60 @@ fn follow_never_writes_through_a_planted_symlink() {
         std::fs::create_dir_all(&out).unwrap();
         std::os::unix::fs::symlink(&victim, out.join(planted)).unwrap();
         let o = follow(&pcap, &out);
-        assert_one_line_error(&o, &format!("{planted}: already exists (a symbolic link)"));
+        assert_one_line_error(&o, "not empty");
         assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
         assert!(out.join(planted).is_symlink(), "the link is left alone");
+        // --force unlinks the link and creates a file of its own in its place.
+        let o = follow_force(&pcap, &out);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+        assert!(!out.join(planted).is_symlink());
+        assert_eq!(std::fs::read(out.join(C2S)).unwrap(), b"abc");
     }
 }
 
+fn follow_force(pcap: &Path, out: &Path) -> Output {
+    run(&[
+        "follow",
+        "--force",
+        "-r",
+        pcap.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ])
+}
+
 #[test]
-fn follow_never_truncates_an_existing_file() {
+fn follow_refuses_a_directory_that_is_not_empty_unless_forced() {
     let dir = tmp_dir("follow_existing");
     let pcap = dir.join("s.pcap");
     write_session(&pcap, &[(0, b"abc")]);
     let out = dir.join("out");
     let o = follow(&pcap, &out);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // What it wrote, on standard output.
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        format!(
+            "follow: 1 session written to {} (1 file; index: {})\n",
+            out.display(),
+            out.join("index.jsonl").display()
+        )
+    );
     let index = std::fs::read(out.join("index.jsonl")).unwrap();
-    // A second run into the same directory: the index is there already.
+    // A second run into the same directory is refused, and nothing there changes.
+    std::fs::write(out.join(C2S), b"precious").unwrap();
+    std::fs::write(out.join("notes.txt"), b"mine").unwrap();
     let o = follow(&pcap, &out);
-    assert_one_line_error(&o, "index.jsonl: already exists (a file)");
+    assert_one_line_error(&o, "not empty");
+    assert_eq!(std::fs::read(out.join("index.jsonl")).unwrap(), index);
+    assert_eq!(std::fs::read(out.join(C2S)).unwrap(), b"precious");
+    // --force replaces the files this run writes and keeps the others.
+    let o = follow_force(&pcap, &out);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(std::fs::read(out.join("index.jsonl")).unwrap(), index);
     assert_eq!(std::fs::read(out.join(C2S)).unwrap(), b"abc");
-    // A stream file of that name.
-    std::fs::remove_file(out.join("index.jsonl")).unwrap();
-    std::fs::write(out.join(C2S), b"precious").unwrap();
-    let o = follow(&pcap, &out);
-    assert_one_line_error(&o, &format!("{C2S}: already exists (a file)"));
-    assert_eq!(std::fs::read(out.join(C2S)).unwrap(), b"precious");
+    assert_eq!(std::fs::read(out.join("notes.txt")).unwrap(), b"mine");
 }
 
 #[test]

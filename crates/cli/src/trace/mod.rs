@@ -401,7 +401,9 @@ impl Printer {
             EventKind::OutOfOrder { dir, len, .. } => {
                 ("out_of_order", Some(dir), format!("{len} bytes"))
             }
-            EventKind::Gap { dir, len, .. } => ("gap", Some(dir), format!("{len} bytes lost")),
+            EventKind::Gap { dir, len, .. } => {
+                ("gap", Some(dir), format!("{len} bytes not captured"))
+            }
             _ => return,
         };
         let stream = Stream::new(event.session, event.client, event.server);
