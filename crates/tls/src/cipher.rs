@@ -225,7 +225,8 @@ impl RecordCipher {
         if secret.len() != suite.hash.len() {
             return None;
         }
-        let key = crate::keyschedule::expand_label(suite.hash, secret, "key", b"", suite.bulk.key_len())?;
+        let key =
+            crate::keyschedule::expand_label(suite.hash, secret, "key", b"", suite.bulk.key_len())?;
         let iv = crate::keyschedule::expand_label(suite.hash, secret, "iv", b"", 12)?;
         Some(RecordCipher {
             kind: Kind::Tls13 {
@@ -297,14 +298,20 @@ impl RecordCipher {
         let [ty, v0, v1, ..] = header;
         match &mut self.kind {
             Kind::Tls13 { aead, iv } => {
-                let tag_at = body.len().checked_sub(aead.tag_len()).ok_or(OpenError::BadMac)?;
+                let tag_at = body
+                    .len()
+                    .checked_sub(aead.tag_len())
+                    .ok_or(OpenError::BadMac)?;
                 let (ct, tag) = body.split_at(tag_at);
                 out.extend_from_slice(ct);
                 if !aead.open(xor_seq(*iv, seq), &header, out, tag) {
                     return Err(OpenError::BadMac);
                 }
                 // Inner plaintext: content || type || zero padding.
-                let end = out.iter().rposition(|&b| b != 0).ok_or(OpenError::NoContentType)?;
+                let end = out
+                    .iter()
+                    .rposition(|&b| b != 0)
+                    .ok_or(OpenError::NoContentType)?;
                 let inner = out.get(end).copied().ok_or(OpenError::NoContentType)?;
                 out.truncate(end);
                 Ok(inner)
@@ -321,10 +328,17 @@ impl RecordCipher {
                 }
                 let aad = aad12(seq, ty, v0, v1, ct.len());
                 out.extend_from_slice(ct);
-                if aead.open(nonce, &aad, out, tag) { Ok(ty) } else { Err(OpenError::BadMac) }
+                if aead.open(nonce, &aad, out, tag) {
+                    Ok(ty)
+                } else {
+                    Err(OpenError::BadMac)
+                }
             }
             Kind::Tls12ChaCha { aead, iv } => {
-                let tag_at = body.len().checked_sub(aead.tag_len()).ok_or(OpenError::BadMac)?;
+                let tag_at = body
+                    .len()
+                    .checked_sub(aead.tag_len())
+                    .ok_or(OpenError::BadMac)?;
                 let (ct, tag) = body.split_at(tag_at);
                 let aad = aad12(seq, ty, v0, v1, ct.len());
                 out.extend_from_slice(ct);
@@ -430,7 +444,13 @@ fn split_iv<'b>(
     }
 }
 
-fn cbc_decrypt(bulk: Bulk, key: &[u8], iv: &[u8; 16], ct: &[u8], out: &mut Vec<u8>) -> Result<(), OpenError> {
+fn cbc_decrypt(
+    bulk: Bulk,
+    key: &[u8],
+    iv: &[u8; 16],
+    ct: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<(), OpenError> {
     if ct.is_empty() || ct.len() % 16 != 0 {
         return Err(OpenError::BadPadding);
     }
@@ -447,7 +467,11 @@ fn cbc_decrypt(bulk: Bulk, key: &[u8], iv: &[u8; 16], ct: &[u8], out: &mut Vec<u
             .is_some(),
         _ => false,
     };
-    if ok { Ok(()) } else { Err(OpenError::BadPadding) }
+    if ok {
+        Ok(())
+    } else {
+        Err(OpenError::BadPadding)
+    }
 }
 
 /// Checks TLS CBC padding (every padding byte equals the length byte) and returns the length
@@ -474,9 +498,15 @@ mod tests {
     #[test]
     fn suites_from_names() {
         let s = suite_info(0xc014).unwrap();
-        assert_eq!((s.bulk, s.mac, s.hash), (Bulk::Aes256Cbc, Some(MacAlg::Sha1), HashAlg::Sha256));
+        assert_eq!(
+            (s.bulk, s.mac, s.hash),
+            (Bulk::Aes256Cbc, Some(MacAlg::Sha1), HashAlg::Sha256)
+        );
         let s = suite_info(0x1302).unwrap();
-        assert_eq!((s.bulk, s.mac, s.hash), (Bulk::Aes256Gcm, None, HashAlg::Sha384));
+        assert_eq!(
+            (s.bulk, s.mac, s.hash),
+            (Bulk::Aes256Gcm, None, HashAlg::Sha384)
+        );
         let s = suite_info(0x1305).unwrap();
         assert_eq!(s.bulk, Bulk::Aes128Ccm8);
         let s = suite_info(0x003c).unwrap();

@@ -82,7 +82,10 @@ impl ClientHello {
         };
         let mut sorted_ciphers = ciphers.clone();
         sorted_ciphers.sort_unstable();
-        let b = hash12(&join(sorted_ciphers.iter().map(|c| format!("{c:04x}")), ","));
+        let b = hash12(&join(
+            sorted_ciphers.iter().map(|c| format!("{c:04x}")),
+            ",",
+        ));
         let mut sorted_exts: Vec<u16> = exts
             .iter()
             .copied()

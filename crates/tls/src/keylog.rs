@@ -24,8 +24,14 @@ pub enum SecretLabel {
 
 const LABELS: [(SecretLabel, &str); 6] = [
     (SecretLabel::ClientRandom, "CLIENT_RANDOM"),
-    (SecretLabel::ClientHandshake, "CLIENT_HANDSHAKE_TRAFFIC_SECRET"),
-    (SecretLabel::ServerHandshake, "SERVER_HANDSHAKE_TRAFFIC_SECRET"),
+    (
+        SecretLabel::ClientHandshake,
+        "CLIENT_HANDSHAKE_TRAFFIC_SECRET",
+    ),
+    (
+        SecretLabel::ServerHandshake,
+        "SERVER_HANDSHAKE_TRAFFIC_SECRET",
+    ),
     (SecretLabel::ClientTraffic0, "CLIENT_TRAFFIC_SECRET_0"),
     (SecretLabel::ServerTraffic0, "SERVER_TRAFFIC_SECRET_0"),
     (SecretLabel::ClientEarly, "CLIENT_EARLY_TRAFFIC_SECRET"),

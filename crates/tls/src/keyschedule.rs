@@ -101,7 +101,9 @@ pub(crate) fn prf(kind: Prf, secret: &[u8], label: &[u8], seed: &[u8], len: usiz
         Prf::Md5Sha1 => {
             let half = secret.len().div_ceil(2);
             let s1 = secret.get(..half).unwrap_or_default();
-            let s2 = secret.get(secret.len().saturating_sub(half)..).unwrap_or_default();
+            let s2 = secret
+                .get(secret.len().saturating_sub(half)..)
+                .unwrap_or_default();
             p_hash_xor::<Hmac<Md5>>(s1, &full_seed, &mut out);
             p_hash_xor::<Hmac<Sha1>>(s2, &full_seed, &mut out);
         }
@@ -133,7 +135,10 @@ mod tests {
         );
         let key = expand_label(HashAlg::Sha256, &secret, "key", b"", 16).unwrap();
         let iv = expand_label(HashAlg::Sha256, &secret, "iv", b"", 12).unwrap();
-        assert_eq!(key, unhex("3f ce 51 60 09 c2 17 27 d0 f2 e4 e8 6e e4 03 bc"));
+        assert_eq!(
+            key,
+            unhex("3f ce 51 60 09 c2 17 27 d0 f2 e4 e8 6e e4 03 bc")
+        );
         assert_eq!(iv, unhex("5d 31 3e b2 67 12 76 ee 13 00 0b 30"));
     }
 
@@ -143,7 +148,13 @@ mod tests {
     fn tls12_prf_sha256_vector() {
         let secret = unhex("9b be 43 6b a9 40 f0 17 b1 76 52 84 9a 71 db 35");
         let seed = unhex("a0 ba 9f 93 6c da 31 18 27 a6 f7 96 ff d5 19 8c");
-        let out = prf(Prf::Tls12(HashAlg::Sha256), &secret, b"test label", &seed, 100);
+        let out = prf(
+            Prf::Tls12(HashAlg::Sha256),
+            &secret,
+            b"test label",
+            &seed,
+            100,
+        );
         assert_eq!(
             out[..16],
             unhex("e3 f2 29 ba 72 7b e1 7b 8d 12 26 20 55 7c d4 53")[..]

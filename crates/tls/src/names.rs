@@ -171,7 +171,10 @@ mod tests {
     #[test]
     fn names() {
         assert_eq!(cipher_name(0x1305), Some("TLS_AES_128_CCM_8_SHA256"));
-        assert_eq!(cipher_name(0xc030), Some("TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"));
+        assert_eq!(
+            cipher_name(0xc030),
+            Some("TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384")
+        );
         assert_eq!(cipher_name(0x0a0a), None);
         assert_eq!(version_name(0x0303), Some("TLS 1.2"));
         assert_eq!(alert_name(20), Some("bad_record_mac"));

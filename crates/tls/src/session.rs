@@ -178,10 +178,20 @@ impl TlsSession {
 
     fn role(&self, dir: Direction) -> usize {
         let client = dir == Direction::ClientToServer;
-        if client != self.swapped { CLIENT } else { SERVER }
+        if client != self.swapped {
+            CLIENT
+        } else {
+            SERVER
+        }
     }
 
-    fn error(&mut self, role: Option<usize>, ts_ns: i64, error: TlsError, sink: &mut impl FnMut(TlsEvent<'_>)) {
+    fn error(
+        &mut self,
+        role: Option<usize>,
+        ts_ns: i64,
+        error: TlsError,
+        sink: &mut impl FnMut(TlsEvent<'_>),
+    ) {
         sink(TlsEvent::Error {
             dir: role.map(role_dir),
             ts_ns,
@@ -190,7 +200,13 @@ impl TlsSession {
     }
 
     /// A fatal error: reported, recorded in the summary, the summary sent, nothing more decoded.
-    fn fatal(&mut self, role: Option<usize>, ts_ns: i64, error: TlsError, sink: &mut impl FnMut(TlsEvent<'_>)) {
+    fn fatal(
+        &mut self,
+        role: Option<usize>,
+        ts_ns: i64,
+        error: TlsError,
+        sink: &mut impl FnMut(TlsEvent<'_>),
+    ) {
         if self.summary.error.is_none() {
             self.summary.error = Some(error.to_string());
         }
@@ -211,7 +227,13 @@ impl TlsSession {
     }
 
     /// In-order bytes of `dir` (TCP roles).
-    pub fn data(&mut self, dir: Direction, ts_ns: i64, bytes: &[u8], sink: &mut impl FnMut(TlsEvent<'_>)) {
+    pub fn data(
+        &mut self,
+        dir: Direction,
+        ts_ns: i64,
+        bytes: &[u8],
+        sink: &mut impl FnMut(TlsEvent<'_>),
+    ) {
         let mut bytes = bytes;
         while !bytes.is_empty() && !self.dead && self.is_tls != Some(false) {
             let role = self.role(dir);
@@ -246,7 +268,8 @@ impl TlsSession {
                     }
                     let d = &mut self.dirs[role];
                     let take = total.min(bytes.len());
-                    d.pending.extend_from_slice(bytes.get(..take).unwrap_or_default());
+                    d.pending
+                        .extend_from_slice(bytes.get(..take).unwrap_or_default());
                     bytes = bytes.get(take..).unwrap_or_default();
                     continue;
                 }
@@ -258,7 +281,8 @@ impl TlsSession {
                 if d.pending.len() < HEADER_LEN {
                     let need = HEADER_LEN - d.pending.len();
                     let take = need.min(bytes.len());
-                    d.pending.extend_from_slice(bytes.get(..take).unwrap_or_default());
+                    d.pending
+                        .extend_from_slice(bytes.get(..take).unwrap_or_default());
                     bytes = bytes.get(take..).unwrap_or_default();
                     let Some(h) = Header::read(&d.pending) else {
                         return;
@@ -275,7 +299,8 @@ impl TlsSession {
                 let total = HEADER_LEN.saturating_add(h.len);
                 let need = total.saturating_sub(d.pending.len());
                 let take = need.min(bytes.len());
-                d.pending.extend_from_slice(bytes.get(..take).unwrap_or_default());
+                d.pending
+                    .extend_from_slice(bytes.get(..take).unwrap_or_default());
                 bytes = bytes.get(take..).unwrap_or_default();
                 if d.pending.len() < total {
                     return;
@@ -294,7 +319,13 @@ impl TlsSession {
 
     /// Checks a header before its record is buffered: a non-TLS first header decides the
     /// session is not TLS; a bad or over-size header later stops the direction.
-    fn check_header(&mut self, role: usize, ts_ns: i64, h: &Header, sink: &mut impl FnMut(TlsEvent<'_>)) -> bool {
+    fn check_header(
+        &mut self,
+        role: usize,
+        ts_ns: i64,
+        h: &Header,
+        sink: &mut impl FnMut(TlsEvent<'_>),
+    ) -> bool {
         if h.plausible() && h.len <= MAX_RECORD {
             return true;
         }
@@ -480,7 +511,13 @@ impl TlsSession {
 
     /// Handshake bytes of `role`: whole messages are handled straight from `data`, a split
     /// one is held (up to `max_handshake_message`).
-    fn handshake_bytes(&mut self, role: usize, ts_ns: i64, data: &[u8], sink: &mut impl FnMut(TlsEvent<'_>)) {
+    fn handshake_bytes(
+        &mut self,
+        role: usize,
+        ts_ns: i64,
+        data: &[u8],
+        sink: &mut impl FnMut(TlsEvent<'_>),
+    ) {
         if self.dirs[role].hs_stopped {
             return;
         }
@@ -500,7 +537,13 @@ impl TlsSession {
     }
 
     /// Handles the whole messages at the start of `input`; returns the bytes they took.
-    fn messages(&mut self, role: usize, ts_ns: i64, input: &[u8], sink: &mut impl FnMut(TlsEvent<'_>)) -> usize {
+    fn messages(
+        &mut self,
+        role: usize,
+        ts_ns: i64,
+        input: &[u8],
+        sink: &mut impl FnMut(TlsEvent<'_>),
+    ) -> usize {
         let mut used = 0usize;
         let mut rest = input;
         while let [ty, a, b, c, ..] = *rest {
@@ -535,7 +578,14 @@ impl TlsSession {
     }
 
     /// One whole handshake message.
-    fn message(&mut self, role: usize, ts_ns: i64, ty: u8, body: &[u8], sink: &mut impl FnMut(TlsEvent<'_>)) {
+    fn message(
+        &mut self,
+        role: usize,
+        ts_ns: i64,
+        ty: u8,
+        body: &[u8],
+        sink: &mut impl FnMut(TlsEvent<'_>),
+    ) {
         let result = match ty {
             msg::CLIENT_HELLO if role == CLIENT => self.client_hello(ts_ns, body, sink),
             msg::SERVER_HELLO if role == SERVER => self.server_hello(ts_ns, body, sink),
@@ -596,7 +646,12 @@ impl TlsSession {
         self.keys.as_ref()?.secret(&random, label)
     }
 
-    fn client_hello(&mut self, ts_ns: i64, body: &[u8], sink: &mut impl FnMut(TlsEvent<'_>)) -> Result<(), TlsError> {
+    fn client_hello(
+        &mut self,
+        ts_ns: i64,
+        body: &[u8],
+        sink: &mut impl FnMut(TlsEvent<'_>),
+    ) -> Result<(), TlsError> {
         let ch = parse_client_hello_body(body)?;
         if self.client_hello.is_none() {
             self.summary.ts_ns = ts_ns;
@@ -645,7 +700,12 @@ impl TlsSession {
         }
     }
 
-    fn server_hello(&mut self, ts_ns: i64, body: &[u8], sink: &mut impl FnMut(TlsEvent<'_>)) -> Result<(), TlsError> {
+    fn server_hello(
+        &mut self,
+        ts_ns: i64,
+        body: &[u8],
+        sink: &mut impl FnMut(TlsEvent<'_>),
+    ) -> Result<(), TlsError> {
         let sh = parse_server_hello_body(body)?;
         if !sh.hello_retry {
             self.summary.version = Some(sh.version);
@@ -667,6 +727,11 @@ impl TlsSession {
             }
         }
         let retry = sh.hello_retry;
+        if retry {
+            // Only TLS 1.3 has HelloRetryRequest: the ChangeCipherSpec records that follow
+            // it are the middlebox-compatibility ones, not a key change.
+            self.tls13 = true;
+        }
         self.server_hello = Some(sh);
         if let Some(sh) = &self.server_hello {
             sink(TlsEvent::ServerHello { ts_ns, hello: sh });
@@ -826,7 +891,13 @@ impl TlsSession {
     }
 
     /// `len` bytes of `dir` (TCP roles) were never captured.
-    pub fn gap(&mut self, dir: Direction, ts_ns: i64, len: u64, sink: &mut impl FnMut(TlsEvent<'_>)) {
+    pub fn gap(
+        &mut self,
+        dir: Direction,
+        ts_ns: i64,
+        len: u64,
+        sink: &mut impl FnMut(TlsEvent<'_>),
+    ) {
         if self.dead || self.is_tls == Some(false) {
             return;
         }

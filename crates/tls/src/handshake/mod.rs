@@ -33,7 +33,9 @@ pub fn parse_client_hello(payload: &[u8]) -> Result<ClientHello, TlsError> {
         return Err(malformed(0));
     }
     let end = HEADER_LEN.saturating_add(header.len);
-    let record = payload.get(HEADER_LEN..end).ok_or(malformed(payload.len()))?;
+    let record = payload
+        .get(HEADER_LEN..end)
+        .ok_or(malformed(payload.len()))?;
     let mut r = reader::Reader::new(record, "ClientHello record");
     if r.u8()? != msg::CLIENT_HELLO {
         return Err(malformed(HEADER_LEN));
