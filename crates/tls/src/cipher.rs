@@ -284,6 +284,11 @@ impl RecordCipher {
         (mac, suite.bulk.key_len(), iv)
     }
 
+    /// Starts the record sequence again (after a trial decryption).
+    pub(crate) fn reset_seq(&mut self) {
+        self.seq = 0;
+    }
+
     /// Opens the record with header `header` and body `body` into `out` (cleared first).
     /// Returns the content type: the inner one for TLS 1.3, the header's otherwise.
     pub(crate) fn open(
@@ -292,9 +297,24 @@ impl RecordCipher {
         body: &[u8],
         out: &mut Vec<u8>,
     ) -> Result<u8, OpenError> {
-        out.clear();
         let seq = self.seq;
-        self.seq = self.seq.wrapping_add(1);
+        let result = self.open_at(seq, header, body, out);
+        if result.is_ok() {
+            // A record that does not open is not counted: it may be 0-RTT data for other
+            // keys, skipped by the caller.
+            self.seq = seq.wrapping_add(1);
+        }
+        result
+    }
+
+    fn open_at(
+        &mut self,
+        seq: u64,
+        header: [u8; 5],
+        body: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<u8, OpenError> {
+        out.clear();
         let [ty, v0, v1, ..] = header;
         match &mut self.kind {
             Kind::Tls13 { aead, iv } => {

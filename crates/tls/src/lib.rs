@@ -26,3 +26,6 @@ pub use names::{alert_name, cipher_name, version_name};
 pub use pcap_tcp_reassembly::Direction;
 pub use record::{MAX_RECORD, looks_like_tls};
 pub use session::{TlsConfig, TlsSession};
+
+#[cfg(test)]
+mod tests;

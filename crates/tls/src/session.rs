@@ -42,6 +42,9 @@ impl TlsConfig {
     }
 }
 
+/// How many unreadable records a 0-RTT client may send before failures count as errors.
+const MAX_SKIPPED_EARLY: u8 = 64;
+
 const CLIENT: usize = 0;
 const SERVER: usize = 1;
 
@@ -76,8 +79,13 @@ struct Dir {
     encrypted: bool,
     /// The current cipher is the 0-RTT one.
     early: bool,
-    /// Records that fail to decrypt are skipped (0-RTT data that we cannot read).
-    skip_failures: bool,
+    /// 0-RTT: candidate ciphers (one per offered TLS 1.3 suite) until the first early record
+    /// picks the one that opens it.
+    early_candidates: Vec<RecordCipher>,
+    /// Records that may still fail to decrypt and be skipped: 0-RTT data that we cannot read
+    /// (no early secret, or data the server rejected). Bounded, so a wrong key is still
+    /// reported.
+    skip_failures: u8,
     /// Records seen (the 1-based number of the last one).
     records: u64,
     /// Nothing more is decoded in this direction.
@@ -401,14 +409,24 @@ impl TlsSession {
             return;
         }
         let record = d.records;
-        let Some(cipher) = d.cipher.as_mut() else {
-            // Encrypted and no key: nothing more can be learned from this direction.
-            if h.ty == content::APPLICATION_DATA {
-                self.send_summary(sink);
+        let mut plain = std::mem::take(&mut d.plain);
+        if d.cipher.is_none() && !d.early_candidates.is_empty() {
+            // The first 0-RTT record: the candidate that opens it is the PSK's suite.
+            let candidates = std::mem::take(&mut d.early_candidates);
+            for mut c in candidates {
+                if c.open(h.raw, body, &mut plain).is_ok() {
+                    // Re-opened below with a fresh sequence number.
+                    c.reset_seq();
+                    d.cipher = Some(c);
+                    d.early = true;
+                    break;
+                }
             }
+        }
+        let Some(cipher) = d.cipher.as_mut() else {
+            d.plain = plain;
             return;
         };
-        let mut plain = std::mem::take(&mut d.plain);
         let mut result = cipher.open(h.raw, body, &mut plain);
         if result.is_err() && d.early {
             // 0-RTT data ended (or was never accepted): the handshake keys follow.
@@ -423,11 +441,13 @@ impl TlsSession {
         }
         match result {
             Ok(ty) => {
-                d.skip_failures = false;
+                if !d.early {
+                    d.skip_failures = 0;
+                }
                 self.summary.decrypted = true;
                 self.content(role, ts_ns, ty, &plain, true, sink);
             }
-            Err(_) if d.skip_failures => {}
+            Err(_) if d.skip_failures > 0 => d.skip_failures -= 1,
             Err(e) => {
                 let error = match e {
                     OpenError::BadMac => TlsError::BadRecordMac {
@@ -451,8 +471,9 @@ impl TlsSession {
     }
 
     fn change_cipher_spec(&mut self, role: usize, ts_ns: i64, sink: &mut impl FnMut(TlsEvent<'_>)) {
-        if self.tls13 {
-            // Middlebox compatibility (RFC 8446 appendix D.4): not a key change.
+        if self.tls13 || self.server_hello.is_none() {
+            // Middlebox compatibility (RFC 8446 appendix D.4): not a key change. Before the
+            // ServerHello only a TLS 1.3 client (sending 0-RTT data) sends one.
             return;
         }
         let d = &mut self.dirs[role];
@@ -491,6 +512,12 @@ impl TlsSession {
                 }
             }
             content::HANDSHAKE => self.handshake_bytes(role, ts_ns, data, sink),
+            content::APPLICATION_DATA
+                if self.client_hello.is_none() && self.server_hello.is_none() =>
+            {
+                // Picked up mid-stream: there is no handshake to learn from.
+                self.send_summary(sink);
+            }
             content::APPLICATION_DATA if decrypted => {
                 if !self.summary_sent && self.dirs[role].finished {
                     // Application data before the peer's Finished was decrypted (e.g. the
@@ -675,29 +702,22 @@ impl TlsSession {
 
     /// 0-RTT: the client's records after its ClientHello are protected with the early
     /// traffic secret, under the suite of the PSK, which the ServerHello has not told yet:
-    /// each offered TLS 1.3 suite whose hash fits the secret is tried on the first record.
+    /// a cipher is prepared for each offered TLS 1.3 suite whose hash fits the secret, and
+    /// the first early record picks the one that opens it. Without the secret, early
+    /// records are skipped.
     fn start_early_data(&mut self, offered: &[u16]) {
+        let secret = self.secret(SecretLabel::ClientEarly);
         let d = &mut self.dirs[CLIENT];
         d.encrypted = true;
-        d.skip_failures = true;
-        let Some(secret) = self.secret(SecretLabel::ClientEarly) else {
+        d.skip_failures = MAX_SKIPPED_EARLY;
+        let Some(secret) = secret else {
             return;
         };
-        let d = &mut self.dirs[CLIENT];
-        // The first offered suite whose hash length fits; a wrong guess is corrected by the
-        // ServerHello (see server_hello), and failures are skipped meanwhile.
-        for &s in offered {
-            if !(0x1301..=0x1305).contains(&s) {
-                continue;
-            }
-            if let Some(info) = suite_info(s) {
-                if let Some(c) = RecordCipher::tls13(info, &secret) {
-                    d.cipher = Some(c);
-                    d.early = true;
-                    break;
-                }
-            }
-        }
+        d.early_candidates = offered
+            .iter()
+            .filter(|s| (0x1301..=0x1305).contains(*s))
+            .filter_map(|&s| RecordCipher::tls13(suite_info(s)?, &secret))
+            .collect();
     }
 
     fn server_hello(
@@ -784,8 +804,9 @@ impl TlsSession {
             if c.early {
                 c.next_cipher = Some(cc);
             } else {
+                // Early records we could not read may still come before the Finished.
+                c.early_candidates.clear();
                 c.cipher = Some(cc);
-                c.skip_failures = false;
             }
             return;
         }
