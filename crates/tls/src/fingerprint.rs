@@ -138,3 +138,41 @@ impl ServerHello {
         md5_hex(&self.ja3s_string())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The worked example of the JA4 specification (FoxIO's JA4 technical details):
+    /// `t13d1516h2_8daaf6152771_e5627efa2ab1`, built from its raw lists (in wire order,
+    /// with GREASE values that must be dropped).
+    #[test]
+    fn ja4_spec_example() {
+        let ch = ClientHello {
+            legacy_version: 0x0303,
+            ciphers: vec![
+                0x1a1a, 0x1301, 0x1302, 0x1303, 0xc02b, 0xc02f, 0xc02c, 0xc030, 0xcca9, 0xcca8,
+                0xc013, 0xc014, 0x009c, 0x009d, 0x002f, 0x0035,
+            ],
+            extensions: vec![
+                0x2a2a, 0x0000, 0x0017, 0xff01, 0x000a, 0x000b, 0x0023, 0x0010, 0x0005, 0x000d,
+                0x0012, 0x0033, 0x002d, 0x002b, 0x001b, 0x0015, 0x4469, 0x3a3a,
+            ],
+            sni: Some("example.com".into()),
+            alpn: vec!["h2".into(), "http/1.1".into()],
+            supported_versions: vec![0x5a5a, 0x0304, 0x0303],
+            signature_algorithms: vec![
+                0x0403, 0x0804, 0x0401, 0x0503, 0x0805, 0x0501, 0x0806, 0x0601,
+            ],
+            ..ClientHello::default()
+        };
+        assert_eq!(ch.ja4(true), "t13d1516h2_8daaf6152771_e5627efa2ab1");
+        assert!(ch.ja4(false).starts_with("q13d1516h2_"));
+        let bare = ClientHello {
+            legacy_version: 0x0301,
+            ..ClientHello::default()
+        };
+        assert_eq!(bare.ja4(true), "t10i000000_000000000000_000000000000");
+        assert_eq!(bare.ja3_string(), "769,,,,");
+    }
+}
