@@ -3,17 +3,20 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::ops::ControlFlow;
+use std::sync::Arc;
 
 use pcap_capture::Packet;
 use pcap_decode::defrag::{DefragConfig, DefragStats, Defragmenter, FragKey};
 use pcap_decode::{DecodeError, Net, Transport, decode_packet, decode_transport};
 use pcap_http_ws::HttpConfig;
 use pcap_tcp_reassembly::{Event, EventKind, MemoryBudget, Reassembler, Segment};
+use pcap_tls::{KeyLookup, TlsConfig};
 
 use crate::handler::{DefragNotice, Handler, Stream};
 use crate::http::HttpProtocol;
-use crate::protocol::{Cx, Detection, Protocol, ProtocolSession};
+use crate::protocol::{Cx, Detection, Protocol, ProtocolSession, start_candidates};
 use crate::source::{PacketSource, RunError};
+use crate::tls::TlsProtocol;
 
 /// How an [`Analyzer`] is set up. Start from `AnalyzerConfig::default()`.
 #[derive(Debug, Clone)]
@@ -36,6 +39,11 @@ pub struct AnalyzerConfig {
     /// Whether packets go on to IP defragmentation, TCP reassembly and protocol decoding
     /// (the default), or are only decoded and handed to [`Handler::packet`].
     pub reassemble: bool,
+    /// TLS detection and decryption; `None` leaves it out. The decrypted bytes are decoded
+    /// as HTTP when [`AnalyzerConfig::http`] is set.
+    pub tls: Option<TlsConfig>,
+    /// Where TLS sessions find their secrets (a key log); `None`: handshake details only.
+    pub keys: Option<Arc<dyn KeyLookup>>,
 }
 
 impl Default for AnalyzerConfig {
@@ -46,6 +54,8 @@ impl Default for AnalyzerConfig {
             defrag: DefragConfig::default(),
             protocol_memory: 128 << 20,
             reassemble: true,
+            tls: None,
+            keys: None,
         }
     }
 }
@@ -147,6 +157,13 @@ impl<H: Handler + 'static> Analyzer<H> {
             frames: 0,
             decode_errors: 0,
         };
+        if let Some(tls) = config.tls {
+            let mut inner: Vec<Box<dyn Protocol<H>>> = Vec::new();
+            if let Some(http) = &config.http {
+                inner.push(Box::new(HttpProtocol::new(http.clone())));
+            }
+            analyzer.register(Box::new(TlsProtocol::new(tls, config.keys, inner)));
+        }
         if let Some(http) = config.http {
             analyzer.register(Box::new(HttpProtocol::new(http)));
         }
@@ -369,28 +386,6 @@ impl<H: Handler + 'static> Protocols<H> {
         }
     }
 
-    /// The decoder for a session's first bytes (or first gap): every protocol whose probe
-    /// accepts them is a candidate.
-    fn start(
-        registered: &[Box<dyn Protocol<H>>],
-        event: &Event<'_>,
-    ) -> Option<Box<dyn ProtocolSession<H>>> {
-        let (dir, prefix) = match event.kind {
-            EventKind::Data { dir, bytes, .. } => (dir, bytes),
-            EventKind::Gap { dir, .. } => (dir, &[][..]),
-            _ => return None,
-        };
-        // One candidate (the usual case) costs no list.
-        let mut accepting = registered.iter().filter(|p| p.probe(dir, prefix));
-        let first = accepting.next()?.start();
-        let Some(second) = accepting.next() else {
-            return Some(first);
-        };
-        let mut candidates = vec![first, second.start()];
-        candidates.extend(accepting.map(|p| p.start()));
-        Some(Box::new(Candidates { candidates }))
-    }
-
     /// Passes one TCP event to its session's decoder, making the decoder on the session's
     /// first bytes and keeping the memory budget.
     fn feed(&mut self, handler: &mut H, stop: &mut Option<H::Error>, event: &Event<'_>) {
@@ -401,7 +396,13 @@ impl<H: Handler + 'static> Protocols<H> {
             EventKind::Data { .. } | EventKind::Gap { .. } => {
                 let registered = &self.registered;
                 self.sessions.entry(id).or_insert_with(|| Slot {
-                    decoder: Self::start(registered, event),
+                    decoder: match event.kind {
+                        EventKind::Data { dir, bytes, .. } => {
+                            start_candidates(registered, dir, bytes)
+                        }
+                        EventKind::Gap { dir, .. } => start_candidates(registered, dir, &[]),
+                        _ => None,
+                    },
                     charged: 0,
                 })
             }
@@ -441,61 +442,6 @@ impl<H: Handler + 'static> Protocols<H> {
             slot.decoder = None;
         } else if rejected {
             slot.decoder = None;
-        }
-    }
-}
-
-/// Several protocols still in the running for one session: each hears everything until
-/// it rejects the session or one of them confirms it.
-struct Candidates<H: Handler> {
-    candidates: Vec<Box<dyn ProtocolSession<H>>>,
-}
-
-impl<H: Handler> Candidates<H> {
-    fn each(&mut self, mut f: impl FnMut(&mut dyn ProtocolSession<H>)) {
-        for c in &mut self.candidates {
-            f(c.as_mut());
-        }
-        if let Some(won) = self
-            .candidates
-            .iter()
-            .position(|c| c.detection() == Detection::Confirmed)
-        {
-            let winner = self.candidates.swap_remove(won);
-            self.candidates = vec![winner];
-        } else {
-            self.candidates
-                .retain(|c| c.detection() != Detection::Rejected);
-        }
-    }
-}
-
-impl<H: Handler> ProtocolSession<H> for Candidates<H> {
-    fn data(&mut self, cx: &mut Cx<'_, H>, dir: pcap_tcp_reassembly::Direction, ts: i64, b: &[u8]) {
-        self.each(|c| c.data(cx, dir, ts, b));
-    }
-
-    fn gap(&mut self, cx: &mut Cx<'_, H>, dir: pcap_tcp_reassembly::Direction, ts: i64, len: u64) {
-        self.each(|c| c.gap(cx, dir, ts, len));
-    }
-
-    fn end(&mut self, cx: &mut Cx<'_, H>, dir: Option<pcap_tcp_reassembly::Direction>, ts_ns: i64) {
-        self.each(|c| c.end(cx, dir, ts_ns));
-    }
-
-    fn abandon(&mut self, cx: &mut Cx<'_, H>, budget: usize, ts_ns: i64) {
-        self.each(|c| c.abandon(cx, budget, ts_ns));
-    }
-
-    fn memory(&self) -> usize {
-        self.candidates.iter().map(|c| c.memory()).sum()
-    }
-
-    fn detection(&self) -> Detection {
-        match self.candidates.as_slice() {
-            [] => Detection::Rejected,
-            [only] => only.detection(),
-            _ => Detection::Undecided,
         }
     }
 }

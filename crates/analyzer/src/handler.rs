@@ -9,6 +9,7 @@ use pcap_decode::Decoded;
 use pcap_decode::defrag::{DefragError, DefragEvent, FragKey};
 use pcap_http_ws::HttpEvent;
 use pcap_tcp_reassembly::Event;
+use pcap_tls::TlsEvent;
 
 /// What every [`Handler`] method returns: `Continue(())` to go on, `Break(error)` to stop
 /// the run, which then returns the error as [`RunError::Handler`](crate::RunError::Handler).
@@ -46,6 +47,14 @@ pub trait Handler {
     /// Every HTTP and WebSocket event of a session found to speak HTTP/1.x (when HTTP
     /// decoding is on).
     fn http(&mut self, _stream: &Stream, _event: &HttpEvent<'_>) -> Flow<Self::Error> {
+        Flow::Continue(())
+    }
+
+    /// Every TLS event of a session found to speak TLS (when TLS decoding is on): hellos,
+    /// certificates, alerts, the session's summary once its handshake is done (or it ended
+    /// first), decryption errors, and decrypted application data. The protocol inside is
+    /// decoded too, and its events come with [`Stream::tls`] set.
+    fn tls(&mut self, _stream: &Stream, _event: &TlsEvent<'_>) -> Flow<Self::Error> {
         Flow::Continue(())
     }
 

@@ -38,11 +38,13 @@ mod http;
 pub mod protocol;
 pub mod search;
 mod source;
+mod tls;
 
 pub use analyzer::{Analyzer, AnalyzerConfig};
 pub use handler::{DefragNotice, Flow, Handler, Stream};
 pub use http::HttpProtocol;
 pub use source::{PacketSource, RunError};
+pub use tls::TlsProtocol;
 
 /// The README's examples, compiled as doc tests so that they stay true.
 #[cfg(doctest)]

@@ -76,6 +76,11 @@ pub struct SourceArgs {
     /// errors). Warnings are still printed.
     #[arg(short = 'q', long = "quiet")]
     pub quiet: bool,
+    /// TLS key log (NSS SSLKEYLOGFILE format) for decrypting HTTPS; repeatable. Default:
+    /// the file $SSLKEYLOGFILE names. Keys in a pcapng file's Decryption Secrets Blocks are
+    /// used too.
+    #[arg(long = "keylog", value_name = "FILE")]
+    pub keylog: Vec<PathBuf>,
 }
 
 /// Output options shared by the subcommands.

@@ -6,10 +6,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use pcap_capture::live::{self, Breaker, LiveOptions};
-use pcap_capture::{CaptureError, Packet, Source};
+use pcap_capture::{CaptureError, DecryptionSecrets, Packet, Source};
 
 use crate::args::SourceArgs;
 use crate::error::CliError;
+use crate::keys::Keys;
 use crate::progress::Progress;
 use crate::summary::{self, Counts};
 
@@ -31,6 +32,8 @@ pub struct Input {
     /// Packets captured shorter than on the wire, and the longest such capture.
     cut: u64,
     cut_at: u32,
+    /// TLS secrets: key log files, and Decryption Secrets Blocks as they are read.
+    keys: Arc<Keys>,
 }
 
 impl Input {
@@ -86,6 +89,7 @@ impl Input {
         if let Some(user) = &args.user {
             drop_privileges(user)?;
         }
+        let keys = Keys::open(&args.keylog)?;
         let stop = Arc::new(AtomicBool::new(false));
         install_ctrl_c(&mut source, Arc::clone(&stop));
         Ok(Input {
@@ -99,6 +103,7 @@ impl Input {
             quiet: args.quiet,
             cut: 0,
             cut_at: 0,
+            keys,
         })
     }
 
@@ -108,6 +113,7 @@ impl Input {
         if self.remaining == Some(0) || self.stop.load(Ordering::Relaxed) {
             return Ok(None);
         }
+        self.take_secrets();
         let packet = match self.source.next_packet() {
             Ok(p) => p,
             Err(source) => {
@@ -139,6 +145,34 @@ impl Input {
             }
         }
         Ok(packet)
+    }
+
+    /// Adds the key logs of the Decryption Secrets Blocks read so far. Called before each
+    /// packet is read, so the secrets of a block reach the key store after the packet that
+    /// follows it is handled: sessions look their secrets up at the ServerHello, which
+    /// always comes after the packet that carried the ClientHello.
+    fn take_secrets(&mut self) {
+        let Source::File(file) = &mut self.source else {
+            return;
+        };
+        if !file.has_secrets() {
+            return;
+        }
+        for s in file.take_secrets() {
+            if s.kind == DecryptionSecrets::TLS_KEY_LOG {
+                let source = match &self.path {
+                    Some(p) => format!("in {}", p.display()),
+                    None => "in the capture".to_owned(),
+                };
+                self.keys.add_secrets(&s.data, &source);
+            }
+        }
+    }
+
+    /// The TLS secrets this input knows: from `--keylog` files (or `$SSLKEYLOGFILE`), and
+    /// from the capture file's Decryption Secrets Blocks as they are read.
+    pub fn keys(&self) -> Arc<Keys> {
+        Arc::clone(&self.keys)
     }
 
     /// A flag that, once set, ends reading before the next packet, as Ctrl-C does: the

@@ -9,6 +9,7 @@ mod defrag;
 pub mod error;
 pub mod har;
 pub mod input;
+pub mod keys;
 pub mod output;
 pub mod progress;
 pub mod render;

@@ -11,6 +11,8 @@ pub(crate) struct Counts {
     pub(crate) sessions: Option<u64>,
     /// HTTP transactions decoded (`None`: HTTP was not decoded).
     pub(crate) transactions: Option<u64>,
+    /// TLS sessions seen, and how many of them were decrypted.
+    pub(crate) tls: (u64, u64),
     /// Holes in TCP streams: bytes the capture does not have.
     pub(crate) gaps: u64,
     /// Bytes in those holes.
@@ -26,6 +28,7 @@ impl Counts {
         Counts {
             sessions: reassembled.then_some(tcp.sessions),
             transactions: None,
+            tls: (0, 0),
             gaps: tcp.gaps,
             gap_bytes: tcp.gap_bytes,
             decode_errors: analyzer.decode_errors(),
@@ -55,6 +58,13 @@ pub(crate) fn line(read: &Read, counts: &Counts) -> String {
     }
     if let Some(t) = counts.transactions {
         parts.push(plural(t, "HTTP transaction"));
+    }
+    let (tls, decrypted) = counts.tls;
+    if tls > 0 {
+        parts.push(format!(
+            "{} ({decrypted} decrypted)",
+            plural(tls, "TLS session")
+        ));
     }
     if counts.gaps > 0 {
         parts.push(format!(
@@ -115,14 +125,15 @@ mod tests {
         let counts = Counts {
             sessions: Some(4),
             transactions: Some(1),
+            tls: (2, 1),
             gaps: 2,
             gap_bytes: 1460,
             decode_errors: 1,
         };
         assert_eq!(
             line(&read, &counts),
-            "pcap-cli: 120 packets, 4 TCP sessions, 1 HTTP transaction, 2 gaps (1460 bytes \
-             not captured), 3 packets dropped, 1 decode error"
+            "pcap-cli: 120 packets, 4 TCP sessions, 1 HTTP transaction, 2 TLS sessions (1 \
+             decrypted), 2 gaps (1460 bytes not captured), 3 packets dropped, 1 decode error"
         );
     }
 

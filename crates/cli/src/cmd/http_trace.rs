@@ -4,6 +4,7 @@
 
 use pcap_analyzer::{Analyzer, AnalyzerConfig, RunError};
 use pcap_http_ws::HttpConfig;
+use pcap_tls::TlsConfig;
 
 use crate::args::HttpTraceArgs;
 use crate::color::Palette;
@@ -23,6 +24,8 @@ pub fn run(args: &HttpTraceArgs) -> Result<(), CliError> {
     let http = HttpConfig::default().with_decode_content(true);
     let mut config = AnalyzerConfig::with_http(http);
     config.protocol_memory = args.http_memory.saturating_mul(1 << 20);
+    config.tls = Some(TlsConfig::default());
+    config.keys = Some(input.keys());
     let keep_bodies = args.bodies || args.har.is_some();
     // After the input: a capture that cannot be read leaves an existing file alone, and a
     // live capture has dropped privileges (`--user`) before the file is created.
@@ -68,6 +71,7 @@ pub fn run(args: &HttpTraceArgs) -> Result<(), CliError> {
     }
     let mut counts = Counts::of(&analyzer, true);
     counts.transactions = Some(tracer.transactions());
+    counts.tls = tracer.tls_sessions();
     input.finish(&counts);
     result
 }

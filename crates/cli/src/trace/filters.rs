@@ -89,6 +89,12 @@ impl Filters {
         )
     }
 
+    /// A TLS session's line against the filters: `--host` matches the SNI; a filter on
+    /// what only a decrypted request shows (method, URL, User-Agent) hides it.
+    pub(crate) fn matches_tls(&self, sni: Option<&str>) -> bool {
+        self.is_empty() || self.matches_fields(None, sni, None, None)
+    }
+
     fn matches_fields(
         &self,
         method: Option<&str>,

@@ -20,6 +20,7 @@ use pcap_http_ws::{
     TransactionView, WsControlKind, WsPayload,
 };
 use pcap_tcp_reassembly::{Event, EventKind, Overlap};
+use pcap_tls::{TlsEvent, TlsSummary};
 
 pub(crate) use filters::Filters;
 use sink::Kind;
@@ -83,6 +84,8 @@ pub(crate) struct Tracer {
     defrag: DefragTally,
     /// Transactions decoded, shown or not, for the closing line.
     transactions: u64,
+    /// TLS sessions seen and decrypted, for the closing line.
+    tls: (u64, u64),
 }
 
 /// The output side of a [`Tracer`].
@@ -143,6 +146,17 @@ impl Handler for Tracer {
         ControlFlow::Continue(())
     }
 
+    /// A TLS session's summary: a line for a session that could not be decrypted (or
+    /// for every one with `--tcp-verbose`), a `tls` object for every one in JSON.
+    fn tls(&mut self, stream: &Stream, event: &TlsEvent<'_>) -> ControlFlow<CliError> {
+        if let TlsEvent::Summary(summary) = event {
+            self.tls.0 += 1;
+            self.tls.1 += u64::from(summary.decrypted);
+            self.printer.tls_summary(stream, summary);
+        }
+        ControlFlow::Continue(())
+    }
+
     /// Counts a defragmentation notice, and shows it with `--tcp-verbose`.
     fn defrag(&mut self, notice: &DefragNotice) -> ControlFlow<CliError> {
         self.defrag.note(notice);
@@ -192,6 +206,7 @@ impl Tracer {
             buffers: HeadBuffers::new(),
             defrag: DefragTally::default(),
             transactions: 0,
+            tls: (0, 0),
             printer: Printer {
                 out,
                 packets: false,
@@ -244,6 +259,11 @@ impl Tracer {
     /// Transactions decoded so far, whether the filters showed them or not.
     pub(crate) fn transactions(&self) -> u64 {
         self.transactions
+    }
+
+    /// TLS sessions seen so far, and how many were decrypted.
+    pub(crate) fn tls_sessions(&self) -> (u64, u64) {
+        self.tls
     }
 
     /// The run stopped because the HAR file could not be written.
@@ -354,6 +374,18 @@ impl Printer {
             self.out.done(Kind::Http);
         } else {
             self.transaction_text(stream, tx, heads);
+        }
+    }
+
+    fn tls_summary(&mut self, stream: &Stream, summary: &TlsSummary) {
+        if !self.filters.matches_tls(summary.sni.as_deref()) {
+            return;
+        }
+        if self.json {
+            json::write_tls(self.out.buffer(), stream, summary);
+            self.out.done(Kind::Tls);
+        } else if self.tcp_verbose || !summary.decrypted {
+            self.tls_text(stream, summary);
         }
     }
 

@@ -5,11 +5,13 @@ use std::fmt::Write as _;
 
 use pcap_analyzer::Stream;
 use pcap_http_ws::{Direction, PackedHeaders, ProtocolError, TransactionView};
+use pcap_tls::TlsSummary;
 
 use super::{Heads, Printer};
 use crate::color::Color;
 use crate::defrag::Described;
 use crate::output::write_time;
+use crate::render::tls;
 
 /// Longest WebSocket text shown on one human-readable line.
 const WS_TEXT_SHOWN: usize = 200;
@@ -30,6 +32,26 @@ impl Printer {
         )
     }
 
+    /// A TLS session's line: `TLS 1.3 example.com h2 (no key)`.
+    pub(super) fn tls_text(&mut self, stream: &Stream, summary: &TlsSummary) {
+        let mut l = std::mem::take(&mut self.line);
+        l.clear();
+        write_time(&mut l, summary.ts_ns);
+        let color = if summary.decrypted {
+            Color::Dim
+        } else {
+            Color::Yellow
+        };
+        let _ = writeln!(
+            l,
+            " {}\n  {}",
+            self.flow(stream, Direction::ClientToServer),
+            self.palette.paint(color, tls::describe(summary))
+        );
+        self.out.buffer().extend_from_slice(l.as_bytes());
+        self.line = l;
+    }
+
     /// A transaction's line, then its headers and bodies when asked for.
     pub(super) fn transaction_text(
         &mut self,
@@ -48,10 +70,12 @@ impl Printer {
         let _ = writeln!(l, " {}", self.flow(stream, Direction::ClientToServer));
         let request = heads.request;
         let method = request.map_or("(request not seen)", |r| r.method);
+        // Inside TLS the scheme is shown, as a browser would: `https://host/path`.
+        let scheme = if stream.tls { "https://" } else { "" };
         let target = match request {
             Some(r) => match r.host() {
                 Some(h) if r.uri.starts_with('/') => {
-                    format!("{}{}", String::from_utf8_lossy(h), r.uri)
+                    format!("{scheme}{}{}", String::from_utf8_lossy(h), r.uri)
                 }
                 _ => r.uri.to_owned(),
             },
