@@ -12,8 +12,10 @@ use pcap_tcp_reassembly::{Event, EventKind, MemoryBudget, Reassembler, Segment};
 
 use crate::handler::{DefragNotice, Handler, Stream};
 use crate::http::HttpProtocol;
+use crate::http2::Http2Protocol;
 use crate::protocol::{Cx, Detection, Protocol, ProtocolSession};
 use crate::source::{PacketSource, RunError};
+use pcap_http2::H2Config;
 
 /// How an [`Analyzer`] is set up. Start from `AnalyzerConfig::default()`.
 #[derive(Debug, Clone)]
@@ -144,7 +146,9 @@ impl<H: Handler + 'static> Analyzer<H> {
             frames: 0,
         };
         if let Some(http) = config.http {
+            let h2 = H2Config::from_http(&http);
             analyzer.register(Box::new(HttpProtocol::new(http)));
+            analyzer.register(Box::new(Http2Protocol::new(h2)));
         }
         analyzer
     }

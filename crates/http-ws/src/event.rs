@@ -69,6 +69,13 @@ pub struct RequestHead<'a> {
 pub const HTTP2: u8 = 2;
 
 impl<'a> RequestHead<'a> {
+    /// The first `Host` header, or HTTP/2's `:authority` pseudo-header.
+    pub fn host(&self) -> Option<&'a [u8]> {
+        self.headers
+            .get("host")
+            .or_else(|| self.headers.get(":authority"))
+    }
+
     /// A request head, for decoders outside this crate (HTTP/2).
     #[allow(clippy::too_many_arguments)]
     pub fn new(

@@ -44,7 +44,7 @@ impl Default for H2Config {
             max_decoded_body: 16 * 1024 * 1024,
             max_brotli_window: (4 << 20) - 16,
             max_grpc_message: 4 * 1024 * 1024,
-            resync_budget: 64 * 1024,
+            resync_budget: 16 * 1024,
         }
     }
 }

@@ -182,6 +182,13 @@ pub enum H2Error {
         /// `corrupt`, `over the cap`, `brotli window too large`.
         why: &'static str,
     },
+    /// The analyzer's memory budget for all sessions was exceeded and this session, the
+    /// one that went over it, is not decoded any further.
+    #[error("http2: sessions over the memory budget of {budget} bytes: session abandoned")]
+    MemoryBudget {
+        /// The budget.
+        budget: usize,
+    },
     /// No frame boundary was found after lost bytes within the resynchronisation budget:
     /// the direction is not decoded any further.
     #[error("http2: no frame boundary found in {scanned} bytes after lost bytes")]

@@ -156,6 +156,44 @@ impl H2Session {
         s
     }
 
+    /// Reports `head`, the HTTP/1.1 request that asked for the h2c upgrade, as stream 1's
+    /// request (RFC 7540 section 3.2: the response comes on stream 1), so stream 1's record
+    /// has both sides. Call once, right after [`H2Session::upgraded`]; `head.version` stays
+    /// the HTTP/1.1 one it was sent with.
+    pub fn upgraded_request(
+        &mut self,
+        head: &RequestHead<'_>,
+        ts_ns: i64,
+        sink: &mut impl FnMut(H2Event<'_>),
+    ) {
+        let Some(s) = self.streams.get_mut(&1) else {
+            return;
+        };
+        if s.request.head {
+            return;
+        }
+        s.request.head = true;
+        s.record.request_start_ns = Some(head.ts_ns);
+        s.record.request_end_ns = Some(ts_ns);
+        s.record.request_head_len = head.head_len as u64;
+        s.record.request_complete = true;
+        let mut h = *head;
+        h.index = s.index;
+        sink(H2Event::Http {
+            stream: 1,
+            event: HttpEvent::Request(h),
+        });
+        sink(H2Event::Http {
+            stream: 1,
+            event: HttpEvent::MessageComplete(MessageComplete::new(
+                Direction::ClientToServer,
+                ts_ns,
+                0,
+                0,
+            )),
+        });
+    }
+
     /// A connection picked up mid-stream: both directions look for a frame boundary, and
     /// HPACK references to entries from before the capture are shown as `?`.
     pub fn midstream(cfg: H2Config) -> Self {
@@ -287,6 +325,7 @@ impl H2Session {
             if d.buf.len() >= budget {
                 let scanned = d.buf.len();
                 d.phase = Phase::Dead;
+                self.failed = !self.confirmed;
                 d.buf = Vec::new();
                 let offset = d.offset;
                 sink(H2Event::Error {
@@ -299,6 +338,7 @@ impl H2Session {
                 // Bytes beyond the budget were not kept: the scan window is no longer
                 // contiguous with what follows.
                 d.phase = Phase::Dead;
+                self.failed = !self.confirmed;
             }
             return;
         };
