@@ -3,7 +3,7 @@
 //! [`Stream::h2_stream`] set; the rest (gRPC, RST_STREAM, GOAWAY, SETTINGS, errors and
 //! caps) goes to [`Handler::http2`].
 
-use pcap_http2::frame::{FrameHeader, MAX_FRAME_SIZE_LIMIT};
+use pcap_http2::frame::{FrameHeader, FrameType, MAX_FRAME_SIZE_LIMIT, flags};
 use pcap_http2::{H2Config, H2Error, H2Event, H2Session, PREFACE};
 use pcap_tcp_reassembly::Direction;
 
@@ -47,6 +47,14 @@ impl Http2Protocol {
 /// Whether `prefix` starts like a frame header of a connection in progress.
 fn looks_like_frame(prefix: &[u8]) -> bool {
     FrameHeader::parse(prefix).is_some_and(|h| h.plausible(MAX_FRAME_SIZE_LIMIT))
+}
+
+/// Whether `prefix` starts with a SETTINGS frame that is not an acknowledgement: how a
+/// server's side of a connection begins, sometimes before the client preface is seen.
+fn server_settings(prefix: &[u8]) -> bool {
+    FrameHeader::parse(prefix).is_some_and(|h| {
+        h.kind == FrameType::Settings && !h.has(flags::ACK) && h.plausible(MAX_FRAME_SIZE_LIMIT)
+    })
 }
 
 /// Whether `prefix` is (the start of) the client preface.
@@ -163,7 +171,10 @@ impl H2Decoder {
 impl<H: Handler> ProtocolSession<H> for H2Decoder {
     fn data(&mut self, cx: &mut Cx<'_, H>, dir: Direction, ts_ns: i64, bytes: &[u8]) {
         if let Mode::Probing = self.mode {
-            self.mode = if dir == Direction::ClientToServer && preface(bytes) {
+            self.mode = if (dir == Direction::ClientToServer && preface(bytes))
+                || (dir == Direction::ServerToClient && server_settings(bytes))
+            {
+                // A server may send its SETTINGS before the client's preface arrives.
                 Mode::Found(H2Session::new(self.config.clone()))
             } else if looks_like_frame(bytes) {
                 Mode::Found(H2Session::midstream(self.config.clone()))
