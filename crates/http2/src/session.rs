@@ -107,6 +107,12 @@ pub struct H2Session {
     confirmed: bool,
     /// The client did not send the preface: not HTTP/2.
     failed: bool,
+    /// Highest stream opened by the client (odd) and by the server (even): a frame for a
+    /// lower stream that is not open is for a closed one (e.g. a response still in flight
+    /// after RST_STREAM) and opens nothing.
+    highest: [u32; 2],
+    /// Started mid-stream or lost bytes: streams opened before may appear in any order.
+    unordered: bool,
 }
 
 /// The direction's half of a stream.
@@ -137,6 +143,8 @@ impl H2Session {
             scratch: Vec::new(),
             confirmed: false,
             failed: false,
+            highest: [0; 2],
+            unordered: false,
         }
     }
 
@@ -153,6 +161,7 @@ impl H2Session {
         one.request.done = true;
         s.streams.insert(1, one);
         s.next_index = 1;
+        s.highest[1] = 1;
         s
     }
 
@@ -203,6 +212,7 @@ impl H2Session {
             Dir::new(Phase::Resync, Decoder::midstream(cap)),
             Dir::new(Phase::Resync, Decoder::midstream(cap)),
         );
+        s.unordered = true;
         s
     }
 
@@ -703,6 +713,13 @@ impl H2Session {
         if self.streams.contains_key(&id) {
             return true;
         }
+        let parity = (id % 2) as usize;
+        if let Some(high) = self.highest.get_mut(parity) {
+            if id <= *high && !self.unordered {
+                return false;
+            }
+            *high = (*high).max(id);
+        }
         if self.streams.len() >= self.cfg.max_streams {
             let e = H2Error::TooManyStreams {
                 stream: id,
@@ -1034,6 +1051,7 @@ impl H2Session {
         d.buf.clear();
         d.block = None;
         d.phase = Phase::Resync;
+        self.unordered = true;
         let cap = self.cfg.max_table_size;
         let old = std::mem::replace(&mut d.hpack, Decoder::midstream(cap));
         d.hpack = old.into_midstream();
