@@ -14,9 +14,11 @@ use pcap_tls::{KeyLookup, TlsConfig};
 
 use crate::handler::{DefragNotice, Handler, Stream};
 use crate::http::HttpProtocol;
+use crate::http2::Http2Protocol;
 use crate::protocol::{Cx, Detection, Protocol, ProtocolSession, start_candidates};
 use crate::source::{PacketSource, RunError};
 use crate::tls::TlsProtocol;
+use pcap_http2::H2Config;
 
 /// How an [`Analyzer`] is set up. Start from `AnalyzerConfig::default()`.
 #[derive(Debug, Clone)]
@@ -159,13 +161,18 @@ impl<H: Handler + 'static> Analyzer<H> {
         };
         if let Some(tls) = config.tls {
             let mut inner: Vec<Box<dyn Protocol<H>>> = Vec::new();
+            // What HTTP is inside TLS is found by content as in clear: ALPN `h2` sessions
+            // start with the client preface.
             if let Some(http) = &config.http {
                 inner.push(Box::new(HttpProtocol::new(http.clone())));
+                inner.push(Box::new(Http2Protocol::new(H2Config::from_http(http))));
             }
             analyzer.register(Box::new(TlsProtocol::new(tls, config.keys, inner)));
         }
         if let Some(http) = config.http {
+            let h2 = H2Config::from_http(&http);
             analyzer.register(Box::new(HttpProtocol::new(http)));
+            analyzer.register(Box::new(Http2Protocol::new(h2)));
         }
         analyzer
     }

@@ -35,6 +35,7 @@
 mod analyzer;
 mod handler;
 mod http;
+mod http2;
 pub mod protocol;
 pub mod search;
 mod source;
@@ -43,6 +44,9 @@ mod tls;
 pub use analyzer::{Analyzer, AnalyzerConfig};
 pub use handler::{DefragNotice, Flow, Handler, Stream};
 pub use http::HttpProtocol;
+pub use http2::Http2Protocol;
+/// The HTTP/2 decoder's events, as [`Handler::http2`] hears them.
+pub use pcap_http2::H2Event as Http2Event;
 pub use source::{PacketSource, RunError};
 pub use tls::TlsProtocol;
 

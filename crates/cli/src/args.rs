@@ -131,10 +131,10 @@ pub struct HttpTraceArgs {
     /// Skip requests whose method matches this regex.
     #[arg(long = "method-ignore", value_name = "REGEX")]
     pub method_ignore: Option<String>,
-    /// Only requests whose Host matches this regex.
+    /// Only requests whose Host (HTTP/2: :authority) matches this regex.
     #[arg(long, value_name = "REGEX")]
     pub host: Option<String>,
-    /// Skip requests whose Host matches this regex.
+    /// Skip requests whose Host (HTTP/2: :authority) matches this regex.
     #[arg(long = "host-ignore", value_name = "REGEX")]
     pub host_ignore: Option<String>,
     /// Only requests whose URL matches this regex.
@@ -161,9 +161,14 @@ pub struct HttpTraceArgs {
     /// Largest body shown with --bodies, in bytes.
     #[arg(long = "body-limit", value_name = "BYTES", default_value_t = 4096)]
     pub body_limit: usize,
-    /// Show TCP session start/end/reset, SYN retries, retransmissions and gaps.
+    /// Show TCP session start/end/reset, SYN retries, retransmissions and gaps, and
+    /// HTTP/2 RST_STREAM, GOAWAY and decoding errors.
     #[arg(long = "tcp-verbose")]
     pub tcp_verbose: bool,
+    /// Show each gRPC message's top-level protobuf fields (field number, wire type, value),
+    /// without a schema.
+    #[arg(long = "grpc-raw")]
+    pub grpc_raw: bool,
     /// Also write the transactions as a HAR 1.2 file, each as it completes (so entries are
     /// in completion order, not sorted by start time).
     #[arg(long, value_name = "FILE")]

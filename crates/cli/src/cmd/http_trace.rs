@@ -38,6 +38,7 @@ pub fn run(args: &HttpTraceArgs) -> Result<(), CliError> {
         bodies: args.bodies.then_some(args.body_limit),
         body_cap: keep_bodies.then_some(args.body_limit),
         tcp_verbose: args.tcp_verbose,
+        grpc_raw: args.grpc_raw,
         palette: Palette::new(&args.output),
     };
     let out = TraceOut::Stdout(Output::stdout(input.is_live()));

@@ -79,7 +79,7 @@ impl Filters {
         if self.is_empty() {
             return true;
         }
-        let host = r.headers.get("host").map(String::from_utf8_lossy);
+        let host = r.host().map(String::from_utf8_lossy);
         let user_agent = r.headers.get("user-agent").map(String::from_utf8_lossy);
         self.matches_fields(
             Some(r.method),

@@ -137,6 +137,9 @@ fn write_http(
     let mut o = Obj::new(out);
     o.str("type", "http");
     o.u64("stream", stream.id);
+    if let Some(n) = stream.h2_stream {
+        o.u64("h2_stream", u64::from(n));
+    }
     o.socket_addr("client", stream.client);
     o.socket_addr("server", stream.server);
     o.str("scheme", if stream.tls { "https" } else { "http" });
@@ -251,6 +254,7 @@ fn headers_json<'h>(
 fn version(minor: Option<u8>) -> &'static str {
     match minor {
         Some(0) => "HTTP/1.0",
+        Some(pcap_http_ws::HTTP2) => "HTTP/2",
         _ => "HTTP/1.1",
     }
 }

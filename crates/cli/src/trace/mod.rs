@@ -4,6 +4,7 @@
 //! output or to the web view's feed.
 
 mod filters;
+mod grpc;
 mod json;
 mod sink;
 mod text;
@@ -12,7 +13,7 @@ use std::collections::HashMap;
 use std::ops::ControlFlow;
 use std::sync::mpsc::SyncSender;
 
-use pcap_analyzer::{DefragNotice, Handler, Stream};
+use pcap_analyzer::{DefragNotice, Handler, Http2Event, Stream};
 use pcap_capture::Packet;
 use pcap_decode::Decoded;
 use pcap_http_ws::{
@@ -49,6 +50,8 @@ pub(crate) struct TraceOptions {
     pub(crate) body_cap: Option<usize>,
     /// TCP events and HTTP errors too.
     pub(crate) tcp_verbose: bool,
+    /// gRPC messages' protobuf fields, without a schema.
+    pub(crate) grpc_raw: bool,
     /// Colours.
     pub(crate) palette: Palette,
 }
@@ -59,13 +62,19 @@ pub(crate) struct TraceOptions {
 type Streams = HashMap<u64, Box<StreamState>, foldhash::fast::RandomState>;
 
 /// Per TCP session with HTTP: its requests waiting for their records, and whether its
-/// WebSocket upgrade was shown.
+/// WebSocket upgrade was shown; for HTTP/2, one collector per stream open.
 #[derive(Debug)]
 struct StreamState {
     collector: TransactionCollector,
     /// The 101 upgrade passed the filters, so the session's WebSocket messages are shown.
     ws_shown: bool,
+    /// HTTP/2 streams' collectors, by stream: made on a stream's first event, dropped with
+    /// its record (HTTP/2 never reuses a stream).
+    h2: H2Collectors,
 }
+
+/// HTTP/2 streams' collectors of one session.
+type H2Collectors = HashMap<u32, TransactionCollector, foldhash::fast::RandomState>;
 
 /// A transaction's heads, read once from its [`TransactionView`].
 #[derive(Debug, Clone, Copy)]
@@ -103,6 +112,7 @@ struct Printer {
     bodies: Option<usize>,
     body_cap: Option<usize>,
     tcp_verbose: bool,
+    grpc_raw: bool,
     har: Option<Har>,
     /// The run stopped because the HAR file could not be written.
     har_failed: bool,
@@ -132,7 +142,11 @@ impl Handler for Tracer {
         }
         if event.kind.ended().is_some() {
             if let Some(state) = self.streams.remove(&event.session) {
-                state.collector.recycle(&mut self.buffers);
+                let StreamState { collector, h2, .. } = *state;
+                collector.recycle(&mut self.buffers);
+                for c in h2.into_values() {
+                    c.recycle(&mut self.buffers);
+                }
             }
         }
         ControlFlow::Continue(())
@@ -154,6 +168,12 @@ impl Handler for Tracer {
             self.tls.1 += u64::from(summary.decrypted);
             self.printer.tls_summary(stream, summary);
         }
+        ControlFlow::Continue(())
+    }
+
+    /// gRPC messages and status; RST_STREAM, GOAWAY and HTTP/2 errors with `--tcp-verbose`.
+    fn http2(&mut self, stream: &Stream, event: &Http2Event<'_>) -> ControlFlow<CliError> {
+        self.printer.http2(stream, event);
         ControlFlow::Continue(())
     }
 
@@ -199,6 +219,7 @@ impl Tracer {
             bodies,
             body_cap,
             tcp_verbose,
+            grpc_raw,
             palette,
         } = options;
         Tracer {
@@ -219,6 +240,7 @@ impl Tracer {
                 bodies,
                 body_cap,
                 tcp_verbose,
+                grpc_raw,
                 har,
                 har_failed: false,
                 line: String::new(),
@@ -239,6 +261,7 @@ impl Tracer {
             bodies: None,
             body_cap: Some(PREVIEW),
             tcp_verbose: true,
+            grpc_raw: false,
             palette: Palette::plain(),
         };
         let out = TraceOut::Feed {
@@ -303,12 +326,20 @@ impl Tracer {
             Box::new(StreamState {
                 collector: TransactionCollector::new(body_cap),
                 ws_shown: false,
+                h2: H2Collectors::default(),
             })
         });
         let StreamState {
             collector,
             ws_shown,
+            h2,
         } = &mut **state;
+        let collector = match stream.h2_stream {
+            Some(n) => h2
+                .entry(n)
+                .or_insert_with(|| TransactionCollector::new(body_cap)),
+            None => collector,
+        };
         if p.json && p.body_cap.is_none() {
             // JSON lines alone: each head is rendered once, as it arrives.
             let mut render = json::JsonHeads {
@@ -338,6 +369,11 @@ impl Tracer {
                     *ws_shown |= heads.response.is_some_and(|r| r.status == 101);
                 }
             });
+        }
+        if let (Some(n), HttpEvent::Transaction(_)) = (stream.h2_stream, event) {
+            if let Some(c) = h2.remove(&n) {
+                c.recycle(&mut self.buffers);
+            }
         }
         let ws_shown = *ws_shown;
         match event {
