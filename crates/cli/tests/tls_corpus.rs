@@ -184,3 +184,80 @@ fn tls_records_agree_with_tshark() {
     assert!(sessions >= 30, "only {sessions} sessions");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// `wss://`: the WebSocket messages of every TLS capture with a WebSocket oracle, decrypted
+/// with its key log, are tshark's frames joined into messages (direction from the mask bit,
+/// fragments summed), control frames included.
+#[test]
+fn wss_messages_agree_with_tshark() {
+    let Some(corpus) = pcap_testkit::corpus_tls("wss_messages_agree_with_tshark") else {
+        return;
+    };
+    let mut captures = 0;
+    for name in corpus.captures() {
+        let (Some(tsv), Some(keys)) = (
+            corpus.oracle_tsv(&name, "websocket.tsv"),
+            corpus.keys_path(&name),
+        ) else {
+            continue;
+        };
+        captures += 1;
+        let opcode = |op: &str| match op {
+            "1" => "text",
+            "2" => "binary",
+            "8" => "close",
+            "9" => "ping",
+            "10" => "pong",
+            _ => "?",
+        };
+        // Messages as (dir, opcode, len); a fragmented one per direction at a time.
+        let mut want = Vec::new();
+        let mut open: BTreeMap<&str, (&str, u64)> = BTreeMap::new();
+        for r in tsv.rows() {
+            let dir = if r.get("websocket.mask") == "1" {
+                "c2s"
+            } else {
+                "s2c"
+            };
+            let len: u64 = r.get("websocket.payload_length").parse().unwrap();
+            let fin = r.get("websocket.fin") == "1";
+            let (op, total) = match r.get("websocket.opcode") {
+                "0" => {
+                    let (op, sofar) = open.remove(dir).expect("continuation after a start");
+                    (op, sofar + len)
+                }
+                op => (opcode(op), len),
+            };
+            if fin {
+                want.push(format!("{dir} {op} {total}"));
+            } else {
+                open.insert(dir, (op, total));
+            }
+        }
+        let o = Command::new(env!("CARGO_BIN_EXE_pcap-cli"))
+            .args(["http-trace", "--json", "-q", "-r"])
+            .arg(corpus.capture_path(&name))
+            .arg("--keylog")
+            .arg(&keys)
+            .output()
+            .unwrap();
+        let got: Vec<String> = String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .filter(|v| v["type"] == "websocket")
+            .map(|v| {
+                format!(
+                    "{} {} {}",
+                    v["dir"].as_str().unwrap(),
+                    v["opcode"].as_str().unwrap(),
+                    v["len"]
+                )
+            })
+            .collect();
+        let (mut want, mut got) = (want, got);
+        want.sort();
+        got.sort();
+        assert_eq!(got, want, "{name}");
+    }
+    assert!(captures >= 1, "no wss capture with an oracle");
+}

@@ -385,13 +385,16 @@ impl Tracer {
                 p.websocket(stream, m.ts_ns, m.dir, opcode, len, text);
             }
             HttpEvent::WsControl(c) if ws_shown => {
-                let (opcode, data): (&str, &[u8]) = match c.kind {
-                    WsControlKind::Ping(d) => ("ping", d),
-                    WsControlKind::Pong(d) => ("pong", d),
-                    WsControlKind::Close { reason, .. } => ("close", reason.as_bytes()),
+                // `len` is the payload: a close frame's status code counts (2 bytes).
+                let (opcode, len) = match c.kind {
+                    WsControlKind::Ping(d) => ("ping", d.len()),
+                    WsControlKind::Pong(d) => ("pong", d.len()),
+                    WsControlKind::Close { code, reason } => {
+                        ("close", reason.len() + if code.is_some() { 2 } else { 0 })
+                    }
                     _ => return,
                 };
-                p.websocket(stream, c.ts_ns, c.dir, opcode, data.len(), None);
+                p.websocket(stream, c.ts_ns, c.dir, opcode, len, None);
             }
             HttpEvent::Error(e) if p.tcp_verbose && !p.json => p.error_text(stream, e),
             _ => {}
