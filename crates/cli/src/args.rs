@@ -94,6 +94,9 @@ pub struct OutputArgs {
     pub no_color: bool,
 }
 
+/// Status codes as inclusive ranges (`5xx` is 500-599), for `--status`.
+pub type StatusList = Vec<std::ops::RangeInclusive<u16>>;
+
 /// `devices`.
 #[derive(Debug, Args)]
 pub struct DevicesArgs {
@@ -149,6 +152,16 @@ pub struct HttpTraceArgs {
     /// Skip requests whose User-Agent matches this regex.
     #[arg(long = "user-agent-ignore", value_name = "REGEX")]
     pub user_agent_ignore: Option<String>,
+    /// Only transactions whose final status is in this list: codes, classes and ranges
+    /// separated by `,` or `|`, e.g. `5xx`, `404,429`, `400-499`. A transaction without a
+    /// response does not match.
+    #[arg(long, value_name = "LIST", value_parser = crate::trace::parse_status)]
+    pub status: Option<StatusList>,
+    /// Only transactions that took at least this long, from the request's first byte to
+    /// the response's last: a number with a unit, `ns`, `us`, `ms`, `s` or `m` (e.g.
+    /// `200ms`, `1.5s`). A transaction without both ends does not match.
+    #[arg(long = "min-duration", value_name = "TIME", value_parser = crate::trace::parse_duration)]
+    pub min_duration: Option<u64>,
     /// Show all request and response headers.
     #[arg(long)]
     pub headers: bool,

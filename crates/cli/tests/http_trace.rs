@@ -143,6 +143,60 @@ fn filters_select_and_ignore_transactions() {
     assert_eq!(count(&["--url-ignore", "\\?"]), n(&|t| !t.2.contains('?')));
 }
 
+/// `--status` and `--min-duration` select the same transactions as the unfiltered JSON's
+/// statuses and durations say they should.
+#[test]
+fn status_and_duration_filters() {
+    let path = sample();
+    let all = json_lines(&pcap_cli(&["http-trace", "-r", &path, "--json"]));
+    let txs: Vec<(Option<u64>, Option<f64>)> = all
+        .iter()
+        .filter(|v| v["type"] == "http")
+        .map(|v| {
+            let status = v["response"]["status"].as_u64();
+            let duration = match (v["request"]["ts"].as_f64(), v["response"]["ts"].as_f64()) {
+                (Some(a), Some(_)) if v["response"]["complete"] == true => Some(a),
+                _ => None,
+            };
+            (status, duration)
+        })
+        .collect();
+    let count = |args: &[&str]| {
+        let mut a = vec!["http-trace", "-r", &path, "--json"];
+        a.extend_from_slice(args);
+        json_lines(&pcap_cli(&a))
+            .iter()
+            .filter(|v| v["type"] == "http")
+            .count()
+    };
+    let with = |f: &dyn Fn(u64) -> bool| txs.iter().filter(|(s, _)| s.is_some_and(f)).count();
+    assert!(with(&|s| s == 101) > 0 && with(&|s| s == 200) > 0);
+    assert_eq!(
+        count(&["--status", "2xx"]),
+        with(&|s| (200..300).contains(&s))
+    );
+    assert_eq!(
+        count(&["--status", "101|404"]),
+        with(&|s| s == 101 || s == 404)
+    );
+    assert_eq!(
+        count(&["--status", "100-199,5xx"]),
+        with(&|s| s < 200 || s >= 500)
+    );
+    assert_eq!(count(&["--status", "5xx"]), 0);
+    // Every transaction with both ends took at least 1 ns; none an hour.
+    let ended = txs
+        .iter()
+        .filter(|(s, d)| s.is_some() && d.is_some())
+        .count();
+    assert!(ended > 0);
+    assert!(count(&["--min-duration", "1ns"]) >= ended);
+    assert_eq!(count(&["--min-duration", "60m"]), 0);
+    // A bad list is a one-line usage error.
+    let o = pcap_cli(&["http-trace", "-r", &path, "--status", "6xx9"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
 #[test]
 fn user_agent_filter_matches_the_request_header() {
     let all = json_lines(&pcap_cli(&["http-trace", "-r", &sample(), "--json"]));

@@ -23,7 +23,7 @@ use pcap_http_ws::{
 use pcap_tcp_reassembly::{Event, EventKind, Overlap};
 use pcap_tls::{TlsEvent, TlsSummary};
 
-pub(crate) use filters::Filters;
+pub(crate) use filters::{Filters, parse_duration, parse_status};
 use sink::Kind;
 pub(crate) use sink::TraceOut;
 
@@ -349,7 +349,7 @@ impl Tracer {
                 let shown = match json::rendered_request_passed(&tx) {
                     Some(passed) => passed,
                     None => p.filters.matches(None),
-                };
+                } && p.filters.matches_record(tx.record());
                 if shown {
                     json::write_transaction_rendered(p.out.buffer(), stream, tx);
                     p.out.done(Kind::Http);
@@ -360,7 +360,7 @@ impl Tracer {
         } else {
             collector.push_with(event, &mut self.buffers, |tx| {
                 let request = tx.request();
-                if p.filters.matches(request) {
+                if p.filters.matches(request) && p.filters.matches_record(tx.record()) {
                     let heads = Heads {
                         request,
                         response: tx.response(),
