@@ -57,9 +57,13 @@ pub struct SourceArgs {
     /// BPF filter expression, applied to live captures and files alike.
     #[arg(short = 'f', long = "filter", value_name = "BPF")]
     pub filter: Option<String>,
-    /// Stop after this many packets.
+    /// Stop after this many packets (in `http-trace`: after this many transactions shown).
     #[arg(short = 'c', long = "count", value_name = "N")]
     pub count: Option<u64>,
+    /// Stop after this many packets (what `-c` counts, but in `http-trace`, where `-c`
+    /// counts transactions).
+    #[arg(long = "packets", value_name = "N")]
+    pub packets: Option<u64>,
     /// Snapshot length for live capture.
     #[arg(short = 's', long = "snaplen", default_value_t = 262_144)]
     pub snaplen: u32,

@@ -94,7 +94,10 @@ impl Input {
         install_ctrl_c(&mut source, Arc::clone(&stop));
         Ok(Input {
             source,
-            remaining: args.count,
+            remaining: match (args.count, args.packets) {
+                (Some(c), Some(p)) => Some(c.min(p)),
+                (c, p) => c.or(p),
+            },
             stop,
             read: 0,
             snaplen: args.snaplen,

@@ -143,6 +143,25 @@ fn filters_select_and_ignore_transactions() {
     assert_eq!(count(&["--url-ignore", "\\?"]), n(&|t| !t.2.contains('?')));
 }
 
+/// `-c N` counts transactions shown (and ends the run there); `--packets N` counts packets.
+#[test]
+fn count_is_transactions_and_packets_is_packets() {
+    let path = sample();
+    let all = json_lines(&pcap_cli(&["http-trace", "-r", &path, "--json"]));
+    let http: Vec<&Value> = all.iter().filter(|v| v["type"] == "http").collect();
+    assert!(http.len() > 3);
+    let o = pcap_cli(&["http-trace", "-r", &path, "--json", "-c", "3"]);
+    let three: Vec<Value> = json_lines(&o)
+        .into_iter()
+        .filter(|v| v["type"] == "http")
+        .collect();
+    assert_eq!(three.len(), 3);
+    assert_eq!(three.iter().collect::<Vec<_>>(), http[..3].to_vec());
+    let o = pcap_cli(&["http-trace", "-r", &path, "--packets", "10"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.starts_with("pcap-cli: 10 packets,"), "{err}");
+}
+
 /// `--status` and `--min-duration` select the same transactions as the unfiltered JSON's
 /// statuses and durations say they should.
 #[test]

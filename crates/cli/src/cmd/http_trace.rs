@@ -18,8 +18,11 @@ use crate::trace::{Filters, TraceOptions, TraceOut, Tracer};
 /// Runs `http-trace`.
 pub fn run(args: &HttpTraceArgs) -> Result<(), CliError> {
     let filters = Filters::new(args)?;
+    // `-c N` counts transactions here; `--packets N` counts packets.
+    let mut source = args.source.clone();
+    let transactions = source.count.take();
     // Live default as node_pcap's http_trace, VLAN-tagged TCP included.
-    let mut input = Input::open(&args.source, Some("tcp or (vlan and tcp)"))?;
+    let mut input = Input::open(&source, Some("tcp or (vlan and tcp)"))?;
     // body_len in the output is after content decoding, as Wireshark shows it.
     let http = HttpConfig::default().with_decode_content(true);
     let mut config = AnalyzerConfig::with_http(http);
@@ -43,6 +46,9 @@ pub fn run(args: &HttpTraceArgs) -> Result<(), CliError> {
     };
     let out = TraceOut::Stdout(Output::stdout(input.is_live()));
     let mut tracer = Tracer::new(out, options, har);
+    if let Some(n) = transactions {
+        tracer.limit(n, input.stop_flag());
+    }
     // Sessions still open, or cut by a read error, are flushed: their transactions count.
     let mut analyzer = Analyzer::new(config);
     let result = match analyzer.run(&mut input, &mut tracer) {

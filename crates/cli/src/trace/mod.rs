@@ -11,6 +11,8 @@ mod text;
 
 use std::collections::HashMap;
 use std::ops::ControlFlow;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::SyncSender;
 
 use pcap_analyzer::{DefragNotice, Handler, Http2Event, Stream};
@@ -116,6 +118,8 @@ struct Printer {
     har: Option<Har>,
     /// The run stopped because the HAR file could not be written.
     har_failed: bool,
+    /// `-c N`: transactions still to show, and the flag that then ends reading.
+    limit: Option<(u64, Arc<AtomicBool>)>,
     line: String,
 }
 
@@ -243,6 +247,7 @@ impl Tracer {
                 grpc_raw,
                 har,
                 har_failed: false,
+                limit: None,
                 line: String::new(),
             },
         }
@@ -287,6 +292,15 @@ impl Tracer {
     /// TLS sessions seen so far, and how many were decrypted.
     pub(crate) fn tls_sessions(&self) -> (u64, u64) {
         self.tls
+    }
+
+    /// Shows at most `n` transactions, then sets `stop` (the input's flag, which ends
+    /// reading before the next packet).
+    pub(crate) fn limit(&mut self, n: u64, stop: Arc<AtomicBool>) {
+        if n == 0 {
+            stop.store(true, Ordering::Relaxed);
+        }
+        self.printer.limit = Some((n, stop));
     }
 
     /// The run stopped because the HAR file could not be written.
@@ -350,7 +364,7 @@ impl Tracer {
                     Some(passed) => passed,
                     None => p.filters.matches(None),
                 } && p.filters.matches_record(tx.record());
-                if shown {
+                if shown && take_one(&mut p.limit) {
                     json::write_transaction_rendered(p.out.buffer(), stream, tx);
                     p.out.done(Kind::Http);
                     *ws_shown |=
@@ -360,7 +374,10 @@ impl Tracer {
         } else {
             collector.push_with(event, &mut self.buffers, |tx| {
                 let request = tx.request();
-                if p.filters.matches(request) && p.filters.matches_record(tx.record()) {
+                if p.filters.matches(request)
+                    && p.filters.matches_record(tx.record())
+                    && take_one(&mut p.limit)
+                {
                     let heads = Heads {
                         request,
                         response: tx.response(),
@@ -485,4 +502,20 @@ impl Printer {
             self.tcp_text(event.ts_ns, &stream, name, dir, &detail);
         }
     }
+}
+
+/// Whether one more transaction may be shown under `-c N` (`limit`); the last one allowed
+/// ends reading.
+fn take_one(limit: &mut Option<(u64, Arc<AtomicBool>)>) -> bool {
+    let Some((left, stop)) = limit else {
+        return true;
+    };
+    if *left == 0 {
+        return false;
+    }
+    *left -= 1;
+    if *left == 0 {
+        stop.store(true, Ordering::Relaxed);
+    }
+    true
 }
