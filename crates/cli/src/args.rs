@@ -40,6 +40,20 @@ pub enum Command {
     Serve(ServeArgs),
 }
 
+impl Command {
+    /// The subcommand's output options, if it has them.
+    pub fn output(&self) -> Option<&OutputArgs> {
+        match self {
+            Command::Devices(a) => Some(&a.output),
+            Command::Capture(a) => Some(&a.output),
+            Command::HttpTrace(a) => Some(&a.output),
+            Command::Grep(a) => Some(&a.output),
+            Command::Flows(a) => Some(&a.output),
+            Command::Follow(_) | Command::Serve(_) => None,
+        }
+    }
+}
+
 /// Where packets come from, shared by every subcommand that reads packets.
 #[derive(Debug, Args, Clone)]
 pub struct SourceArgs {
@@ -96,6 +110,36 @@ pub struct OutputArgs {
     /// No colours, even on a terminal (NO_COLOR is honoured too).
     #[arg(long = "no-color")]
     pub no_color: bool,
+    /// Times in text: `clock` (HH:MM:SS.micros, the default, as tcpdump), `date`
+    /// (YYYY-MM-DD HH:MM:SS.micros, as tcpdump -tttt), `epoch` (seconds since 1970, as
+    /// tcpdump -tt), `relative` (seconds since the first packet, as tcpdump -ttttt), `delta`
+    /// (seconds since the previous line, as tcpdump -ttt). JSON always has epoch seconds.
+    #[arg(
+        short = 't',
+        long = "time",
+        value_name = "FORMAT",
+        default_value = "clock"
+    )]
+    pub time: TimeFormat,
+    /// Clock and date times in UTC instead of local time (`TZ` sets the local zone).
+    #[arg(long)]
+    pub utc: bool,
+}
+
+/// How text output writes times (`-t`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum TimeFormat {
+    /// `HH:MM:SS.micros`.
+    #[default]
+    Clock,
+    /// `YYYY-MM-DD HH:MM:SS.micros`.
+    Date,
+    /// Seconds since 1970-01-01 UTC, with microseconds.
+    Epoch,
+    /// Seconds since the first packet shown.
+    Relative,
+    /// Seconds since the previous time shown.
+    Delta,
 }
 
 /// Status codes as inclusive ranges (`5xx` is 500-599), for `--status`.

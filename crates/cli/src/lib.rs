@@ -22,6 +22,9 @@ use error::CliError;
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Result<(), CliError> {
+    if let Some(o) = cli.command.output() {
+        output::set_time_format(o.time, o.utc);
+    }
     match cli.command {
         Command::Devices(a) => cmd::devices::run(&a),
         Command::Capture(a) => cmd::capture::run(&a),

@@ -10,8 +10,13 @@ use pcap_decode::build::{EthSpec, ethernet_frame};
 
 const BIN: &str = env!("CARGO_BIN_EXE_pcap-cli");
 
+/// Runs the binary with times in UTC, whatever the machine's zone.
 fn run(args: &[&str]) -> Output {
-    Command::new(BIN).args(args).output().unwrap()
+    Command::new(BIN)
+        .args(args)
+        .env("TZ", "UTC")
+        .output()
+        .unwrap()
 }
 
 /// An IPv4 fragment of a TCP datagram from 10.0.0.1 to 10.0.0.2, id 0x1234: `offset` in

@@ -872,3 +872,55 @@ fn grep_highlights_the_match_on_a_terminal_only() {
         "{tty:?}"
     );
 }
+
+/// `-t` formats and local time: the first packets of the sample (2023-11-14 22:13:20.000025
+/// UTC) as each format writes them, in a zone five hours west of UTC unless `--utc`.
+#[test]
+fn time_formats_and_zones() {
+    let first_two = |args: &[&str]| -> Vec<String> {
+        let mut a = vec!["capture", "-q", "-r"];
+        let path = sample();
+        a.push(&path);
+        a.extend_from_slice(args);
+        let o = Command::new(BIN)
+            .args(&a)
+            .env("TZ", "EST5")
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{o:?}");
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .take(3)
+            .map(|l| {
+                l.split(' ')
+                    .take(if args.contains(&"date") { 2 } else { 1 })
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect()
+    };
+    assert_eq!(
+        first_two(&[]),
+        ["17:13:20.000025", "17:13:20.000026", "17:13:20.000031"]
+    );
+    assert_eq!(first_two(&["--utc"])[0], "22:13:20.000025");
+    assert_eq!(first_two(&["-t", "date"])[0], "2023-11-14 17:13:20.000025");
+    assert_eq!(
+        first_two(&["-t", "date", "--utc"])[0],
+        "2023-11-14 22:13:20.000025"
+    );
+    assert_eq!(first_two(&["-t", "epoch"])[0], "1700000000.000025");
+    assert_eq!(
+        first_two(&["-t", "relative"]),
+        ["0.000000", "0.000001", "0.000006"]
+    );
+    assert_eq!(
+        first_two(&["-t", "delta"]),
+        ["0.000000", "0.000001", "0.000005"]
+    );
+    let o = Command::new(BIN)
+        .args(["capture", "-t", "weekday", "-r", &sample()])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+}
