@@ -10,6 +10,7 @@ use super::{Heads, Printer};
 use crate::color::Color;
 use crate::defrag::Described;
 use crate::output::write_time;
+use crate::render::escape::{Escaped, Text};
 
 /// Longest WebSocket text shown on one human-readable line.
 const WS_TEXT_SHOWN: usize = 200;
@@ -51,16 +52,16 @@ impl Printer {
         let target = match request {
             Some(r) => match r.host() {
                 Some(h) if r.uri.starts_with('/') => {
-                    format!("{}{}", String::from_utf8_lossy(h), r.uri)
+                    format!("{}{}", Escaped::plain(h), Escaped::plain(r.uri))
                 }
-                _ => r.uri.to_owned(),
+                _ => Escaped::plain(r.uri).to_string(),
             },
             None => String::new(),
         };
         let _ = write!(
             l,
             "  {} {}",
-            self.palette.paint(Color::Bold, method),
+            self.palette.paint(Color::Bold, Escaped::plain(method)),
             target
         );
         let response = heads.response;
@@ -75,7 +76,8 @@ impl Printer {
                 let _ = write!(
                     l,
                     " -> {}",
-                    self.palette.paint(color, format_args!("{status} {reason}"))
+                    self.palette
+                        .paint(color, format_args!("{status} {}", Escaped::plain(reason)))
                 );
                 let size = rec.response_decoded_len.unwrap_or(rec.response_body_len);
                 let _ = write!(l, " (");
@@ -113,8 +115,8 @@ impl Printer {
                 let _ = writeln!(
                     l,
                     "    {mark} {}: {}",
-                    self.palette.paint(Color::Dim, name),
-                    value.escape_ascii()
+                    self.palette.paint(Color::Dim, Escaped::plain(name)),
+                    Escaped(value, Text::VALUE)
                 );
             }
         }
@@ -143,7 +145,7 @@ impl Printer {
         if let Some(t) = text {
             let shown = t.get(..WS_TEXT_SHOWN).unwrap_or(t);
             let more = if shown.len() < t.len() { "..." } else { "" };
-            let _ = write!(l, ": \"{}\"{more}", shown.escape_ascii());
+            let _ = write!(l, ": \"{}\"{more}", Escaped(shown, Text::VALUE));
         }
         l.push('\n');
         self.out.buffer().extend_from_slice(l.as_bytes());
@@ -216,7 +218,8 @@ impl Printer {
     }
 }
 
-/// Writes a body preview: text as text (indented), anything else summarised.
+/// Writes a body preview: text as text (indented, each line through the terminal policy,
+/// tabs kept), anything else summarised.
 fn write_body(l: &mut String, label: &str, body: &[u8], limit: usize, truncated: bool) {
     let shown = body.get(..limit).unwrap_or(body);
     let cut = if shown.len() < body.len() || truncated {
@@ -228,7 +231,7 @@ fn write_body(l: &mut String, label: &str, body: &[u8], limit: usize, truncated:
         Ok(text) if !text.chars().any(|c| c.is_control() && !c.is_whitespace()) => {
             let _ = writeln!(l, "    {label}, {}{cut}:", Bytes(body.len() as u64));
             for line in text.lines() {
-                let _ = writeln!(l, "      {line}");
+                let _ = writeln!(l, "      {}", Escaped(line.as_bytes(), Text::BODY_LINE));
             }
         }
         _ => {
