@@ -103,7 +103,9 @@ fn headless_chromium_renders_the_feed() {
     }
     feed.send(FeedItem::End).unwrap();
     wait_for(&server, |s| s.ended);
-    let base = format!("http://{}/", server.local_addr());
+    // The URL printed at start, token included: the page, its assets and its WebSocket
+    // must all get through with it.
+    let base = server.url();
 
     let dom = dump_dom(&bin, &base);
     for uri in session_uris() {
@@ -125,7 +127,7 @@ fn headless_chromium_renders_the_feed() {
     assert!(dom.contains("capture ended"), "status");
 
     // The filter box and the details pane, through the page's query parameters.
-    let dom = dump_dom(&bin, &format!("{base}?filter=api/&select=3"));
+    let dom = dump_dom(&bin, &format!("{base}&filter=api/&select=3"));
     let shown = |id: &str| {
         let start = dom.find(&format!("id=\"{id}\">")).map(|i| i + id.len() + 6);
         start
@@ -145,7 +147,7 @@ fn headless_chromium_renders_the_feed() {
         let shot = format!("--screenshot={}", PathBuf::from(path).display());
         chromium(
             &bin,
-            &format!("{base}?select=5"),
+            &format!("{base}&select=5"),
             &[&shot, "--window-size=1280,800", "--hide-scrollbars"],
         );
     }

@@ -9,7 +9,7 @@
   const el = {
     filter: $("filter"), pause: $("pause"), clear: $("clear"), status: $("status"),
     packets: $("count-packets"), bytes: $("count-bytes"), tx: $("count-tx"),
-    captureDrops: $("count-capture-drops"), viewDrops: $("count-view-drops"),
+    captureDrops: $("count-capture-drops"), viewDrops: $("count-view-drops"), cut: $("count-cut"),
     packetRows: $("packet-rows"), txRows: $("tx-rows"), detail: $("detail-body"),
     packetsShown: $("packets-shown"), txShown: $("tx-shown"),
     packetsScroll: $("packets-scroll"), txScroll: $("tx-scroll"),
@@ -211,6 +211,8 @@
     const view = (s.view_drops || 0) + state.pendingDropped;
     el.viewDrops.textContent = fmtInt(view);
     el.viewDrops.classList.toggle("alert", view > 0);
+    el.cut.textContent = fmtInt(s.cut || 0);
+    el.cut.classList.toggle("alert", (s.cut || 0) > 0);
   }
 
   // ---- details -------------------------------------------------------------------------
@@ -229,8 +231,12 @@
   function showDetail(row) {
     if (state.selected) state.selected.classList.remove("sel");
     state.selected = row; row.classList.add("sel");
-    const { kind, data: d } = row._item;
+    const { kind, data: d, cut } = row._item;
     const out = [];
+    if (cut) {
+      out.push(para("Too large to show whole: " + fmtInt(cut.strings) + " long values cut (each ends with …[N bytes cut]), " +
+        fmtInt(cut.elements) + " list entries left out, " + fmtBytes(cut.bytes) + " not shown.", "hint cut"));
+    }
     if (kind === "http") {
       const req = d.request || {}, resp = d.response;
       out.push(h3((req.method || "") + " " + (req.uri || "") + " " + (req.version || "")));
@@ -308,7 +314,11 @@
     }
   }
   function connect() {
-    const ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws");
+    // The cookie set by the first load carries the token; the URL's ?token= is passed on too,
+    // for a browser that keeps no cookies.
+    const token = new URLSearchParams(location.search).get("token");
+    const ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws" +
+      (token ? "?token=" + encodeURIComponent(token) : ""));
     ws.onopen = () => {
       state.retry = 500;
       // The server replays its history on every connection: start from a clean slate.
