@@ -280,7 +280,7 @@ fn paint_if<T: std::fmt::Display>(
 }
 
 /// Appends bytes for a terminal under the shared policy ([`crate::render::escape`]), with
-/// `\` backslashed.
+/// `\` backslashed and every non-ASCII byte as `\xNN` ([`Text::GREP`]).
 fn escape(out: &mut String, bytes: &[u8]) {
     // Writing into a String cannot fail.
     let _ = write_text(out, bytes, Text::GREP);

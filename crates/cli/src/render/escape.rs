@@ -26,8 +26,9 @@
 //! Outputs differ only in what the policy leaves to them ([`Text`]): which printable ASCII
 //! characters get a backslash so the text reads back unambiguously where it is shown (a
 //! header value keeps the `\"`, `\'` and `\\` it always had), whether a tab stays a tab in
-//! a body shown line by line, and DNS names, which are octets rather than text and show
-//! every non-ASCII byte as `\xNN` (as dig shows them as `\DDD`). Whatever the [`Text`],
+//! a body shown line by line, and whether the bytes are shown as text at all: DNS names
+//! (octets, which dig shows as `\DDD`) and `grep`'s matches and context (a regular
+//! expression over bytes, often in binary data) show every non-ASCII byte as `\xNN`. Whatever the [`Text`],
 //! no output contains a control character, a raw C1 byte or a bidi control, and it is
 //! valid UTF-8.
 //!
@@ -97,10 +98,14 @@ impl Text {
         backslash: Backslash::All,
         ..Text::PLAIN
     };
-    /// `grep`'s matches and context: `\` backslashed.
+    /// `grep`'s matches and context: `\` backslashed, ASCII only. grep searches bytes (its
+    /// patterns run with Unicode off) and its context is often binary (compressed or
+    /// encrypted bodies), where two random bytes that happen to be valid UTF-8 would show
+    /// as a stray letter, right-to-left ones included: every non-ASCII byte is `\xNN`.
     pub const GREP: Text = Text {
         backslash: Backslash::Backslash,
-        ..Text::PLAIN
+        ascii_only: true,
+        keep_tab: false,
     };
     /// One line of a body shown line by line: tabs kept.
     pub const BODY_LINE: Text = Text {
@@ -558,6 +563,7 @@ mod tests {
         assert_eq!(text(b"a\tb", Text::BODY_LINE), "a\tb");
         assert_eq!(text(b"\"it's\" \\", Text::VALUE), r#"\"it\'s\" \\"#);
         assert_eq!(text(b"\"it's\" \\", Text::GREP), r#""it's" \\"#);
+        assert_eq!(text("é\u{9b}".as_bytes(), Text::GREP), r"\xc3\xa9\xc2\x9b");
         assert_eq!(text("\u{9b}é".as_bytes(), Text::DNS), r"\xc2\x9b\xc3\xa9");
     }
 

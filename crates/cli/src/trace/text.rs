@@ -143,7 +143,12 @@ impl Printer {
             Bytes(len as u64)
         );
         if let Some(t) = text {
-            let shown = t.get(..WS_TEXT_SHOWN).unwrap_or(t);
+            // Cut on a character boundary (the text is UTF-8), not inside one.
+            let mut end = WS_TEXT_SHOWN.min(t.len());
+            while t.get(end).is_some_and(|&b| b & 0xc0 == 0x80) {
+                end -= 1;
+            }
+            let shown = t.get(..end).unwrap_or(t);
             let more = if shown.len() < t.len() { "..." } else { "" };
             let _ = write!(l, ": \"{}\"{more}", Escaped(shown, Text::VALUE));
         }
