@@ -28,9 +28,9 @@
 //! header value keeps the `\"`, `\'` and `\\` it always had), whether a tab stays a tab in
 //! a body shown line by line, and whether the bytes are shown as text at all: DNS names
 //! (octets, which dig shows as `\DDD`) and `grep`'s matches and context (a regular
-//! expression over bytes, often in binary data) show every non-ASCII byte as `\xNN`. Whatever the [`Text`],
-//! no output contains a control character, a raw C1 byte or a bidi control, and it is
-//! valid UTF-8.
+//! expression over bytes, often in binary data) show every non-ASCII byte as `\xNN`.
+//! Whatever the [`Text`], the output is valid UTF-8 with no control character (but the
+//! tab a body line keeps), no C1 control and no bidi control.
 //!
 //! # JSON
 //!
@@ -50,8 +50,9 @@ use std::fmt::{self, Write as _};
 /// How a JSON string holds what is not printable ASCII.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JsonStyle {
-    /// Valid UTF-8 kept as is; `\n`, `\r`, `\t` as those escapes; other control characters
-    /// and DEL as `\u00XX`; bytes that are not valid UTF-8 as `\u00XX` (read as Latin-1).
+    /// Valid UTF-8 kept as is, but for C1 and bidi controls, written `\uXXXX`; `\n`, `\r`,
+    /// `\t` as those escapes; other control characters and DEL as `\u00XX`; bytes that are
+    /// not valid UTF-8 as `\u00XX` (read as Latin-1).
     Utf8,
     /// ASCII output whatever the input: every byte read as Latin-1, and everything outside
     /// printable ASCII as `\uXXXX` (control characters included: `\n` is `\u000a`). Text
