@@ -335,11 +335,24 @@ pub struct FollowArgs {
 
 /// `serve`.
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Access: serve prints the page's address with a random token, \
+    http://127.0.0.1:8080/?token=<32 hex digits> (128 bits from the operating system), as \
+    Jupyter does. The page, its assets, /api/stats and the WebSocket all refuse a request \
+    without the token (401) or with a wrong one (403); it travels in the URL, as \
+    'Authorization: Bearer TOKEN', or in the cookie the first page load sets. There is no \
+    option to turn it off, on loopback either: every user of the machine can reach a \
+    loopback port, and the captured traffic holds their cookies and passwords.\n\n\
+    Large items: a transaction or message over 64 KiB of JSON is shown with its long values \
+    cut (each ends with '…[N bytes cut]'), never dropped; the page and the end of the run \
+    count them."
+)]
 pub struct ServeArgs {
     /// Packet source.
     #[command(flatten)]
     pub source: SourceArgs,
-    /// Address to listen on (a non-loopback address prints a warning).
+    /// Address to listen on. The token is required on any address; a non-loopback one
+    /// prints a warning, since the page is plain HTTP and the token travels in clear.
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
     /// With -r, replay as fast as possible instead of at capture speed.

@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use pcap_capture::CaptureError;
 
+use crate::render::escape::Escaped;
+
 /// Why a subcommand stopped early.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -12,7 +14,7 @@ pub enum CliError {
     #[error("{0}")]
     Capture(#[from] CaptureError),
     /// Reading a capture file failed (missing, unreadable, damaged).
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {source}", Escaped::path(path))]
     Read {
         /// The capture file.
         path: PathBuf,
@@ -20,7 +22,7 @@ pub enum CliError {
         source: CaptureError,
     },
     /// A file or directory could not be written or created.
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {source}", Escaped::path(path))]
     Io {
         /// The file concerned.
         path: PathBuf,

@@ -12,7 +12,8 @@
 //! not sorted by `startedDateTime`: sessions overlap, so a later request can complete first.
 //! HAR 1.2 calls sorted entries "preferred" and adds that "the reader application should
 //! always make sure the array is sorted (if required for the import)". Bodies are included
-//! only as far as `--body-limit` allows.
+//! only as far as `--body-limit` allows. Strings escape C1 and bidi controls as `\uXXXX`, as
+//! every JSON output does (see [`crate::render::escape`]).
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -180,7 +181,7 @@ impl Har {
     fn write_entry(&mut self, entry: &Value) -> std::io::Result<()> {
         self.out.write_all(if self.any { b",\n" } else { b"\n" })?;
         self.any = true;
-        serde_json::to_writer(&mut self.out, entry)?;
+        crate::render::escape::write_safe_json(&mut self.out, entry)?;
         Ok(())
     }
 

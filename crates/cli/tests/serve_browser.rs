@@ -103,7 +103,9 @@ fn headless_chromium_renders_the_feed() {
     }
     feed.send(FeedItem::End).unwrap();
     wait_for(&server, |s| s.ended);
-    let base = format!("http://{}/", server.local_addr());
+    // The URL printed at start, token included: the page, its assets and its WebSocket
+    // must all get through with it.
+    let base = server.url();
 
     let dom = dump_dom(&bin, &base);
     for uri in session_uris() {
@@ -125,7 +127,7 @@ fn headless_chromium_renders_the_feed() {
     assert!(dom.contains("capture ended"), "status");
 
     // The filter box and the details pane, through the page's query parameters.
-    let dom = dump_dom(&bin, &format!("{base}?filter=api/&select=3"));
+    let dom = dump_dom(&bin, &format!("{base}&filter=api/&select=3"));
     let shown = |id: &str| {
         let start = dom.find(&format!("id=\"{id}\">")).map(|i| i + id.len() + 6);
         start
@@ -145,7 +147,7 @@ fn headless_chromium_renders_the_feed() {
         let shot = format!("--screenshot={}", PathBuf::from(path).display());
         chromium(
             &bin,
-            &format!("{base}?select=5"),
+            &format!("{base}&select=5"),
             &[&shot, "--window-size=1280,800", "--hide-scrollbars"],
         );
     }
@@ -154,6 +156,32 @@ fn headless_chromium_renders_the_feed() {
 
 /// `pcap-cli serve -r` on the repository's sample capture, as a user would run it: the page
 /// shows the capture's transactions (the generator's truth) and packet count.
+/// Strings off the wire that would hide or reorder text on the page (a bidi override, a C1
+/// CSI, ESC) are shown escaped, as on the terminal.
+#[test]
+fn page_shows_control_and_bidi_characters_escaped() {
+    let Some(bin) = chromium_or_skip("page_shows_control_and_bidi_characters_escaped") else {
+        return;
+    };
+    let (server, feed) = start(|_| {});
+    let summary =
+        serde_json::to_string("GET /evil\u{202e}gnp.exe \u{9b}2J \u{1b}]0;t\u{7}").unwrap();
+    feed.send(FeedItem::Packet(format!(
+        "{{\"frame\":1,\"ts\":1.0,\"caplen\":60,\"len\":60,\"summary\":{summary}}}"
+    )))
+    .unwrap();
+    feed.send(FeedItem::End).unwrap();
+    wait_for(&server, |s| s.ended);
+    let dom = dump_dom(&bin, &server.url());
+    assert!(
+        dom.contains(r"GET /evil\u{202e}gnp.exe \u{9b}2J \x1b]0;t\x07"),
+        "escaped summary not rendered"
+    );
+    for raw in ['\u{202e}', '\u{9b}', '\u{1b}'] {
+        assert!(!dom.contains(raw), "{raw:?} rendered raw");
+    }
+}
+
 #[test]
 fn serve_r_sample_capture_in_headless_chromium() {
     use std::io::{BufRead, BufReader};

@@ -17,16 +17,28 @@ fn run_announces_its_address_and_stops_on_ctrl_c() {
     let mut config = ServeConfig::default();
     config.listen = "127.0.0.1:0".parse().unwrap();
     let server = std::thread::spawn(move || {
-        serve::run(config, rx, move |addr| ready_tx.send(addr).unwrap())
+        serve::run(config, rx, move |addr, url: &str| {
+            ready_tx.send((addr, url.to_owned())).unwrap();
+        })
     });
-    let addr = ready.recv().unwrap();
+    let (addr, url) = ready.recv().unwrap();
     assert!(addr.ip().is_loopback() && addr.port() != 0);
+    // The URL to open, as Jupyter prints it: 128 bits of token in hex.
+    let token = url
+        .strip_prefix(&format!("http://{addr}/?token="))
+        .unwrap_or_else(|| panic!("{url}"));
+    assert!(
+        token.len() == 32 && token.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{url}"
+    );
+    let auth = format!("Authorization: Bearer {token}\r\n");
     for item in session() {
         feed.send(item).unwrap();
     }
     feed.send(FeedItem::End).unwrap();
-    assert_eq!(http_get(addr, "/healthz", ""), (200, "ok\n".into()));
-    let (status, stats) = http_get(addr, "/api/stats", "");
+    assert_eq!(http_get(addr, "/healthz", "").0, 401);
+    assert_eq!(http_get(addr, "/healthz", &auth), (200, "ok\n".into()));
+    let (status, stats) = http_get(addr, "/api/stats", &auth);
     assert_eq!(status, 200);
     assert!(stats.contains("\"capture\""), "{stats}");
 
@@ -36,7 +48,8 @@ fn run_announces_its_address_and_stops_on_ctrl_c() {
         .status()
         .unwrap();
     assert!(killed.success());
-    server.join().unwrap().unwrap();
+    let stats = server.join().unwrap().unwrap();
+    assert_eq!(stats.cut, 0);
     // The port is free again.
     assert!(std::net::TcpStream::connect(addr).is_err());
 }

@@ -25,7 +25,7 @@ fn stalled_browser_loses_oldest_items_and_is_told_how_many() {
         .unwrap();
     // Connect, then leave the socket unread while the capture runs.
     let mut stalled = rt.block_on(async {
-        let url = format!("ws://{}/ws", server.local_addr());
+        let url = format!("ws://{}/ws?token={}", server.local_addr(), server.token());
         tokio_tungstenite::connect_async(url).await.unwrap().0
     });
     wait_for(&server, |s| s.clients.len() == 1);

@@ -221,11 +221,7 @@ fn click_filter_pause_resume_in_chromium() {
     }
     wait_for(&server, |s| s.published == 70);
     let driver = Driver::start(&chromedriver, &chromium);
-    driver.session_call(
-        "POST",
-        "/url",
-        Some(json!({"url": format!("http://{}/", server.local_addr())})),
-    );
+    driver.session_call("POST", "/url", Some(json!({"url": server.url()})));
     driver.wait_js(TX_ROWS, json!(21));
     driver.wait_js(PACKET_ROWS, json!(49));
 

@@ -1,6 +1,6 @@
 // pcap-cli serve: renders the WebSocket feed described in crates/cli/src/serve/mod.rs.
 // Plain DOM, no framework. Captured data is only ever inserted with textContent, never as
-// HTML: the traffic being watched may be hostile.
+// HTML, and through safe(): the traffic being watched may be hostile.
 "use strict";
 (function () {
   const MAX_ROWS = 2000;      // rows kept per list: the DOM stays bounded
@@ -9,7 +9,7 @@
   const el = {
     filter: $("filter"), pause: $("pause"), clear: $("clear"), status: $("status"),
     packets: $("count-packets"), bytes: $("count-bytes"), tx: $("count-tx"),
-    captureDrops: $("count-capture-drops"), viewDrops: $("count-view-drops"),
+    captureDrops: $("count-capture-drops"), viewDrops: $("count-view-drops"), cut: $("count-cut"),
     packetRows: $("packet-rows"), txRows: $("tx-rows"), detail: $("detail-body"),
     packetsShown: $("packets-shown"), txShown: $("tx-shown"),
     packetsScroll: $("packets-scroll"), txScroll: $("tx-scroll"),
@@ -21,9 +21,19 @@
   };
 
   // ---- small helpers -------------------------------------------------------------------
+  // Control characters and bidi overrides off the wire could hide or reorder what the page
+  // shows, as on a terminal: every text goes through safe(), which writes them as \u{..}
+  // (the policy of crates/cli/src/render/escape.rs; tab and line breaks are layout here).
+  const UNSAFE = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+  function safe(text) {
+    return text == null ? "" : String(text).replace(UNSAFE, (c) => {
+      const n = c.charCodeAt(0);
+      return n < 0x80 ? "\\x" + n.toString(16).padStart(2, "0") : "\\u{" + n.toString(16) + "}";
+    });
+  }
   function td(text, cls) {
     const c = document.createElement("td");
-    c.textContent = text == null ? "" : String(text);
+    c.textContent = safe(text);
     if (cls) c.className = cls;
     return c;
   }
@@ -92,7 +102,7 @@
     const proto = info.proto.toLowerCase();
     tr.append(td(p.frame ?? state.seenPackets, "num"), td(relTime(p.ts), "num"), td(info.src), td(info.dst),
       td(info.proto.toUpperCase(), "p-" + proto.replace(/v6$/, "")), td(info.len, "num"), td(info.summary, "info"));
-    tr.title = info.summary;
+    tr.title = safe(info.summary);
     tr._search = [info.summary, info.src, info.dst, info.proto].join(" ").toLowerCase();
     tr._item = { kind: "packet", data: p };
     return tr;
@@ -111,7 +121,7 @@
     const size = resp ? resp.body_len : req.body_len;
     tr.append(td(relTime(req.ts ?? h.ts), "num"), kind, td((req.method || "?") + " " + url, "info"), td(status, "st " + scls),
       td(size == null ? "" : fmtBytes(size), "num"));
-    tr.title = (req.method || "") + " " + url;
+    tr.title = safe((req.method || "") + " " + url);
     tr._search = [req.method, url, host, h.client, h.server, status, header(resp && resp.headers, "content-type")]
       .join(" ").toLowerCase();
     return tr;
@@ -126,7 +136,7 @@
     const text = arrow + " " + (w.opcode || "") + (body ? " " + body : "");
     tr.append(td(relTime(w.ts), "num"), kind, td(text, "info"), td(w.dir === "s2c" ? "from server" : "to server", "snone"),
       td(w.len == null ? "" : fmtBytes(w.len), "num"));
-    tr.title = text;
+    tr.title = safe(text);
     tr._search = [text, w.client, w.server, w.opcode].join(" ").toLowerCase();
     return tr;
   }
@@ -137,7 +147,7 @@
     const what = t.summary || [t.event, t.client, t.server && "→ " + t.server].filter(Boolean).join(" ") || JSON.stringify(t);
     tr.append(td(relTime(t.ts), "num"), kind, td(what, "info"), td(t.reason || t.state || "", "snone"),
       td(t.bytes == null ? "" : fmtBytes(t.bytes), "num"));
-    tr.title = what;
+    tr.title = safe(what);
     tr.className = "muted";
     tr._search = [what, t.client, t.server].join(" ").toLowerCase();
     return tr;
@@ -211,12 +221,14 @@
     const view = (s.view_drops || 0) + state.pendingDropped;
     el.viewDrops.textContent = fmtInt(view);
     el.viewDrops.classList.toggle("alert", view > 0);
+    el.cut.textContent = fmtInt(s.cut || 0);
+    el.cut.classList.toggle("alert", (s.cut || 0) > 0);
   }
 
   // ---- details -------------------------------------------------------------------------
-  function h3(text) { const h = document.createElement("h3"); h.textContent = text; return h; }
-  function para(text, cls) { const p = document.createElement("p"); p.textContent = text; if (cls) p.className = cls; return p; }
-  function pre(text) { const p = document.createElement("pre"); p.textContent = text; return p; }
+  function h3(text) { const h = document.createElement("h3"); h.textContent = safe(text); return h; }
+  function para(text, cls) { const p = document.createElement("p"); p.textContent = safe(text); if (cls) p.className = cls; return p; }
+  function pre(text) { const p = document.createElement("pre"); p.textContent = safe(text); return p; }
   function headerTable(headers) {
     const t = document.createElement("table");
     for (const h of Array.isArray(headers) ? headers : []) {
@@ -229,8 +241,12 @@
   function showDetail(row) {
     if (state.selected) state.selected.classList.remove("sel");
     state.selected = row; row.classList.add("sel");
-    const { kind, data: d } = row._item;
+    const { kind, data: d, cut } = row._item;
     const out = [];
+    if (cut) {
+      out.push(para("Too large to show whole: " + fmtInt(cut.strings) + " long values cut (each ends with …[N bytes cut]), " +
+        fmtInt(cut.elements) + " list entries left out, " + fmtBytes(cut.bytes) + " not shown.", "hint cut"));
+    }
     if (kind === "http") {
       const req = d.request || {}, resp = d.response;
       out.push(h3((req.method || "") + " " + (req.uri || "") + " " + (req.version || "")));
@@ -308,7 +324,11 @@
     }
   }
   function connect() {
-    const ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws");
+    // The cookie set by the first load carries the token; the URL's ?token= is passed on too,
+    // for a browser that keeps no cookies.
+    const token = new URLSearchParams(location.search).get("token");
+    const ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws" +
+      (token ? "?token=" + encodeURIComponent(token) : ""));
     ws.onopen = () => {
       state.retry = 500;
       // The server replays its history on every connection: start from a clean slate.

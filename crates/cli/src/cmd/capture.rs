@@ -13,6 +13,7 @@ use crate::cmd::sessions;
 use crate::error::{CliError, flow};
 use crate::input::Input;
 use crate::output::{Output, write_time};
+use crate::render::escape::Escaped;
 use crate::render::{json, write_summary};
 use crate::summary::Counts;
 
@@ -101,7 +102,7 @@ fn save(input: &mut Input, path: &std::path::Path) -> Result<(), CliError> {
     eprintln!(
         "pcap-cli: {} packets written to {}",
         saver.saved,
-        path.display()
+        Escaped::path(path)
     );
     input.finish(&Counts::of(&analyzer, false));
     result

@@ -39,6 +39,7 @@ use crate::args::FollowArgs;
 use crate::cmd::sessions::analyze;
 use crate::error::{CliError, flow};
 use crate::input::Input;
+use crate::render::escape::Escaped;
 use crate::render::json::{Arr, Obj};
 
 /// Most stream files open at the same time.
@@ -112,7 +113,7 @@ pub fn run(args: &FollowArgs) -> Result<(), CliError> {
              (marked \"error\" in {})",
             follow.skipped,
             if follow.skipped == 1 { "" } else { "s" },
-            follow.index_path.display()
+            Escaped::path(&follow.index_path)
         );
     }
     println!(
@@ -390,7 +391,7 @@ impl Follow {
     /// bytes are ignored, its index line says why, and a warning names the file.
     fn skip(&mut self, key: (u64, Direction), e: std::io::Error) {
         let path = self.dir.join(self.name_of(key));
-        let message = format!("{}: {e}", path.display());
+        let message = format!("{}: {e}", Escaped::path(&path));
         for d in Direction::BOTH {
             self.open.remove(&(key.0, d));
         }

@@ -34,6 +34,7 @@ use crate::color::{Color, Palette};
 use crate::error::{CliError, flow};
 use crate::input::Input;
 use crate::output::{Output, write_time};
+use crate::render::escape::{Text, write_text};
 use crate::render::json::Obj;
 
 /// Runs `grep`.
@@ -278,21 +279,11 @@ fn paint_if<T: std::fmt::Display>(
     }
 }
 
-/// Appends bytes for a terminal: printable ASCII as is, `\r` `\n` `\t` `\\` escaped, other
-/// bytes as `\xHH`.
+/// Appends bytes for a terminal under the shared policy ([`crate::render::escape`]), with
+/// `\` backslashed and every non-ASCII byte as `\xNN` ([`Text::GREP`]).
 fn escape(out: &mut String, bytes: &[u8]) {
-    for &b in bytes {
-        match b {
-            b'\\' => out.push_str("\\\\"),
-            b'\r' => out.push_str("\\r"),
-            b'\n' => out.push_str("\\n"),
-            b'\t' => out.push_str("\\t"),
-            0x20..=0x7e => out.push(char::from(b)),
-            _ => {
-                let _ = write!(out, "\\x{b:02x}");
-            }
-        }
-    }
+    // Writing into a String cannot fail.
+    let _ = write_text(out, bytes, Text::GREP);
 }
 
 /// `--packet`: the matches in the packet being handled, waiting for the reassembler to say

@@ -33,10 +33,20 @@ pub fn run(args: &ServeArgs) -> Result<(), CliError> {
         listen: args.listen,
         ..ServeConfig::default()
     };
-    serve::run(config, rx, |addr| {
-        eprintln!("pcap-cli: serving on http://{addr}/ (Ctrl-C to stop)");
+    let stats = serve::run(config, rx, |_, url| {
+        eprintln!("pcap-cli: serving on {url} (open this address; Ctrl-C to stop)");
     })
     .map_err(|e| CliError::Serve(e.to_string()))?;
+    if stats.cut > 0 {
+        eprintln!(
+            "pcap-cli: {} item{} over {} KiB of JSON {} shown with long values cut \
+             (each ends with \"…[N bytes cut]\" on the page)",
+            stats.cut,
+            if stats.cut == 1 { "" } else { "s" },
+            serve::DEFAULT_MAX_ITEM_BYTES >> 10,
+            if stats.cut == 1 { "was" } else { "were" },
+        );
+    }
     // A capture that failed (a damaged file) has said so on stderr already; its error also
     // sets the exit code. A live capture still running ends with the process.
     if capture.is_finished() {

@@ -2,15 +2,15 @@
 //! `capture --json` line.
 //!
 //! Names are written label by label joined by `.` (as tshark does; a `.` inside a label is
-//! not escaped), the root name as `<Root>` (tshark's spelling). In text, bytes outside printable ASCII are `\xNN`
-//! ([`TextStyle::Hex`]); in JSON, every byte is read as Latin-1 and the string is ASCII
+//! not escaped), the root name as `<Root>` (tshark's spelling). In text, names and strings
+//! go through the terminal policy with every non-ASCII byte as `\xNN` ([`Text::DNS`]); in JSON, every byte is read as Latin-1 and the string is ASCII
 //! ([`JsonStyle::Ascii`](super::escape::JsonStyle::Ascii)).
 
 use std::fmt::{self, Write as _};
 
 use pcap_decode::dns::{DnsMessage, Name, Rdata, Section, type_name};
 
-use super::escape::{JsonAscii, TextStyle, write_text_bytes};
+use super::escape::{JsonAscii, Text, write_text};
 
 /// Most answers listed in a summary line before `...`.
 const SUMMARY_MAX_ANSWERS: usize = 4;
@@ -18,7 +18,7 @@ const SUMMARY_MAX_ANSWERS: usize = 4;
 /// Where rendered DNS text goes, which decides how bytes off the wire are written.
 #[derive(Clone, Copy)]
 enum Style {
-    /// Terminal text: see [`TextStyle`].
+    /// Terminal text: see [`Text::DNS`].
     Text,
     /// The inside of a JSON string: each byte as the character U+00NN, which the
     /// [`JsonAscii`] writer then escapes.
@@ -29,12 +29,8 @@ enum Style {
 fn write_bytes<W: fmt::Write>(w: &mut W, bytes: &[u8], style: Style, quoted: bool) -> fmt::Result {
     match style {
         Style::Text => {
-            let text = if quoted {
-                TextStyle::HexQuoted
-            } else {
-                TextStyle::Hex
-            };
-            write_text_bytes(w, bytes, text)
+            let text = if quoted { Text::DNS_QUOTED } else { Text::DNS };
+            write_text(w, bytes, text)
         }
         Style::Json => {
             for &b in bytes {

@@ -3,7 +3,7 @@
 
 use pcap_tls::TlsSummary;
 
-use crate::render::escape::{TextStyle, write_text_bytes};
+use crate::render::escape::Escaped;
 
 /// `TLS 1.3`, or the number in hex when it is not a known version.
 pub fn version_text(v: u16) -> String {
@@ -43,10 +43,7 @@ pub fn describe(s: &TlsSummary) -> String {
 
 /// Wire text made safe for a terminal.
 fn escaped(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    // Writing into a String cannot fail.
-    let _ = write_text_bytes(&mut out, s.as_bytes(), TextStyle::Hex);
-    out
+    Escaped::plain(s).to_string()
 }
 
 #[cfg(test)]

@@ -140,6 +140,7 @@ pub(crate) struct Hub {
     history: usize,
     published: AtomicU64,
     rejected: AtomicU64,
+    cut: AtomicU64,
     capture: Mutex<CaptureStats>,
     ended: AtomicBool,
 }
@@ -154,6 +155,7 @@ impl Hub {
             history,
             published: AtomicU64::new(0),
             rejected: AtomicU64::new(0),
+            cut: AtomicU64::new(0),
             capture: Mutex::default(),
             ended: AtomicBool::new(false),
         }
@@ -185,6 +187,16 @@ impl Hub {
     /// Counts an item that was not a JSON object and so was not sent.
     pub(crate) fn reject(&self) {
         self.rejected.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts an item that was over the size limit and sent with its long values cut.
+    pub(crate) fn note_cut(&self) {
+        self.cut.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Items sent with their long values cut so far.
+    pub(crate) fn cut(&self) -> u64 {
+        self.cut.load(Ordering::Relaxed)
     }
 
     /// Records the capture side's latest counters.
@@ -256,6 +268,7 @@ impl Hub {
         ServeStats {
             published: self.published.load(Ordering::Relaxed),
             rejected: self.rejected.load(Ordering::Relaxed),
+            cut: self.cut(),
             capture: self.capture(),
             ended: self.ended(),
             clients,

@@ -18,7 +18,7 @@
 //!     tx.send(FeedItem::End).ok();
 //! });
 //! // Blocks until Ctrl-C; the page keeps showing the capture after it has ended.
-//! serve::run(ServeConfig::default(), rx, |addr| eprintln!("serving on http://{addr}/"))?;
+//! let stats = serve::run(ServeConfig::default(), rx, |_addr, url| eprintln!("open {url}"))?;
 //! capture.join().ok();
 //! # Ok::<(), serve::ServeError>(())
 //! ```
@@ -30,9 +30,23 @@
 //! - `GET /healthz`: `ok`.
 //! - `GET /api/stats`: counters as JSON (see [`ServeStats`]).
 //!
-//! When bound to a loopback address, requests whose `Host` is not a loopback name are
-//! refused (DNS rebinding), and `/ws` refuses a browser whose `Origin` differs from `Host`
-//! (another web site reading your traffic through your browser).
+//! # Access
+//! Captured traffic holds cookies and passwords, and on a shared host every local user can
+//! connect to a loopback port, so every route needs the server's token: 128 bits from the
+//! operating system's random generator ([`ServeConfig::token`] may set one instead), in
+//! hex. [`ServerHandle::url`] is the page's address with it, `http://127.0.0.1:8080/?token=…`,
+//! which `pcap-cli serve` prints at start, as Jupyter does. A request carries it as
+//! - the `token` query parameter (the printed URL; the response then sets the cookie),
+//! - an `Authorization: Bearer TOKEN` (or `token TOKEN`) header, for scripts, or
+//! - the cookie `pcap_cli_token_PORT` (`HttpOnly`, `SameSite=Strict`), which the page's own
+//!   requests (script, style, `/ws`) carry after the first load.
+//!
+//! Without a token the answer is 401, with a wrong one 403; tokens are compared in constant
+//! time. There is no way to turn the token off. On top of it, when bound to a loopback
+//! address, requests whose `Host` is not a loopback name are refused (DNS rebinding), and
+//! `/ws` refuses a browser whose `Origin` differs from `Host` (another web site reading
+//! your traffic through your browser). Over a non-loopback address the token travels in
+//! clear (plain HTTP), which the warning at start says.
 //!
 //! # WebSocket messages
 //! Server to browser only; every message is one JSON text frame:
@@ -42,13 +56,26 @@
 //!  "stats":{"packets":10,"bytes":900,"capture_drops":0,"view_drops":0,"ended":false}}
 //! ```
 //! `kind` is `packet`, `http`, `websocket` or `tcp`, and `data` is the capture side's object
-//! unchanged. Items are batched (up to [`ServeConfig::batch_max`] per message); a message with
+//! unchanged, unless it was too large (below). Items are batched (up to [`ServeConfig::batch_max`] per message); a message with
 //! an empty `items` carries fresh counters only. `view_drops` is the number of items this
 //! browser's queue has dropped since it connected. A browser that connects late first
-//! receives the last [`ServeConfig::history`] packets and transactions.
+//! receives the last [`ServeConfig::history`] packets and transactions. `stats.cut` counts
+//! the items sent cut since the server started.
+//!
+//! # Large items
+//! An item over [`ServeConfig::max_item_bytes`] (64 KiB of JSON by default: a request with
+//! a huge header, a long WebSocket text) is never dropped. Its long values are cut, in
+//! rounds, until it fits: every string longer than 4096 bytes, then 1024, 256, 64, 16, is
+//! cut on a character boundary and ends with `…[N bytes cut]`; from the third round, arrays
+//! keep only their first 1024, 256, 64, 16 elements. Keys, numbers and booleans are kept.
+//! Such an item travels with a `cut` member beside `data`:
+//! `{"kind":"http","cut":{"strings":1,"elements":0,"bytes":200704},"data":{...}}`. The page
+//! counts them ("Cut") and says so in the item's details; `pcap-cli serve` prints the count
+//! when it stops.
 
 mod fanout;
 mod pacer;
+mod shrink;
 mod web;
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
@@ -83,10 +110,15 @@ pub struct ServeConfig {
     pub history: usize,
     /// Maximum items per WebSocket message.
     pub batch_max: usize,
-    /// Largest feed item accepted, in bytes; larger ones are counted in
-    /// [`ServeStats::rejected`] and not sent. All queues hold suffixes of one stream of shared
-    /// items, so memory is at most `max(client_queue, 2 * history) * max_item_bytes`, however
-    /// many browsers watch. The capture side should keep `body_preview`s short (about 1 KiB).
+    /// The access token (see "Access" above): 16 to 256 characters among `A-Z a-z 0-9 _ -`.
+    /// `None` (the default) makes a random one when the server starts: 128 bits from the
+    /// operating system, as 32 hex digits.
+    pub token: Option<String>,
+    /// Largest feed item sent as it is, in bytes of JSON. A larger one is never dropped: its
+    /// long values are cut until it fits (see "Large items" above) and it is counted in
+    /// [`ServeStats::cut`]. All queues hold suffixes of one stream of shared items, so memory
+    /// is at most about `max(client_queue, 2 * history) * max_item_bytes`, however many
+    /// browsers watch. The capture side should keep `body_preview`s short (about 1 KiB).
     pub max_item_bytes: usize,
 }
 
@@ -97,6 +129,7 @@ impl Default for ServeConfig {
             client_queue: DEFAULT_CLIENT_QUEUE,
             history: DEFAULT_HISTORY,
             batch_max: DEFAULT_BATCH_MAX,
+            token: None,
             max_item_bytes: DEFAULT_MAX_ITEM_BYTES,
         }
     }
@@ -167,8 +200,10 @@ pub struct ClientStats {
 pub struct ServeStats {
     /// Items fanned out to the browsers.
     pub published: u64,
-    /// Feed items that were not JSON objects.
+    /// Feed items that were not JSON objects (not sent).
     pub rejected: u64,
+    /// Feed items over [`ServeConfig::max_item_bytes`], sent with their long values cut.
+    pub cut: u64,
     /// The capture side's counters.
     pub capture: CaptureStats,
     /// Whether the feed has ended ([`FeedItem::End`] or the sender dropped).
@@ -201,19 +236,44 @@ pub enum ServeError {
     /// A server thread panicked.
     #[error("serve: a server thread panicked")]
     Panicked,
+    /// The token given in [`ServeConfig::token`] is unusable.
+    #[error("serve: the token must be 16 to 256 characters among A-Z a-z 0-9 _ -")]
+    BadToken,
+    /// The operating system's random generator failed, so no token could be made.
+    #[error("serve: cannot make a token: {0}")]
+    Random(getrandom::Error),
+}
+
+/// Bytes of randomness in a token made by the server (128 bits).
+const TOKEN_BYTES: usize = 16;
+
+/// A token of [`TOKEN_BYTES`] random bytes from the operating system, in hex.
+fn random_token() -> Result<String, ServeError> {
+    let mut bytes = [0u8; TOKEN_BYTES];
+    getrandom::fill(&mut bytes).map_err(ServeError::Random)?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Whether `token` may be used: long enough to be hard to guess, and safe as is in a URL,
+/// a header and a cookie.
+fn token_ok(token: &str) -> bool {
+    (16..=256).contains(&token.len())
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 /// The warning to print when `addr` is reachable from other machines, or `None` for a
-/// loopback address. Captured traffic often holds cookies and passwords, and the page has
-/// no authentication.
+/// loopback address. Captured traffic often holds cookies and passwords, and the token
+/// that guards it travels in clear over plain HTTP.
 pub fn warn_if_exposed(addr: SocketAddr) -> Option<String> {
     if addr.ip().is_loopback() {
         return None;
     }
     Some(format!(
-        "warning: serving on {addr}, which is not a loopback address: anyone who can reach \
-         this port can watch the captured traffic (no authentication). Use 127.0.0.1 unless \
-         you mean it."
+        "warning: serving on {addr}, which is not a loopback address: the page is plain HTTP, \
+         so anyone who can see the traffic to this port can take the token and watch the \
+         captured traffic. Use 127.0.0.1 (and an SSH tunnel) unless you mean it."
     ))
 }
 
@@ -222,6 +282,7 @@ pub fn warn_if_exposed(addr: SocketAddr) -> Option<String> {
 #[derive(Debug)]
 pub struct ServerHandle {
     addr: SocketAddr,
+    token: String,
     hub: Arc<Hub>,
     stop: Arc<AtomicBool>,
     shutdown: tokio::sync::watch::Sender<bool>,
@@ -234,6 +295,16 @@ impl ServerHandle {
     /// The address actually bound (the chosen port when the config said port 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The access token every request must carry (see "Access" in the module documentation).
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
+    /// The page's address with the token: `http://ADDR/?token=TOKEN`, what to open.
+    pub fn url(&self) -> String {
+        format!("http://{}/?token={}", self.addr, self.token)
     }
 
     /// A snapshot of the counters, including each browser's queue length.
@@ -269,6 +340,11 @@ impl Drop for ServerHandle {
 /// Starts the server on its own threads and returns once it listens. The feed is drained by
 /// a dedicated thread, so the capture side's `send` never waits for a browser.
 pub fn spawn(config: ServeConfig, feed: Receiver<FeedItem>) -> Result<ServerHandle, ServeError> {
+    let token = match config.token {
+        Some(token) if token_ok(&token) => token,
+        Some(_) => return Err(ServeError::BadToken),
+        None => random_token()?,
+    };
     let listener = TcpListener::bind(config.listen).map_err(|source| ServeError::Bind {
         addr: config.listen,
         source,
@@ -301,6 +377,8 @@ pub fn spawn(config: ServeConfig, feed: Receiver<FeedItem>) -> Result<ServerHand
         shutdown: shutdown_rx,
         loopback_only: addr.ip().is_loopback(),
         batch_max: config.batch_max.max(1),
+        token: Arc::from(token.as_str()),
+        cookie: Arc::from(format!("pcap_cli_token_{}", addr.port())),
     };
     let server = std::thread::Builder::new()
         .name("pcap-serve".into())
@@ -308,6 +386,7 @@ pub fn spawn(config: ServeConfig, feed: Receiver<FeedItem>) -> Result<ServerHand
         .map_err(ServeError::Start)?;
     Ok(ServerHandle {
         addr,
+        token,
         hub,
         stop,
         shutdown,
@@ -316,15 +395,17 @@ pub fn spawn(config: ServeConfig, feed: Receiver<FeedItem>) -> Result<ServerHand
     })
 }
 
-/// Runs the web view until Ctrl-C: starts it, calls `on_ready` with the bound address, and
-/// keeps serving after the feed has ended so the page can still be browsed.
+/// Runs the web view until Ctrl-C: starts it, calls `on_ready` with the bound address and
+/// the page's URL with its token ([`ServerHandle::url`]), and keeps serving after the feed
+/// has ended so the page can still be browsed. Returns the counters as they were at the end.
 pub fn run(
     config: ServeConfig,
     feed: Receiver<FeedItem>,
-    on_ready: impl FnOnce(SocketAddr),
-) -> Result<(), ServeError> {
+    on_ready: impl FnOnce(SocketAddr, &str),
+) -> Result<ServeStats, ServeError> {
     let handle = spawn(config, feed)?;
     let addr = handle.local_addr();
+    let url = handle.url();
     let waited = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -339,12 +420,13 @@ pub fn run(
                 early = &mut ctrl_c => return early,
                 () = std::future::ready(()) => {}
             }
-            on_ready(addr);
+            on_ready(addr, &url);
             ctrl_c.await
         });
+    let stats = handle.stats();
     let stopped = handle.shutdown();
     waited.map_err(ServeError::Signal)?;
-    stopped
+    stopped.map(|()| stats)
 }
 
 /// How often the feed thread looks at the stop flag while the feed is quiet.
@@ -389,11 +471,18 @@ fn accept(hub: &Hub, item: FeedItem, max_item_bytes: usize) {
             return;
         }
     };
-    if json.len() > max_item_bytes {
-        hub.reject();
-        return;
-    }
-    match wrap(kind, &json) {
+    let wrapped = if json.len() > max_item_bytes {
+        shrink::shrink(&json, max_item_bytes).map(|(data, cut)| {
+            hub.note_cut();
+            format!(
+                "{{\"kind\":\"{kind}\",\"cut\":{{\"strings\":{},\"elements\":{},\"bytes\":{}}},\"data\":{data}}}",
+                cut.strings, cut.elements, cut.bytes
+            )
+        })
+    } else {
+        wrap(kind, &json)
+    };
+    match wrapped {
         Some(wrapped) => hub.publish(lane, Arc::from(wrapped)),
         None => hub.reject(),
     }
@@ -422,6 +511,28 @@ mod tests {
         assert!(w.contains("0.0.0.0:8080") && w.contains("not a loopback"));
         assert!(warn_if_exposed("192.0.2.7:80".parse().unwrap()).is_some());
         assert!(warn_if_exposed("[::]:80".parse().unwrap()).is_some());
+    }
+
+    #[test]
+    fn tokens_are_random_hex_and_given_ones_are_checked() {
+        let a = random_token().unwrap();
+        let b = random_token().unwrap();
+        assert_eq!(a.len(), 2 * TOKEN_BYTES);
+        assert!(a.bytes().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(a, b);
+        assert!(token_ok(&a));
+        for bad in [
+            "",
+            "short",
+            "has space 0123456789",
+            "a/b?c=d&e01234567",
+            "ééééééééééééééééé",
+        ] {
+            assert!(!token_ok(bad), "{bad}");
+        }
+        assert!(token_ok("0123456789abcdef"));
+        assert!(token_ok(&"Az09_-".repeat(40)[..240]));
+        assert!(!token_ok(&"a".repeat(257)));
     }
 
     #[test]
@@ -457,7 +568,11 @@ mod tests {
         );
         accept(&hub, FeedItem::End, max);
         let stats = hub.stats();
-        assert_eq!((stats.published, stats.rejected, stats.ended), (1, 2, true));
+        // The item over `max` was sent cut, not dropped.
+        assert_eq!(
+            (stats.published, stats.rejected, stats.cut, stats.ended),
+            (2, 1, 1, true)
+        );
         assert_eq!(
             stats.capture,
             CaptureStats {

@@ -40,6 +40,11 @@ pub(crate) struct State {
     /// Bound to loopback: only accept loopback `Host` names.
     pub loopback_only: bool,
     pub batch_max: usize,
+    /// The access token every request must carry.
+    pub token: Arc<str>,
+    /// The name of the cookie that carries it (`pcap_cli_token_PORT`: browsers share
+    /// cookies between the ports of one host, so two servers must not share a name).
+    pub cookie: Arc<str>,
 }
 
 /// Serves until the shutdown flag is raised.
@@ -88,6 +93,8 @@ fn router(state: State) -> Router {
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/api/stats", get(stats))
         .route("/ws", get(websocket))
+        // Layers run from the last one in: the Host check, then the token.
+        .layer(middleware::from_fn_with_state(state.clone(), token_guard))
         .layer(middleware::from_fn_with_state(state.clone(), host_guard))
         .layer(middleware::map_response(nosniff))
         .with_state(state)
@@ -108,11 +115,92 @@ async fn host_guard(Extract(state): Extract<State>, req: Request, next: Next) ->
     }
 }
 
-/// Every response is what its `Content-Type` says, never sniffed as something else.
+/// Lets through only requests that carry the token (query, `Authorization` or cookie, in
+/// that order of precedence): 401 without one, 403 with a wrong one. A token given in the
+/// query (the printed URL) is also set as a cookie, for the page's own requests.
+async fn token_guard(Extract(state): Extract<State>, req: Request, next: Next) -> Response {
+    let from_query = query_token(req.uri().query());
+    let set_cookie = from_query.is_some();
+    let given = from_query
+        .or_else(|| authorization_token(req.headers()))
+        .or_else(|| cookie_token(req.headers(), &state.cookie));
+    let Some(given) = given else {
+        return (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer")],
+            "token required: open the address pcap-cli serve printed (http://HOST:PORT/?token=...)\n",
+        )
+            .into_response();
+    };
+    if !same_token(given.as_bytes(), state.token.as_bytes()) {
+        return (StatusCode::FORBIDDEN, "wrong token\n").into_response();
+    }
+    let mut response = next.run(req).await;
+    if set_cookie {
+        let cookie = format!(
+            "{}={}; Path=/; HttpOnly; SameSite=Strict",
+            state.cookie, state.token
+        );
+        if let Ok(value) = header::HeaderValue::from_str(&cookie) {
+            response.headers_mut().append(header::SET_COOKIE, value);
+        }
+    }
+    response
+}
+
+/// The `token` parameter of a query string (tokens need no percent-decoding).
+fn query_token(query: Option<&str>) -> Option<String> {
+    query?
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("token="))
+        .map(str::to_owned)
+}
+
+/// `Authorization: Bearer TOKEN` (or `token TOKEN`, as Jupyter takes it).
+fn authorization_token(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    (scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("token"))
+        .then(|| token.trim().to_owned())
+}
+
+/// The value of the cookie `name` in any `Cookie` header.
+fn cookie_token(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|pair| {
+            let (n, v) = pair.trim().split_once('=')?;
+            (n == name).then(|| v.to_owned())
+        })
+}
+
+/// Compares two tokens in time that depends on their length only (which is not secret:
+/// every token the server makes has 32 characters), not on where they first differ.
+fn same_token(given: &[u8], expected: &[u8]) -> bool {
+    if given.len() != expected.len() {
+        return false;
+    }
+    let diff = given
+        .iter()
+        .zip(expected)
+        .fold(0u8, |acc, (a, b)| acc | (a ^ b));
+    std::hint::black_box(diff) == 0
+}
+
+/// Every response is what its `Content-Type` says, never sniffed as something else, and
+/// no request from the page names it (with its token) in a `Referer`.
 async fn nosniff(mut response: Response) -> Response {
-    response.headers_mut().insert(
+    let headers = response.headers_mut();
+    headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         header::HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        header::HeaderValue::from_static("no-referrer"),
     );
     response
 }
@@ -150,6 +238,7 @@ async fn stats(Extract(state): Extract<State>) -> impl IntoResponse {
     axum::Json(json!({
         "published": s.published,
         "rejected": s.rejected,
+        "cut": s.cut,
         "capture": {"packets": s.capture.packets, "bytes": s.capture.bytes, "drops": s.capture.drops},
         "ended": s.ended,
         "clients": clients,
@@ -195,6 +284,8 @@ impl Drop for Subscription<'_> {
 struct Counters {
     capture: CaptureStats,
     view_drops: u64,
+    /// Items sent with long values cut (all browsers alike).
+    cut: u64,
     ended: bool,
 }
 
@@ -253,6 +344,7 @@ fn counters(hub: &Hub, view_drops: u64) -> Counters {
     Counters {
         capture: hub.capture(),
         view_drops,
+        cut: hub.cut(),
         ended: hub.ended(),
     }
 }
@@ -275,6 +367,7 @@ fn message(items: &[Arc<str>], c: Counters) -> String {
             "bytes": c.capture.bytes,
             "capture_drops": c.capture.drops,
             "view_drops": c.view_drops,
+            "cut": c.cut,
             "ended": c.ended,
         })
         .to_string(),
@@ -315,6 +408,47 @@ mod tests {
     }
 
     #[test]
+    fn tokens_are_found_where_requests_carry_them() {
+        assert_eq!(query_token(Some("token=abc")).as_deref(), Some("abc"));
+        assert_eq!(
+            query_token(Some("filter=x&token=abc&select=1")).as_deref(),
+            Some("abc")
+        );
+        assert_eq!(query_token(Some("xtoken=abc")), None);
+        assert_eq!(query_token(None), None);
+        let mut h = HeaderMap::new();
+        h.insert(header::AUTHORIZATION, "Bearer abc".parse().unwrap());
+        assert_eq!(authorization_token(&h).as_deref(), Some("abc"));
+        h.insert(header::AUTHORIZATION, "token abc".parse().unwrap());
+        assert_eq!(authorization_token(&h).as_deref(), Some("abc"));
+        h.insert(header::AUTHORIZATION, "Basic abc".parse().unwrap());
+        assert_eq!(authorization_token(&h), None);
+        h.insert(
+            header::COOKIE,
+            "a=1; pcap_cli_token_8080=abc; pcap_cli_token_9090=def"
+                .parse()
+                .unwrap(),
+        );
+        assert_eq!(
+            cookie_token(&h, "pcap_cli_token_9090").as_deref(),
+            Some("def")
+        );
+        assert_eq!(
+            cookie_token(&h, "pcap_cli_token_8080").as_deref(),
+            Some("abc")
+        );
+        assert_eq!(cookie_token(&h, "pcap_cli_token_1"), None);
+    }
+
+    #[test]
+    fn token_comparison() {
+        assert!(same_token(b"0123456789abcdef", b"0123456789abcdef"));
+        assert!(!same_token(b"0123456789abcdeF", b"0123456789abcdef"));
+        assert!(!same_token(b"0123456789abcde", b"0123456789abcdef"));
+        assert!(!same_token(b"", b"0123456789abcdef"));
+    }
+
+    #[test]
     fn origins() {
         assert!(origin_matches("http://127.0.0.1:8080", "127.0.0.1:8080"));
         assert!(origin_matches("http://LocalHost:1", "localhost:1"));
@@ -336,12 +470,14 @@ mod tests {
                 drops: 0,
             },
             view_drops: 7,
+            cut: 2,
             ended: true,
         };
         let v: serde_json::Value = serde_json::from_str(&message(&items, c)).unwrap();
         assert_eq!(v["items"][0]["data"]["frame"], 1);
         assert_eq!(v["items"][1]["kind"], "tcp");
         assert_eq!(v["stats"]["view_drops"], 7);
+        assert_eq!(v["stats"]["cut"], 2);
         assert_eq!(v["stats"]["ended"], true);
         let empty: serde_json::Value = serde_json::from_str(&message(&[], c)).unwrap();
         assert_eq!(empty["items"].as_array().map(Vec::len), Some(0));

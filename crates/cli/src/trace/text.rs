@@ -11,7 +11,7 @@ use super::{Heads, Printer};
 use crate::color::Color;
 use crate::defrag::Described;
 use crate::output::write_time;
-use crate::render::escape::{TextStyle, write_text_bytes};
+use crate::render::escape::{Escaped, Text};
 use crate::render::tls;
 
 /// Longest WebSocket text shown on one human-readable line.
@@ -69,29 +69,22 @@ impl Printer {
         write_time(&mut l, ts);
         let _ = writeln!(l, " {}", self.flow(stream, Direction::ClientToServer));
         let request = heads.request;
-        let mut method = request
-            .map_or("(request not seen)", |r| r.method)
-            .to_owned();
+        let method = request.map_or("(request not seen)", |r| r.method);
         // Inside TLS the scheme is shown, as a browser would: `https://host/path`.
         let scheme = if stream.tls { "https://" } else { "" };
-        let mut target = match request {
+        let target = match request {
             Some(r) => match r.host() {
                 Some(h) if r.uri.starts_with('/') => {
-                    format!("{scheme}{}{}", String::from_utf8_lossy(h), r.uri)
+                    format!("{scheme}{}{}", Escaped::plain(h), Escaped::plain(r.uri))
                 }
-                _ => r.uri.to_owned(),
+                _ => Escaped::plain(r.uri).to_string(),
             },
             None => String::new(),
         };
-        if stream.h2_stream.is_some() {
-            // HPACK strings are any bytes: escaped (HTTP/1 lines stay as they were).
-            method = hex_text(method.as_bytes());
-            target = hex_text(target.as_bytes());
-        }
         let _ = write!(
             l,
             "  {} {}",
-            self.palette.paint(Color::Bold, &method),
+            self.palette.paint(Color::Bold, Escaped::plain(method)),
             target
         );
         let response = heads.response;
@@ -108,8 +101,10 @@ impl Printer {
                 let _ = write!(
                     l,
                     " -> {}",
-                    self.palette
-                        .paint(color, format_args!("{status}{sep}{reason}"))
+                    self.palette.paint(
+                        color,
+                        format_args!("{status}{sep}{}", Escaped::plain(reason))
+                    )
                 );
                 let size = rec.response_decoded_len.unwrap_or(rec.response_body_len);
                 let _ = write!(l, " (");
@@ -147,8 +142,8 @@ impl Printer {
                 let _ = writeln!(
                     l,
                     "    {mark} {}: {}",
-                    self.palette.paint(Color::Dim, name),
-                    value.escape_ascii()
+                    self.palette.paint(Color::Dim, Escaped::plain(name)),
+                    Escaped(value, Text::VALUE)
                 );
             }
         }
@@ -175,9 +170,14 @@ impl Printer {
             Bytes(len as u64)
         );
         if let Some(t) = text {
-            let shown = t.get(..WS_TEXT_SHOWN).unwrap_or(t);
+            // Cut on a character boundary (the text is UTF-8), not inside one.
+            let mut end = WS_TEXT_SHOWN.min(t.len());
+            while t.get(end).is_some_and(|&b| b & 0xc0 == 0x80) {
+                end -= 1;
+            }
+            let shown = t.get(..end).unwrap_or(t);
             let more = if shown.len() < t.len() { "..." } else { "" };
-            let _ = write!(l, ": \"{}\"{more}", shown.escape_ascii());
+            let _ = write!(l, ": \"{}\"{more}", Escaped(shown, Text::VALUE));
         }
         l.push('\n');
         self.out.buffer().extend_from_slice(l.as_bytes());
@@ -262,15 +262,13 @@ impl std::fmt::Display for StreamTag<'_> {
     }
 }
 
-/// Bytes off the wire as terminal text ([`TextStyle::Hex`]).
+/// Bytes off the wire as terminal text, in the terminal policy's plain style.
 pub(super) fn hex_text(bytes: &[u8]) -> String {
-    let mut s = String::with_capacity(bytes.len());
-    // Writing into a String cannot fail.
-    let _ = write_text_bytes(&mut s, bytes, TextStyle::Hex);
-    s
+    Escaped::plain(bytes).to_string()
 }
 
-/// Writes a body preview: text as text (indented), anything else summarised.
+/// Writes a body preview: text as text (indented, each line through the terminal policy,
+/// tabs kept), anything else summarised.
 fn write_body(l: &mut String, label: &str, body: &[u8], limit: usize, truncated: bool) {
     let shown = body.get(..limit).unwrap_or(body);
     let cut = if shown.len() < body.len() || truncated {
@@ -282,7 +280,7 @@ fn write_body(l: &mut String, label: &str, body: &[u8], limit: usize, truncated:
         Ok(text) if !text.chars().any(|c| c.is_control() && !c.is_whitespace()) => {
             let _ = writeln!(l, "    {label}, {}{cut}:", Bytes(body.len() as u64));
             for line in text.lines() {
-                let _ = writeln!(l, "      {line}");
+                let _ = writeln!(l, "      {}", Escaped(line.as_bytes(), Text::BODY_LINE));
             }
         }
         _ => {

@@ -22,6 +22,11 @@ pub fn start(
     (handle, tx)
 }
 
+/// The header line that carries `server`'s access token.
+pub fn bearer(server: &ServerHandle) -> String {
+    format!("Authorization: Bearer {}\r\n", server.token())
+}
+
 /// `GET path` with the given extra header lines; returns (status code, body).
 pub fn http_get(addr: SocketAddr, path: &str, extra: &str) -> (u16, String) {
     let mut s = TcpStream::connect(addr).unwrap();
