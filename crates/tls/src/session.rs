@@ -102,7 +102,12 @@ struct Dir {
 
 impl Dir {
     fn memory(&self) -> usize {
-        let cipher = std::mem::size_of::<RecordCipher>().saturating_mul(2);
+        // An installed cipher holds its key schedule (AES round keys, GHASH or Poly1305
+        // state): about a kilobyte, boxed.
+        let ciphers = usize::from(self.cipher.is_some())
+            + usize::from(self.next_cipher.is_some())
+            + self.early_candidates.len();
+        let cipher = ciphers.saturating_mul(1024);
         self.pending
             .capacity()
             .saturating_add(self.hs.capacity())
@@ -244,6 +249,9 @@ impl TlsSession {
     ) {
         let mut bytes = bytes;
         while !bytes.is_empty() && !self.dead && self.is_tls != Some(false) {
+            if self.is_tls.is_none() {
+                self.detect(dir, ts_ns, bytes, sink);
+            }
             let role = self.role(dir);
             let d = &mut self.dirs[role];
             if d.stopped {
@@ -282,7 +290,7 @@ impl TlsSession {
                     continue;
                 }
                 let body = bytes.get(HEADER_LEN..total).unwrap_or_default();
-                self.record(dir, role, ts_ns, h, body, sink);
+                self.record(role, ts_ns, h, body, sink);
                 bytes = bytes.get(total..).unwrap_or_default();
             } else {
                 // Complete the held record.
@@ -315,13 +323,52 @@ impl TlsSession {
                 }
                 let pending = std::mem::take(&mut d.pending);
                 let body = pending.get(HEADER_LEN..total).unwrap_or_default();
-                self.record(dir, role, ts_ns, h, body, sink);
+                self.record(role, ts_ns, h, body, sink);
                 let mut pending = pending;
                 pending.clear();
                 if self.dirs[role].pending.is_empty() {
                     self.dirs[role].pending = pending;
                 }
             }
+        }
+    }
+
+    /// Decides whether this is TLS from the first six bytes of a record of `dir` (held ones
+    /// first), without waiting for the whole record: a handshake record is TLS, and its
+    /// first message type tells the roles.
+    fn detect(
+        &mut self,
+        dir: Direction,
+        ts_ns: i64,
+        bytes: &[u8],
+        sink: &mut impl FnMut(TlsEvent<'_>),
+    ) {
+        let d = &self.dirs[self.role(dir)];
+        if d.resync {
+            return;
+        }
+        let mut head = [0u8; HEADER_LEN + 1];
+        let mut have = 0;
+        for (slot, b) in head.iter_mut().zip(d.pending.iter().chain(bytes)) {
+            *slot = *b;
+            have += 1;
+        }
+        let Some(h) = Header::read(&head[..have]) else {
+            return;
+        };
+        if !h.plausible() || h.len > MAX_RECORD || h.ty != content::HANDSHAKE || have <= HEADER_LEN
+        {
+            // Decided by check_header (not TLS) or after whole records (no handshake).
+            return;
+        }
+        self.is_tls = Some(true);
+        self.first_ts.get_or_insert(ts_ns);
+        let first = head[HEADER_LEN];
+        if (dir == Direction::ClientToServer && first == msg::SERVER_HELLO)
+            || (dir == Direction::ServerToClient && first == msg::CLIENT_HELLO)
+        {
+            self.swapped = true;
+            sink(TlsEvent::RolesSwapped { ts_ns });
         }
     }
 
@@ -368,30 +415,18 @@ impl TlsSession {
     /// One whole record of `role` (from TCP direction `dir`).
     fn record(
         &mut self,
-        dir: Direction,
-        mut role: usize,
+        role: usize,
         ts_ns: i64,
         h: Header,
         body: &[u8],
         sink: &mut impl FnMut(TlsEvent<'_>),
     ) {
         if self.is_tls.is_none() {
+            // Records that are not handshakes: a session picked up mid-stream is TLS once
+            // two plausible records follow each other.
             self.first_ts.get_or_insert(ts_ns);
             self.headers_seen = self.headers_seen.saturating_add(1);
-            if h.ty == content::HANDSHAKE {
-                self.is_tls = Some(true);
-                // The first handshake message says who is who.
-                let first = body.first().copied();
-                let server_first = first == Some(msg::SERVER_HELLO);
-                let client_first = first == Some(msg::CLIENT_HELLO);
-                if (dir == Direction::ClientToServer && server_first)
-                    || (dir == Direction::ServerToClient && client_first)
-                {
-                    self.swapped = true;
-                    role = self.role(dir);
-                    sink(TlsEvent::RolesSwapped { ts_ns });
-                }
-            } else if self.headers_seen >= 2 {
+            if self.headers_seen >= 2 {
                 self.is_tls = Some(true);
             }
         }

@@ -635,6 +635,35 @@ fn roles_swapped_when_the_tcp_client_sends_a_server_hello() {
     assert_eq!(out, ["roles swapped", "server_hello 0x0303 retry=false"]);
 }
 
+#[test]
+fn detection_needs_only_the_first_six_bytes() {
+    let hello = record(22, 0x0301, &client_hello(&[0x1301], &[sni("a.example")]));
+    let mut s = TlsSession::new(TlsConfig::default(), None);
+    let mut out = Vec::new();
+    s.data(C, 0, &hello[..5], &mut |ev| out.push(line(&ev)));
+    assert_eq!(s.is_tls(), None);
+    s.data(C, 0, &hello[5..6], &mut |ev| out.push(line(&ev)));
+    assert_eq!(s.is_tls(), Some(true));
+    s.data(C, 0, &hello[6..], &mut |ev| out.push(line(&ev)));
+    assert_eq!(out, ["client_hello sni=Some(\"a.example\")"]);
+
+    // Picked up mid-stream: two application data records in a row.
+    let mut s = TlsSession::new(TlsConfig::default(), None);
+    let mut out = Vec::new();
+    s.data(S, 0, &record(23, 0x0303, &[1; 40]), &mut |ev| {
+        out.push(line(&ev))
+    });
+    assert_eq!(s.is_tls(), None);
+    s.data(S, 1, &record(23, 0x0303, &[1; 40]), &mut |ev| {
+        out.push(line(&ev))
+    });
+    assert_eq!(s.is_tls(), Some(true));
+    assert_eq!(
+        out,
+        ["summary version=None alpn=None resumed=false decrypted=false error=None"]
+    );
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
