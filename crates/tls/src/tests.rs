@@ -664,6 +664,33 @@ fn detection_needs_only_the_first_six_bytes() {
     );
 }
 
+#[test]
+fn parse_client_hello_from_one_payload() {
+    let hello = record(
+        22,
+        0x0301,
+        &client_hello(
+            &[0x1301, 0x0a0a],
+            &[sni("a.example"), alpn("h2"), ext(43, &[2, 3, 4])],
+        ),
+    );
+    let ch = crate::parse_client_hello(&hello).unwrap();
+    assert_eq!(ch.sni.as_deref(), Some("a.example"));
+    assert_eq!(ch.alpn, ["h2"]);
+    assert_eq!(ch.supported_versions, [0x0304]);
+    assert_eq!(ch.ja3_string(), "771,4865,0-16-43,,");
+    assert!(crate::looks_like_tls(&hello));
+    // Every proper prefix is an error naming the place, never a panic or a hello.
+    for n in 0..hello.len() {
+        assert!(
+            crate::parse_client_hello(&hello[..n]).is_err(),
+            "prefix {n}"
+        );
+    }
+    let server = record(22, 0x0303, &server_hello(0x1301, &[]));
+    assert!(crate::parse_client_hello(&server).is_err());
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
