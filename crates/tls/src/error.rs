@@ -87,6 +87,16 @@ pub enum TlsError {
         /// Bytes lost.
         len: u64,
     },
+    /// A CompressedCertificate (RFC 8879) that could not be decompressed: unknown or
+    /// unsupported algorithm (zstd), a brotli window over 4 MiB, damaged data, or a length
+    /// that differs from the one declared.
+    #[error("compressed certificate (algorithm {algorithm}) could not be decompressed: {reason}")]
+    CertificateDecompression {
+        /// 1 zlib, 2 brotli, 3 zstd.
+        algorithm: u16,
+        /// What went wrong.
+        reason: &'static str,
+    },
     /// The session ended in the middle of a record or handshake message.
     #[error("{side} stream ended inside a record ({held} bytes held)")]
     Truncated {

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use crate::cert::parse_certificate_body;
+use crate::cert::{decompress_certificate, parse_certificate_body};
 use crate::cipher::{OpenError, RecordCipher, SuiteInfo, suite_info};
 use crate::handshake::hello::{
     parse_client_hello_body, parse_encrypted_extensions, parse_server_hello_body,
@@ -655,17 +655,14 @@ impl TlsSession {
                 if role == SERVER {
                     self.dirs[SERVER].full_handshake = true;
                 }
-                parse_certificate_body(body, self.tls13).map(|chain| {
-                    if role == SERVER && self.summary.cert.is_none() {
-                        self.summary.cert = chain.first().cloned();
-                    }
-                    self.chain = chain;
-                    sink(TlsEvent::Certificate {
-                        dir: role_dir(role),
-                        ts_ns,
-                        chain: &self.chain,
-                    });
-                })
+                parse_certificate_body(body, self.tls13)
+                    .map(|chain| self.certificate(role, ts_ns, chain, sink))
+            }
+            msg::COMPRESSED_CERTIFICATE if self.tls13 => {
+                let max = self.config.max_handshake_message;
+                decompress_certificate(body, max)
+                    .and_then(|plain| parse_certificate_body(&plain, true))
+                    .map(|chain| self.certificate(role, ts_ns, chain, sink))
             }
             msg::SERVER_HELLO_DONE | msg::SERVER_KEY_EXCHANGE if role == SERVER => {
                 self.dirs[SERVER].full_handshake = true;
@@ -701,6 +698,24 @@ impl TlsSession {
             self.dirs[role].hs_stopped = true;
             self.error(Some(role), ts_ns, e, sink);
         }
+    }
+
+    fn certificate(
+        &mut self,
+        role: usize,
+        ts_ns: i64,
+        chain: Vec<CertInfo>,
+        sink: &mut impl FnMut(TlsEvent<'_>),
+    ) {
+        if role == SERVER && self.summary.cert.is_none() {
+            self.summary.cert = chain.first().cloned();
+        }
+        self.chain = chain;
+        sink(TlsEvent::Certificate {
+            dir: role_dir(role),
+            ts_ns,
+            chain: &self.chain,
+        });
     }
 
     fn secret(&self, label: SecretLabel) -> Option<Vec<u8>> {

@@ -227,6 +227,10 @@ fn tls13_keys(with_early: bool) -> KeyLog {
 /// A TLS 1.3 session: HelloRetry-free 1-RTT handshake with middlebox ChangeCipherSpecs,
 /// application data both ways, a client KeyUpdate, data under the new key, an alert.
 fn tls13_session() -> Steps {
+    tls13_session_with_cert(hs(11, &[0, 0, 0, 0]))
+}
+
+fn tls13_session_with_cert(cert: Vec<u8>) -> Steps {
     let sv_c = ext(43, &[2, 3, 4]);
     let sv_s = ext(43, &u16b(0x0304));
     let mut chs = Seal13::new(&secret(1));
@@ -234,7 +238,6 @@ fn tls13_session() -> Steps {
     let mut cap = Seal13::new(&secret(3));
     let mut sap = Seal13::new(&secret(4));
     let ee = hs(8, &with_len16(&alpn("h2")));
-    let cert = hs(11, &[0, 0, 0, 0]);
     let fin = hs(20, &[0xaa; 32]);
     let mut server = record(22, 0x0303, &server_hello(0x1301, &[sv_s]));
     server.extend_from_slice(&record(20, 0x0303, &[1]));
@@ -281,6 +284,39 @@ fn tls13_session_with_key_update() {
             "alert ServerToClient 1 0 encrypted=true",
         ]
     );
+}
+
+/// RFC 8879 CompressedCertificate, zlib and brotli, holding one (unparsable) certificate.
+#[test]
+fn tls13_compressed_certificate() {
+    use std::io::Write as _;
+    // Certificate body: empty context, one entry of 3 bytes with no extensions.
+    let plain = [0u8, 0, 0, 8, 0, 0, 3, 1, 2, 3, 0, 0];
+    let mut zlib = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    zlib.write_all(&plain).unwrap();
+    let zlib = zlib.finish().unwrap();
+    let mut br = Vec::new();
+    {
+        let mut w = brotli::CompressorWriter::new(&mut br, 4096, 5, 18);
+        w.write_all(&plain).unwrap();
+    }
+    for (algorithm, data, want) in [
+        (1u16, zlib.clone(), "certificate ServerToClient 1"),
+        (2, br, "certificate ServerToClient 1"),
+        (
+            3,
+            zlib,
+            "error Some(ServerToClient) compressed certificate (algorithm 3) could not be \
+             decompressed: zstd is not supported",
+        ),
+    ] {
+        let mut body = u16b(algorithm).to_vec();
+        body.extend_from_slice(&[0, 0, plain.len() as u8, 0]);
+        body.extend_from_slice(&u16b(data.len() as u16));
+        body.extend_from_slice(&data);
+        let got = run(&tls13_keys(false), &tls13_session_with_cert(hs(25, &body)));
+        assert_eq!(got[2], want, "{got:#?}");
+    }
 }
 
 #[test]
