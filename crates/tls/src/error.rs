@@ -77,6 +77,13 @@ pub enum TlsError {
         /// The key log label.
         label: crate::SecretLabel,
     },
+    /// The key log has the handshake secrets of a TLS 1.3 session but not this one: the
+    /// direction's application data cannot be decrypted.
+    #[error("key log has no {label} for this session")]
+    MissingSecret {
+        /// The key log label.
+        label: crate::SecretLabel,
+    },
     /// Bytes of encrypted data were never captured: the direction cannot be decrypted further.
     #[error("{len} bytes lost in encrypted data after {side} record {record}")]
     Gap {

@@ -921,7 +921,6 @@ impl TlsSession {
 
     fn finished(&mut self, role: usize, ts_ns: i64, sink: &mut impl FnMut(TlsEvent<'_>)) {
         self.dirs[role].finished = true;
-        let _ = ts_ns;
         if self.tls13 {
             let label = if role == SERVER {
                 SecretLabel::ServerTraffic0
@@ -930,12 +929,24 @@ impl TlsSession {
             };
             let secret = self.secret(label);
             let d = &mut self.dirs[role];
-            match (secret, self.suite) {
-                (Some(secret), Some(suite)) => {
-                    d.cipher = RecordCipher::tls13(suite, &secret);
-                    d.secret = secret;
+            let cipher = match (&secret, self.suite) {
+                (Some(secret), Some(suite)) => RecordCipher::tls13(suite, secret),
+                _ => None,
+            };
+            let installed = cipher.is_some();
+            d.cipher = cipher;
+            d.secret = secret.clone().unwrap_or_default();
+            if !installed && self.decrypting {
+                // The handshake keys were logged, the application ones not (or wrong).
+                let error = if secret.is_some() {
+                    TlsError::BadSecret { label }
+                } else {
+                    TlsError::MissingSecret { label }
+                };
+                if self.summary.error.is_none() {
+                    self.summary.error = Some(error.to_string());
                 }
-                _ => d.cipher = None,
+                self.error(Some(role), ts_ns, error, sink);
             }
         }
         if self.dirs[CLIENT].finished && self.dirs[SERVER].finished {
@@ -982,6 +993,16 @@ impl TlsSession {
         if d.encrypted && d.cipher.is_some() {
             d.stopped = true;
             let record = d.records;
+            if self.summary.error.is_none() {
+                self.summary.error = Some(
+                    TlsError::Gap {
+                        side: side(role),
+                        record,
+                        len,
+                    }
+                    .to_string(),
+                );
+            }
             self.error(
                 Some(role),
                 ts_ns,

@@ -373,6 +373,31 @@ fn tls13_wrong_key_fails_at_first_record() {
 }
 
 #[test]
+fn tls13_missing_application_secret_is_reported() {
+    let mut text = String::new();
+    for (label, b) in [
+        ("CLIENT_HANDSHAKE_TRAFFIC_SECRET", 1),
+        ("SERVER_HANDSHAKE_TRAFFIC_SECRET", 2),
+        ("SERVER_TRAFFIC_SECRET_0", 4),
+    ] {
+        text.push_str(&format!("{label} {} {}\n", hex(&CR), hex(&secret(b))));
+    }
+    let mut keys = KeyLog::new();
+    keys.add(text.as_bytes());
+    let got = run(&keys, &tls13_session());
+    assert_eq!(
+        got[3..],
+        [
+            "summary version=Some(772) alpn=Some(\"h2\") resumed=false decrypted=true error=None",
+            "plaintext ServerToClient half-rtt",
+            "error Some(ClientToServer) key log has no CLIENT_TRAFFIC_SECRET_0 for this session",
+            "plaintext ServerToClient HTTP/1.1 200 OK\\r\\n\\r\\n",
+            "alert ServerToClient 1 0 encrypted=true",
+        ]
+    );
+}
+
+#[test]
 fn gap_in_encrypted_data_stops_that_direction() {
     let steps = tls13_session();
     let mut s = TlsSession::new(TlsConfig::default(), Some(Arc::new(tls13_keys(false))));
