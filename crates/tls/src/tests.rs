@@ -397,6 +397,65 @@ fn tls13_missing_application_secret_is_reported() {
     );
 }
 
+/// A key log that a live program is still writing: the first `misses` lookups fail.
+#[derive(Debug)]
+struct LateKeys {
+    log: KeyLog,
+    misses: std::sync::atomic::AtomicUsize,
+}
+
+impl crate::KeyLookup for LateKeys {
+    fn secret(&self, random: &[u8; 32], label: crate::SecretLabel) -> Option<Vec<u8>> {
+        use std::sync::atomic::Ordering;
+        let left = self.misses.load(Ordering::Relaxed);
+        if left > 0 {
+            self.misses.store(left - 1, Ordering::Relaxed);
+            return None;
+        }
+        crate::KeyLookup::secret(&self.log, random, label)
+    }
+}
+
+fn run_late(log: KeyLog, misses: usize, held: usize, steps: &Steps) -> Vec<String> {
+    let keys = Arc::new(LateKeys {
+        log,
+        misses: misses.into(),
+    });
+    let config = TlsConfig::default().with_max_held_for_keys(held);
+    let mut s = TlsSession::new(config, Some(keys));
+    let mut out = Vec::new();
+    let mut sink = |ev: TlsEvent<'_>| out.push(line(&ev));
+    for (i, (dir, bytes)) in steps.iter().enumerate() {
+        s.data(*dir, i as i64, bytes, &mut sink);
+    }
+    s.end(None, steps.len() as i64, &mut sink);
+    out
+}
+
+#[test]
+fn secrets_logged_late_are_waited_for() {
+    // TLS 1.3: the handshake secrets appear after the server's first flight.
+    let want = run(&tls13_keys(false), &tls13_session());
+    assert_eq!(
+        run_late(tls13_keys(false), 1, 64 * 1024, &tls13_session()),
+        want
+    );
+    // TLS 1.2: the master secret appears after both ChangeCipherSpecs.
+    let (keys, steps) = tls12_cbc_session(0x0303, 0x003c, 32);
+    let want = run(&keys, &steps);
+    assert_eq!(run_late(keys.clone(), 3, 64 * 1024, &steps), want);
+    // Never logged, or not waited for: no key.
+    let no_key = run(&KeyLog::new(), &steps);
+    assert_eq!(run_late(keys.clone(), 100, 64 * 1024, &steps), no_key);
+    assert_eq!(run_late(keys, 1, 0, &steps), no_key);
+    // Over the cap: given up at once.
+    let got = run_late(tls13_keys(false), 100, 100, &tls13_session());
+    assert_eq!(
+        got.last().map(String::as_str),
+        Some("summary version=Some(772) alpn=None resumed=false decrypted=false error=None")
+    );
+}
+
 #[test]
 fn gap_in_encrypted_data_stops_that_direction() {
     let steps = tls13_session();

@@ -30,7 +30,7 @@ impl TlsSession {
             self.summary.resumed = true;
         }
         let _ = ts_ns;
-        if !self.decrypting {
+        if !self.decrypting && !self.awaiting_keys {
             self.send_summary(sink);
         }
     }

@@ -5,6 +5,7 @@
 use super::{CLIENT, MAX_SKIPPED_EARLY, SERVER, TlsSession};
 use crate::cipher::{RecordCipher, suite_info};
 use crate::keyschedule::{Prf, expand_label, prf};
+use crate::record::{HEADER_LEN, Header};
 use crate::{SecretLabel, TlsError, TlsEvent};
 
 impl TlsSession {
@@ -56,8 +57,10 @@ impl TlsSession {
             let server = self.secret(SecretLabel::ServerHandshake);
             let client = self.secret(SecretLabel::ClientHandshake);
             let (Some(server), Some(client)) = (server, client) else {
-                // No key: nothing more can be learned.
-                self.send_summary(sink);
+                if !self.wait_for_keys() {
+                    // No key: nothing more can be learned.
+                    self.send_summary(sink);
+                }
                 return;
             };
             let (Some(sc), Some(cc)) = (
@@ -87,6 +90,7 @@ impl TlsSession {
             return;
         }
         let Some(master) = self.secret(SecretLabel::ClientRandom) else {
+            self.wait_for_keys();
             return;
         };
         let (Some(ch), Some(sh)) = (&self.client_hello, &self.server_hello) else {
@@ -200,5 +204,77 @@ impl TlsSession {
         };
         d.cipher = RecordCipher::tls13(suite, &next);
         d.secret = next;
+    }
+
+    /// Whether to hold encrypted records for secrets the key log may still receive.
+    fn wait_for_keys(&mut self) -> bool {
+        self.awaiting_keys = self.keys.is_some() && self.config.max_held_for_keys > 0;
+        self.awaiting_keys
+    }
+
+    /// Holds an encrypted record of `role` until its keys are known; over the cap, gives up.
+    pub(super) fn hold(
+        &mut self,
+        role: usize,
+        ts_ns: i64,
+        h: &Header,
+        body: &[u8],
+        sink: &mut impl FnMut(TlsEvent<'_>),
+    ) {
+        let d = &mut self.dirs[role];
+        let len = d
+            .held
+            .len()
+            .saturating_add(HEADER_LEN)
+            .saturating_add(body.len());
+        if len > self.config.max_held_for_keys {
+            self.give_up_waiting(sink);
+            return;
+        }
+        // Counted again when replayed.
+        d.records = d.records.saturating_sub(1);
+        d.held.extend_from_slice(&h.raw);
+        d.held.extend_from_slice(body);
+        let _ = ts_ns;
+    }
+
+    /// The key log still lacks the session's secrets: held records are dropped and the
+    /// summary says so (no key).
+    pub(super) fn give_up_waiting(&mut self, sink: &mut impl FnMut(TlsEvent<'_>)) {
+        self.awaiting_keys = false;
+        for d in &mut self.dirs {
+            d.held = Vec::new();
+        }
+        self.send_summary(sink);
+    }
+
+    /// Looks the secrets up again; when found, installs them and replays the held records
+    /// (the server's first: its Finished precedes the client's).
+    pub(super) fn retry_keys(&mut self, ts_ns: i64, sink: &mut impl FnMut(TlsEvent<'_>)) {
+        self.awaiting_keys = false;
+        self.setup_keys(ts_ns, sink);
+        if self.awaiting_keys || !self.decrypting {
+            return;
+        }
+        if !self.tls13 {
+            // ChangeCipherSpec already passed in these directions.
+            for d in &mut self.dirs {
+                if d.encrypted && d.cipher.is_none() {
+                    d.cipher = d.next_cipher.take();
+                }
+            }
+        }
+        for role in [SERVER, CLIENT] {
+            let held = std::mem::take(&mut self.dirs[role].held);
+            let mut rest = held.as_slice();
+            while let Some(h) = Header::read(rest) {
+                let end = HEADER_LEN.saturating_add(h.len);
+                let Some(body) = rest.get(HEADER_LEN..end) else {
+                    break;
+                };
+                self.record(role, ts_ns, h, body, sink);
+                rest = rest.get(end..).unwrap_or_default();
+            }
+        }
     }
 }

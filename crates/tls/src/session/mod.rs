@@ -22,17 +22,30 @@ pub struct TlsConfig {
     /// The largest handshake message reassembled (a certificate chain is the usual large
     /// one); a larger one is an error that stops that direction's handshake parsing.
     pub max_handshake_message: usize,
+    /// Encrypted bytes held per direction while the key log has no secret for the session
+    /// yet, looked up again at every later `data` call and at the end; 0 (the default) gives
+    /// up at once. For a key log that a live program is still appending to: the client logs
+    /// its secrets only after it has read the ServerHello, which a live capture may see
+    /// first.
+    pub max_held_for_keys: usize,
 }
 
 impl Default for TlsConfig {
     fn default() -> TlsConfig {
         TlsConfig {
             max_handshake_message: 64 * 1024,
+            max_held_for_keys: 0,
         }
     }
 }
 
 impl TlsConfig {
+    /// Sets [`TlsConfig::max_held_for_keys`].
+    pub fn with_max_held_for_keys(mut self, n: usize) -> TlsConfig {
+        self.max_held_for_keys = n;
+        self
+    }
+
     /// Sets [`TlsConfig::max_handshake_message`].
     pub fn with_max_handshake_message(mut self, n: usize) -> TlsConfig {
         self.max_handshake_message = n;
@@ -92,6 +105,8 @@ struct Dir {
     resync: bool,
     /// Finished seen.
     finished: bool,
+    /// Encrypted records (headers included) held until the key log has their secrets.
+    held: Vec<u8>,
     /// Handshake parsing stopped (over-size or malformed message).
     hs_stopped: bool,
     /// A ServerHelloDone or Certificate was seen (a TLS 1.2 full handshake).
@@ -111,6 +126,7 @@ impl Dir {
             .saturating_add(self.hs.capacity())
             .saturating_add(self.plain.capacity())
             .saturating_add(self.secret.capacity())
+            .saturating_add(self.held.capacity())
             .saturating_add(cipher)
     }
 }
@@ -141,6 +157,9 @@ pub struct TlsSession {
     decrypting: bool,
     /// The server accepted 0-RTT data (EncryptedExtensions).
     early_accepted: bool,
+    /// The key log had no secret yet: encrypted records are held (see
+    /// [`TlsConfig::max_held_for_keys`]) and the lookup is tried again.
+    awaiting_keys: bool,
 }
 
 impl TlsSession {
@@ -164,6 +183,7 @@ impl TlsSession {
             dead: false,
             decrypting: false,
             early_accepted: false,
+            awaiting_keys: false,
         }
     }
 
@@ -245,6 +265,9 @@ impl TlsSession {
         bytes: &[u8],
         sink: &mut impl FnMut(TlsEvent<'_>),
     ) {
+        if self.awaiting_keys {
+            self.retry_keys(ts_ns, sink);
+        }
         let mut bytes = bytes;
         while !bytes.is_empty() && !self.dead && self.is_tls != Some(false) {
             if self.is_tls.is_none() {
@@ -458,6 +481,9 @@ impl TlsSession {
         }
         let Some(cipher) = d.cipher.as_mut() else {
             d.plain = plain;
+            if self.awaiting_keys {
+                self.hold(role, ts_ns, &h, body, sink);
+            }
             return;
         };
         let mut result = cipher.open(h.raw, body, &mut plain);
@@ -575,6 +601,10 @@ impl TlsSession {
             }
         }
         if dir.is_none() {
+            if self.awaiting_keys {
+                self.retry_keys(ts_ns, sink);
+                self.give_up_waiting(sink);
+            }
             self.send_summary(sink);
         }
     }
