@@ -507,6 +507,23 @@ fn tls13_early_data() {
     let mut client2 = early.seal(22, &hs(5, &[]));
     client2.extend_from_slice(&chs.seal(22, &fin));
     client2.extend_from_slice(&cap.seal(23, b"late GET"));
+    // Early data the server rejected: no EndOfEarlyData, the handshake keys simply follow.
+    let mut rejected = Seal13::new(&secret(1)).seal(22, &fin);
+    rejected.extend_from_slice(&Seal13::new(&secret(3)).seal(23, b"late GET"));
+    let got = run(
+        &tls13_keys(true),
+        &vec![(C, client.clone()), (S, server.clone()), (C, rejected)],
+    );
+    assert_eq!(
+        got,
+        [
+            "client_hello sni=None",
+            "plaintext ClientToServer early GET",
+            "server_hello 0x0304 retry=false",
+            "summary version=Some(772) alpn=None resumed=true decrypted=true error=None",
+            "plaintext ClientToServer late GET",
+        ]
+    );
     let steps = vec![(C, client), (S, server), (C, client2)];
     let got = run(&tls13_keys(true), &steps);
     assert_eq!(

@@ -272,7 +272,7 @@ impl TlsSession {
                 let Some(body) = rest.get(HEADER_LEN..end) else {
                     break;
                 };
-                self.record(role, ts_ns, h, body, sink);
+                self.record(role, ts_ns, h, super::Body::Input(body), sink);
                 rest = rest.get(end..).unwrap_or_default();
             }
         }

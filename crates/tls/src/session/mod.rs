@@ -71,6 +71,22 @@ fn role_dir(role: usize) -> Direction {
     }
 }
 
+/// A record body: borrowed from the caller's input (copied before decryption), or held in
+/// the session's own buffer (decrypted where it is).
+enum Body<'a> {
+    Input(&'a [u8]),
+    Held(&'a mut [u8]),
+}
+
+impl Body<'_> {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Body::Input(b) => b,
+            Body::Held(b) => b,
+        }
+    }
+}
+
 /// State of one direction (TLS role).
 #[derive(Debug, Default)]
 struct Dir {
@@ -311,7 +327,7 @@ impl TlsSession {
                     continue;
                 }
                 let body = bytes.get(HEADER_LEN..total).unwrap_or_default();
-                self.record(role, ts_ns, h, body, sink);
+                self.record(role, ts_ns, h, Body::Input(body), sink);
                 bytes = bytes.get(total..).unwrap_or_default();
             } else {
                 // Complete the held record.
@@ -342,10 +358,10 @@ impl TlsSession {
                 if d.pending.len() < total {
                     return;
                 }
-                let pending = std::mem::take(&mut d.pending);
-                let body = pending.get(HEADER_LEN..total).unwrap_or_default();
-                self.record(role, ts_ns, h, body, sink);
-                let mut pending = pending;
+                let mut pending = std::mem::take(&mut d.pending);
+                if let Some(body) = pending.get_mut(HEADER_LEN..total) {
+                    self.record(role, ts_ns, h, Body::Held(body), sink);
+                }
                 pending.clear();
                 if self.dirs[role].pending.is_empty() {
                     self.dirs[role].pending = pending;
@@ -439,7 +455,7 @@ impl TlsSession {
         role: usize,
         ts_ns: i64,
         h: Header,
-        body: &[u8],
+        body: Body<'_>,
         sink: &mut impl FnMut(TlsEvent<'_>),
     ) {
         if self.is_tls.is_none() {
@@ -461,7 +477,7 @@ impl TlsSession {
             return;
         }
         if !d.encrypted {
-            self.content(role, ts_ns, h.ty, body, false, sink);
+            self.content(role, ts_ns, h.ty, body.bytes(), false, sink);
             return;
         }
         let record = d.records;
@@ -470,8 +486,10 @@ impl TlsSession {
             // The first 0-RTT record: the candidate that opens it is the PSK's suite.
             let candidates = std::mem::take(&mut d.early_candidates);
             for mut c in candidates {
-                if c.open(h.raw, body, &mut plain).is_ok() {
-                    // Re-opened below with a fresh sequence number.
+                plain.clear();
+                plain.extend_from_slice(body.bytes());
+                if c.open_in_place(h.raw, &mut plain).is_ok() {
+                    // Opened again below with a fresh sequence number.
                     c.reset_seq();
                     d.cipher = Some(c);
                     d.early = true;
@@ -482,29 +500,43 @@ impl TlsSession {
         let Some(cipher) = d.cipher.as_mut() else {
             d.plain = plain;
             if self.awaiting_keys {
-                self.hold(role, ts_ns, &h, body, sink);
+                self.hold(role, ts_ns, &h, body.bytes(), sink);
             }
             return;
         };
-        let mut result = cipher.open(h.raw, body, &mut plain);
-        if result.is_err() && d.early {
-            // 0-RTT data ended (or was never accepted): the handshake keys follow.
-            if let Some(mut next) = d.next_cipher.take() {
-                let r = next.open(h.raw, body, &mut plain);
-                if r.is_ok() {
-                    d.cipher = Some(next);
-                    d.early = false;
-                    result = r;
-                }
+        // 0-RTT data may end without notice (rejected early data): the ciphertext is kept
+        // for a second try with the handshake keys. Rare, so a copy is fine.
+        let spare = (d.early && d.next_cipher.is_some()).then(|| body.bytes().to_vec());
+        // Decrypted in place: in the held record, or in the reused buffer.
+        let buf: &mut [u8] = match body {
+            Body::Input(b) => {
+                plain.clear();
+                plain.extend_from_slice(b);
+                &mut plain
+            }
+            Body::Held(b) => b,
+        };
+        let mut result = cipher.open_in_place(h.raw, buf);
+        let retry = if result.is_err() { spare } else { None };
+        if let (Some(spare), Some(mut next)) = (retry, d.next_cipher.take_if(|_| result.is_err())) {
+            buf.copy_from_slice(&spare);
+            let r = next.open_in_place(h.raw, buf);
+            if r.is_ok() {
+                d.cipher = Some(next);
+                d.early = false;
+                result = r;
+            } else {
+                d.next_cipher = Some(next);
             }
         }
         match result {
-            Ok(ty) => {
+            Ok((ty, range)) => {
                 if !d.early {
                     d.skip_failures = 0;
                 }
                 self.summary.decrypted = true;
-                self.content(role, ts_ns, ty, &plain, true, sink);
+                let data = buf.get(range).unwrap_or_default();
+                self.content(role, ts_ns, ty, data, true, sink);
             }
             Err(_) if d.skip_failures > 0 => d.skip_failures -= 1,
             Err(e) => {
