@@ -205,7 +205,12 @@ impl<H: Commands> ProtocolSession<H> for Session {
     fn gap(&mut self, cx: &mut Cx<'_, H>, dir: Direction, _ts_ns: i64, len: u64) {
         if dir == Direction::ClientToServer {
             let stream = cx.stream;
-            cx.report(|h| h.skipped(&stream, &format!("{len} bytes lost, resynchronising")));
+            cx.report(|h| {
+                h.skipped(
+                    &stream,
+                    &format!("{len} bytes not captured, resynchronising"),
+                )
+            });
             self.pending.clear();
             self.lost = true;
         }

@@ -3,17 +3,22 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::ops::ControlFlow;
+use std::sync::Arc;
 
 use pcap_capture::Packet;
 use pcap_decode::defrag::{DefragConfig, DefragStats, Defragmenter, FragKey};
-use pcap_decode::{Net, Transport, decode_packet, decode_transport};
+use pcap_decode::{DecodeError, Net, Transport, decode_packet, decode_transport};
 use pcap_http_ws::HttpConfig;
 use pcap_tcp_reassembly::{Event, EventKind, MemoryBudget, Reassembler, Segment};
+use pcap_tls::{KeyLookup, TlsConfig};
 
 use crate::handler::{DefragNotice, Handler, Stream};
 use crate::http::HttpProtocol;
-use crate::protocol::{Cx, Detection, Protocol, ProtocolSession};
+use crate::http2::Http2Protocol;
+use crate::protocol::{Cx, Detection, Protocol, ProtocolSession, start_candidates};
 use crate::source::{PacketSource, RunError};
+use crate::tls::TlsProtocol;
+use pcap_http2::H2Config;
 
 /// How an [`Analyzer`] is set up. Start from `AnalyzerConfig::default()`.
 #[derive(Debug, Clone)]
@@ -36,6 +41,11 @@ pub struct AnalyzerConfig {
     /// Whether packets go on to IP defragmentation, TCP reassembly and protocol decoding
     /// (the default), or are only decoded and handed to [`Handler::packet`].
     pub reassemble: bool,
+    /// TLS detection and decryption; `None` leaves it out. The decrypted bytes are decoded
+    /// as HTTP when [`AnalyzerConfig::http`] is set.
+    pub tls: Option<TlsConfig>,
+    /// Where TLS sessions find their secrets (a key log); `None`: handshake details only.
+    pub keys: Option<Arc<dyn KeyLookup>>,
 }
 
 impl Default for AnalyzerConfig {
@@ -46,6 +56,8 @@ impl Default for AnalyzerConfig {
             defrag: DefragConfig::default(),
             protocol_memory: 128 << 20,
             reassemble: true,
+            tls: None,
+            keys: None,
         }
     }
 }
@@ -84,6 +96,9 @@ pub struct Analyzer<H: Handler> {
     protocols: Protocols<H>,
     reassemble: bool,
     frames: u64,
+    /// Packets whose headers could not be decoded (malformed, or cut short by the snapshot
+    /// length), as opposed to protocols not decoded at all.
+    decode_errors: u64,
 }
 
 impl<H: Handler + 'static> fmt::Debug for Analyzer<H> {
@@ -142,9 +157,22 @@ impl<H: Handler + 'static> Analyzer<H> {
             },
             reassemble: config.reassemble,
             frames: 0,
+            decode_errors: 0,
         };
+        if let Some(tls) = config.tls {
+            let mut inner: Vec<Box<dyn Protocol<H>>> = Vec::new();
+            // What HTTP is inside TLS is found by content as in clear: ALPN `h2` sessions
+            // start with the client preface.
+            if let Some(http) = &config.http {
+                inner.push(Box::new(HttpProtocol::new(http.clone())));
+                inner.push(Box::new(Http2Protocol::new(H2Config::from_http(http))));
+            }
+            analyzer.register(Box::new(TlsProtocol::new(tls, config.keys, inner)));
+        }
         if let Some(http) = config.http {
+            let h2 = H2Config::from_http(&http);
             analyzer.register(Box::new(HttpProtocol::new(http)));
+            analyzer.register(Box::new(Http2Protocol::new(h2)));
         }
         analyzer
     }
@@ -190,6 +218,12 @@ impl<H: Handler + 'static> Analyzer<H> {
     pub fn push(&mut self, packet: &Packet<'_>, handler: &mut H) -> ControlFlow<H::Error> {
         self.frames += 1;
         let decoded = decode_packet(packet.link_type, packet.data);
+        if matches!(
+            decoded.stop,
+            Some(DecodeError::Len { .. } | DecodeError::Malformed { .. })
+        ) {
+            self.decode_errors += 1;
+        }
         handler.packet(self.frames, packet, &decoded)?;
         if !self.reassemble {
             return handler.packet_done();
@@ -317,6 +351,13 @@ impl<H: Handler + 'static> Analyzer<H> {
     pub fn frames(&self) -> u64 {
         self.frames
     }
+
+    /// Packets whose headers could not be decoded: a length or field that makes a header
+    /// impossible, or a header cut short. Link types and protocols that are not decoded at
+    /// all are not counted.
+    pub fn decode_errors(&self) -> u64 {
+        self.decode_errors
+    }
 }
 
 /// `Break` with the error a handler method stopped on, if one did.
@@ -352,28 +393,6 @@ impl<H: Handler + 'static> Protocols<H> {
         }
     }
 
-    /// The decoder for a session's first bytes (or first gap): every protocol whose probe
-    /// accepts them is a candidate.
-    fn start(
-        registered: &[Box<dyn Protocol<H>>],
-        event: &Event<'_>,
-    ) -> Option<Box<dyn ProtocolSession<H>>> {
-        let (dir, prefix) = match event.kind {
-            EventKind::Data { dir, bytes, .. } => (dir, bytes),
-            EventKind::Gap { dir, .. } => (dir, &[][..]),
-            _ => return None,
-        };
-        // One candidate (the usual case) costs no list.
-        let mut accepting = registered.iter().filter(|p| p.probe(dir, prefix));
-        let first = accepting.next()?.start();
-        let Some(second) = accepting.next() else {
-            return Some(first);
-        };
-        let mut candidates = vec![first, second.start()];
-        candidates.extend(accepting.map(|p| p.start()));
-        Some(Box::new(Candidates { candidates }))
-    }
-
     /// Passes one TCP event to its session's decoder, making the decoder on the session's
     /// first bytes and keeping the memory budget.
     fn feed(&mut self, handler: &mut H, stop: &mut Option<H::Error>, event: &Event<'_>) {
@@ -384,7 +403,13 @@ impl<H: Handler + 'static> Protocols<H> {
             EventKind::Data { .. } | EventKind::Gap { .. } => {
                 let registered = &self.registered;
                 self.sessions.entry(id).or_insert_with(|| Slot {
-                    decoder: Self::start(registered, event),
+                    decoder: match event.kind {
+                        EventKind::Data { dir, bytes, .. } => {
+                            start_candidates(registered, dir, bytes)
+                        }
+                        EventKind::Gap { dir, .. } => start_candidates(registered, dir, &[]),
+                        _ => None,
+                    },
                     charged: 0,
                 })
             }
@@ -424,61 +449,6 @@ impl<H: Handler + 'static> Protocols<H> {
             slot.decoder = None;
         } else if rejected {
             slot.decoder = None;
-        }
-    }
-}
-
-/// Several protocols still in the running for one session: each hears everything until
-/// it rejects the session or one of them confirms it.
-struct Candidates<H: Handler> {
-    candidates: Vec<Box<dyn ProtocolSession<H>>>,
-}
-
-impl<H: Handler> Candidates<H> {
-    fn each(&mut self, mut f: impl FnMut(&mut dyn ProtocolSession<H>)) {
-        for c in &mut self.candidates {
-            f(c.as_mut());
-        }
-        if let Some(won) = self
-            .candidates
-            .iter()
-            .position(|c| c.detection() == Detection::Confirmed)
-        {
-            let winner = self.candidates.swap_remove(won);
-            self.candidates = vec![winner];
-        } else {
-            self.candidates
-                .retain(|c| c.detection() != Detection::Rejected);
-        }
-    }
-}
-
-impl<H: Handler> ProtocolSession<H> for Candidates<H> {
-    fn data(&mut self, cx: &mut Cx<'_, H>, dir: pcap_tcp_reassembly::Direction, ts: i64, b: &[u8]) {
-        self.each(|c| c.data(cx, dir, ts, b));
-    }
-
-    fn gap(&mut self, cx: &mut Cx<'_, H>, dir: pcap_tcp_reassembly::Direction, ts: i64, len: u64) {
-        self.each(|c| c.gap(cx, dir, ts, len));
-    }
-
-    fn end(&mut self, cx: &mut Cx<'_, H>, dir: Option<pcap_tcp_reassembly::Direction>, ts_ns: i64) {
-        self.each(|c| c.end(cx, dir, ts_ns));
-    }
-
-    fn abandon(&mut self, cx: &mut Cx<'_, H>, budget: usize, ts_ns: i64) {
-        self.each(|c| c.abandon(cx, budget, ts_ns));
-    }
-
-    fn memory(&self) -> usize {
-        self.candidates.iter().map(|c| c.memory()).sum()
-    }
-
-    fn detection(&self) -> Detection {
-        match self.candidates.as_slice() {
-            [] => Detection::Rejected,
-            [only] => only.detection(),
-            _ => Detection::Undecided,
         }
     }
 }

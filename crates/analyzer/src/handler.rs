@@ -8,7 +8,9 @@ use pcap_capture::Packet;
 use pcap_decode::Decoded;
 use pcap_decode::defrag::{DefragError, DefragEvent, FragKey};
 use pcap_http_ws::HttpEvent;
+use pcap_http2::H2Event;
 use pcap_tcp_reassembly::Event;
+use pcap_tls::TlsEvent;
 
 /// What every [`Handler`] method returns: `Continue(())` to go on, `Break(error)` to stop
 /// the run, which then returns the error as [`RunError::Handler`](crate::RunError::Handler).
@@ -46,6 +48,23 @@ pub trait Handler {
     /// Every HTTP and WebSocket event of a session found to speak HTTP/1.x (when HTTP
     /// decoding is on).
     fn http(&mut self, _stream: &Stream, _event: &HttpEvent<'_>) -> Flow<Self::Error> {
+        Flow::Continue(())
+    }
+
+    /// Every TLS event of a session found to speak TLS (when TLS decoding is on): hellos,
+    /// certificates, alerts, the session's summary once its handshake is done (or it ended
+    /// first), decryption errors, and decrypted application data. The protocol inside is
+    /// decoded too, and its events come with [`Stream::tls`] set.
+    fn tls(&mut self, _stream: &Stream, _event: &TlsEvent<'_>) -> Flow<Self::Error> {
+        Flow::Continue(())
+    }
+
+    /// What an HTTP/2 connection has besides its streams' HTTP events (which go to
+    /// [`Handler::http`] with [`Stream::h2_stream`] set): gRPC messages and status,
+    /// RST_STREAM, GOAWAY, SETTINGS, PING, PUSH_PROMISE, every frame header, stream ends,
+    /// errors and caps. `stream.h2_stream` is the HTTP/2 stream for stream events (gRPC,
+    /// RST_STREAM, PUSH_PROMISE, stream ends), `None` for connection events.
+    fn http2(&mut self, _stream: &Stream, _event: &H2Event<'_>) -> Flow<Self::Error> {
         Flow::Continue(())
     }
 

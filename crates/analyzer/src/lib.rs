@@ -35,14 +35,20 @@
 mod analyzer;
 mod handler;
 mod http;
+mod http2;
 pub mod protocol;
 pub mod search;
 mod source;
+mod tls;
 
 pub use analyzer::{Analyzer, AnalyzerConfig};
 pub use handler::{DefragNotice, Flow, Handler, Stream};
 pub use http::HttpProtocol;
+pub use http2::Http2Protocol;
+/// The HTTP/2 decoder's events, as [`Handler::http2`] hears them.
+pub use pcap_http2::H2Event as Http2Event;
 pub use source::{PacketSource, RunError};
+pub use tls::TlsProtocol;
 
 /// The README's examples, compiled as doc tests so that they stay true.
 #[cfg(doctest)]

@@ -103,4 +103,88 @@ impl<'a, H: Handler> Cx<'a, H> {
     pub fn stopped(&self) -> bool {
         self.stop.is_some()
     }
+
+    /// The same handler, for a decoder nested in this one (the protocol inside TLS) whose
+    /// events name the session as `stream`.
+    pub(crate) fn with_stream(&mut self, stream: Stream) -> Cx<'_, H> {
+        Cx {
+            handler: self.handler,
+            stop: self.stop,
+            stream,
+        }
+    }
+}
+
+/// The decoder for a session's first bytes `prefix` in direction `dir` (empty: the session
+/// starts with a gap): every protocol of `registered` whose probe accepts them is a
+/// candidate. `None` when none does.
+pub(crate) fn start_candidates<H: Handler + 'static>(
+    registered: &[Box<dyn Protocol<H>>],
+    dir: Direction,
+    prefix: &[u8],
+) -> Option<Box<dyn ProtocolSession<H>>> {
+    // One candidate (the usual case) costs no list.
+    let mut accepting = registered.iter().filter(|p| p.probe(dir, prefix));
+    let first = accepting.next()?.start();
+    let Some(second) = accepting.next() else {
+        return Some(first);
+    };
+    let mut candidates = vec![first, second.start()];
+    candidates.extend(accepting.map(|p| p.start()));
+    Some(Box::new(Candidates { candidates }))
+}
+
+/// Several protocols still in the running for one session: each hears everything until
+/// it rejects the session or one of them confirms it.
+struct Candidates<H: Handler> {
+    candidates: Vec<Box<dyn ProtocolSession<H>>>,
+}
+
+impl<H: Handler> Candidates<H> {
+    fn each(&mut self, mut f: impl FnMut(&mut dyn ProtocolSession<H>)) {
+        for c in &mut self.candidates {
+            f(c.as_mut());
+        }
+        if let Some(won) = self
+            .candidates
+            .iter()
+            .position(|c| c.detection() == Detection::Confirmed)
+        {
+            let winner = self.candidates.swap_remove(won);
+            self.candidates = vec![winner];
+        } else {
+            self.candidates
+                .retain(|c| c.detection() != Detection::Rejected);
+        }
+    }
+}
+
+impl<H: Handler> ProtocolSession<H> for Candidates<H> {
+    fn data(&mut self, cx: &mut Cx<'_, H>, dir: Direction, ts: i64, b: &[u8]) {
+        self.each(|c| c.data(cx, dir, ts, b));
+    }
+
+    fn gap(&mut self, cx: &mut Cx<'_, H>, dir: Direction, ts: i64, len: u64) {
+        self.each(|c| c.gap(cx, dir, ts, len));
+    }
+
+    fn end(&mut self, cx: &mut Cx<'_, H>, dir: Option<Direction>, ts_ns: i64) {
+        self.each(|c| c.end(cx, dir, ts_ns));
+    }
+
+    fn abandon(&mut self, cx: &mut Cx<'_, H>, budget: usize, ts_ns: i64) {
+        self.each(|c| c.abandon(cx, budget, ts_ns));
+    }
+
+    fn memory(&self) -> usize {
+        self.candidates.iter().map(|c| c.memory()).sum()
+    }
+
+    fn detection(&self) -> Detection {
+        match self.candidates.as_slice() {
+            [] => Detection::Rejected,
+            [only] => only.detection(),
+            _ => Detection::Undecided,
+        }
+    }
 }

@@ -247,7 +247,7 @@ fn redis_commands_decodes_every_command() {
             "#0 10.0.0.1:50000 INCR counter",
             "#0 10.0.0.1:50000 PING",
             "#1 [2001:db8::1]:50001 LPUSH queue job1 job2",
-            "#1 [2001:db8::1]:50001 23 bytes lost, resynchronising",
+            "#1 [2001:db8::1]:50001 23 bytes not captured, resynchronising",
             "#1 [2001:db8::1]:50001 QUIT",
         ]
     );

@@ -46,7 +46,7 @@ mod writer;
 
 pub use error::{CaptureError, Malformation, Part, Position};
 pub use packet::{LinkType, Packet};
-pub use pcapng::Interface;
+pub use pcapng::{DecryptionSecrets, Interface};
 pub use reader::{FileFormat, FileReader, READ_BUFFER_SIZE};
 pub use source::Source;
 pub use writer::{PcapNgWriter, PcapWriter, TsPrecision};

@@ -24,6 +24,8 @@ pub(crate) const PB: u32 = 2;
 pub(crate) const SPB: u32 = 3;
 /// Enhanced Packet Block type.
 pub(crate) const EPB: u32 = 6;
+/// Decryption Secrets Block type.
+pub(crate) const DSB: u32 = 10;
 /// Byte-order magic in the section header.
 pub(crate) const BYTE_ORDER_MAGIC: u32 = 0x1a2b_3c4d;
 /// Smallest block: type, length, length.
@@ -44,6 +46,37 @@ mod option {
 }
 
 type NomErr<'a> = nom::Err<nom::error::Error<&'a [u8]>>;
+
+/// Secrets a pcapng file carries in a Decryption Secrets Block, for decrypting its packets
+/// (Wireshark's `editcap --inject-secrets` writes them; so does `capture -w --keylog`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DecryptionSecrets {
+    /// The secrets type: [`DecryptionSecrets::TLS_KEY_LOG`] for an NSS key log, or another
+    /// (WireGuard, ZigBee, ...) which callers may ignore.
+    pub kind: u32,
+    /// The secrets as stored (for a TLS key log: the key log file's text).
+    pub data: Vec<u8>,
+}
+
+impl DecryptionSecrets {
+    /// `TLSK`: an NSS key log (`SSLKEYLOGFILE` format).
+    pub const TLS_KEY_LOG: u32 = 0x544c_534b;
+
+    /// Secrets of type `kind`.
+    pub fn new(kind: u32, data: Vec<u8>) -> DecryptionSecrets {
+        DecryptionSecrets { kind, data }
+    }
+}
+
+/// A Decryption Secrets Block body: secrets type, secrets length, secrets (padded), options.
+pub(crate) fn parse_dsb(body: &[u8], endian: Endianness) -> Option<DecryptionSecrets> {
+    let (rest, (kind, len)) = (u32::<_, nom::error::Error<&[u8]>>(endian), u32(endian))
+        .parse(body)
+        .ok()?;
+    let data = rest.get(..usize::try_from(len).ok()?)?;
+    Some(DecryptionSecrets::new(kind, data.to_vec()))
+}
 
 /// An interface described by an Interface Description Block.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -19,7 +19,7 @@ use crate::error::{CaptureError, Malformation, Part, Position};
 use crate::filter::Filter;
 use crate::packet::{LinkType, Packet};
 use crate::pcap::{self, RECORD_HEADER_LEN};
-use crate::pcapng::{self, Interface, Options, PacketBlockError};
+use crate::pcapng::{self, DecryptionSecrets, Interface, Options, PacketBlockError};
 
 /// Size of the reusable read buffer (and of each read from the input).
 pub const READ_BUFFER_SIZE: usize = 1 << 20;
@@ -90,6 +90,8 @@ pub struct FileReader {
     format: FileFormat,
     state: State,
     comment: Option<Range<usize>>,
+    /// Decryption Secrets Blocks read and not yet taken.
+    secrets: Vec<DecryptionSecrets>,
     #[cfg(feature = "libpcap")]
     filter: Option<Filter>,
     /// Set after an error or the end: later calls return `Ok(None)`.
@@ -132,6 +134,7 @@ impl FileReader {
                 interfaces: Vec::new(),
             },
             comment: None,
+            secrets: Vec::new(),
             #[cfg(feature = "libpcap")]
             filter: None,
             done: false,
@@ -172,6 +175,19 @@ impl FileReader {
     /// Packets read so far (including those a filter rejected).
     pub fn packets_read(&self) -> u64 {
         self.packets
+    }
+
+    /// The Decryption Secrets Blocks read since the last call, in file order (pcapng only).
+    /// A block comes before the packets it decrypts, so taking them after each packet
+    /// gives every session its keys in time.
+    pub fn take_secrets(&mut self) -> Vec<DecryptionSecrets> {
+        std::mem::take(&mut self.secrets)
+    }
+
+    /// Whether Decryption Secrets Blocks are waiting for [`FileReader::take_secrets`]; a
+    /// cheap check for once per packet.
+    pub fn has_secrets(&self) -> bool {
+        !self.secrets.is_empty()
     }
 
     /// The first comment (`opt_comment`) of the packet last returned, if it had one that is
@@ -631,6 +647,11 @@ impl FileReader {
                     data: body_start + fields.data.start..body_start + fields.data.end,
                 });
                 self.packets += 1;
+            }
+            pcapng::DSB => {
+                let secrets = pcapng::parse_dsb(body, endian)
+                    .ok_or(malformed(Malformation::BadBlockLength(block_len)))?;
+                self.secrets.push(secrets);
             }
             _ => {}
         }

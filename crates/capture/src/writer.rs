@@ -9,7 +9,7 @@ use std::io::Write;
 use crate::error::CaptureError;
 use crate::packet::{LinkType, Packet};
 use crate::pcap;
-use crate::pcapng;
+use crate::pcapng::{self, DecryptionSecrets};
 
 /// Timestamp precision of a classic pcap file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -199,6 +199,25 @@ impl<W: Write> PcapNgWriter<W> {
             s.resize(28 + padded + 4 + c.len().next_multiple_of(4), 0);
             s.extend_from_slice(&0u32.to_le_bytes());
         }
+        s.extend_from_slice(&total32.to_le_bytes());
+        self.out.write_all(s)?;
+        Ok(())
+    }
+
+    /// Appends a Decryption Secrets Block, for the packets written after it (a reader
+    /// such as Wireshark needs the secrets before the sessions they decrypt).
+    pub fn write_secrets(&mut self, secrets: &DecryptionSecrets) -> Result<(), CaptureError> {
+        let padded = secrets.data.len().next_multiple_of(4);
+        let total = 20 + padded;
+        let total32 = u32::try_from(total).map_err(|_| too_long(total))?;
+        let len = u32::try_from(secrets.data.len()).map_err(|_| too_long(total))?;
+        let s = &mut self.scratch;
+        s.clear();
+        for v in [pcapng::DSB, total32, secrets.kind, len] {
+            s.extend_from_slice(&v.to_le_bytes());
+        }
+        s.extend_from_slice(&secrets.data);
+        s.resize(16 + padded, 0);
         s.extend_from_slice(&total32.to_le_bytes());
         self.out.write_all(s)?;
         Ok(())

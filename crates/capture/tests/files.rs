@@ -5,8 +5,8 @@
 use std::io::Cursor;
 
 use pcap_capture::{
-    CaptureError, FileFormat, FileReader, LinkType, Malformation, Part, PcapNgWriter, PcapWriter,
-    Position, TsPrecision,
+    CaptureError, DecryptionSecrets, FileFormat, FileReader, LinkType, Malformation, Part,
+    PcapNgWriter, PcapWriter, Position, TsPrecision,
 };
 use proptest::prelude::*;
 
@@ -670,6 +670,70 @@ fn pcapng_writer_comments() {
     assert_eq!(read[0].comment.as_deref(), Some("hello, 世界"));
     assert_eq!(read[1].comment, None);
     assert_eq!(read[1].data, P2);
+}
+
+#[test]
+fn pcapng_decryption_secrets_round_trip() {
+    let packets = sample_packets();
+    let keys = b"CLIENT_RANDOM 00 11\n".to_vec(); // 20 bytes: padded to 20; odd lengths below
+    let mut w = PcapNgWriter::new(Vec::new(), 65535).unwrap();
+    w.write_secrets(&DecryptionSecrets::new(
+        DecryptionSecrets::TLS_KEY_LOG,
+        keys.clone(),
+    ))
+    .unwrap();
+    w.write_packet(&as_packet(&packets[0])).unwrap();
+    w.write_secrets(&DecryptionSecrets::new(7, b"abc".to_vec()))
+        .unwrap();
+    w.write_packet(&as_packet(&packets[1])).unwrap();
+    let bytes = w.into_inner().unwrap();
+
+    let mut reader = FileReader::from_reader(Cursor::new(bytes)).unwrap();
+    let mut seen = Vec::new();
+    while let Some(p) = reader.next_packet().unwrap() {
+        let len = p.data.len();
+        let secrets = reader.take_secrets();
+        assert!(!reader.has_secrets());
+        seen.push((len, secrets));
+    }
+    assert_eq!(seen.len(), 2);
+    assert_eq!(seen[0].1.len(), 1, "the block before the first packet");
+    assert_eq!(seen[0].1[0].kind, DecryptionSecrets::TLS_KEY_LOG);
+    assert_eq!(seen[0].1[0].data, keys);
+    assert_eq!(seen[1].1.len(), 1, "the block between the packets");
+    assert_eq!(seen[1].1[0].kind, 7);
+    assert_eq!(
+        seen[1].1[0].data, b"abc",
+        "padding is not part of the secrets"
+    );
+}
+
+#[test]
+fn pcapng_decryption_secrets_longer_than_block_is_malformed() {
+    let packets = sample_packets();
+    let mut w = PcapNgWriter::new(Vec::new(), 65535).unwrap();
+    w.write_packet(&as_packet(&packets[0])).unwrap();
+    w.write_secrets(&DecryptionSecrets::new(
+        DecryptionSecrets::TLS_KEY_LOG,
+        vec![b'x'; 8],
+    ))
+    .unwrap();
+    let mut bytes = w.into_inner().unwrap();
+    // The secrets length field claims more bytes than the block holds.
+    let at = bytes.len() - 28 + 12;
+    bytes[at..at + 4].copy_from_slice(&64u32.to_le_bytes());
+    let (read, err) = read_all(&bytes);
+    assert_eq!(read.len(), 1, "the packet before the damaged block is kept");
+    assert!(
+        matches!(
+            err,
+            Some(CaptureError::Malformed {
+                what: Malformation::BadBlockLength(28),
+                ..
+            })
+        ),
+        "{err:?}"
+    );
 }
 
 // ---------------------------------------------------------------- filters

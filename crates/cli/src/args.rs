@@ -72,6 +72,15 @@ pub struct SourceArgs {
     /// After opening the device as root, switch to this user (like tcpdump -Z).
     #[arg(short = 'Z', long = "user", value_name = "NAME")]
     pub user: Option<String>,
+    /// No closing line on stderr (packets, sessions, transactions, gaps, drops, decode
+    /// errors). Warnings are still printed.
+    #[arg(short = 'q', long = "quiet")]
+    pub quiet: bool,
+    /// TLS key log (NSS SSLKEYLOGFILE format) for decrypting HTTPS; repeatable. Default:
+    /// the file $SSLKEYLOGFILE names. Keys in a pcapng file's Decryption Secrets Blocks are
+    /// used too.
+    #[arg(long = "keylog", value_name = "FILE")]
+    pub keylog: Vec<PathBuf>,
 }
 
 /// Output options shared by the subcommands.
@@ -122,10 +131,10 @@ pub struct HttpTraceArgs {
     /// Skip requests whose method matches this regex.
     #[arg(long = "method-ignore", value_name = "REGEX")]
     pub method_ignore: Option<String>,
-    /// Only requests whose Host matches this regex.
+    /// Only requests whose Host (HTTP/2: :authority) matches this regex.
     #[arg(long, value_name = "REGEX")]
     pub host: Option<String>,
-    /// Skip requests whose Host matches this regex.
+    /// Skip requests whose Host (HTTP/2: :authority) matches this regex.
     #[arg(long = "host-ignore", value_name = "REGEX")]
     pub host_ignore: Option<String>,
     /// Only requests whose URL matches this regex.
@@ -152,9 +161,14 @@ pub struct HttpTraceArgs {
     /// Largest body shown with --bodies, in bytes.
     #[arg(long = "body-limit", value_name = "BYTES", default_value_t = 4096)]
     pub body_limit: usize,
-    /// Show TCP session start/end/reset, SYN retries, retransmissions and gaps.
+    /// Show TCP session start/end/reset, SYN retries, retransmissions and gaps, and
+    /// HTTP/2 RST_STREAM, GOAWAY and decoding errors.
     #[arg(long = "tcp-verbose")]
     pub tcp_verbose: bool,
+    /// Show each gRPC message's top-level protobuf fields (field number, wire type, value),
+    /// without a schema.
+    #[arg(long = "grpc-raw")]
+    pub grpc_raw: bool,
     /// Also write the transactions as a HAR 1.2 file, each as it completes (so entries are
     /// in completion order, not sorted by start time).
     #[arg(long, value_name = "FILE")]
@@ -249,9 +263,13 @@ pub struct FollowArgs {
     #[command(flatten)]
     pub source: SourceArgs,
     /// Directory for the stream files and index.jsonl (created if missing; it must be yours,
-    /// and files already in it are never overwritten).
+    /// and empty unless --force).
     #[arg(short = 'o', long = "output-dir", value_name = "DIR")]
     pub output_dir: PathBuf,
+    /// Write into a directory that is not empty, replacing the files this run writes that
+    /// are already there (index.jsonl included) and keeping the others.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `serve`.

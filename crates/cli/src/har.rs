@@ -234,6 +234,7 @@ impl Drop for Har {
 fn version(minor: Option<u8>) -> &'static str {
     match minor {
         Some(0) => "HTTP/1.0",
+        Some(pcap_http_ws::HTTP2) => "HTTP/2",
         _ => "HTTP/1.1",
     }
 }

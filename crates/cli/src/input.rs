@@ -6,11 +6,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use pcap_capture::live::{self, Breaker, LiveOptions};
-use pcap_capture::{CaptureError, Packet, Source};
+use pcap_capture::{CaptureError, DecryptionSecrets, Packet, Source};
 
 use crate::args::SourceArgs;
 use crate::error::CliError;
+use crate::keys::Keys;
 use crate::progress::Progress;
+use crate::summary::{self, Counts};
 
 /// Kernel capture buffer when `-B` is not given (tcpdump's default is 2 MiB).
 const DEFAULT_BUFFER_KIB: u32 = 8 * 1024;
@@ -25,6 +27,13 @@ pub struct Input {
     snaplen: u32,
     path: Option<std::path::PathBuf>,
     progress: Option<Progress>,
+    /// No closing line (`-q`).
+    quiet: bool,
+    /// Packets captured shorter than on the wire, and the longest such capture.
+    cut: u64,
+    cut_at: u32,
+    /// TLS secrets: key log files, and Decryption Secrets Blocks as they are read.
+    keys: Arc<Keys>,
 }
 
 impl Input {
@@ -80,6 +89,7 @@ impl Input {
         if let Some(user) = &args.user {
             drop_privileges(user)?;
         }
+        let keys = Keys::open(&args.keylog)?;
         let stop = Arc::new(AtomicBool::new(false));
         install_ctrl_c(&mut source, Arc::clone(&stop));
         Ok(Input {
@@ -90,6 +100,10 @@ impl Input {
             snaplen: args.snaplen,
             path: args.read.clone(),
             progress: args.read.as_deref().and_then(Progress::for_file),
+            quiet: args.quiet,
+            cut: 0,
+            cut_at: 0,
+            keys,
         })
     }
 
@@ -99,6 +113,7 @@ impl Input {
         if self.remaining == Some(0) || self.stop.load(Ordering::Relaxed) {
             return Ok(None);
         }
+        self.take_secrets();
         let packet = match self.source.next_packet() {
             Ok(p) => p,
             Err(source) => {
@@ -119,13 +134,45 @@ impl Input {
             (None, Some(progress)) => progress.clear(),
             _ => {}
         }
-        if packet.is_some() {
+        if let Some(p) = &packet {
             self.read += 1;
             if let Some(r) = self.remaining.as_mut() {
                 *r -= 1;
             }
+            if p.caplen < p.orig_len {
+                self.cut += 1;
+                self.cut_at = self.cut_at.max(p.caplen);
+            }
         }
         Ok(packet)
+    }
+
+    /// Adds the key logs of the Decryption Secrets Blocks read so far. Called before each
+    /// packet is read, so the secrets of a block reach the key store after the packet that
+    /// follows it is handled: sessions look their secrets up at the ServerHello, which
+    /// always comes after the packet that carried the ClientHello.
+    fn take_secrets(&mut self) {
+        let Source::File(file) = &mut self.source else {
+            return;
+        };
+        if !file.has_secrets() {
+            return;
+        }
+        for s in file.take_secrets() {
+            if s.kind == DecryptionSecrets::TLS_KEY_LOG {
+                let source = match &self.path {
+                    Some(p) => format!("in {}", p.display()),
+                    None => "in the capture".to_owned(),
+                };
+                self.keys.add_secrets(&s.data, &source);
+            }
+        }
+    }
+
+    /// The TLS secrets this input knows: from `--keylog` files (or `$SSLKEYLOGFILE`), and
+    /// from the capture file's Decryption Secrets Blocks as they are read.
+    pub fn keys(&self) -> Arc<Keys> {
+        Arc::clone(&self.keys)
     }
 
     /// A flag that, once set, ends reading before the next packet, as Ctrl-C does: the
@@ -168,21 +215,36 @@ impl Input {
         }
     }
 
-    /// For live captures, prints tcpdump's closing statistics to stderr.
-    pub fn report_stats(&mut self) {
-        let read = self.read;
+    /// Says on stderr how the run went, once it is over: tcpdump's statistics for a live
+    /// capture, a warning when packets were cut by the snapshot length, and the closing
+    /// line with `counts` (unless `-q`).
+    pub(crate) fn finish(&mut self, counts: &Counts) {
+        let mut read = summary::Read {
+            packets: self.read,
+            dropped: 0,
+            cut: self.cut,
+            cut_at: self.cut_at,
+        };
+        let mut err = std::io::stderr().lock();
         if let Some(Ok(stats)) = self.source.stats() {
-            let mut err = std::io::stderr().lock();
-            let _ = writeln!(err, "{read} packets captured");
+            let _ = writeln!(err, "{} packets captured", self.read);
             let _ = writeln!(err, "{} packets received by filter", stats.received);
             let _ = writeln!(err, "{} packets dropped by kernel", stats.dropped);
             let _ = writeln!(err, "{} packets dropped by interface", stats.if_dropped);
+            read.dropped = u64::from(stats.dropped) + u64::from(stats.if_dropped);
+        }
+        if let Some(warning) = summary::cut_warning(&read) {
+            let _ = writeln!(err, "{warning}");
+        }
+        if !self.quiet {
+            let _ = writeln!(err, "{}", summary::line(&read, counts));
         }
     }
 }
 
-/// Ctrl-C stops reading: a live capture is broken out of its wait, a file read stops at the
-/// next packet. The subcommand then finishes normally (flushing sessions, printing stats).
+/// Ctrl-C (and SIGTERM or SIGHUP) stops reading: a live capture is broken out of its wait,
+/// a file read stops at the next packet. The subcommand then finishes normally (flushing
+/// sessions, printing stats).
 fn install_ctrl_c(source: &mut Source, stop: Arc<AtomicBool>) {
     let breaker: Option<Breaker> = match source {
         Source::Live(l) => Some(l.breaker()),

@@ -9,10 +9,12 @@ mod defrag;
 pub mod error;
 pub mod har;
 pub mod input;
+pub mod keys;
 pub mod output;
 pub mod progress;
 pub mod render;
 pub mod serve;
+mod summary;
 mod trace;
 
 use args::{Cli, Command};

@@ -1,7 +1,8 @@
 //! Every capture of the shared corpus (and the repository's sample) through every
-//! subcommand the binary has: exit 0 or 2 (or 1: grep found nothing), at most one stderr line (exactly one on exit 2,
-//! the error), and never a panic. Damaged captures in the corpus must end in one clean error
-//! line after what was decoded before the damage.
+//! subcommand the binary has: exit 0 or 2 (or 1: grep found nothing), exactly one closing
+//! line on stderr (packets, sessions, ...) unless the file could not be opened, besides it at most one stderr line (exactly one
+//! on exit 2, the error) and the snapshot-length warning, and never a panic. Damaged captures
+//! in the corpus must end in one clean error line after what was decoded before the damage.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
@@ -20,6 +21,17 @@ const INVOCATIONS: &[(&str, &[&str])] = &[
 
 /// Subcommands that need a live device or a server, never walked over files.
 const NOT_WALKED: &[&str] = &["devices", "serve", "help"];
+
+/// The line every run ends with, e.g. `pcap-cli: 12 packets, 1 TCP session`.
+fn is_closing(line: &str) -> bool {
+    line.strip_prefix("pcap-cli: ").is_some_and(|rest| {
+        rest.starts_with(|c: char| c.is_ascii_digit()) && rest.contains(" packet")
+    })
+}
+
+fn is_cut_warning(line: &str) -> bool {
+    line.starts_with("pcap-cli: warning: ") && line.contains("cut by the snapshot length")
+}
 
 fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_pcap-cli")
@@ -84,6 +96,7 @@ fn every_capture_through_every_subcommand() {
     let tmp = std::env::temp_dir().join(format!("pcap-cli-corpus-walk-{}", std::process::id()));
 
     let (mut runs, mut ok, mut errors, mut unimplemented) = (0, 0, 0, 0);
+    let mut cut_warnings = 0;
     let mut failures = Vec::new();
     for file in &files {
         let name = file.file_name().unwrap().to_string_lossy();
@@ -91,12 +104,26 @@ fn every_capture_through_every_subcommand() {
             let dir = tmp.join(format!("{name}-{i}"));
             let o = run(sub, args, file, &dir);
             runs += 1;
-            let lines = o.stderr.lines().count();
             let what = format!("{sub} {} -r {name}", args.join(" "));
             if o.stderr.contains("panicked") {
                 failures.push(format!("{what}: panicked: {}", o.stderr.trim_end()));
                 continue;
             }
+            let closing = o.stderr.lines().filter(|l| is_closing(l)).count();
+            // A file that cannot be opened at all ends with its error alone.
+            if closing != 1 && !(closing == 0 && o.code == Some(2)) {
+                failures.push(format!(
+                    "{what}: {closing} closing lines: {}",
+                    o.stderr.trim_end()
+                ));
+                continue;
+            }
+            cut_warnings += o.stderr.lines().filter(|l| is_cut_warning(l)).count();
+            let lines = o
+                .stderr
+                .lines()
+                .filter(|l| !is_closing(l) && !is_cut_warning(l))
+                .count();
             match o.code {
                 Some(0) if lines <= 1 => ok += 1,
                 // grep found nothing.
@@ -125,7 +152,8 @@ fn every_capture_through_every_subcommand() {
         .collect();
     eprintln!(
         "corpus walk: {} captures x {} invocations ({}) = {runs} runs: {ok} exit 0, \
-         {errors} exit 2 with one error line ({unimplemented} 'not implemented'), {} failures",
+         {errors} exit 2 with one error line ({unimplemented} 'not implemented'), \
+         {cut_warnings} snapshot-length warnings, {} failures",
         files.len(),
         walked.len(),
         names.join(", "),

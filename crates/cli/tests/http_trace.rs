@@ -510,8 +510,10 @@ fn damaged_capture_keeps_what_was_decoded() {
 /// as multisets.
 type Messages = (BTreeMap<String, usize>, BTreeMap<String, usize>);
 
-fn ours(path: &Path) -> Messages {
-    let o = pcap_cli(&["http-trace", "-r", path.to_str().unwrap(), "--json"]);
+fn ours(path: &Path, extra: &[&str]) -> Messages {
+    let mut args = vec!["http-trace", "-r", path.to_str().unwrap(), "--json"];
+    args.extend_from_slice(extra);
+    let o = pcap_cli(&args);
     let mut req = BTreeMap::new();
     let mut resp = BTreeMap::new();
     for line in String::from_utf8_lossy(&o.stdout).lines() {
@@ -580,7 +582,7 @@ fn corpus_transactions_agree_with_tshark() {
         };
         captures += 1;
         let want = oracle(&tsv);
-        let got = ours(&corpus.capture_path(&name));
+        let got = ours(&corpus.capture_path(&name), &[]);
         compared += tsv.len();
         if got != want && !allow.contains_key(name.as_str()) {
             mismatched.push(format!("{name}:\n  ours   {got:?}\n  tshark {want:?}"));
@@ -590,6 +592,48 @@ fn corpus_transactions_agree_with_tshark() {
         "http-trace vs tshark: {captures} captures, {compared} oracle rows, {} unexpected mismatches, {} captures allow-listed",
         mismatched.len(),
         allow.len()
+    );
+    assert!(mismatched.is_empty(), "{}", mismatched.join("\n"));
+}
+
+/// HTTPS: every capture of the TLS corpus with an HTTP oracle, decrypted with its key log
+/// (`keys/NAME.keys`), gives tshark's requests and responses (tshark decrypting with the
+/// same key log); a capture without keys gives none.
+#[test]
+fn corpus_tls_transactions_agree_with_tshark() {
+    let Some(corpus) = pcap_testkit::corpus_tls("corpus_tls_transactions_agree_with_tshark") else {
+        return;
+    };
+    let (mut captures, mut compared, mut mismatched) = (0, 0, Vec::new());
+    for name in corpus.captures() {
+        let path = corpus.capture_path(&name);
+        let keys = corpus.keys_path(&name);
+        let Some(tsv) = corpus.oracle_tsv(&name, "http.tsv") else {
+            if keys.is_none() && name.starts_with("nokeys-") {
+                let got = ours(&path, &[]);
+                assert!(got.0.is_empty() && got.1.is_empty(), "{name}: {got:?}");
+            }
+            continue;
+        };
+        let Some(keys) = keys else {
+            // HTTP/1.1 in clear (the h2c Upgrade request): no key needed.
+            continue;
+        };
+        captures += 1;
+        compared += tsv.len();
+        let want = oracle(&tsv);
+        let got = ours(&path, &["--keylog", keys.to_str().unwrap()]);
+        if got != want {
+            mismatched.push(format!("{name}:\n  ours   {got:?}\n  tshark {want:?}"));
+        }
+    }
+    eprintln!(
+        "http-trace over TLS vs tshark: {captures} captures, {compared} oracle rows, {} mismatches",
+        mismatched.len()
+    );
+    assert!(
+        captures >= 14,
+        "only {captures} TLS captures with an HTTP oracle"
     );
     assert!(mismatched.is_empty(), "{}", mismatched.join("\n"));
 }
@@ -608,13 +652,21 @@ fn http_memory_budget_reports_every_request_and_warns() {
     std::fs::write(&path, file).unwrap();
     let path = path.to_string_lossy().into_owned();
 
-    let roomy = pcap_cli(&["http-trace", "-r", &path, "--json"]);
+    let roomy = pcap_cli(&["http-trace", "-q", "-r", &path, "--json"]);
     assert!(
         roomy.stderr.is_empty(),
         "{}",
         String::from_utf8_lossy(&roomy.stderr)
     );
-    let tight = pcap_cli(&["http-trace", "-r", &path, "--json", "--http-memory", "1"]);
+    let tight = pcap_cli(&[
+        "http-trace",
+        "-q",
+        "-r",
+        &path,
+        "--json",
+        "--http-memory",
+        "1",
+    ]);
     let stderr = String::from_utf8_lossy(&tight.stderr);
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(

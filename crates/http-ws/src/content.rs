@@ -8,15 +8,19 @@ use std::io::{self, Write};
 
 /// A content coding this crate decodes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Coding {
+#[non_exhaustive]
+pub enum Coding {
+    /// `gzip` and `x-gzip`.
     Gzip,
+    /// `deflate`, zlib-wrapped or raw.
     Deflate,
+    /// `br`.
     Brotli,
 }
 
 impl Coding {
     /// Parses a Content-Encoding value; `None` for identity, unknown or stacked codings.
-    pub(crate) fn from_header(value: &[u8]) -> Option<Coding> {
+    pub fn from_header(value: &[u8]) -> Option<Coding> {
         let v = trim(value);
         if v.eq_ignore_ascii_case(b"gzip") || v.eq_ignore_ascii_case(b"x-gzip") {
             Some(Coding::Gzip)
@@ -29,7 +33,8 @@ impl Coding {
         }
     }
 
-    pub(crate) fn name(self) -> &'static str {
+    /// The coding's name as in Content-Encoding.
+    pub fn name(self) -> &'static str {
         match self {
             Coding::Gzip => "gzip",
             Coding::Deflate => "deflate",
@@ -169,17 +174,21 @@ enum Inner {
 
 /// Why decoded output stopped early.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Stop {
+#[non_exhaustive]
+pub enum Stop {
     /// Over the cap.
     Cap,
     /// Corrupt data.
     Corrupt,
     /// A brotli window over the cap: `window` bytes declared (not decoded).
-    Window { window: u64 },
+    Window {
+        /// The window the stream declares, in bytes.
+        window: u64,
+    },
 }
 
 /// One body's content decoder.
-pub(crate) struct ContentDecoder {
+pub struct ContentDecoder {
     coding: Coding,
     inner: Inner,
     /// Output when no decoder exists yet (deflate and brotli probes); also the cap
@@ -202,7 +211,7 @@ impl std::fmt::Debug for ContentDecoder {
 impl ContentDecoder {
     /// A decoder of `coding` whose output stops at `cap` bytes, refusing brotli streams
     /// whose window is over `max_window` bytes.
-    pub(crate) fn new(coding: Coding, cap: u64, max_window: u64) -> Self {
+    pub fn new(coding: Coding, cap: u64, max_window: u64) -> Self {
         let sink = CappedSink {
             out: Vec::new(),
             total: 0,
@@ -231,8 +240,8 @@ impl ContentDecoder {
 
     /// Bytes held, approximately: the decompressor's state and window (zlib: a 32 KiB
     /// window plus about 11 KiB of state; brotli: the window the stream declares, at most
-    /// the cap, plus [`BROTLI_STATE`]) and the output buffer.
-    pub(crate) fn memory(&self) -> usize {
+    /// the cap, plus about 96 KiB of tables) and the output buffer.
+    pub fn memory(&self) -> usize {
         let state = match self.inner {
             Inner::DeflateProbe(_) | Inner::BrotliProbe { .. } => 0,
             Inner::Gzip(_) | Inner::Zlib(_) | Inner::Raw(_) => INFLATE_STATE,
@@ -253,11 +262,12 @@ impl ContentDecoder {
     }
 
     /// The largest brotli window accepted (bytes).
-    pub(crate) fn max_window(&self) -> u64 {
+    pub fn max_window(&self) -> u64 {
         self.max_window
     }
 
-    pub(crate) fn coding(&self) -> Coding {
+    /// The coding decoded.
+    pub fn coding(&self) -> Coding {
         self.coding
     }
 
@@ -280,8 +290,8 @@ impl ContentDecoder {
         }
     }
 
-    /// Feeds compressed bytes; decoded bytes accumulate until [`Self::take_output`].
-    pub(crate) fn feed(&mut self, data: &[u8]) -> Result<(), Stop> {
+    /// Feeds compressed bytes; decoded bytes accumulate in [`Self::output`] until the caller drains them.
+    pub fn feed(&mut self, data: &[u8]) -> Result<(), Stop> {
         if let Inner::DeflateProbe(first) = &mut self.inner {
             let (b0, b1) = match (*first, data) {
                 (_, []) => return Ok(()),
@@ -351,7 +361,7 @@ impl ContentDecoder {
     }
 
     /// Flushes the decoder at the end of the body and checks the stream's integrity.
-    pub(crate) fn finish(&mut self) -> Result<(), Stop> {
+    pub fn finish(&mut self) -> Result<(), Stop> {
         if let Inner::BrotliProbe { held, len } = self.inner {
             // A body shorter than the window declaration: the decoder judges it.
             let Some(sink) = self.pending.take() else {
@@ -374,12 +384,12 @@ impl ContentDecoder {
     }
 
     /// The decoded bytes produced since the last drain (the caller clears it).
-    pub(crate) fn output(&mut self) -> Option<&mut Vec<u8>> {
+    pub fn output(&mut self) -> Option<&mut Vec<u8>> {
         self.sink().map(|s| &mut s.out)
     }
 
     /// Decoded bytes so far.
-    pub(crate) fn total(&mut self) -> u64 {
+    pub fn total(&mut self) -> u64 {
         self.sink().map_or(0, |s| s.total)
     }
 }

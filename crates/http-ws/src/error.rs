@@ -76,9 +76,9 @@ pub enum HttpError {
     #[error("http message: incomplete at end of stream")]
     IncompleteMessage,
     /// Bytes were lost before capture; decoding resynchronises at the next message start.
-    #[error("http stream: {len} bytes lost before capture")]
+    #[error("http stream: {len} bytes not captured")]
     BytesLost {
-        /// Number of bytes lost.
+        /// Number of bytes the capture does not have.
         len: u64,
     },
     /// More requests queued without responses than the cap (reported once per session); the

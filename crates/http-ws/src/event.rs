@@ -12,7 +12,9 @@ pub struct Headers<'a> {
 }
 
 impl<'a> Headers<'a> {
-    pub(crate) fn new(raw: &'a [httparse::Header<'a>]) -> Self {
+    /// Headers over `raw`, in wire order: how a decoder of another HTTP version (HTTP/2's
+    /// decoded header fields) reports heads through the same events.
+    pub fn new(raw: &'a [httparse::Header<'a>]) -> Self {
         Headers { raw }
     }
 
@@ -54,12 +56,49 @@ pub struct RequestHead<'a> {
     pub method: &'a str,
     /// Request target as sent.
     pub uri: &'a str,
-    /// Minor version: 0 for HTTP/1.0, 1 for HTTP/1.1.
+    /// Minor version: 0 for HTTP/1.0, 1 for HTTP/1.1; [`HTTP2`] for HTTP/2, which has no
+    /// minor version.
     pub version: u8,
     /// Headers in order.
     pub headers: Headers<'a>,
     /// Size of the head in bytes (up to and including the blank line).
     pub head_len: usize,
+}
+
+/// The `version` of HTTP/2 heads (HTTP/1.x heads carry their minor version, 0 or 1).
+pub const HTTP2: u8 = 2;
+
+impl<'a> RequestHead<'a> {
+    /// The first `Host` header, or HTTP/2's `:authority` pseudo-header.
+    pub fn host(&self) -> Option<&'a [u8]> {
+        self.headers
+            .get("host")
+            .or_else(|| self.headers.get(":authority"))
+    }
+
+    /// A request head, for decoders outside this crate (HTTP/2).
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        index: u64,
+        ts_ns: i64,
+        offset: u64,
+        method: &'a str,
+        uri: &'a str,
+        version: u8,
+        headers: Headers<'a>,
+        head_len: usize,
+    ) -> Self {
+        RequestHead {
+            index,
+            ts_ns,
+            offset,
+            method,
+            uri,
+            version,
+            headers,
+            head_len,
+        }
+    }
 }
 
 /// A parsed status line and headers.
@@ -84,6 +123,32 @@ pub struct ResponseHead<'a> {
     pub interim: bool,
 }
 
+impl<'a> ResponseHead<'a> {
+    /// A response head, for decoders outside this crate (HTTP/2: `reason` is empty).
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        ts_ns: i64,
+        offset: u64,
+        version: u8,
+        status: u16,
+        reason: &'a str,
+        headers: Headers<'a>,
+        head_len: usize,
+        interim: bool,
+    ) -> Self {
+        ResponseHead {
+            ts_ns,
+            offset,
+            version,
+            status,
+            reason,
+            headers,
+            head_len,
+            interim,
+        }
+    }
+}
+
 /// End of one request or response body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -102,6 +167,23 @@ pub struct MessageComplete {
     pub decoded_truncated: bool,
     /// False when the stream ended or lost bytes before the framing said the body was done.
     pub complete: bool,
+}
+
+impl MessageComplete {
+    /// The end of a message of direction `dir` at `ts_ns` with a body of `body_len` bytes,
+    /// `wire_len` on the wire, for decoders outside this crate (HTTP/2); not decoded, and
+    /// complete.
+    pub fn new(dir: Direction, ts_ns: i64, body_len: u64, wire_len: u64) -> Self {
+        MessageComplete {
+            dir,
+            ts_ns,
+            body_len,
+            wire_len,
+            decoded_len: None,
+            decoded_truncated: false,
+            complete: true,
+        }
+    }
 }
 
 /// One request/response exchange with its timings: raw material for http-trace and HAR.

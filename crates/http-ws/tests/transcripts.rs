@@ -533,12 +533,12 @@ fn gap_resyncs_at_next_message_or_skips_inside_known_length() {
     assert_has(
         &lines_of("gap_resync"),
         &[
-            "error s2c http stream: 100 bytes lost before capture",
+            "error s2c http stream: 100 bytes not captured",
             "done s2c len=4 dec=None INCOMPLETE",
             "req #1 GET /b 1.1 ts=4 [Host=h]",
             "body s2c raw ok",
             "tx #1 status=Some(200) req=Some(4)..Some(4) resp=Some(5)..Some(5) sizes=28/0/None 38/2/None complete=true",
-            "error s2c http stream: 5 bytes lost before capture",
+            "error s2c http stream: 5 bytes not captured",
             "done s2c len=10 dec=None",
         ],
     );

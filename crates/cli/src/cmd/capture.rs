@@ -4,7 +4,7 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::ops::ControlFlow;
 
-use pcap_analyzer::{AnalyzerConfig, Handler, RunError};
+use pcap_analyzer::{Analyzer, AnalyzerConfig, Handler, RunError};
 use pcap_capture::{Packet, PcapNgWriter, PcapWriter};
 use pcap_decode::Decoded;
 
@@ -14,6 +14,7 @@ use crate::error::{CliError, flow};
 use crate::input::Input;
 use crate::output::{Output, write_time};
 use crate::render::{json, write_summary};
+use crate::summary::Counts;
 
 /// Runs `capture`.
 pub fn run(args: &CaptureArgs) -> Result<(), CliError> {
@@ -32,9 +33,9 @@ fn print(input: &mut Input, json: bool) -> Result<(), CliError> {
         json,
     };
     // On a read error, what was decoded before it is still written out.
-    let result = sessions::run(input, &mut printer, AnalyzerConfig::packets_only());
-    printer.out.finish()?;
-    result
+    let ran = sessions::run(input, &mut printer, AnalyzerConfig::packets_only());
+    let finished = printer.out.finish();
+    ran.finish(input).and(finished)
 }
 
 /// The handler of `capture` without `-w`.
@@ -90,7 +91,8 @@ fn save(input: &mut Input, path: &std::path::Path) -> Result<(), CliError> {
         live: input.is_live(),
         saved: 0,
     };
-    let result = match sessions::analyzer_run(input, &mut saver, AnalyzerConfig::packets_only()) {
+    let mut analyzer = Analyzer::new(AnalyzerConfig::packets_only());
+    let result = match analyzer.run(input, &mut saver) {
         // A write error ends at once; after a read error, what was read is still saved.
         Err(RunError::Handler(e)) => return Err(e),
         result => result.map_err(RunError::into_inner),
@@ -101,7 +103,7 @@ fn save(input: &mut Input, path: &std::path::Path) -> Result<(), CliError> {
         saver.saved,
         path.display()
     );
-    input.report_stats();
+    input.finish(&Counts::of(&analyzer, false));
     result
 }
 

@@ -40,12 +40,12 @@ pub fn run(args: &FlowsArgs) -> Result<(), CliError> {
         flows.out.packet_done()?;
     }
     // A read error still prints the sessions seen before it: `analyze` ends them first.
-    let result = analyze(&mut input, &mut flows);
+    let ran = analyze(&mut input, &mut flows);
     let finished = flows.out.finish();
     if let Some(warning) = flows.defrag.warning() {
         eprintln!("{warning}");
     }
-    result.and(finished)
+    ran.finish(&mut input).and(finished)
 }
 
 /// The handler: writes each ended session's row or JSON line.

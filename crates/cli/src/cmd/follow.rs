@@ -16,9 +16,10 @@
 //! the least recently written file is closed when the cap is reached (it is reopened,
 //! without truncation, if more bytes come).
 //!
-//! Safety in a shared directory: `DIR` must belong to the user running `follow`; every file
-//! is created new (an existing file or symbolic link of that name is an error, never
-//! truncated or followed), and a file is reopened only without following a symbolic link
+//! Safety in a shared directory: `DIR` must belong to the user running `follow` and be
+//! empty, unless `--force`; every file is created new (an existing file or symbolic link of
+//! that name is an error, never truncated or followed; with `--force` it is unlinked first,
+//! which removes a link and never what it points to), and a file is reopened only without following a symbolic link
 //! and only if it is still the file this run created. A file that cannot be written (file
 //! too large, disk quota) skips its session with a warning; the run goes on.
 
@@ -70,9 +71,18 @@ pub fn run(args: &FollowArgs) -> Result<(), CliError> {
         path: dir.clone(),
         source,
     })?;
+    if !args.force && !is_empty_dir(dir)? {
+        return Err(CliError::Io {
+            path: dir.clone(),
+            source: std::io::Error::other(
+                "not empty: this run's files would mix with what is there (--force replaces \
+                 the files this run writes, and keeps the others)",
+            ),
+        });
+    }
     let index_path = dir.join("index.jsonl");
     // Created before any packet is read, so an unwritable directory fails at once.
-    let index = create_new(&index_path).map_err(|source| CliError::Io {
+    let index = create_new(&index_path, args.force).map_err(|source| CliError::Io {
         path: index_path.clone(),
         source,
     })?;
@@ -86,8 +96,11 @@ pub fn run(args: &FollowArgs) -> Result<(), CliError> {
         open: HashMap::new(),
         clock: 0,
         skipped: 0,
+        force: args.force,
+        files: 0,
+        indexed: 0,
     };
-    let result = analyze(&mut input, &mut follow);
+    let ran = analyze(&mut input, &mut follow);
     // Sessions were all ended by `analyze`; what is left is flushing the index.
     let flushed = follow.index.flush().map_err(|source| CliError::Io {
         path: follow.index_path.clone(),
@@ -102,7 +115,14 @@ pub fn run(args: &FollowArgs) -> Result<(), CliError> {
             follow.index_path.display()
         );
     }
-    result.and(flushed)
+    println!(
+        "follow: {} written to {} ({}; index: {})",
+        plural(follow.indexed, "session"),
+        dir.display(),
+        plural(follow.files, "file"),
+        follow.index_path.display()
+    );
+    ran.finish(&mut input).and(flushed)
 }
 
 /// Refuses an output directory that belongs to another user than the one running `follow`
@@ -127,7 +147,14 @@ fn check_owner(dir: &Path) -> std::io::Result<()> {
 
 /// Creates a file that must not exist yet: an existing file or symbolic link of that name
 /// is an error, never truncated or followed.
-fn create_new(path: &Path) -> std::io::Result<File> {
+fn create_new(path: &Path, force: bool) -> std::io::Result<File> {
+    if force {
+        // Unlinking a symbolic link removes the link, never what it points to.
+        match std::fs::remove_file(path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+    }
     let created = OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -145,8 +172,8 @@ fn create_new(path: &Path) -> std::io::Result<File> {
         std::io::Error::new(
             e.kind(),
             format!(
-                "already exists ({what}); follow never overwrites: remove it or use a new \
-                 directory"
+                "already exists ({what}); follow never overwrites without --force: remove it \
+                 or use a new directory"
             ),
         )
     })
@@ -237,6 +264,11 @@ struct Follow {
     clock: u64,
     /// Sessions skipped because a file could not be written.
     skipped: u64,
+    /// Files of an earlier run in the way are replaced (`--force`).
+    force: bool,
+    /// Stream files created, and sessions written to the index, for the closing report.
+    files: u64,
+    indexed: u64,
 }
 
 impl Handler for Follow {
@@ -281,6 +313,24 @@ impl Handler for Follow {
 
     fn finished(&mut self) -> ControlFlow<CliError> {
         flow(self.flush_live())
+    }
+}
+
+/// Whether `dir` has no entries (it was just created, or was left empty).
+fn is_empty_dir(dir: &Path) -> Result<bool, CliError> {
+    let mut entries = std::fs::read_dir(dir).map_err(|source| CliError::Io {
+        path: dir.to_owned(),
+        source,
+    })?;
+    Ok(entries.next().is_none())
+}
+
+/// `1 file`, `2 files`.
+fn plural(n: u64, what: &str) -> String {
+    if n == 1 {
+        format!("{n} {what}")
+    } else {
+        format!("{n} {what}s")
     }
 }
 
@@ -398,7 +448,8 @@ impl Follow {
             let file = if create {
                 // Failing to create a file is the directory's problem (a name taken, no
                 // permission): it stops the run.
-                let file = create_new(&path).map_err(|e| self.io_error(&name, e))?;
+                let file = create_new(&path, self.force).map_err(|e| self.io_error(&name, e))?;
+                self.files += 1;
                 match file.metadata() {
                     Ok(m) => {
                         if let Some(s) = self.sessions.get_mut(&id) {
@@ -496,6 +547,7 @@ impl Follow {
         }
         // A session that carried no byte and no gap has no state, and the index says so.
         let session = self.sessions.remove(&id).unwrap_or_default();
+        self.indexed += 1;
         let sides = &session.sides;
         let line = &mut self.index_line;
         line.clear();
@@ -557,10 +609,10 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("f");
-        let meta = create_new(&path).unwrap().metadata().unwrap();
+        let meta = create_new(&path, false).unwrap().metadata().unwrap();
         let id = (meta.dev(), meta.ino());
         assert!(reopen(&path, id).is_ok(), "its own file");
-        assert!(create_new(&path).is_err(), "never created twice");
+        assert!(create_new(&path, false).is_err(), "never created twice");
         // Replaced by another file (a new inode): refused, left alone.
         let other = dir.join("other");
         std::fs::write(&other, b"precious").unwrap();

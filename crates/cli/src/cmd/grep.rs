@@ -77,12 +77,12 @@ pub fn run(args: &GrepArgs) -> Result<(), CliError> {
         limit: args.max_matches,
         stop: input.stop_flag(),
     };
-    let result = analyze(&mut input, &mut grep);
+    let ran = analyze(&mut input, &mut grep);
     let finished = grep.out.finish();
     if let Some(warning) = warning(&grep.search.stats()) {
         eprintln!("{warning}");
     }
-    result.and(finished)?;
+    ran.finish(&mut input).and(finished)?;
     if grep.printed == 0 {
         return Err(CliError::NoMatch);
     }

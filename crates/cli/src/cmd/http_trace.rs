@@ -4,6 +4,7 @@
 
 use pcap_analyzer::{Analyzer, AnalyzerConfig, RunError};
 use pcap_http_ws::HttpConfig;
+use pcap_tls::TlsConfig;
 
 use crate::args::HttpTraceArgs;
 use crate::color::Palette;
@@ -11,6 +12,7 @@ use crate::error::CliError;
 use crate::har::Har;
 use crate::input::Input;
 use crate::output::Output;
+use crate::summary::Counts;
 use crate::trace::{Filters, TraceOptions, TraceOut, Tracer};
 
 /// Runs `http-trace`.
@@ -22,6 +24,8 @@ pub fn run(args: &HttpTraceArgs) -> Result<(), CliError> {
     let http = HttpConfig::default().with_decode_content(true);
     let mut config = AnalyzerConfig::with_http(http);
     config.protocol_memory = args.http_memory.saturating_mul(1 << 20);
+    config.tls = Some(TlsConfig::default());
+    config.keys = Some(input.keys());
     let keep_bodies = args.bodies || args.har.is_some();
     // After the input: a capture that cannot be read leaves an existing file alone, and a
     // live capture has dropped privileges (`--user`) before the file is created.
@@ -34,6 +38,7 @@ pub fn run(args: &HttpTraceArgs) -> Result<(), CliError> {
         bodies: args.bodies.then_some(args.body_limit),
         body_cap: keep_bodies.then_some(args.body_limit),
         tcp_verbose: args.tcp_verbose,
+        grpc_raw: args.grpc_raw,
         palette: Palette::new(&args.output),
     };
     let out = TraceOut::Stdout(Output::stdout(input.is_live()));
@@ -65,6 +70,9 @@ pub fn run(args: &HttpTraceArgs) -> Result<(), CliError> {
     if let Some(har) = tracer.take_har() {
         har.finish()?;
     }
-    input.report_stats();
+    let mut counts = Counts::of(&analyzer, true);
+    counts.transactions = Some(tracer.transactions());
+    counts.tls = tracer.tls_sessions();
+    input.finish(&counts);
     result
 }

@@ -7,11 +7,13 @@ use std::time::Duration;
 use pcap_analyzer::{Analyzer, AnalyzerConfig, PacketSource, RunError};
 use pcap_capture::Packet;
 use pcap_http_ws::HttpConfig;
+use pcap_tls::TlsConfig;
 
 use crate::args::ServeArgs;
 use crate::error::CliError;
 use crate::input::Input;
 use crate::serve::{self, FeedItem, Pacer, ServeConfig};
+use crate::summary::Counts;
 use crate::trace::Tracer;
 
 /// Items in flight between the capture thread and the server's fan-out.
@@ -48,7 +50,10 @@ pub fn run(args: &ServeArgs) -> Result<(), CliError> {
 /// Reads every packet through the analyzer into the feed, then the final counters and `End`.
 fn feed(mut input: Input, tx: &SyncSender<FeedItem>, pace: bool) -> Result<(), CliError> {
     let http = HttpConfig::default().with_decode_content(true);
-    let mut analyzer = Analyzer::new(AnalyzerConfig::with_http(http));
+    let mut config = AnalyzerConfig::with_http(http);
+    config.tls = Some(TlsConfig::default());
+    config.keys = Some(input.keys());
+    let mut analyzer = Analyzer::new(config);
     let mut tracer = Tracer::for_feed(tx.clone());
     let mut source = Feed {
         input: &mut input,
@@ -66,6 +71,10 @@ fn feed(mut input: Input, tx: &SyncSender<FeedItem>, pace: bool) -> Result<(), C
         drops,
     });
     let _ = tx.send(FeedItem::End);
+    let mut counts = Counts::of(&analyzer, true);
+    counts.transactions = Some(tracer.transactions());
+    counts.tls = tracer.tls_sessions();
+    input.finish(&counts);
     let result = result.map_err(RunError::into_inner);
     if let Err(e) = &result {
         eprintln!("pcap-cli: {e}");

@@ -7,6 +7,7 @@ use pcap_analyzer::{Analyzer, AnalyzerConfig, Handler, RunError};
 
 use crate::error::CliError;
 use crate::input::Input;
+use crate::summary::Counts;
 
 /// Reads every packet of `input` into a TCP-only analyzer, then ends the open sessions.
 ///
@@ -19,11 +20,11 @@ use crate::input::Input;
 /// The handler writes out what it gathered in [`Handler::packet_done`] and
 /// [`Handler::finished`], and stops the run with its own errors. On a read error (a damaged
 /// file), the sessions seen so far are still ended and `finished` still runs, so their
-/// output is complete, and then the read error is returned.
+/// output is complete; [`Ran::finish`] then returns the read error.
 pub(crate) fn analyze<H: Handler<Error = CliError> + 'static>(
     input: &mut Input,
     handler: &mut H,
-) -> Result<(), CliError> {
+) -> Ran {
     let mut config = AnalyzerConfig::tcp_only();
     if !input.is_live() {
         config.tcp.idle_timeout_ns = None;
@@ -31,27 +32,38 @@ pub(crate) fn analyze<H: Handler<Error = CliError> + 'static>(
     run(input, handler, config)
 }
 
-/// Runs `input` through an analyzer set up by `config`, then prints live capture
-/// statistics (unless the handler stopped the run).
+/// Runs `input` through an analyzer set up by `config`.
 pub(crate) fn run<H: Handler<Error = CliError> + 'static>(
     input: &mut Input,
     handler: &mut H,
     config: AnalyzerConfig,
-) -> Result<(), CliError> {
-    let result = analyzer_run(input, handler, config);
-    if !matches!(result, Err(RunError::Handler(_))) {
-        input.report_stats();
+) -> Ran {
+    let reassembled = config.reassemble;
+    let mut analyzer = Analyzer::new(config);
+    let result = analyzer.run(input, handler);
+    Ran {
+        result,
+        counts: Counts::of(&analyzer, reassembled),
     }
-    result.map_err(RunError::into_inner)
 }
 
-/// [`run`], with the side that stopped the run told apart and no statistics printed.
-pub(crate) fn analyzer_run<H: Handler<Error = CliError> + 'static>(
-    input: &mut Input,
-    handler: &mut H,
-    config: AnalyzerConfig,
-) -> Result<(), RunError<CliError, CliError>> {
-    Analyzer::new(config).run(input, handler)
+/// A run that is over, for its subcommand to print its own warnings before
+/// [`Ran::finish`] closes it.
+#[must_use = "finish says how the run went and returns its error"]
+pub(crate) struct Ran {
+    result: Result<(), RunError<CliError, CliError>>,
+    counts: Counts,
+}
+
+impl Ran {
+    /// Says how the run went on stderr ([`Input::finish`]) unless the handler stopped it,
+    /// and returns the error that ended it, if one did.
+    pub(crate) fn finish(self, input: &mut Input) -> Result<(), CliError> {
+        if !matches!(self.result, Err(RunError::Handler(_))) {
+            input.finish(&self.counts);
+        }
+        self.result.map_err(RunError::into_inner)
+    }
 }
 
 /// Appends a time in nanoseconds as a JSON number of seconds with exactly 9 decimals, as

@@ -9,6 +9,7 @@ pub mod dns;
 pub mod escape;
 pub mod json;
 pub mod summary;
+pub mod tls;
 
 pub use json::{write_json, write_json_with};
 pub use summary::write_summary;

@@ -116,6 +116,8 @@ pub enum FeedItem {
     WebSocket(String),
     /// A TCP stream event.
     Tcp(String),
+    /// A TLS session's handshake summary (`{"type":"tls","sni":..,"version":..,..}`).
+    Tls(String),
     /// The capture side's running totals; the latest values are shown on the page.
     Stats {
         /// Packets captured so far.
@@ -369,6 +371,7 @@ fn accept(hub: &Hub, item: FeedItem, max_item_bytes: usize) {
         FeedItem::Http(json) => ("http", Lane::Transactions, json),
         FeedItem::WebSocket(json) => ("websocket", Lane::Transactions, json),
         FeedItem::Tcp(json) => ("tcp", Lane::Transactions, json),
+        FeedItem::Tls(json) => ("tls", Lane::Transactions, json),
         FeedItem::Stats {
             packets,
             bytes,

@@ -79,7 +79,7 @@ impl Filters {
         if self.is_empty() {
             return true;
         }
-        let host = r.headers.get("host").map(String::from_utf8_lossy);
+        let host = r.host().map(String::from_utf8_lossy);
         let user_agent = r.headers.get("user-agent").map(String::from_utf8_lossy);
         self.matches_fields(
             Some(r.method),
@@ -87,6 +87,12 @@ impl Filters {
             Some(r.uri),
             user_agent.as_deref(),
         )
+    }
+
+    /// A TLS session's line against the filters: `--host` matches the SNI; a filter on
+    /// what only a decrypted request shows (method, URL, User-Agent) hides it.
+    pub(crate) fn matches_tls(&self, sni: Option<&str>) -> bool {
+        self.is_empty() || self.matches_fields(None, sni, None, None)
     }
 
     fn matches_fields(

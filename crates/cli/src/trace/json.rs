@@ -8,11 +8,13 @@ use pcap_http_ws::{
     Direction, HeadRender, PackedHeaders, RequestHead, ResponseHead, TransactionView,
 };
 use pcap_tcp_reassembly::Event;
+use pcap_tls::TlsSummary;
 
 use super::Heads;
 use super::filters::Filters;
 use crate::defrag::Described;
 use crate::render::json::{self, Arr, Obj, push_bytes_str, push_ts};
+use crate::render::tls;
 use crate::render::write_summary;
 
 /// A packet as `capture --json` writes it, with its one-line `summary` (`line` is scratch).
@@ -135,8 +137,12 @@ fn write_http(
     let mut o = Obj::new(out);
     o.str("type", "http");
     o.u64("stream", stream.id);
+    if let Some(n) = stream.h2_stream {
+        o.u64("h2_stream", u64::from(n));
+    }
     o.socket_addr("client", stream.client);
     o.socket_addr("server", stream.server);
+    o.str("scheme", if stream.tls { "https" } else { "http" });
     match rec.request_start_ns.filter(|_| heads.has_request()) {
         Some(ts) => {
             let mut r = o.obj("request");
@@ -176,6 +182,60 @@ fn write_http(
     out.push(b'\n');
 }
 
+/// One `"type":"tls"` line: a TLS session's handshake, as far as it was seen.
+pub(super) fn write_tls(out: &mut Vec<u8>, stream: &Stream, s: &TlsSummary) {
+    let mut o = Obj::new(out);
+    o.str("type", "tls");
+    o.u64("stream", stream.id);
+    o.socket_addr("client", stream.client);
+    o.socket_addr("server", stream.server);
+    push_ts(o.key("ts"), s.ts_ns);
+    opt_str(
+        &mut o,
+        "version",
+        s.version.map(tls::version_text).as_deref(),
+    );
+    opt_str(&mut o, "cipher", s.cipher.map(tls::cipher_text).as_deref());
+    opt_str(&mut o, "sni", s.sni.as_deref());
+    opt_str(&mut o, "alpn", s.alpn.as_deref());
+    let mut a = o.arr("alpn_offered");
+    for p in &s.alpn_offered {
+        a.str(p);
+    }
+    a.end();
+    opt_str(&mut o, "ja3", s.ja3.as_deref());
+    opt_str(&mut o, "ja3s", s.ja3s.as_deref());
+    opt_str(&mut o, "ja4", s.ja4.as_deref());
+    match &s.cert {
+        Some(c) => {
+            let mut co = o.obj("cert");
+            co.str("subject", &c.subject);
+            let mut san = co.arr("san");
+            for n in c.san.iter().chain(&c.san_ip) {
+                san.str(n);
+            }
+            san.end();
+            co.str("issuer", &c.issuer);
+            co.str("not_after", &c.not_after);
+            co.end();
+        }
+        None => o.key("cert").extend_from_slice(b"null"),
+    }
+    o.bool("resumed", s.resumed);
+    o.bool("decrypted", s.decrypted);
+    opt_str(&mut o, "error", s.error.as_deref());
+    o.end();
+    out.push(b'\n');
+}
+
+/// `"key":"value"`, or `"key":null`.
+fn opt_str(o: &mut Obj<'_>, key: &str, v: Option<&str>) {
+    match v {
+        Some(v) => o.str(key, v),
+        None => o.key(key).extend_from_slice(b"null"),
+    }
+}
+
 /// `"headers":[[name,value],...]` (empty when the head was not seen).
 fn headers_json<'h>(
     o: &mut Obj<'_>,
@@ -194,6 +254,7 @@ fn headers_json<'h>(
 fn version(minor: Option<u8>) -> &'static str {
     match minor {
         Some(0) => "HTTP/1.0",
+        Some(pcap_http_ws::HTTP2) => "HTTP/2",
         _ => "HTTP/1.1",
     }
 }

@@ -4,6 +4,7 @@
 //! output or to the web view's feed.
 
 mod filters;
+mod grpc;
 mod json;
 mod sink;
 mod text;
@@ -12,7 +13,7 @@ use std::collections::HashMap;
 use std::ops::ControlFlow;
 use std::sync::mpsc::SyncSender;
 
-use pcap_analyzer::{DefragNotice, Handler, Stream};
+use pcap_analyzer::{DefragNotice, Handler, Http2Event, Stream};
 use pcap_capture::Packet;
 use pcap_decode::Decoded;
 use pcap_http_ws::{
@@ -20,6 +21,7 @@ use pcap_http_ws::{
     TransactionView, WsControlKind, WsPayload,
 };
 use pcap_tcp_reassembly::{Event, EventKind, Overlap};
+use pcap_tls::{TlsEvent, TlsSummary};
 
 pub(crate) use filters::Filters;
 use sink::Kind;
@@ -48,6 +50,8 @@ pub(crate) struct TraceOptions {
     pub(crate) body_cap: Option<usize>,
     /// TCP events and HTTP errors too.
     pub(crate) tcp_verbose: bool,
+    /// gRPC messages' protobuf fields, without a schema.
+    pub(crate) grpc_raw: bool,
     /// Colours.
     pub(crate) palette: Palette,
 }
@@ -58,13 +62,19 @@ pub(crate) struct TraceOptions {
 type Streams = HashMap<u64, Box<StreamState>, foldhash::fast::RandomState>;
 
 /// Per TCP session with HTTP: its requests waiting for their records, and whether its
-/// WebSocket upgrade was shown.
+/// WebSocket upgrade was shown; for HTTP/2, one collector per stream open.
 #[derive(Debug)]
 struct StreamState {
     collector: TransactionCollector,
     /// The 101 upgrade passed the filters, so the session's WebSocket messages are shown.
     ws_shown: bool,
+    /// HTTP/2 streams' collectors, by stream: made on a stream's first event, dropped with
+    /// its record (HTTP/2 never reuses a stream).
+    h2: H2Collectors,
 }
+
+/// HTTP/2 streams' collectors of one session.
+type H2Collectors = HashMap<u32, TransactionCollector, foldhash::fast::RandomState>;
 
 /// A transaction's heads, read once from its [`TransactionView`].
 #[derive(Debug, Clone, Copy)]
@@ -81,6 +91,10 @@ pub(crate) struct Tracer {
     printer: Printer,
     /// IP datagrams lost to fragment limits, for the warning at the end.
     defrag: DefragTally,
+    /// Transactions decoded, shown or not, for the closing line.
+    transactions: u64,
+    /// TLS sessions seen and decrypted, for the closing line.
+    tls: (u64, u64),
 }
 
 /// The output side of a [`Tracer`].
@@ -98,6 +112,7 @@ struct Printer {
     bodies: Option<usize>,
     body_cap: Option<usize>,
     tcp_verbose: bool,
+    grpc_raw: bool,
     har: Option<Har>,
     /// The run stopped because the HAR file could not be written.
     har_failed: bool,
@@ -127,14 +142,38 @@ impl Handler for Tracer {
         }
         if event.kind.ended().is_some() {
             if let Some(state) = self.streams.remove(&event.session) {
-                state.collector.recycle(&mut self.buffers);
+                let StreamState { collector, h2, .. } = *state;
+                collector.recycle(&mut self.buffers);
+                for c in h2.into_values() {
+                    c.recycle(&mut self.buffers);
+                }
             }
         }
         ControlFlow::Continue(())
     }
 
     fn http(&mut self, stream: &Stream, event: &HttpEvent<'_>) -> ControlFlow<CliError> {
+        if let HttpEvent::Transaction(_) = event {
+            self.transactions += 1;
+        }
         self.on_http(stream, event);
+        ControlFlow::Continue(())
+    }
+
+    /// A TLS session's summary: a line for a session that could not be decrypted (or
+    /// for every one with `--tcp-verbose`), a `tls` object for every one in JSON.
+    fn tls(&mut self, stream: &Stream, event: &TlsEvent<'_>) -> ControlFlow<CliError> {
+        if let TlsEvent::Summary(summary) = event {
+            self.tls.0 += 1;
+            self.tls.1 += u64::from(summary.decrypted);
+            self.printer.tls_summary(stream, summary);
+        }
+        ControlFlow::Continue(())
+    }
+
+    /// gRPC messages and status; RST_STREAM, GOAWAY and HTTP/2 errors with `--tcp-verbose`.
+    fn http2(&mut self, stream: &Stream, event: &Http2Event<'_>) -> ControlFlow<CliError> {
+        self.printer.http2(stream, event);
         ControlFlow::Continue(())
     }
 
@@ -180,12 +219,15 @@ impl Tracer {
             bodies,
             body_cap,
             tcp_verbose,
+            grpc_raw,
             palette,
         } = options;
         Tracer {
             streams: Streams::default(),
             buffers: HeadBuffers::new(),
             defrag: DefragTally::default(),
+            transactions: 0,
+            tls: (0, 0),
             printer: Printer {
                 out,
                 packets: false,
@@ -198,6 +240,7 @@ impl Tracer {
                 bodies,
                 body_cap,
                 tcp_verbose,
+                grpc_raw,
                 har,
                 har_failed: false,
                 line: String::new(),
@@ -218,6 +261,7 @@ impl Tracer {
             bodies: None,
             body_cap: Some(PREVIEW),
             tcp_verbose: true,
+            grpc_raw: false,
             palette: Palette::plain(),
         };
         let out = TraceOut::Feed {
@@ -233,6 +277,16 @@ impl Tracer {
     /// The end-of-run warning about IP datagrams lost to fragment limits, if any were.
     pub(crate) fn defrag_warning(&self) -> Option<String> {
         self.defrag.warning()
+    }
+
+    /// Transactions decoded so far, whether the filters showed them or not.
+    pub(crate) fn transactions(&self) -> u64 {
+        self.transactions
+    }
+
+    /// TLS sessions seen so far, and how many were decrypted.
+    pub(crate) fn tls_sessions(&self) -> (u64, u64) {
+        self.tls
     }
 
     /// The run stopped because the HAR file could not be written.
@@ -272,12 +326,20 @@ impl Tracer {
             Box::new(StreamState {
                 collector: TransactionCollector::new(body_cap),
                 ws_shown: false,
+                h2: H2Collectors::default(),
             })
         });
         let StreamState {
             collector,
             ws_shown,
+            h2,
         } = &mut **state;
+        let collector = match stream.h2_stream {
+            Some(n) => h2
+                .entry(n)
+                .or_insert_with(|| TransactionCollector::new(body_cap)),
+            None => collector,
+        };
         if p.json && p.body_cap.is_none() {
             // JSON lines alone: each head is rendered once, as it arrives.
             let mut render = json::JsonHeads {
@@ -307,6 +369,11 @@ impl Tracer {
                     *ws_shown |= heads.response.is_some_and(|r| r.status == 101);
                 }
             });
+        }
+        if let (Some(n), HttpEvent::Transaction(_)) = (stream.h2_stream, event) {
+            if let Some(c) = h2.remove(&n) {
+                c.recycle(&mut self.buffers);
+            }
         }
         let ws_shown = *ws_shown;
         match event {
@@ -343,6 +410,18 @@ impl Printer {
             self.out.done(Kind::Http);
         } else {
             self.transaction_text(stream, tx, heads);
+        }
+    }
+
+    fn tls_summary(&mut self, stream: &Stream, summary: &TlsSummary) {
+        if !self.filters.matches_tls(summary.sni.as_deref()) {
+            return;
+        }
+        if self.json {
+            json::write_tls(self.out.buffer(), stream, summary);
+            self.out.done(Kind::Tls);
+        } else if self.tcp_verbose || !summary.decrypted {
+            self.tls_text(stream, summary);
         }
     }
 
@@ -390,7 +469,9 @@ impl Printer {
             EventKind::OutOfOrder { dir, len, .. } => {
                 ("out_of_order", Some(dir), format!("{len} bytes"))
             }
-            EventKind::Gap { dir, len, .. } => ("gap", Some(dir), format!("{len} bytes lost")),
+            EventKind::Gap { dir, len, .. } => {
+                ("gap", Some(dir), format!("{len} bytes not captured"))
+            }
             _ => return,
         };
         let stream = Stream::new(event.session, event.client, event.server);

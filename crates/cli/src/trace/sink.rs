@@ -27,6 +27,7 @@ pub(crate) enum Kind {
     Http,
     WebSocket,
     Tcp,
+    Tls,
 }
 
 impl TraceOut {
@@ -49,6 +50,7 @@ impl TraceOut {
             Kind::Http => FeedItem::Http(text),
             Kind::WebSocket => FeedItem::WebSocket(text),
             Kind::Tcp => FeedItem::Tcp(text),
+            Kind::Tls => FeedItem::Tls(text),
         };
         // The web view has gone (Ctrl-C): the process is ending.
         let _ = tx.send(item);

@@ -5,18 +5,21 @@ use std::fmt::Write as _;
 
 use pcap_analyzer::Stream;
 use pcap_http_ws::{Direction, PackedHeaders, ProtocolError, TransactionView};
+use pcap_tls::TlsSummary;
 
 use super::{Heads, Printer};
 use crate::color::Color;
 use crate::defrag::Described;
 use crate::output::write_time;
+use crate::render::escape::{TextStyle, write_text_bytes};
+use crate::render::tls;
 
 /// Longest WebSocket text shown on one human-readable line.
 const WS_TEXT_SHOWN: usize = 200;
 
 impl Printer {
     /// `client -> server [stream N]`, arrows following the direction.
-    fn flow(&self, stream: &Stream, dir: Direction) -> String {
+    pub(super) fn flow(&self, stream: &Stream, dir: Direction) -> String {
         let (a, b) = match dir {
             Direction::ClientToServer => (stream.client, stream.server),
             Direction::ServerToClient => (stream.server, stream.client),
@@ -25,9 +28,28 @@ impl Printer {
             "{} -> {} {}",
             self.palette.paint(Color::Cyan, a),
             self.palette.paint(Color::Cyan, b),
-            self.palette
-                .paint(Color::Dim, format_args!("[stream {}]", stream.id))
+            self.palette.paint(Color::Dim, StreamTag(stream))
         )
+    }
+
+    /// A TLS session's line: `TLS 1.3 example.com h2 (no key)`.
+    pub(super) fn tls_text(&mut self, stream: &Stream, summary: &TlsSummary) {
+        let mut l = std::mem::take(&mut self.line);
+        l.clear();
+        write_time(&mut l, summary.ts_ns);
+        let color = if summary.decrypted {
+            Color::Dim
+        } else {
+            Color::Yellow
+        };
+        let _ = writeln!(
+            l,
+            " {}\n  {}",
+            self.flow(stream, Direction::ClientToServer),
+            self.palette.paint(color, tls::describe(summary))
+        );
+        self.out.buffer().extend_from_slice(l.as_bytes());
+        self.line = l;
     }
 
     /// A transaction's line, then its headers and bodies when asked for.
@@ -47,20 +69,29 @@ impl Printer {
         write_time(&mut l, ts);
         let _ = writeln!(l, " {}", self.flow(stream, Direction::ClientToServer));
         let request = heads.request;
-        let method = request.map_or("(request not seen)", |r| r.method);
-        let target = match request {
+        let mut method = request
+            .map_or("(request not seen)", |r| r.method)
+            .to_owned();
+        // Inside TLS the scheme is shown, as a browser would: `https://host/path`.
+        let scheme = if stream.tls { "https://" } else { "" };
+        let mut target = match request {
             Some(r) => match r.host() {
                 Some(h) if r.uri.starts_with('/') => {
-                    format!("{}{}", String::from_utf8_lossy(h), r.uri)
+                    format!("{scheme}{}{}", String::from_utf8_lossy(h), r.uri)
                 }
                 _ => r.uri.to_owned(),
             },
             None => String::new(),
         };
+        if stream.h2_stream.is_some() {
+            // HPACK strings are any bytes: escaped (HTTP/1 lines stay as they were).
+            method = hex_text(method.as_bytes());
+            target = hex_text(target.as_bytes());
+        }
         let _ = write!(
             l,
             "  {} {}",
-            self.palette.paint(Color::Bold, method),
+            self.palette.paint(Color::Bold, &method),
             target
         );
         let response = heads.response;
@@ -72,10 +103,13 @@ impl Printer {
                     _ => Color::Red,
                 };
                 let reason = response.map_or("", |r| r.reason);
+                // HTTP/2 has no reason phrase: the status alone, without the space.
+                let sep = if stream.h2_stream.is_some() { "" } else { " " };
                 let _ = write!(
                     l,
                     " -> {}",
-                    self.palette.paint(color, format_args!("{status} {reason}"))
+                    self.palette
+                        .paint(color, format_args!("{status}{sep}{reason}"))
                 );
                 let size = rec.response_decoded_len.unwrap_or(rec.response_body_len);
                 let _ = write!(l, " (");
@@ -214,6 +248,26 @@ impl Printer {
         );
         self.out.buffer().extend_from_slice(self.line.as_bytes());
     }
+}
+
+/// `[stream N]`, or `[stream N h2 M]` for an HTTP/2 stream.
+struct StreamTag<'a>(&'a Stream);
+
+impl std::fmt::Display for StreamTag<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0.h2_stream {
+            Some(n) => write!(f, "[stream {} h2 {n}]", self.0.id),
+            None => write!(f, "[stream {}]", self.0.id),
+        }
+    }
+}
+
+/// Bytes off the wire as terminal text ([`TextStyle::Hex`]).
+pub(super) fn hex_text(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(bytes.len());
+    // Writing into a String cannot fail.
+    let _ = write_text_bytes(&mut s, bytes, TextStyle::Hex);
+    s
 }
 
 /// Writes a body preview: text as text (indented), anything else summarised.

@@ -163,9 +163,11 @@ pub struct RequestView<'a> {
 }
 
 impl<'a> RequestView<'a> {
-    /// The first `Host` header.
+    /// The first `Host` header, or HTTP/2's `:authority` pseudo-header.
     pub fn host(&self) -> Option<&'a [u8]> {
-        self.headers.get("host")
+        self.headers
+            .get("host")
+            .or_else(|| self.headers.get(":authority"))
     }
 
     /// The first `User-Agent` header.

@@ -553,13 +553,13 @@ impl WsDecoder {
             let what = match frame.target {
                 Target::Control => {
                     frame.target = Target::Skip;
-                    "bytes lost inside a control frame"
+                    "bytes not captured inside a control frame"
                 }
                 Target::Data => {
                     frame.target = Target::Skip;
-                    "bytes lost inside a message"
+                    "bytes not captured inside a message"
                 }
-                Target::Skip => "bytes lost inside a skipped frame",
+                Target::Skip => "bytes not captured inside a skipped frame",
             };
             if let Some(m) = self.msg.as_mut() {
                 m.discard = true;
@@ -574,7 +574,7 @@ impl WsDecoder {
             self.dir,
             &pos,
             WsError::Truncated {
-                what: "bytes lost between frames; direction no longer decoded",
+                what: "bytes not captured between frames; direction no longer decoded",
             },
             sink,
         );

@@ -1,0 +1,195 @@
+//! TLS secrets for decryption: NSS key log files given with `--keylog` (or
+//! `$SSLKEYLOGFILE`), and Decryption Secrets Blocks found in pcapng files.
+//!
+//! A program being captured live keeps appending to its key log, and a session's line may
+//! be written after its first packets arrive: a lookup that misses reads what the files
+//! gained since they were last read (at most every [`REREAD_EVERY`]), so the session finds
+//! its secrets when its next record comes.
+
+use std::fmt;
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::{Duration, Instant};
+
+use pcap_tls::{KeyLog, KeyLookup, SecretLabel};
+
+use crate::error::CliError;
+
+/// Least time between two reads of the key log files on lookups that miss: a session with
+/// no key would otherwise read the files for each of its records.
+pub const REREAD_EVERY: Duration = Duration::from_millis(200);
+
+/// Warnings about malformed lines printed per file; the rest are counted.
+const MAX_WARNINGS: usize = 5;
+
+/// The secrets known so far, and the files they come from.
+pub struct Keys {
+    log: RwLock<KeyLog>,
+    files: Mutex<Files>,
+}
+
+/// The key log files and how far each was read.
+struct Files {
+    files: Vec<Watched>,
+    last_read: Option<Instant>,
+}
+
+struct Watched {
+    path: PathBuf,
+    /// Bytes read so far; a partial last line waits for its end.
+    offset: u64,
+    /// 1-based number of the next line, for warnings.
+    line: usize,
+    warned: usize,
+}
+
+impl fmt::Debug for Keys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let known = self.log.read().map_or(0, |l| l.len());
+        f.debug_struct("Keys")
+            .field("client_randoms", &known)
+            .finish()
+    }
+}
+
+impl Keys {
+    /// Reads `paths` (or, when none is given, the file `$SSLKEYLOGFILE` names, if set).
+    /// A file that cannot be read is an error; malformed lines are warnings that name the
+    /// file and the line, and the rest of the file is used.
+    pub fn open(paths: &[PathBuf]) -> Result<Arc<Keys>, CliError> {
+        let paths: Vec<PathBuf> = if paths.is_empty() {
+            std::env::var_os("SSLKEYLOGFILE")
+                .filter(|p| !p.is_empty())
+                .map(PathBuf::from)
+                .into_iter()
+                .collect()
+        } else {
+            paths.to_vec()
+        };
+        let keys = Keys {
+            log: RwLock::new(KeyLog::new()),
+            files: Mutex::new(Files {
+                files: paths
+                    .into_iter()
+                    .map(|path| Watched {
+                        path,
+                        offset: 0,
+                        line: 1,
+                        warned: 0,
+                    })
+                    .collect(),
+                last_read: None,
+            }),
+        };
+        keys.read_files(true)?;
+        Ok(Arc::new(keys))
+    }
+
+    /// Adds the text of a key log found elsewhere (a pcapng Decryption Secrets Block).
+    pub fn add_secrets(&self, text: &[u8], source: &str) {
+        let warnings = self.write().add(text);
+        warn(source, &warnings, 0);
+    }
+
+    /// Client randoms known.
+    pub fn len(&self) -> usize {
+        self.log.read().map_or(0, |l| l.len())
+    }
+
+    /// No secret is known, and no file could bring one.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0 && self.lock_files().files.is_empty()
+    }
+
+    /// The key log as NSS text (for a Decryption Secrets Block).
+    pub fn to_text(&self) -> Vec<u8> {
+        self.log
+            .read()
+            .map_or_else(|_| Vec::new(), |l| l.to_text(None))
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, KeyLog> {
+        self.log.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn lock_files(&self) -> std::sync::MutexGuard<'_, Files> {
+        self.files.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Reads what each file gained since it was last read. `first`: a file that cannot be
+    /// opened is an error (later, a file that went away is left as it was).
+    fn read_files(&self, first: bool) -> Result<(), CliError> {
+        let mut files = self.lock_files();
+        files.last_read = Some(Instant::now());
+        for w in &mut files.files {
+            let text = match read_from(&w.path, w.offset) {
+                Ok(t) => t,
+                Err(source) if first => {
+                    return Err(CliError::Io {
+                        path: w.path.clone(),
+                        source,
+                    });
+                }
+                Err(_) => continue,
+            };
+            // Only whole lines: a program may be writing the last one right now.
+            let Some(end) = text.iter().rposition(|&b| b == b'\n').map(|i| i + 1) else {
+                continue;
+            };
+            let whole = &text[..end];
+            let warnings = self.write().add(whole);
+            let shown: Vec<_> = warnings
+                .into_iter()
+                .map(|mut warning| {
+                    warning.line += w.line - 1;
+                    warning
+                })
+                .collect();
+            w.warned += warn(&w.path.display().to_string(), &shown, w.warned);
+            w.line += whole.iter().filter(|&&b| b == b'\n').count();
+            w.offset += end as u64;
+        }
+        Ok(())
+    }
+}
+
+impl KeyLookup for Keys {
+    fn secret(&self, client_random: &[u8; 32], label: SecretLabel) -> Option<Vec<u8>> {
+        if let Some(s) = self.log.read().ok()?.secret(client_random, label) {
+            return Some(s);
+        }
+        let due = {
+            let files = self.lock_files();
+            !files.files.is_empty() && files.last_read.is_none_or(|t| t.elapsed() >= REREAD_EVERY)
+        };
+        if due {
+            let _ = self.read_files(false);
+            return self.log.read().ok()?.secret(client_random, label);
+        }
+        None
+    }
+}
+
+/// The bytes of `path` from `offset` on.
+fn read_from(path: &Path, offset: u64) -> std::io::Result<Vec<u8>> {
+    let mut file = File::open(path)?;
+    file.seek(SeekFrom::Start(offset))?;
+    let mut text = Vec::new();
+    file.read_to_end(&mut text)?;
+    Ok(text)
+}
+
+/// Prints the warnings about malformed lines of `source`, at most [`MAX_WARNINGS`] of them
+/// counting `already` printed; returns how many it printed.
+fn warn(source: &str, warnings: &[pcap_tls::KeyLogWarning], already: usize) -> usize {
+    let room = MAX_WARNINGS.saturating_sub(already);
+    for w in warnings.iter().take(room) {
+        eprintln!("pcap-cli: warning: key log {source}: {w} (line ignored)");
+    }
+    if warnings.len() > room && room > 0 {
+        eprintln!("pcap-cli: warning: key log {source}: more malformed lines ignored");
+    }
+    warnings.len().min(room)
+}
