@@ -8,7 +8,9 @@
 # Frame-level targets get packet records cut out of classic pcap files by a small python3
 # reader: decode_<link> gets the frames of that link type, decode_raw the IP packets (with
 # the target's selector byte in front), decode_dns the UDP payloads on DNS ports and
-# http_stream the TCP payloads on port 80 in the target's chunk encoding.
+# http_stream the TCP payloads on port 80 in the target's chunk encoding, tls_session the TCP
+# payloads of the captures in ../shared/corpus-tls in the same encoding (the lower port as
+# the server) and tls_client_hello the payloads that start a ClientHello record.
 # At most MAX_PER_FILE seeds per capture and target keep the corpora small; whole files
 # over MAX_FILE_BYTES (64 KiB) are skipped.
 set -euo pipefail
@@ -25,6 +27,12 @@ if [ -d "$SHARED/captures" ]; then
     sources+=("$SHARED/captures")
 else
     echo "seed: $SHARED/captures not found: seeding from tests/data only" >&2
+fi
+SHARED_TLS=${PCAP_CORPUS_TLS:-$ROOT/../shared/corpus-tls}
+if [ -d "$SHARED_TLS/captures" ]; then
+    sources+=("$SHARED_TLS/captures")
+else
+    echo "seed: $SHARED_TLS/captures not found: no TLS seeds" >&2
 fi
 
 mapfile -t files < <(find "${sources[@]}" -maxdepth 1 -type f \( -name '*.pcap' -o -name '*.pcapng' -o -name '*.cap' \) | sort)
@@ -135,7 +143,7 @@ LINK_TARGET = {1: "decode_ethernet", 113: "decode_sll", 276: "decode_sll2", 0: "
 RAW_PICK = {12: 0, 14: 0, 101: 0, 228: 1, 229: 2}
 total = {}
 for path in sys.argv[2:]:
-    counts, http = {}, bytearray()
+    counts, http, tls = {}, bytearray(), bytearray()
     for link, frame in records(path):
         if link in LINK_TARGET:
             save(LINK_TARGET[link], frame, counts, LINK_TARGET[link])
@@ -152,7 +160,12 @@ for path in sys.argv[2:]:
             save("decode_dns", payload, counts, "decode_dns")
         if proto == 6 and payload and 80 in (sp, dp) and len(http) < 16384:
             http += chunks(payload, dp == 80)
+        if proto == 6 and payload and "corpus-tls" in path and len(tls) < 16384:
+            tls += chunks(payload, dp < sp)
+            if payload[:1] == b"\x16" and payload[5:6] == b"\x01":
+                save("tls_client_hello", payload, counts, "tls_client_hello")
     save("http_stream", bytes(http), counts, "http_stream")
+    save("tls_session", bytes(tls), counts, "tls_session")
     for k, n in counts.items():
         total[k] = total.get(k, 0) + n
 for k in sorted(total):

@@ -45,6 +45,66 @@ pub(crate) fn parse_certificate_body(body: &[u8], tls13: bool) -> Result<Vec<Cer
     Ok(out)
 }
 
+/// The largest brotli window accepted for a compressed certificate (as for HTTP bodies in
+/// pcap-http-ws): a stream may declare up to 16 MiB, which the decoder would allocate.
+const MAX_BROTLI_WINDOW_BITS: u32 = 22;
+
+/// Decompresses a CompressedCertificate body (RFC 8879) into a TLS 1.3 Certificate body,
+/// refusing more than `max` bytes.
+pub(crate) fn decompress_certificate(body: &[u8], max: usize) -> Result<Vec<u8>, TlsError> {
+    use std::io::Read as _;
+    let mut r = Reader::new(body, "CompressedCertificate");
+    let algorithm = r.u16()?;
+    let len = r.u24()?;
+    let data = r.vec(3)?.rest();
+    let fail = |reason| TlsError::CertificateDecompression { algorithm, reason };
+    if len > max {
+        return Err(fail("declared length over the handshake message cap"));
+    }
+    let mut out = Vec::with_capacity(len);
+    let limit = u64::try_from(len).unwrap_or(u64::MAX).saturating_add(1);
+    let read = match algorithm {
+        1 => flate2::read::ZlibDecoder::new(data)
+            .take(limit)
+            .read_to_end(&mut out),
+        2 => {
+            if brotli_window_bits(data).is_none_or(|w| w > MAX_BROTLI_WINDOW_BITS) {
+                return Err(fail("brotli window over 4 MiB"));
+            }
+            brotli::Decompressor::new(data, 4096)
+                .take(limit)
+                .read_to_end(&mut out)
+        }
+        3 => return Err(fail("zstd is not supported")),
+        _ => return Err(fail("unknown algorithm")),
+    };
+    if read.is_err() {
+        return Err(fail("damaged data"));
+    }
+    if out.len() != len {
+        return Err(fail("length differs from the declared one"));
+    }
+    Ok(out)
+}
+
+/// The window size (bits) a brotli stream declares in its first bits (RFC 7932 section 9.1);
+/// `None` for the large-window extension or an empty stream.
+fn brotli_window_bits(data: &[u8]) -> Option<u32> {
+    let b = u32::from(*data.first()?);
+    if b & 1 == 0 {
+        return Some(16);
+    }
+    let n = (b >> 1) & 7;
+    if n != 0 {
+        return Some(17 + n);
+    }
+    match (b >> 4) & 7 {
+        0 => Some(17),
+        1 => None,
+        m => Some(8 + m),
+    }
+}
+
 /// Describes one DER certificate.
 pub fn describe(der: &[u8]) -> CertInfo {
     let Ok((_, cert)) = X509Certificate::from_der(der) else {

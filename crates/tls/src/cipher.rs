@@ -3,6 +3,8 @@
 //! ChaCha20-Poly1305) and TLS 1.0-1.2 CBC with HMAC (MAC-then-encrypt, RFC 7366
 //! encrypt-then-MAC, TLS 1.0 IV chaining). All primitives come from RustCrypto crates.
 
+use std::ops::Range;
+
 use aes::{Aes128, Aes256};
 use aes_gcm::aead::AeadInPlace;
 use aes_gcm::aead::generic_array::GenericArray;
@@ -289,19 +291,19 @@ impl RecordCipher {
         self.seq = 0;
     }
 
-    /// Opens the record with header `header` and body `body` into `out` (cleared first).
-    /// Returns the content type: the inner one for TLS 1.3, the header's otherwise.
-    pub(crate) fn open(
+    /// Opens the record with header `header` whose body is `buf`, in place. Returns the
+    /// content type (the inner one for TLS 1.3, the header's otherwise) and where the
+    /// plaintext is within `buf`. A record that does not open leaves `buf` in an unspecified
+    /// state and does not advance the sequence number (it may be 0-RTT data for other keys,
+    /// skipped by the caller).
+    pub(crate) fn open_in_place(
         &mut self,
         header: [u8; 5],
-        body: &[u8],
-        out: &mut Vec<u8>,
-    ) -> Result<u8, OpenError> {
+        buf: &mut [u8],
+    ) -> Result<(u8, Range<usize>), OpenError> {
         let seq = self.seq;
-        let result = self.open_at(seq, header, body, out);
+        let result = self.open_at(seq, header, buf);
         if result.is_ok() {
-            // A record that does not open is not counted: it may be 0-RTT data for other
-            // keys, skipped by the caller.
             self.seq = seq.wrapping_add(1);
         }
         result
@@ -311,59 +313,55 @@ impl RecordCipher {
         &mut self,
         seq: u64,
         header: [u8; 5],
-        body: &[u8],
-        out: &mut Vec<u8>,
-    ) -> Result<u8, OpenError> {
-        out.clear();
+        buf: &mut [u8],
+    ) -> Result<(u8, Range<usize>), OpenError> {
         let [ty, v0, v1, ..] = header;
         match &mut self.kind {
             Kind::Tls13 { aead, iv } => {
-                let tag_at = body
+                let tag_at = buf
                     .len()
                     .checked_sub(aead.tag_len())
                     .ok_or(OpenError::BadMac)?;
-                let (ct, tag) = body.split_at(tag_at);
-                out.extend_from_slice(ct);
-                if !aead.open(xor_seq(*iv, seq), &header, out, tag) {
+                let (ct, tag) = buf.split_at_mut(tag_at);
+                if !aead.open(xor_seq(*iv, seq), &header, ct, tag) {
                     return Err(OpenError::BadMac);
                 }
                 // Inner plaintext: content || type || zero padding.
-                let end = out
+                let end = ct
                     .iter()
                     .rposition(|&b| b != 0)
                     .ok_or(OpenError::NoContentType)?;
-                let inner = out.get(end).copied().ok_or(OpenError::NoContentType)?;
-                out.truncate(end);
-                Ok(inner)
+                let inner = ct.get(end).copied().ok_or(OpenError::NoContentType)?;
+                Ok((inner, 0..end))
             }
             Kind::Tls12Explicit { aead, salt } => {
                 let tag_len = aead.tag_len();
-                let explicit = body.get(..8).ok_or(OpenError::BadMac)?;
-                let tag_at = body.len().checked_sub(tag_len).ok_or(OpenError::BadMac)?;
-                let ct = body.get(8..tag_at).ok_or(OpenError::BadMac)?;
-                let tag = body.get(tag_at..).ok_or(OpenError::BadMac)?;
+                let tag_at = buf.len().checked_sub(tag_len).ok_or(OpenError::BadMac)?;
+                if tag_at < 8 {
+                    return Err(OpenError::BadMac);
+                }
+                let (head, tag) = buf.split_at_mut(tag_at);
+                let (explicit, ct) = head.split_at_mut(8);
                 let mut nonce = [0u8; 12];
-                for (n, b) in nonce.iter_mut().zip(salt.iter().chain(explicit)) {
+                for (n, b) in nonce.iter_mut().zip(salt.iter().chain(explicit.iter())) {
                     *n = *b;
                 }
                 let aad = aad12(seq, ty, v0, v1, ct.len());
-                out.extend_from_slice(ct);
-                if aead.open(nonce, &aad, out, tag) {
-                    Ok(ty)
+                if aead.open(nonce, &aad, ct, tag) {
+                    Ok((ty, 8..tag_at))
                 } else {
                     Err(OpenError::BadMac)
                 }
             }
             Kind::Tls12ChaCha { aead, iv } => {
-                let tag_at = body
+                let tag_at = buf
                     .len()
                     .checked_sub(aead.tag_len())
                     .ok_or(OpenError::BadMac)?;
-                let (ct, tag) = body.split_at(tag_at);
+                let (ct, tag) = buf.split_at_mut(tag_at);
                 let aad = aad12(seq, ty, v0, v1, ct.len());
-                out.extend_from_slice(ct);
-                if aead.open(xor_seq(*iv, seq), &aad, out, tag) {
-                    Ok(ty)
+                if aead.open(xor_seq(*iv, seq), &aad, ct, tag) {
+                    Ok((ty, 0..tag_at))
                 } else {
                     Err(OpenError::BadMac)
                 }
@@ -378,30 +376,30 @@ impl RecordCipher {
             } => {
                 let mac_len = mac.len();
                 if *etm {
-                    let tag_at = body.len().checked_sub(mac_len).ok_or(OpenError::BadMac)?;
-                    let (enc, tag) = body.split_at(tag_at);
+                    let tag_at = buf.len().checked_sub(mac_len).ok_or(OpenError::BadMac)?;
+                    let (enc, tag) = buf.split_at_mut(tag_at);
                     let aad = aad12(seq, ty, v0, v1, enc.len());
                     if !verify_mac(*mac, mac_key, &aad, enc, tag) {
                         return Err(OpenError::BadMac);
                     }
-                    let (iv, ct) = split_iv(enc, chained_iv)?;
-                    cbc_decrypt(*bulk, key, &iv, ct, out)?;
-                    let pad = check_padding(out)?;
-                    out.truncate(pad);
-                    Ok(ty)
+                    let (iv, at) = split_iv(enc, chained_iv)?;
+                    let ct = enc.get_mut(at..).ok_or(OpenError::BadPadding)?;
+                    cbc_decrypt(*bulk, key, &iv, ct)?;
+                    let unpadded = check_padding(ct)?;
+                    Ok((ty, at..at.saturating_add(unpadded)))
                 } else {
-                    let (iv, ct) = split_iv(body, chained_iv)?;
-                    cbc_decrypt(*bulk, key, &iv, ct, out)?;
-                    let unpadded = check_padding(out)?;
+                    let (iv, at) = split_iv(buf, chained_iv)?;
+                    let ct = buf.get_mut(at..).ok_or(OpenError::BadPadding)?;
+                    cbc_decrypt(*bulk, key, &iv, ct)?;
+                    let unpadded = check_padding(ct)?;
                     let content_len = unpadded.checked_sub(mac_len).ok_or(OpenError::BadPadding)?;
-                    let (content, tag) = out.split_at(content_len);
+                    let (content, tag) = ct.split_at(content_len);
                     let tag = tag.get(..mac_len).ok_or(OpenError::BadPadding)?;
                     let aad = aad12(seq, ty, v0, v1, content_len);
                     if !verify_mac(*mac, mac_key, &aad, content, tag) {
                         return Err(OpenError::BadMac);
                     }
-                    out.truncate(content_len);
-                    Ok(ty)
+                    Ok((ty, at..at.saturating_add(content_len)))
                 }
             }
         }
@@ -439,12 +437,10 @@ fn verify_mac(mac: MacAlg, key: &[u8], header: &[u8], data: &[u8], tag: &[u8]) -
     }
 }
 
-/// The IV and ciphertext of a CBC record: explicit (TLS 1.1+: the first block) or chained
-/// (TLS 1.0: `chained`, which becomes the last ciphertext block of this record).
-fn split_iv<'b>(
-    body: &'b [u8],
-    chained: &mut Option<[u8; 16]>,
-) -> Result<([u8; 16], &'b [u8]), OpenError> {
+/// The IV of a CBC record and where its ciphertext starts: explicit (TLS 1.1+: the first
+/// block) or chained (TLS 1.0: `chained`, which becomes the last ciphertext block of this
+/// record).
+fn split_iv(body: &[u8], chained: &mut Option<[u8; 16]>) -> Result<([u8; 16], usize), OpenError> {
     match chained {
         Some(iv) => {
             let this = *iv;
@@ -454,36 +450,28 @@ fn split_iv<'b>(
                 .and_then(|at| body.get(at..))
                 .ok_or(OpenError::BadPadding)?;
             *iv = last.try_into().map_err(|_| OpenError::BadPadding)?;
-            Ok((this, body))
+            Ok((this, 0))
         }
         None => {
             let iv = body.get(..16).ok_or(OpenError::BadPadding)?;
             let iv: [u8; 16] = iv.try_into().map_err(|_| OpenError::BadPadding)?;
-            Ok((iv, body.get(16..).unwrap_or_default()))
+            Ok((iv, 16))
         }
     }
 }
 
-fn cbc_decrypt(
-    bulk: Bulk,
-    key: &[u8],
-    iv: &[u8; 16],
-    ct: &[u8],
-    out: &mut Vec<u8>,
-) -> Result<(), OpenError> {
+fn cbc_decrypt(bulk: Bulk, key: &[u8], iv: &[u8; 16], ct: &mut [u8]) -> Result<(), OpenError> {
     if ct.is_empty() || ct.len() % 16 != 0 {
         return Err(OpenError::BadPadding);
     }
-    out.clear();
-    out.extend_from_slice(ct);
     let ok = match bulk {
         Bulk::Aes128Cbc => cbc::Decryptor::<Aes128>::new_from_slices(key, iv)
             .ok()
-            .and_then(|d| d.decrypt_padded_mut::<NoPadding>(out).ok())
+            .and_then(|d| d.decrypt_padded_mut::<NoPadding>(ct).ok())
             .is_some(),
         Bulk::Aes256Cbc => cbc::Decryptor::<Aes256>::new_from_slices(key, iv)
             .ok()
-            .and_then(|d| d.decrypt_padded_mut::<NoPadding>(out).ok())
+            .and_then(|d| d.decrypt_padded_mut::<NoPadding>(ct).ok())
             .is_some(),
         _ => false,
     };

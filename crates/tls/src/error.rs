@@ -77,6 +77,13 @@ pub enum TlsError {
         /// The key log label.
         label: crate::SecretLabel,
     },
+    /// The key log has the handshake secrets of a TLS 1.3 session but not this one: the
+    /// direction's application data cannot be decrypted.
+    #[error("key log has no {label} for this session")]
+    MissingSecret {
+        /// The key log label.
+        label: crate::SecretLabel,
+    },
     /// Bytes of encrypted data were never captured: the direction cannot be decrypted further.
     #[error("{len} bytes lost in encrypted data after {side} record {record}")]
     Gap {
@@ -86,6 +93,16 @@ pub enum TlsError {
         record: u64,
         /// Bytes lost.
         len: u64,
+    },
+    /// A CompressedCertificate (RFC 8879) that could not be decompressed: unknown or
+    /// unsupported algorithm (zstd), a brotli window over 4 MiB, damaged data, or a length
+    /// that differs from the one declared.
+    #[error("compressed certificate (algorithm {algorithm}) could not be decompressed: {reason}")]
+    CertificateDecompression {
+        /// 1 zlib, 2 brotli, 3 zstd.
+        algorithm: u16,
+        /// What went wrong.
+        reason: &'static str,
     },
     /// The session ended in the middle of a record or handshake message.
     #[error("{side} stream ended inside a record ({held} bytes held)")]

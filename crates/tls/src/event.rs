@@ -45,9 +45,13 @@ pub enum TlsEvent<'a> {
         /// The alert was inside an encrypted record.
         encrypted: bool,
     },
-    /// Once per session: when the handshake is done (both Finished seen with keys; without
-    /// keys as soon as nothing more can be learned), at a fatal error, or at `end(None)` if
-    /// the session ended first. Only for sessions that were TLS ([`crate::TlsSession::is_tls`]).
+    /// Once per session: when the handshake is done (both Finished decrypted, or
+    /// application data decrypted after one Finished, such as a TLS 1.3 server's half-RTT
+    /// data, so the summary precedes the first Plaintext but 0-RTT data); without keys as soon as
+    /// nothing more can be learned (after a TLS 1.3 ServerHello, at a TLS 1.2
+    /// ChangeCipherSpec); at a fatal error; or at `end(None)` if the session ended first.
+    /// Only for sessions that were TLS ([`crate::TlsSession::is_tls`]). Errors after it
+    /// (a gap, a damaged record) come as [`TlsEvent::Error`] only.
     Summary(&'a TlsSummary),
     /// Decrypted application data, in order, per direction.
     Plaintext {

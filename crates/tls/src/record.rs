@@ -48,14 +48,15 @@ impl Header {
 }
 
 /// Cheap check for protocol detection: do these first bytes of a direction look like a TLS
-/// record carrying a handshake? Bytes not yet present are assumed to fit; at least three
-/// bytes are needed for a yes.
+/// record carrying a handshake (ClientHello, or ServerHello when the capture missed the
+/// client's first bytes)? Bytes not yet present are assumed to fit, so a one-byte prefix
+/// `0x16` is a yes; an empty prefix is a no (a session picked up mid-stream:
+/// [`crate::TlsSession`] still recognises two records in a row as TLS).
 pub fn looks_like_tls(prefix: &[u8]) -> bool {
-    let (Some(&ty), Some(&major), Some(&minor)) = (prefix.first(), prefix.get(1), prefix.get(2))
-    else {
-        return false;
-    };
-    if ty != content::HANDSHAKE || major != 3 || minor > 4 {
+    if prefix.first() != Some(&content::HANDSHAKE)
+        || prefix.get(1).is_some_and(|&major| major != 3)
+        || prefix.get(2).is_some_and(|&minor| minor > 4)
+    {
         return false;
     }
     if let (Some(&l0), Some(&l1)) = (prefix.get(3), prefix.get(4)) {
@@ -76,7 +77,10 @@ mod tests {
     fn detection() {
         assert!(looks_like_tls(&[22, 3, 1, 0, 200, 1, 0]));
         assert!(looks_like_tls(&[22, 3, 3]));
-        assert!(!looks_like_tls(&[22, 3]));
+        assert!(looks_like_tls(&[22, 3]));
+        assert!(looks_like_tls(&[22]));
+        assert!(!looks_like_tls(&[]));
+        assert!(!looks_like_tls(&[22, 2]));
         assert!(!looks_like_tls(b"GET / HTTP/1.1"));
         assert!(!looks_like_tls(&[22, 3, 1, 0, 0]));
         assert!(!looks_like_tls(&[22, 3, 1, 0, 200, 11]));

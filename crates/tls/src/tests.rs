@@ -227,6 +227,10 @@ fn tls13_keys(with_early: bool) -> KeyLog {
 /// A TLS 1.3 session: HelloRetry-free 1-RTT handshake with middlebox ChangeCipherSpecs,
 /// application data both ways, a client KeyUpdate, data under the new key, an alert.
 fn tls13_session() -> Steps {
+    tls13_session_with_cert(hs(11, &[0, 0, 0, 0]))
+}
+
+fn tls13_session_with_cert(cert: Vec<u8>) -> Steps {
     let sv_c = ext(43, &[2, 3, 4]);
     let sv_s = ext(43, &u16b(0x0304));
     let mut chs = Seal13::new(&secret(1));
@@ -234,7 +238,6 @@ fn tls13_session() -> Steps {
     let mut cap = Seal13::new(&secret(3));
     let mut sap = Seal13::new(&secret(4));
     let ee = hs(8, &with_len16(&alpn("h2")));
-    let cert = hs(11, &[0, 0, 0, 0]);
     let fin = hs(20, &[0xaa; 32]);
     let mut server = record(22, 0x0303, &server_hello(0x1301, &[sv_s]));
     server.extend_from_slice(&record(20, 0x0303, &[1]));
@@ -281,6 +284,39 @@ fn tls13_session_with_key_update() {
             "alert ServerToClient 1 0 encrypted=true",
         ]
     );
+}
+
+/// RFC 8879 CompressedCertificate, zlib and brotli, holding one (unparsable) certificate.
+#[test]
+fn tls13_compressed_certificate() {
+    use std::io::Write as _;
+    // Certificate body: empty context, one entry of 3 bytes with no extensions.
+    let plain = [0u8, 0, 0, 8, 0, 0, 3, 1, 2, 3, 0, 0];
+    let mut zlib = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    zlib.write_all(&plain).unwrap();
+    let zlib = zlib.finish().unwrap();
+    let mut br = Vec::new();
+    {
+        let mut w = brotli::CompressorWriter::new(&mut br, 4096, 5, 18);
+        w.write_all(&plain).unwrap();
+    }
+    for (algorithm, data, want) in [
+        (1u16, zlib.clone(), "certificate ServerToClient 1"),
+        (2, br, "certificate ServerToClient 1"),
+        (
+            3,
+            zlib,
+            "error Some(ServerToClient) compressed certificate (algorithm 3) could not be \
+             decompressed: zstd is not supported",
+        ),
+    ] {
+        let mut body = u16b(algorithm).to_vec();
+        body.extend_from_slice(&[0, 0, plain.len() as u8, 0]);
+        body.extend_from_slice(&u16b(data.len() as u16));
+        body.extend_from_slice(&data);
+        let got = run(&tls13_keys(false), &tls13_session_with_cert(hs(25, &body)));
+        assert_eq!(got[2], want, "{got:#?}");
+    }
 }
 
 #[test]
@@ -337,6 +373,90 @@ fn tls13_wrong_key_fails_at_first_record() {
 }
 
 #[test]
+fn tls13_missing_application_secret_is_reported() {
+    let mut text = String::new();
+    for (label, b) in [
+        ("CLIENT_HANDSHAKE_TRAFFIC_SECRET", 1),
+        ("SERVER_HANDSHAKE_TRAFFIC_SECRET", 2),
+        ("SERVER_TRAFFIC_SECRET_0", 4),
+    ] {
+        text.push_str(&format!("{label} {} {}\n", hex(&CR), hex(&secret(b))));
+    }
+    let mut keys = KeyLog::new();
+    keys.add(text.as_bytes());
+    let got = run(&keys, &tls13_session());
+    assert_eq!(
+        got[3..],
+        [
+            "summary version=Some(772) alpn=Some(\"h2\") resumed=false decrypted=true error=None",
+            "plaintext ServerToClient half-rtt",
+            "error Some(ClientToServer) key log has no CLIENT_TRAFFIC_SECRET_0 for this session",
+            "plaintext ServerToClient HTTP/1.1 200 OK\\r\\n\\r\\n",
+            "alert ServerToClient 1 0 encrypted=true",
+        ]
+    );
+}
+
+/// A key log that a live program is still writing: the first `misses` lookups fail.
+#[derive(Debug)]
+struct LateKeys {
+    log: KeyLog,
+    misses: std::sync::atomic::AtomicUsize,
+}
+
+impl crate::KeyLookup for LateKeys {
+    fn secret(&self, random: &[u8; 32], label: crate::SecretLabel) -> Option<Vec<u8>> {
+        use std::sync::atomic::Ordering;
+        let left = self.misses.load(Ordering::Relaxed);
+        if left > 0 {
+            self.misses.store(left - 1, Ordering::Relaxed);
+            return None;
+        }
+        crate::KeyLookup::secret(&self.log, random, label)
+    }
+}
+
+fn run_late(log: KeyLog, misses: usize, held: usize, steps: &Steps) -> Vec<String> {
+    let keys = Arc::new(LateKeys {
+        log,
+        misses: misses.into(),
+    });
+    let config = TlsConfig::default().with_max_held_for_keys(held);
+    let mut s = TlsSession::new(config, Some(keys));
+    let mut out = Vec::new();
+    let mut sink = |ev: TlsEvent<'_>| out.push(line(&ev));
+    for (i, (dir, bytes)) in steps.iter().enumerate() {
+        s.data(*dir, i as i64, bytes, &mut sink);
+    }
+    s.end(None, steps.len() as i64, &mut sink);
+    out
+}
+
+#[test]
+fn secrets_logged_late_are_waited_for() {
+    // TLS 1.3: the handshake secrets appear after the server's first flight.
+    let want = run(&tls13_keys(false), &tls13_session());
+    assert_eq!(
+        run_late(tls13_keys(false), 1, 64 * 1024, &tls13_session()),
+        want
+    );
+    // TLS 1.2: the master secret appears after both ChangeCipherSpecs.
+    let (keys, steps) = tls12_cbc_session(0x0303, 0x003c, 32);
+    let want = run(&keys, &steps);
+    assert_eq!(run_late(keys.clone(), 3, 64 * 1024, &steps), want);
+    // Never logged, or not waited for: no key.
+    let no_key = run(&KeyLog::new(), &steps);
+    assert_eq!(run_late(keys.clone(), 100, 64 * 1024, &steps), no_key);
+    assert_eq!(run_late(keys, 1, 0, &steps), no_key);
+    // Over the cap: given up at once.
+    let got = run_late(tls13_keys(false), 100, 100, &tls13_session());
+    assert_eq!(
+        got.last().map(String::as_str),
+        Some("summary version=Some(772) alpn=None resumed=false decrypted=false error=None")
+    );
+}
+
+#[test]
 fn gap_in_encrypted_data_stops_that_direction() {
     let steps = tls13_session();
     let mut s = TlsSession::new(TlsConfig::default(), Some(Arc::new(tls13_keys(false))));
@@ -387,6 +507,23 @@ fn tls13_early_data() {
     let mut client2 = early.seal(22, &hs(5, &[]));
     client2.extend_from_slice(&chs.seal(22, &fin));
     client2.extend_from_slice(&cap.seal(23, b"late GET"));
+    // Early data the server rejected: no EndOfEarlyData, the handshake keys simply follow.
+    let mut rejected = Seal13::new(&secret(1)).seal(22, &fin);
+    rejected.extend_from_slice(&Seal13::new(&secret(3)).seal(23, b"late GET"));
+    let got = run(
+        &tls13_keys(true),
+        &vec![(C, client.clone()), (S, server.clone()), (C, rejected)],
+    );
+    assert_eq!(
+        got,
+        [
+            "client_hello sni=None",
+            "plaintext ClientToServer early GET",
+            "server_hello 0x0304 retry=false",
+            "summary version=Some(772) alpn=None resumed=true decrypted=true error=None",
+            "plaintext ClientToServer late GET",
+        ]
+    );
     let steps = vec![(C, client), (S, server), (C, client2)];
     let got = run(&tls13_keys(true), &steps);
     assert_eq!(
@@ -633,6 +770,62 @@ fn roles_swapped_when_the_tcp_client_sends_a_server_hello() {
     let sh = record(22, 0x0303, &server_hello(0xc02f, &[]));
     s.data(C, 0, &sh, &mut |ev| out.push(line(&ev)));
     assert_eq!(out, ["roles swapped", "server_hello 0x0303 retry=false"]);
+}
+
+#[test]
+fn detection_needs_only_the_first_six_bytes() {
+    let hello = record(22, 0x0301, &client_hello(&[0x1301], &[sni("a.example")]));
+    let mut s = TlsSession::new(TlsConfig::default(), None);
+    let mut out = Vec::new();
+    s.data(C, 0, &hello[..5], &mut |ev| out.push(line(&ev)));
+    assert_eq!(s.is_tls(), None);
+    s.data(C, 0, &hello[5..6], &mut |ev| out.push(line(&ev)));
+    assert_eq!(s.is_tls(), Some(true));
+    s.data(C, 0, &hello[6..], &mut |ev| out.push(line(&ev)));
+    assert_eq!(out, ["client_hello sni=Some(\"a.example\")"]);
+
+    // Picked up mid-stream: two application data records in a row.
+    let mut s = TlsSession::new(TlsConfig::default(), None);
+    let mut out = Vec::new();
+    s.data(S, 0, &record(23, 0x0303, &[1; 40]), &mut |ev| {
+        out.push(line(&ev))
+    });
+    assert_eq!(s.is_tls(), None);
+    s.data(S, 1, &record(23, 0x0303, &[1; 40]), &mut |ev| {
+        out.push(line(&ev))
+    });
+    assert_eq!(s.is_tls(), Some(true));
+    assert_eq!(
+        out,
+        ["summary version=None alpn=None resumed=false decrypted=false error=None"]
+    );
+}
+
+#[test]
+fn parse_client_hello_from_one_payload() {
+    let hello = record(
+        22,
+        0x0301,
+        &client_hello(
+            &[0x1301, 0x0a0a],
+            &[sni("a.example"), alpn("h2"), ext(43, &[2, 3, 4])],
+        ),
+    );
+    let ch = crate::parse_client_hello(&hello).unwrap();
+    assert_eq!(ch.sni.as_deref(), Some("a.example"));
+    assert_eq!(ch.alpn, ["h2"]);
+    assert_eq!(ch.supported_versions, [0x0304]);
+    assert_eq!(ch.ja3_string(), "771,4865,0-16-43,,");
+    assert!(crate::looks_like_tls(&hello));
+    // Every proper prefix is an error naming the place, never a panic or a hello.
+    for n in 0..hello.len() {
+        assert!(
+            crate::parse_client_hello(&hello[..n]).is_err(),
+            "prefix {n}"
+        );
+    }
+    let server = record(22, 0x0303, &server_hello(0x1301, &[]));
+    assert!(crate::parse_client_hello(&server).is_err());
 }
 
 proptest! {

@@ -48,6 +48,8 @@ struct Stream {
     summaries: usize,
     swapped: bool,
     ja4: Option<String>,
+    /// Summary fields compared with the oracle: SNI, chosen ALPN, version, cipher.
+    summary: Option<String>,
 }
 
 fn hex16(v: &[u16]) -> String {
@@ -96,6 +98,13 @@ fn on_event(st: &mut Stream, ev: TlsEvent<'_>) {
             st.resumed = Some(s.resumed);
             st.decrypted = s.decrypted;
             st.ja4 = s.ja4.clone();
+            st.summary = Some(format!(
+                "sni={} alpn={} version={} cipher={}",
+                s.sni.clone().unwrap_or_default(),
+                s.alpn.clone().unwrap_or_default(),
+                s.version.map(|v| format!("{v:#06x}")).unwrap_or_default(),
+                s.cipher.map(|v| format!("{v:#06x}")).unwrap_or_default(),
+            ));
         }
         TlsEvent::RolesSwapped { .. } => st.swapped = true,
         _ => {}
@@ -155,6 +164,52 @@ fn run_capture(path: &std::path::Path, keys: Option<Arc<dyn KeyLookup>>) -> BTre
     }
     reasm.finish(&mut |e| handle(e, &mut sessions, &mut out));
     out
+}
+
+/// The summary tshark's rows imply per stream: the first ClientHello's SNI, the chosen ALPN
+/// (ServerHello, or EncryptedExtensions once decrypted), the ServerHello's version and cipher.
+fn oracle_summaries(tsv: &pcap_testkit::Tsv) -> BTreeMap<u64, String> {
+    let mut parts: BTreeMap<u64, [Option<String>; 4]> = BTreeMap::new();
+    for r in tsv.rows() {
+        let stream: u64 = r.get("tcp.stream").parse().unwrap();
+        let p = parts.entry(stream).or_default();
+        match r.get("msg") {
+            "client_hello" if p[0].is_none() => p[0] = Some(r.get("server_name").to_owned()),
+            "server_hello" => {
+                if !r.get("alpn").is_empty() {
+                    p[1] = Some(r.get("alpn").to_owned());
+                }
+                let sv = r.get("supported_versions");
+                let v = if sv.is_empty() {
+                    r.get("tls.handshake.version")
+                } else {
+                    sv
+                };
+                p[2] = Some(v.to_owned());
+                p[3] = Some(r.get("ciphersuite").to_owned());
+            }
+            "encrypted_extensions" if !r.get("alpn").is_empty() => {
+                p[1] = Some(r.get("alpn").to_owned())
+            }
+            _ => {}
+        }
+    }
+    parts
+        .into_iter()
+        .map(|(k, [sni, alpn, v, c])| {
+            let f = |o: Option<String>| o.unwrap_or_default();
+            (
+                k,
+                format!(
+                    "sni={} alpn={} version={} cipher={}",
+                    f(sni),
+                    f(alpn),
+                    f(v),
+                    f(c)
+                ),
+            )
+        })
+        .collect()
 }
 
 /// The oracle's rows for the messages we report, in the same text form as `on_event`.
@@ -223,8 +278,8 @@ fn tls_corpus_matches_tshark() {
     let (mut full, mut with_keys) = (0, 0);
     writeln!(
         table,
-        "{:<46} {:>5} {:>5} {:>6} {:>9} {:>6} {:>8}  notes",
-        "capture", "hello", "cert", "resume", "decrypt", "errors", "plain"
+        "{:<46} {:>5} {:>5} {:>5} {:>6} {:>9} {:>6} {:>8}  notes",
+        "capture", "hello", "cert", "summ", "resume", "decrypt", "errors", "plain"
     )
     .unwrap();
     for name in corpus.captures() {
@@ -264,6 +319,16 @@ fn tls_corpus_matches_tshark() {
             }
             for extra in mine {
                 notes.push(format!("stream {stream}: extra {extra}"));
+            }
+        }
+        let mut summary_ok = 0;
+        let want_summaries = oracle_summaries(&tls_tsv);
+        for (stream, want) in &want_summaries {
+            let mine = got.get(stream).and_then(|s| s.summary.clone());
+            if mine.as_ref() == Some(want) {
+                summary_ok += 1;
+            } else {
+                notes.push(format!("stream {stream}: summary {mine:?}, tshark {want}"));
             }
         }
         let mut resume_ok = 0;
@@ -364,10 +429,11 @@ fn tls_corpus_matches_tshark() {
         }
         writeln!(
             table,
-            "{:<46} {:>5} {:>5} {:>6} {:>9} {:>6} {:>8}  {}",
+            "{:<46} {:>5} {:>5} {:>5} {:>6} {:>9} {:>6} {:>8}  {}",
             name,
             format!("{hello_ok}/{hello_n}"),
             format!("{cert_ok}/{cert_n}"),
+            format!("{summary_ok}/{}", want_summaries.len()),
             format!("{resume_ok}/{}", want_resumed.len()),
             if keys.is_some() {
                 format!("{decrypted}/{}", tls_streams.len())

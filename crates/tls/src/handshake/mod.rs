@@ -19,6 +19,7 @@ pub(crate) mod msg {
     pub const SERVER_HELLO_DONE: u8 = 14;
     pub const FINISHED: u8 = 20;
     pub const KEY_UPDATE: u8 = 24;
+    pub const COMPRESSED_CERTIFICATE: u8 = 25;
 }
 
 /// Parses the ClientHello in one TCP payload that holds its whole first record, for
