@@ -126,7 +126,8 @@ impl Printer {
                 let _ = writeln!(
                     l,
                     "    {mark} {}: {}",
-                    self.palette.paint(Color::Dim, name),
+                    // HTTP/1.x names are tokens (shown as they are); HPACK's are any bytes.
+                    self.palette.paint(Color::Dim, hex_text(name.as_bytes())),
                     value.escape_ascii()
                 );
             }
