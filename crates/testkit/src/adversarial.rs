@@ -132,19 +132,19 @@ pub fn case(name: &str) -> Option<&'static Case> {
 }
 
 const SERVER: [u8; 4] = [192, 0, 2, 1];
-const MSS: usize = 1400;
+pub(crate) const MSS: usize = 1400;
 /// The RFC 6455 example key and its accept value.
 const WS_KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
 const WS_ACCEPT: &str = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
 
 /// A pcap writer with a packet clock (1 µs per packet, far below every timeout).
-struct Out<'w> {
+pub(crate) struct Out<'w> {
     pcap: PcapWriter<&'w mut dyn Write>,
     ts_ns: i64,
 }
 
 impl<'w> Out<'w> {
-    fn new(w: &'w mut dyn Write) -> Result<Self, CaptureError> {
+    pub(crate) fn new(w: &'w mut dyn Write) -> Result<Self, CaptureError> {
         Ok(Out {
             pcap: PcapWriter::new(w, LinkType::ETHERNET, 262_144)?,
             ts_ns: 1_700_000_000_000_000_000,
@@ -164,7 +164,7 @@ impl<'w> Out<'w> {
         })
     }
 
-    fn finish(mut self) -> Result<(), CaptureError> {
+    pub(crate) fn finish(mut self) -> Result<(), CaptureError> {
         self.pcap.flush()
     }
 }
@@ -176,7 +176,7 @@ fn client_ip(i: u64) -> [u8; 4] {
 }
 
 /// One TCP connection between a client and the server, tracking both sequence numbers.
-struct Conn {
+pub(crate) struct Conn {
     client: [u8; 4],
     client_port: u16,
     server_port: u16,
@@ -185,7 +185,7 @@ struct Conn {
 }
 
 impl Conn {
-    fn new(i: u64, server_port: u16) -> Conn {
+    pub(crate) fn new(i: u64, server_port: u16) -> Conn {
         Conn {
             client: client_ip(i),
             client_port: 1024 + (i % 60_000) as u16,
@@ -233,7 +233,7 @@ impl Conn {
     }
 
     /// Sends `payload` in order (or a SYN/FIN, which take one sequence number).
-    fn send(
+    pub(crate) fn send(
         &mut self,
         out: &mut Out<'_>,
         to_server: bool,
@@ -248,7 +248,7 @@ impl Conn {
     }
 
     /// One data segment (ACK, PSH) from the client (`to_server`) or the server.
-    fn data(
+    pub(crate) fn data(
         &mut self,
         out: &mut Out<'_>,
         to_server: bool,
@@ -257,7 +257,7 @@ impl Conn {
         self.send(out, to_server, TcpFlags::ACK | TcpFlags::PSH, payload)
     }
 
-    fn handshake(&mut self, out: &mut Out<'_>) -> Result<(), CaptureError> {
+    pub(crate) fn handshake(&mut self, out: &mut Out<'_>) -> Result<(), CaptureError> {
         self.send(out, true, TcpFlags::SYN, &[])?;
         self.send(out, false, TcpFlags::SYN | TcpFlags::ACK, &[])?;
         self.send(out, true, TcpFlags::ACK, &[])

@@ -8,6 +8,7 @@
 #![allow(clippy::panic, clippy::expect_used)]
 
 pub mod adversarial;
+pub mod bench_h2;
 pub mod frames;
 
 use std::collections::HashMap;

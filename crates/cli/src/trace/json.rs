@@ -41,8 +41,16 @@ pub(super) fn write_transaction(
     tx: TransactionView<'_>,
     heads: Heads<'_>,
     preview: Option<usize>,
+    pushed_by: Option<u32>,
 ) {
-    write_http(out, stream, tx, HeadMembers::Read(heads), preview);
+    write_http(
+        out,
+        stream,
+        tx,
+        HeadMembers::Read(heads),
+        preview,
+        pushed_by,
+    );
 }
 
 /// Where the members a transaction's heads bring to its `request` and `response` objects
@@ -132,6 +140,7 @@ fn write_http(
     tx: TransactionView<'_>,
     heads: HeadMembers<'_>,
     preview: Option<usize>,
+    pushed_by: Option<u32>,
 ) {
     let rec = tx.record();
     let mut o = Obj::new(out);
@@ -139,6 +148,9 @@ fn write_http(
     o.u64("stream", stream.id);
     if let Some(n) = stream.h2_stream {
         o.u64("h2_stream", u64::from(n));
+    }
+    if let Some(n) = pushed_by {
+        o.u64("pushed_by", u64::from(n));
     }
     o.socket_addr("client", stream.client);
     o.socket_addr("server", stream.server);
@@ -365,10 +377,11 @@ pub(super) fn write_transaction_rendered(
     out: &mut Vec<u8>,
     stream: &Stream,
     tx: TransactionView<'_>,
+    pushed_by: Option<u32>,
 ) {
     let heads = HeadMembers::Rendered {
         request: tx.request_rendered(),
         response: tx.response_rendered(),
     };
-    write_http(out, stream, tx, heads, None);
+    write_http(out, stream, tx, heads, None, pushed_by);
 }

@@ -73,6 +73,9 @@ struct StreamState {
     /// HTTP/2 streams' collectors, by stream: made on a stream's first event, dropped with
     /// its record (HTTP/2 never reuses a stream).
     h2: H2Collectors,
+    /// Pushed HTTP/2 streams (PUSH_PROMISE) and the stream each was pushed for, until
+    /// their record.
+    pushed: HashMap<u32, u32, foldhash::fast::RandomState>,
 }
 
 /// HTTP/2 streams' collectors of one session.
@@ -115,6 +118,8 @@ struct Printer {
     body_cap: Option<usize>,
     tcp_verbose: bool,
     grpc_raw: bool,
+    /// The HTTP/2 stream whose transaction is being written was pushed for this stream.
+    pushed_by: Option<u32>,
     har: Option<Har>,
     /// The run stopped because the HAR file could not be written.
     har_failed: bool,
@@ -177,6 +182,16 @@ impl Handler for Tracer {
 
     /// gRPC messages and status; RST_STREAM, GOAWAY and HTTP/2 errors with `--tcp-verbose`.
     fn http2(&mut self, stream: &Stream, event: &Http2Event<'_>) -> ControlFlow<CliError> {
+        if let Http2Event::PushPromise {
+            stream: parent,
+            promised,
+            ..
+        } = event
+        {
+            if let Some(state) = self.streams.get_mut(&stream.id) {
+                state.pushed.insert(*promised, *parent);
+            }
+        }
         self.printer.http2(stream, event);
         ControlFlow::Continue(())
     }
@@ -245,6 +260,7 @@ impl Tracer {
                 body_cap,
                 tcp_verbose,
                 grpc_raw,
+                pushed_by: None,
                 har,
                 har_failed: false,
                 limit: None,
@@ -341,13 +357,17 @@ impl Tracer {
                 collector: TransactionCollector::new(body_cap),
                 ws_shown: false,
                 h2: H2Collectors::default(),
+                pushed: HashMap::default(),
             })
         });
         let StreamState {
             collector,
             ws_shown,
             h2,
+            pushed,
         } = &mut **state;
+        let pushed_by = stream.h2_stream.and_then(|n| pushed.get(&n).copied());
+        p.pushed_by = pushed_by;
         let collector = match stream.h2_stream {
             Some(n) => h2
                 .entry(n)
@@ -365,7 +385,7 @@ impl Tracer {
                     None => p.filters.matches(None),
                 } && p.filters.matches_record(tx.record());
                 if shown && take_one(&mut p.limit) {
-                    json::write_transaction_rendered(p.out.buffer(), stream, tx);
+                    json::write_transaction_rendered(p.out.buffer(), stream, tx, pushed_by);
                     p.out.done(Kind::Http);
                     *ws_shown |=
                         tx.record().status == Some(101) && tx.response_rendered().is_some();
@@ -391,6 +411,7 @@ impl Tracer {
             if let Some(c) = h2.remove(&n) {
                 c.recycle(&mut self.buffers);
             }
+            pushed.remove(&n);
         }
         let ws_shown = *ws_shown;
         match event {
@@ -426,7 +447,15 @@ impl Printer {
             har.add(stream, &tx.into());
         }
         if self.json {
-            json::write_transaction(self.out.buffer(), stream, tx, heads, self.preview);
+            let pushed_by = self.pushed_by;
+            json::write_transaction(
+                self.out.buffer(),
+                stream,
+                tx,
+                heads,
+                self.preview,
+                pushed_by,
+            );
             self.out.done(Kind::Http);
         } else {
             self.transaction_text(stream, tx, heads);

@@ -120,6 +120,9 @@ impl Printer {
         if !rec.complete {
             let _ = write!(l, " {}", self.palette.paint(Color::Yellow, "[incomplete]"));
         }
+        if let Some(n) = self.pushed_by {
+            let _ = write!(l, " [pushed for stream {n}]");
+        }
         l.push('\n');
         self.headers(&mut l, '>', request.map(|r| r.headers));
         self.headers(&mut l, '<', response.map(|r| r.headers));
