@@ -7,8 +7,8 @@
 
 use std::collections::VecDeque;
 
-use crate::Overlap;
 use crate::seq::{SeqNum, StreamOffset, len64, span};
+use crate::{Overlap, OverlapPolicy};
 
 /// What a stream reports; the reassembler adds session, time and direction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,6 +30,11 @@ pub(crate) enum Report<'a> {
         offset: StreamOffset,
         len: u64,
         overlap: Overlap,
+    },
+    OverlapConflict {
+        offset: StreamOffset,
+        len: u64,
+        replaced: bool,
     },
     KeepAlive,
     ZeroWindowProbe,
@@ -67,12 +72,17 @@ pub(crate) struct Limits {
     pub max_ahead: u32,
     /// Whether a peer ACK beyond a hole turns it into a gap.
     pub gap_on_ack: bool,
+    /// Which copy wins a conflicting overlap with held bytes.
+    pub policy: OverlapPolicy,
 }
 
 #[derive(Debug)]
 struct Chunk {
     off: StreamOffset,
     data: Vec<u8>,
+    /// Extent (start, end) of the segment that brought these bytes, for the target-based
+    /// overlap policies; chunks of different segments are then not merged.
+    seg: (i64, i64),
 }
 
 impl Chunk {
@@ -98,6 +108,12 @@ pub(crate) struct HalfStream {
     buffered: usize,
     /// The last window this side advertised was zero.
     pub window_zero: bool,
+    /// The last window this side advertised, unscaled.
+    pub window: u16,
+    /// That window came on a SYN (never scaled).
+    pub window_on_syn: bool,
+    /// This side's SYN was seen: with the window scale shift it offered, if any.
+    pub syn_wscale: Option<Option<u8>>,
 }
 
 impl HalfStream {
@@ -111,6 +127,19 @@ impl HalfStream {
 
     pub(crate) fn buffered(&self) -> usize {
         self.buffered
+    }
+
+    /// The receiver's next expected sequence number as far as the capture tells: the next
+    /// byte not yet delivered, or one past the FIN once the FIN was reached.
+    pub(crate) fn rcv_nxt(&self) -> SeqNum {
+        let next = self.offset.seq(self.base);
+        if self.fin_done { next + 1 } else { next }
+    }
+
+    /// The sequence number of the highest offset the receiver acknowledged, when that is
+    /// beyond the next expected byte (the receiver got bytes the capture missed).
+    pub(crate) fn acked_beyond(&self) -> Option<SeqNum> {
+        (self.acked > self.offset).then(|| self.acked.seq(self.base))
     }
 
     /// Starts the stream: `seq` is the sequence number of stream offset 0.
@@ -203,7 +232,13 @@ impl HalfStream {
             }
         }
         if so > cur {
-            self.ahead(StreamOffset::from_signed(so), data, out);
+            self.ahead(
+                StreamOffset::from_signed(so),
+                data,
+                (so, end),
+                lim.policy,
+                out,
+            );
         } else {
             let old = usize::try_from(cur.saturating_sub(so)).unwrap_or(usize::MAX);
             let from = so.max(0);
@@ -215,13 +250,26 @@ impl HalfStream {
                 });
             }
             let rest = data.get(old..).unwrap_or(&[]);
-            self.in_order(rest, wire_len.saturating_sub(old), out);
+            self.in_order(
+                rest,
+                wire_len.saturating_sub(old),
+                (so, end),
+                lim.policy,
+                out,
+            );
         }
         self.enforce(lim, out);
     }
 
     /// Delivers bytes that start exactly at `self.offset`.
-    fn in_order(&mut self, data: &[u8], wire_len: usize, out: &mut impl FnMut(Report<'_>)) {
+    fn in_order(
+        &mut self,
+        data: &[u8],
+        wire_len: usize,
+        seg: (i64, i64),
+        policy: OverlapPolicy,
+        out: &mut impl FnMut(Report<'_>),
+    ) {
         let start = self.offset;
         let end = start.add_len(wire_len);
         let mut limit = end;
@@ -256,12 +304,12 @@ impl HalfStream {
                     len: end.since(self.offset),
                 });
             } else {
-                // The segment runs into buffered data: let the buffer decide (first copy
-                // wins) and fill any holes between chunks with the segment's bytes.
+                // The segment runs into buffered data: the policy decides where they
+                // overlap, and the segment's bytes fill any holes between chunks.
                 let skip = span(start, self.offset);
                 if let Some(tail) = data.get(skip..) {
                     let at = self.offset;
-                    self.insert(at, tail, out);
+                    self.insert(at, tail, seg, policy, out);
                 }
             }
         }
@@ -269,7 +317,14 @@ impl HalfStream {
     }
 
     /// Buffers a segment starting beyond the next expected byte.
-    fn ahead(&mut self, so: StreamOffset, data: &[u8], out: &mut impl FnMut(Report<'_>)) {
+    fn ahead(
+        &mut self,
+        so: StreamOffset,
+        data: &[u8],
+        seg: (i64, i64),
+        policy: OverlapPolicy,
+        out: &mut impl FnMut(Report<'_>),
+    ) {
         if data.is_empty() {
             return;
         }
@@ -283,29 +338,50 @@ impl HalfStream {
             offset: so,
             len: len64(data.len()),
         });
-        self.insert(so, data, out);
+        self.insert(so, data, seg, policy, out);
     }
 
-    /// Copies `data` at stream offset `at` into the chunk list, keeping the bytes already
-    /// buffered where they overlap (first copy wins) and reporting the overlap.
-    fn insert(&mut self, at: StreamOffset, data: &[u8], out: &mut impl FnMut(Report<'_>)) {
+    /// Copies `data` at stream offset `at` into the chunk list. Where it overlaps bytes
+    /// already buffered, `policy` decides which copy stays (`seg` is the extent of the
+    /// segment `data` comes from); each overlapped chunk with different bytes is reported,
+    /// then the overlap as a whole.
+    fn insert(
+        &mut self,
+        at: StreamOffset,
+        data: &[u8],
+        seg: (i64, i64),
+        policy: OverlapPolicy,
+        out: &mut impl FnMut(Report<'_>),
+    ) {
         let end = at.add_len(data.len());
         let mut pos = at.max(self.offset);
         let mut i = self.chunks.partition_point(|c| c.end() <= pos);
         let mut same = 0u64;
         let mut first_overlap = None;
         let mut differ = false;
+        let merge_any = !policy.target_based();
         while pos < end {
             let piece = data.get(span(at, pos)..span(at, end)).unwrap_or(&[]);
-            match self.chunks.get(i) {
+            match self.chunks.get_mut(i) {
                 Some(c) if c.off <= pos => {
                     let ov_end = end.min(c.end());
                     let ours = piece.get(..span(pos, ov_end)).unwrap_or(&[]);
                     let theirs = c
                         .data
-                        .get(span(c.off, pos)..span(c.off, ov_end))
-                        .unwrap_or(&[]);
-                    differ |= ours != theirs;
+                        .get_mut(span(c.off, pos)..span(c.off, ov_end))
+                        .unwrap_or_default();
+                    if ours != theirs {
+                        differ = true;
+                        let replaced = policy.new_wins(seg, c.seg);
+                        if replaced && ours.len() == theirs.len() {
+                            theirs.copy_from_slice(ours);
+                        }
+                        out(Report::OverlapConflict {
+                            offset: pos,
+                            len: ov_end.since(pos),
+                            replaced,
+                        });
+                    }
                     first_overlap.get_or_insert(pos);
                     same = same.saturating_add(ov_end.since(pos));
                     pos = ov_end;
@@ -317,7 +393,7 @@ impl HalfStream {
                     let extend = i
                         .checked_sub(1)
                         .and_then(|p| self.chunks.get_mut(p))
-                        .filter(|prev| prev.end() == pos);
+                        .filter(|prev| prev.end() == pos && (merge_any || prev.seg == seg));
                     match extend {
                         Some(prev) => prev.data.extend_from_slice(bytes),
                         None => {
@@ -326,6 +402,7 @@ impl HalfStream {
                                 Chunk {
                                     off: pos,
                                     data: bytes.to_vec(),
+                                    seg,
                                 },
                             );
                             i = i.saturating_add(1);
