@@ -22,6 +22,7 @@ pub fn run(args: &HttpTraceArgs) -> Result<(), CliError> {
     let http = HttpConfig::default().with_decode_content(true);
     let mut config = AnalyzerConfig::with_http(http);
     config.protocol_memory = args.http_memory.saturating_mul(1 << 20);
+    args.tcp.apply(&mut config.tcp);
     let keep_bodies = args.bodies || args.har.is_some();
     // After the input: a capture that cannot be read leaves an existing file alone, and a
     // live capture has dropped privileges (`--user`) before the file is created.
