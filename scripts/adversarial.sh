@@ -43,7 +43,8 @@ bound() { # case command
     local tcp=0 per_session=0 http=0 buffer=0
     case "$1" in
         syn_flood) tcp=128 ;;
-        rst_inject) tcp=128 per_session=128 ;;
+        # Answered sessions: no request waits, nothing per session beyond the table.
+        rst_inject) tcp=128 ;;
         many_flows) tcp=128 per_session=128 http=128 ;;
         partial_heads) tcp=128 per_session=128 http=128 ;;
         hole | overlap | frag_never) buffer=4 ;;
