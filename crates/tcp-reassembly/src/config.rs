@@ -13,9 +13,9 @@
 pub struct Config {
     /// Most sessions in the table. A new session beyond it evicts an old one (closed and
     /// half-open sessions first, then the least recently active among a sample), with a
-    /// `Closed { reason: Evicted }` event. Default 262 144: a live session takes about 400
-    /// bytes and an ended one (kept until the idle timeout) about 210, table entry included,
-    /// so 55 to 100 MB at the cap, out-of-order bytes aside.
+    /// `Closed { reason: Evicted }` event. Default 262 144: a live session takes about 415
+    /// bytes and an ended one (kept until the idle timeout) about 225, table entry included,
+    /// so 59 to 109 MB at the cap, out-of-order bytes aside.
     pub max_sessions: usize,
     /// Sessions with no packet for this long (packet time, ns) are flushed and removed.
     /// `None` keeps them until evicted or `finish`. Default 300 s, like Zeek's

@@ -472,7 +472,7 @@ impl Reassembler {
         if s.info.state == SessionState::HalfOpen && !(syn && dir == Direction::ClientToServer) {
             s.info.state = SessionState::Established;
         }
-        let peer_window_zero = s.streams.get(rev).is_some_and(|p| p.window_zero);
+        let peer_window_zero = s.streams.get(rev).is_some_and(HalfStream::window_zero);
         let limits = |buffered_here: usize| Limits {
             max_bytes: self
                 .config
@@ -486,11 +486,9 @@ impl Reassembler {
         let fin = flags.fin();
         let before = s.streams.iter().map(HalfStream::buffered).sum::<usize>();
         if let Some(st) = s.streams.get_mut(dir) {
-            st.window_zero = seg.window == 0;
-            st.window = seg.window;
-            st.window_on_syn = syn;
+            st.set_window(seg.window, syn);
             if syn {
-                st.syn_wscale = Some(seg.wscale);
+                st.set_syn_wscale(seg.wscale);
             }
             if st.started() {
                 let lim = limits(st.buffered());
@@ -576,15 +574,17 @@ fn rst_refused(s: &Session, dir: Direction, seg: &Segment<'_>) -> Option<RstIgno
         return None;
     }
     // The receiver is `peer`; its window is scaled by the shift its own SYN offered.
-    let (Some(receiver_offer), Some(sender_offer)) = (peer.syn_wscale, st.syn_wscale) else {
+    let (Some(receiver_offer), Some(sender_offer)) = (peer.syn_wscale(), st.syn_wscale()) else {
         return None;
     };
-    // RFC 7323 §2.2: the shift applies only when both SYNs carried the option; at most 14.
+    let (raw, on_syn) = peer.window();
+    // RFC 7323 §2.2: the shift applies only when both SYNs carried the option, never to the
+    // window of a SYN; at most 14.
     let shift = match (receiver_offer, sender_offer) {
-        (Some(shift), Some(_)) if !peer.window_on_syn => u32::from(shift.min(14)),
+        (Some(shift), Some(_)) if !on_syn => u32::from(shift.min(14)),
         _ => 0,
     };
-    let window = u64::from(peer.window) << shift;
+    let window = u64::from(raw) << shift;
     let ahead = seq.since(st.rcv_nxt());
     let in_window = u64::try_from(ahead).is_ok_and(|d| d < window);
     Some(if in_window {
