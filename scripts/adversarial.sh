@@ -43,6 +43,8 @@ bound() { # case command
     local tcp=0 per_session=0 http=0 buffer=0
     case "$1" in
         syn_flood) tcp=128 ;;
+        # Answered sessions: no request waits, nothing per session beyond the table.
+        rst_inject) tcp=128 ;;
         many_flows) tcp=128 per_session=128 http=128 ;;
         partial_heads) tcp=128 per_session=128 http=128 ;;
         hole | overlap | frag_never) buffer=4 ;;
@@ -85,6 +87,11 @@ elif cmd == "flows":
     note = f"{len(lines)} sessions"
     if case in ("syn_flood", "many_flows", "partial_heads"):
         ok = len(lines) == n
+    if case == "rst_inject":
+        closed = count('"state":"closed"')
+        ignored = sum(json.loads(l)["rsts_ignored"] for l in lines)
+        ok = closed == n and ignored == 2 * n
+        note = f"{closed} sessions closed, {ignored} RSTs ignored"
 elif cmd == "capture":
     errors = count('"error":')
     note = f"{len(lines)} packets, {errors} with errors"
@@ -107,7 +114,13 @@ else:
     elif case == "hole":
         ok, note = tcp("gap") == 1, f"{tcp('gap')} gap, {tcp('out_of_order')} out-of-order"
     elif case == "overlap":
-        ok, note = tcp("retransmit") == n, f"{tcp('retransmit')} retransmissions"
+        # The early segment of each pair conflicts while held; the others overlap bytes
+        # already delivered (not compared).
+        ok = tcp("retransmit") == n and tcp("overlap") == n // 2
+        note = f"{tcp('retransmit')} retransmissions, {tcp('overlap')} conflicts"
+    elif case == "rst_inject":
+        ok = tcp("rst_ignored") == 2 * n and tcp("reset") == 0 and nhttp == n
+        note = f"{tcp('rst_ignored')} RSTs ignored, {nhttp} responses"
     elif case == "chunked_endless":
         r = http[0]["response"] if http else {}
         ok = nhttp == 1 and r.get("complete") is False and r.get("body_len", 0) > 0

@@ -68,6 +68,7 @@ fuzz_target!(|data: &[u8]| {
             ack: u32::from_be_bytes([h[6], h[7], h[8], h[9]]),
             flags: TcpFlags(u16::from(h[10])),
             window: u16::from(h[1] & 0xf),
+            wscale: (h[1] & 0x80 != 0).then_some((h[1] >> 4) & 7),
             payload,
             orig_payload_len: (sel & 0x20 != 0).then_some(len as u32 + u32::from(h[1] & 0xf)),
         };

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use pcap_tcp_reassembly::OverlapPolicy;
 
 /// Packet capture and analysis: capture, decode, reassemble TCP, trace HTTP and WebSocket.
 #[derive(Debug, Parser)]
@@ -145,6 +146,37 @@ pub enum TimeFormat {
 /// Status codes as inclusive ranges (`5xx` is 500-599), for `--status`.
 pub type StatusList = Vec<std::ops::RangeInclusive<u16>>;
 
+/// TCP reassembly options, shared by the subcommands that reassemble.
+#[derive(Debug, Args, Clone, Copy)]
+pub struct TcpArgs {
+    /// Which copy wins when TCP segments overlap with different bytes: `first` (as tshark),
+    /// `last`, or as a target's stack would (`bsd`, `windows`, `linux`, `old-linux`,
+    /// `solaris`: Suricata's target-based policies). Each conflict is counted, and shown
+    /// with --tcp-verbose.
+    #[arg(
+        long = "overlap-policy",
+        value_name = "POLICY",
+        default_value = "first",
+        value_parser = parse_overlap_policy
+    )]
+    pub overlap_policy: OverlapPolicy,
+}
+
+impl TcpArgs {
+    /// Sets these options in a reassembler configuration.
+    pub fn apply(&self, config: &mut pcap_tcp_reassembly::Config) {
+        config.overlap_policy = self.overlap_policy;
+    }
+}
+
+/// An `--overlap-policy` value.
+fn parse_overlap_policy(name: &str) -> Result<OverlapPolicy, String> {
+    OverlapPolicy::from_name(name).ok_or_else(|| {
+        let names: Vec<&str> = OverlapPolicy::ALL.iter().map(|p| p.as_str()).collect();
+        format!("expected one of: {}", names.join(", "))
+    })
+}
+
 /// `devices`.
 #[derive(Debug, Args)]
 pub struct DevicesArgs {
@@ -176,6 +208,9 @@ pub struct HttpTraceArgs {
     /// Output options.
     #[command(flatten)]
     pub output: OutputArgs,
+    /// TCP reassembly options.
+    #[command(flatten)]
+    pub tcp: TcpArgs,
     /// Only requests whose method matches this regex.
     #[arg(long, value_name = "REGEX")]
     pub method: Option<String>,
@@ -253,6 +288,9 @@ pub struct GrepArgs {
     /// Output options.
     #[command(flatten)]
     pub output: OutputArgs,
+    /// TCP reassembly options.
+    #[command(flatten)]
+    pub tcp: TcpArgs,
     /// Case-insensitive match (ASCII case; `(?u)` in the pattern for Unicode).
     #[arg(short = 'I', long = "ignore-case")]
     pub ignore_case: bool,
@@ -315,6 +353,9 @@ pub struct FlowsArgs {
     /// Output options.
     #[command(flatten)]
     pub output: OutputArgs,
+    /// TCP reassembly options.
+    #[command(flatten)]
+    pub tcp: TcpArgs,
 }
 
 /// `follow`.
@@ -323,6 +364,9 @@ pub struct FollowArgs {
     /// Packet source.
     #[command(flatten)]
     pub source: SourceArgs,
+    /// TCP reassembly options.
+    #[command(flatten)]
+    pub tcp: TcpArgs,
     /// Directory for the stream files and index.jsonl (created if missing; it must be yours,
     /// and empty unless --force).
     #[arg(short = 'o', long = "output-dir", value_name = "DIR")]

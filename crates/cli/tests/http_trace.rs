@@ -760,3 +760,71 @@ fn http_memory_budget_reports_every_request_and_warns() {
     assert_eq!(uris(&tight), all, "the same requests, none lost");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Forged RSTs (out of the window, in it but not at the next byte) are shown with
+/// `--tcp-verbose` as ignored, with their reason, the response after them is decoded, and
+/// `flows` counts them; `--overlap-policy` takes the documented names only.
+#[test]
+fn forged_rsts_are_shown_as_ignored_and_the_sessions_go_on() {
+    let n = 5u64;
+    let dir = std::env::temp_dir().join(format!("pcap-cli-rst-inject-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("rst_inject.pcap");
+    let mut file = Vec::new();
+    pcap_testkit::adversarial::rst_inject(&mut file, n).unwrap();
+    std::fs::write(&path, file).unwrap();
+    let path = path.to_string_lossy().into_owned();
+
+    let o = pcap_cli(&["http-trace", "-r", &path, "--json", "--tcp-verbose"]);
+    assert!(o.status.success());
+    let lines = json_lines(&o);
+    let events = |name: &str| -> Vec<&Value> {
+        lines
+            .iter()
+            .filter(|v| v["type"] == "tcp" && v["event"] == name)
+            .collect()
+    };
+    let ignored = events("rst_ignored");
+    assert_eq!(ignored.len() as u64, 2 * n);
+    for (i, v) in ignored.iter().enumerate() {
+        let want = ["out_of_window", "in_window"][i % 2];
+        assert_eq!(
+            (v["dir"].as_str(), v["reason"].as_str()),
+            (Some("s2c"), Some(want))
+        );
+    }
+    assert!(events("reset").is_empty());
+    assert_eq!(events("end").len() as u64, n);
+    let responses = lines
+        .iter()
+        .filter(|v| v["type"] == "http" && v["response"]["status"] == 200)
+        .count();
+    assert_eq!(responses as u64, n);
+
+    let text = stdout(&pcap_cli(&[
+        "http-trace",
+        "-r",
+        &path,
+        "--tcp-verbose",
+        "--no-color",
+    ]));
+    assert!(
+        text.lines()
+            .any(|l| l.contains("tcp rst_ignored sequence number out of the window")),
+        "{text}"
+    );
+
+    let flows = pcap_cli(&["flows", "-r", &path, "--json", "--overlap-policy", "linux"]);
+    assert!(flows.status.success());
+    for v in json_lines(&flows) {
+        assert_eq!(
+            (v["state"].as_str(), v["rsts_ignored"].as_u64()),
+            (Some("closed"), Some(2))
+        );
+        assert_eq!(v["overlap_conflicts"].as_u64(), Some(0));
+    }
+    let bad = pcap_cli(&["flows", "-r", &path, "--overlap-policy", "hpux"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("old-linux"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

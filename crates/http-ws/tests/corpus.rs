@@ -163,6 +163,7 @@ fn pipeline<S: Default, O>(
             ack: tcp.ack(),
             flags: tcp.flags(),
             window: tcp.window(),
+            wscale: None,
             payload: d.payload,
             orig_payload_len: None,
         };

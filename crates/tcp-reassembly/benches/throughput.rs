@@ -20,6 +20,7 @@ fn seg(seq: u32, flags: TcpFlags, payload: &[u8]) -> Segment<'_> {
         ack: 1,
         flags,
         window: 65535,
+        wscale: None,
         payload,
         orig_payload_len: None,
     }

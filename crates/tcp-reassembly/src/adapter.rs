@@ -45,8 +45,39 @@ impl<'a> Segment<'a> {
             ack: tcp.ack(),
             flags: tcp.flags(),
             window: tcp.window(),
+            wscale: if tcp.flags().syn() {
+                window_scale(tcp.option_bytes())
+            } else {
+                None
+            },
             payload,
             orig_payload_len: None,
+        }
+    }
+}
+
+/// Option kinds read here (RFC 9293 §3.1, RFC 7323 §2.2).
+mod kind {
+    pub const EOL: u8 = 0;
+    pub const NOP: u8 = 1;
+    pub const WSCALE: u8 = 3;
+    /// Length of the window scale option (kind, length, shift).
+    pub const WSCALE_LEN: u8 = 3;
+}
+
+/// The shift count of the window scale option among a SYN's option bytes, if there is a
+/// well-formed one. A walk over the raw bytes rather than `TcpView::options`: this runs for
+/// every SYN and needs neither the other options nor errors, and kept out of line it leaves
+/// `from_tcp` small for the other segments.
+#[inline(never)]
+fn window_scale(mut options: &[u8]) -> Option<u8> {
+    loop {
+        match *options {
+            [] | [kind::EOL, ..] => return None,
+            [kind::NOP, ref rest @ ..] => options = rest,
+            [kind::WSCALE, kind::WSCALE_LEN, shift, ..] => return Some(shift),
+            [_, len, ..] if len >= 2 => options = options.get(usize::from(len)..)?,
+            _ => return None,
         }
     }
 }
@@ -54,11 +85,12 @@ impl<'a> Segment<'a> {
 #[cfg(test)]
 mod tests {
     use pcap_capture::LinkType;
-    use pcap_decode::build::{TcpSpec, ipv4_tcp};
+    use pcap_decode::build::{TcpSpec, emit_tcp_option, ipv4_tcp};
     use pcap_decode::decode_packet;
 
     use super::*;
     use crate::TcpFlags;
+    use pcap_decode::tcp::TcpOption;
 
     #[test]
     fn decoded_syn_and_truncated_payload() {
@@ -83,5 +115,50 @@ mod tests {
         let d = decode_packet(LinkType::ETHERNET, cut);
         let s = Segment::from_decoded(5, &d).unwrap();
         assert_eq!((s.payload, s.orig_payload_len), (&b"hello"[..], Some(11)));
+    }
+
+    #[test]
+    fn window_scale_is_read_from_syns_only() {
+        let mut options = Vec::new();
+        for o in [
+            TcpOption::Mss(1460),
+            TcpOption::Nop,
+            TcpOption::WindowScale(7),
+        ] {
+            emit_tcp_option(&mut options, &o);
+        }
+        let frame = |flags: u16| {
+            let options = options.clone();
+            let tcp = TcpSpec {
+                flags,
+                options,
+                ..Default::default()
+            };
+            ipv4_tcp(&tcp, b"")
+        };
+        let wscale = |f: &[u8]| {
+            Segment::from_decoded(0, &decode_packet(LinkType::ETHERNET, f))
+                .unwrap()
+                .wscale
+        };
+        assert_eq!(wscale(&frame(0x002)), Some(7));
+        assert_eq!(wscale(&frame(0x012)), Some(7));
+        // Malformed or cut short: none.
+        assert_eq!(window_scale(&[1, 3, 3]), None);
+        assert_eq!(window_scale(&[2, 1, 3, 3, 7]), None);
+        assert_eq!(window_scale(&[0, 3, 3, 7]), None);
+        assert_eq!(window_scale(&[2, 4, 5, 180, 1, 3, 3, 9]), Some(9));
+        // The option means nothing outside a SYN.
+        assert_eq!(wscale(&frame(0x010)), None);
+        assert_eq!(
+            wscale(&ipv4_tcp(
+                &TcpSpec {
+                    flags: 0x002,
+                    ..Default::default()
+                },
+                b""
+            )),
+            None
+        );
     }
 }

@@ -13,9 +13,9 @@
 pub struct Config {
     /// Most sessions in the table. A new session beyond it evicts an old one (closed and
     /// half-open sessions first, then the least recently active among a sample), with a
-    /// `Closed { reason: Evicted }` event. Default 262 144: a live session takes about 400
-    /// bytes and an ended one (kept until the idle timeout) about 210, table entry included,
-    /// so 55 to 100 MB at the cap, out-of-order bytes aside.
+    /// `Closed { reason: Evicted }` event. Default 262 144: a live session takes about 415
+    /// bytes and an ended one (kept until the idle timeout) about 225, table entry included,
+    /// so 59 to 109 MB at the cap, out-of-order bytes aside.
     pub max_sessions: usize,
     /// Sessions with no packet for this long (packet time, ns) are flushed and removed.
     /// `None` keeps them until evicted or `finish`. Default 300 s, like Zeek's
@@ -36,6 +36,9 @@ pub struct Config {
     /// the capture, so no retransmission will fill it: deliver the gap at once instead of
     /// waiting for a cap or the end of input. Default on.
     pub gap_on_ack: bool,
+    /// Which copy of a byte wins when a segment overlaps bytes still held out of order with
+    /// different content. Default [`OverlapPolicy::First`] (tshark's and BSD-like).
+    pub overlap_policy: OverlapPolicy,
 }
 
 impl Default for Config {
@@ -48,6 +51,98 @@ impl Default for Config {
             max_chunks_per_direction: 1024,
             max_seq_ahead: 1 << 30,
             gap_on_ack: true,
+            overlap_policy: OverlapPolicy::First,
+        }
+    }
+}
+
+/// Which copy wins when a new segment overlaps bytes held out of order with different content.
+///
+/// A receiving stack resolves such an overlap in its own way, so an analyser that resolves it
+/// another way sees other bytes than the target did (Ptacek and Newsham, 1998). The
+/// target-based policies follow Suricata's `stream.reassembly` policies (`DoHandleDataOverlap`
+/// in `src/stream-tcp-list.c`), themselves from Novak and Sturges, "Target-Based TCP Stream
+/// Reassembly" (2007). For one new segment `[ns, ne)` overlapping one held segment
+/// `[os, oe)` (the extent of the segment that first brought the held bytes), the new bytes
+/// win:
+///
+/// | policy | new bytes win when |
+/// | --- | --- |
+/// | `First` | never |
+/// | `Last` | always |
+/// | `Bsd`, `Windows` | the new segment starts before the held one (`ns < os`) |
+/// | `Linux` | `ns < os`, or both start together and the new one ends later (`ns == os && ne > oe`) |
+/// | `OldLinux` | `ns < os`, or `ns == os && ne >= oe` |
+/// | `Solaris` | the new segment ends later (`ne > oe`), or ends together and does not start later (`ne == oe && ns <= os`) |
+///
+/// The policy applies to bytes still held; bytes already delivered stay delivered (the first
+/// copy). Without a conflicting overlap, every policy gives the same stream.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OverlapPolicy {
+    /// The first copy of a byte wins (the default; tshark's choice).
+    #[default]
+    First,
+    /// The last copy of a byte wins.
+    Last,
+    /// BSD and macOS (also HP-UX 10, IRIX in Suricata).
+    Bsd,
+    /// Windows (the same rule as BSD in Suricata).
+    Windows,
+    /// Linux 2.6 and later.
+    Linux,
+    /// Linux before 2.6.
+    OldLinux,
+    /// Solaris (also HP-UX 11 in Suricata).
+    Solaris,
+}
+
+impl OverlapPolicy {
+    /// Every policy, in the order of their names.
+    pub const ALL: [OverlapPolicy; 7] = [
+        OverlapPolicy::First,
+        OverlapPolicy::Last,
+        OverlapPolicy::Bsd,
+        OverlapPolicy::Windows,
+        OverlapPolicy::Linux,
+        OverlapPolicy::OldLinux,
+        OverlapPolicy::Solaris,
+    ];
+
+    /// Lowercase name: `"first"`, `"last"`, `"bsd"`, `"windows"`, `"linux"`, `"old-linux"`,
+    /// `"solaris"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OverlapPolicy::First => "first",
+            OverlapPolicy::Last => "last",
+            OverlapPolicy::Bsd => "bsd",
+            OverlapPolicy::Windows => "windows",
+            OverlapPolicy::Linux => "linux",
+            OverlapPolicy::OldLinux => "old-linux",
+            OverlapPolicy::Solaris => "solaris",
+        }
+    }
+
+    /// The policy of this [name](OverlapPolicy::as_str).
+    pub fn from_name(name: &str) -> Option<OverlapPolicy> {
+        OverlapPolicy::ALL.into_iter().find(|p| p.as_str() == name)
+    }
+
+    /// Whether the rule looks at the extents of the segments (so held bytes must remember
+    /// which segment brought them).
+    pub(crate) fn target_based(self) -> bool {
+        !matches!(self, OverlapPolicy::First | OverlapPolicy::Last)
+    }
+
+    /// Whether a new segment `[ns, ne)` wins over a held one `[os, oe)` where they overlap.
+    pub(crate) fn new_wins(self, (ns, ne): (i64, i64), (os, oe): (i64, i64)) -> bool {
+        match self {
+            OverlapPolicy::First => false,
+            OverlapPolicy::Last => true,
+            OverlapPolicy::Bsd | OverlapPolicy::Windows => ns < os,
+            OverlapPolicy::Linux => ns < os || (ns == os && ne > oe),
+            OverlapPolicy::OldLinux => ns < os || (ns == os && ne >= oe),
+            OverlapPolicy::Solaris => ne > oe || (ne == oe && ns <= os),
         }
     }
 }
@@ -74,8 +169,11 @@ pub struct Stats {
     pub retransmissions: u64,
     /// Retransmitted bytes.
     pub retransmitted_bytes: u64,
-    /// Retransmissions whose bytes differed from the buffered first copy.
+    /// Conflicting overlaps: held ranges that a segment overlapped with different bytes
+    /// (`OverlapConflict` events).
     pub conflicting_overlaps: u64,
+    /// RSTs not accepted (`RstIgnored` events).
+    pub rsts_ignored: u64,
     /// Gap events.
     pub gaps: u64,
     /// Bytes in gaps.

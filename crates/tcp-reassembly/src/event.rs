@@ -86,6 +86,30 @@ pub enum EventKind<'a> {
         /// Whether the repeated bytes matched the first copy.
         overlap: Overlap,
     },
+    /// Bytes of a segment overlapped bytes still held out of order, with different content:
+    /// one event per held range overlapped. The [`OverlapPolicy`](crate::OverlapPolicy)
+    /// decided which copy is delivered. (Bytes already delivered are not held; a segment
+    /// overlapping them is a [`Retransmission`](EventKind::Retransmission) with
+    /// [`Overlap::Unchecked`], and the first copy is what was delivered.)
+    OverlapConflict {
+        /// Direction of the stream.
+        dir: Direction,
+        /// Stream offset of the first overlapping byte.
+        offset: u64,
+        /// How many bytes overlapped (some or all of them differed).
+        len: u64,
+        /// Whether the new segment's bytes replaced the held ones (`false`: the held ones
+        /// were kept).
+        replaced: bool,
+    },
+    /// A RST the receiver's stack would not have accepted (RFC 9293 §3.10.7, RFC 5961 §3):
+    /// the session goes on, and the RST's payload is not delivered.
+    RstIgnored {
+        /// The side that sent the RST.
+        dir: Direction,
+        /// Why a stack would ignore it.
+        reason: RstIgnoredReason,
+    },
     /// A keep-alive: sequence number one below the next expected, 0 or 1 byte.
     KeepAlive {
         /// Who sent it.
@@ -109,7 +133,8 @@ pub enum EventKind<'a> {
         /// Summary of the session.
         info: SessionInfo,
     },
-    /// A RST was seen; buffered data was flushed (with gaps) before this event.
+    /// An accepted RST was seen (see [`RstIgnored`](EventKind::RstIgnored) for the others);
+    /// buffered data was flushed (with gaps) before this event.
     Reset {
         /// The side that sent the RST.
         by: Direction,
@@ -159,8 +184,37 @@ pub enum Overlap {
     Unchecked,
     /// Same bytes as the buffered copy.
     Same,
-    /// Different bytes from the buffered copy; the first copy was kept.
+    /// Different bytes from the buffered copy; an
+    /// [`OverlapConflict`](EventKind::OverlapConflict) event says which copy was kept.
     Different,
+}
+
+/// Why a RST was not accepted ([`EventKind::RstIgnored`]).
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RstIgnoredReason {
+    /// The session is in SYN-SENT (only the client's SYN seen) and the RST does not
+    /// acknowledge that SYN (no ACK flag, or an acknowledgement number other than ISN + 1):
+    /// RFC 9293 §3.10.7.3 and RFC 5961 §3.2 have the client drop it.
+    SynNotAcked,
+    /// Its sequence number is outside the receiver's window: dropped silently
+    /// (RFC 5961 §3.2, case 3).
+    OutOfWindow,
+    /// In the receiver's window but not at the next expected sequence number: a stack answers
+    /// with a challenge ACK and keeps the connection (RFC 5961 §3.2, case 2); a real peer
+    /// answers that ACK with an exact RST, which is then accepted.
+    InWindow,
+}
+
+impl RstIgnoredReason {
+    /// Lowercase name for text and JSON: `"syn_not_acked"`, `"out_of_window"`, `"in_window"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RstIgnoredReason::SynNotAcked => "syn_not_acked",
+            RstIgnoredReason::OutOfWindow => "out_of_window",
+            RstIgnoredReason::InWindow => "in_window",
+        }
+    }
 }
 
 /// Why a session left the table without `End` or `Reset`.
@@ -250,4 +304,8 @@ pub struct SessionInfo {
     pub gap_bytes: u64,
     /// SYN and SYN/ACK retries.
     pub syn_retries: u64,
+    /// RSTs ignored ([`EventKind::RstIgnored`]), both directions.
+    pub rsts_ignored: u64,
+    /// Conflicting overlaps ([`EventKind::OverlapConflict`]), both directions.
+    pub overlap_conflicts: u64,
 }

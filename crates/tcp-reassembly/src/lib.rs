@@ -22,6 +22,7 @@
 //!     ack: 0,
 //!     flags,
 //!     window: 512,
+//!     wscale: None,
 //!     payload,
 //!     orig_payload_len: None,
 //! };
@@ -48,10 +49,20 @@
 //!   better). A SYN without ACK whose sequence number differs from the first one seen in
 //!   that direction starts a new session (port reuse, tshark's rule); with the same
 //!   number it is a `SynRetry`.
-//! - **Overlaps**: the first copy of a byte wins (BSD, tshark). Re-sent bytes still held
-//!   in the out-of-order buffer are compared and a difference is reported
-//!   ([`Overlap::Different`]); bytes already delivered are not kept, so overlaps with them
-//!   are reported as [`Overlap::Unchecked`].
+//! - **Overlaps**: by default the first copy of a byte wins (BSD-like, tshark);
+//!   [`Config::overlap_policy`] chooses another [`OverlapPolicy`] (last, or as a target's
+//!   stack would). Re-sent bytes still held in the out-of-order buffer are compared: each
+//!   held range overlapped with different bytes is an
+//!   [`OverlapConflict`](EventKind::OverlapConflict) event saying which copy was kept, and
+//!   the overlap as a whole a [`Retransmission`](EventKind::Retransmission) with
+//!   [`Overlap::Different`]. Bytes already delivered are not kept, so overlaps with them are
+//!   [`Overlap::Unchecked`] and the delivered copy stands whatever the policy.
+//! - **RSTs** end a session only when the receiver's stack would accept them (RFC 9293
+//!   §3.10.7, RFC 5961 §3.2): in SYN-SENT, one that acknowledges the SYN; later, one at the
+//!   receiver's next expected sequence number. The others are
+//!   [`RstIgnored`](EventKind::RstIgnored) events, their payload is dropped and the session
+//!   goes on. The window is known only when both SYNs (and their window scale options)
+//!   were seen; without it, as for a session picked up mid-stream, every RST is accepted.
 //! - **Holes** become `Gap` events: when the peer acknowledges past them (the bytes were
 //!   lost to the capture, not the network), when a buffer cap is hit, on RST, idle
 //!   timeout, eviction and [`Reassembler::finish`]. Bytes cut off by the snapshot length
@@ -75,9 +86,11 @@ mod session;
 mod stream;
 
 pub use budget::MemoryBudget;
-pub use config::{Config, Stats};
+pub use config::{Config, OverlapPolicy, Stats};
 pub use direction::{Direction, PerDir};
-pub use event::{CloseReason, Event, EventKind, Overlap, SessionInfo, SessionState, StartKind};
+pub use event::{
+    CloseReason, Event, EventKind, Overlap, RstIgnoredReason, SessionInfo, SessionState, StartKind,
+};
 pub use key::FlowKey;
 pub use pcap_decode::tcp::TcpFlags;
 pub use reassembler::{Assigned, Reassembler};

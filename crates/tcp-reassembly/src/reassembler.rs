@@ -8,8 +8,8 @@ use crate::seq::SeqNum;
 use crate::session::{Session, flush_session, report};
 use crate::stream::{HalfStream, Incoming, Limits};
 use crate::{
-    CloseReason, Config, Direction, Event, EventKind, FlowKey, MemoryBudget, PerDir, Segment,
-    SessionInfo, SessionState, StartKind, Stats,
+    CloseReason, Config, Direction, Event, EventKind, FlowKey, MemoryBudget, PerDir,
+    RstIgnoredReason, Segment, SessionInfo, SessionState, StartKind, Stats,
 };
 
 /// How many occupied slots an eviction looks at (an approximation of LRU, as in Redis).
@@ -278,6 +278,8 @@ impl Reassembler {
                 gaps: 0,
                 gap_bytes: 0,
                 syn_retries: 0,
+                rsts_ignored: 0,
+                overlap_conflicts: 0,
             },
             ended: false,
         };
@@ -412,6 +414,21 @@ impl Reassembler {
             return;
         }
         let flags = seg.flags;
+        if flags.rst() {
+            if let Some(reason) = rst_refused(s, dir, seg) {
+                s.info.rsts_ignored = s.info.rsts_ignored.saturating_add(1);
+                self.stats.rsts_ignored = self.stats.rsts_ignored.saturating_add(1);
+                self.stats.dropped_bytes = self.stats.dropped_bytes.saturating_add(wire_len as u64);
+                sink(Event {
+                    session: id,
+                    client: s.info.client,
+                    server: s.info.server,
+                    ts_ns: ts,
+                    kind: EventKind::RstIgnored { dir, reason },
+                });
+                return;
+            }
+        }
         let syn = flags.syn();
         let (seq, ack) = (SeqNum(seg.seq), SeqNum(seg.ack));
         let mut data_seq = seq;
@@ -455,7 +472,7 @@ impl Reassembler {
         if s.info.state == SessionState::HalfOpen && !(syn && dir == Direction::ClientToServer) {
             s.info.state = SessionState::Established;
         }
-        let peer_window_zero = s.streams.get(rev).is_some_and(|p| p.window_zero);
+        let peer_window_zero = s.streams.get(rev).is_some_and(HalfStream::window_zero);
         let limits = |buffered_here: usize| Limits {
             max_bytes: self
                 .config
@@ -464,11 +481,15 @@ impl Reassembler {
             max_chunks: self.config.max_chunks_per_direction,
             max_ahead: self.config.max_seq_ahead,
             gap_on_ack: self.config.gap_on_ack,
+            policy: self.config.overlap_policy,
         };
         let fin = flags.fin();
         let before = s.streams.iter().map(HalfStream::buffered).sum::<usize>();
         if let Some(st) = s.streams.get_mut(dir) {
-            st.window_zero = seg.window == 0;
+            st.set_window(seg.window, syn);
+            if syn {
+                st.set_syn_wscale(seg.wscale);
+            }
             if st.started() {
                 let lim = limits(st.buffered());
                 let info = &mut s.info;
@@ -496,8 +517,9 @@ impl Reassembler {
         let after = s.streams.iter().map(HalfStream::buffered).sum::<usize>();
         self.buffered.recharge(before, after);
         if flags.rst() {
-            // Data on a RST is delivered first (stacks put diagnostics there, and tshark's
-            // follow includes it); then nothing more will fill the holes.
+            // An accepted RST (see `rst_refused`). Data on it is delivered first (stacks put
+            // diagnostics there, and tshark's follow includes it); then nothing more will
+            // fill the holes.
             flush_session(s, &mut self.buffered, &mut self.stats, ts, sink);
             if !s.ended {
                 s.info.state = SessionState::Reset;
@@ -523,4 +545,51 @@ impl Reassembler {
             s.info.state = SessionState::Closing;
         }
     }
+}
+
+/// Why the receiver of a RST sent by `dir` would ignore it, or `None` when it would accept it
+/// (RFC 9293 §3.10.7, RFC 5961 §3.2):
+///
+/// - in SYN-SENT (only the client's SYN seen), a RST from the server counts only if it
+///   acknowledges that SYN;
+/// - otherwise only a RST at the receiver's next expected sequence number counts. That number
+///   is the next byte the capture expects from the sender (one past its FIN once reached), or
+///   the highest byte the receiver acknowledged when the capture missed bytes it got. In the
+///   window but not exact, a stack sends a challenge ACK and keeps the connection; out of
+///   it, the stack drops the RST silently. The receiver's window is known only when both
+///   SYNs were seen (the window scale is agreed there); without it the RST is accepted, as
+///   for a session picked up mid-stream.
+fn rst_refused(s: &Session, dir: Direction, seg: &Segment<'_>) -> Option<RstIgnoredReason> {
+    let (st, peer) = (s.streams.get(dir)?, s.streams.get(dir.reverse())?);
+    if s.info.state == SessionState::HalfOpen && dir == Direction::ServerToClient {
+        let isn = s.first_seq[Direction::ClientToServer]?;
+        let acks_syn = seg.flags.ack() && SeqNum(seg.ack) == isn + 1;
+        return (!acks_syn).then_some(RstIgnoredReason::SynNotAcked);
+    }
+    if !st.started() {
+        return None;
+    }
+    let seq = SeqNum(seg.seq);
+    if seq == st.rcv_nxt() || Some(seq) == st.acked_beyond() {
+        return None;
+    }
+    // The receiver is `peer`; its window is scaled by the shift its own SYN offered.
+    let (Some(receiver_offer), Some(sender_offer)) = (peer.syn_wscale(), st.syn_wscale()) else {
+        return None;
+    };
+    let (raw, on_syn) = peer.window();
+    // RFC 7323 §2.2: the shift applies only when both SYNs carried the option, never to the
+    // window of a SYN; at most 14.
+    let shift = match (receiver_offer, sender_offer) {
+        (Some(shift), Some(_)) if !on_syn => u32::from(shift.min(14)),
+        _ => 0,
+    };
+    let window = u64::from(raw) << shift;
+    let ahead = seq.since(st.rcv_nxt());
+    let in_window = u64::try_from(ahead).is_ok_and(|d| d < window);
+    Some(if in_window {
+        RstIgnoredReason::InWindow
+    } else {
+        RstIgnoredReason::OutOfWindow
+    })
 }

@@ -29,6 +29,11 @@ pub struct Segment<'a> {
     pub flags: TcpFlags,
     /// The advertised window, unscaled.
     pub window: u16,
+    /// The window scale option's shift count, on a SYN or SYN/ACK that carries one (`None`
+    /// otherwise). With both SYNs of a handshake seen, the reassembler knows each side's
+    /// receive window and checks RSTs against it (RFC 7323: the scale applies only when both
+    /// SYNs carry the option).
+    pub wscale: Option<u8>,
     /// The captured TCP payload.
     pub payload: &'a [u8],
     /// The payload length on the wire when the snapshot length cut the packet short

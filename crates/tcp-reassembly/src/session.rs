@@ -169,15 +169,26 @@ pub(crate) fn report<F>(
         } => {
             stats.retransmissions = stats.retransmissions.saturating_add(1);
             stats.retransmitted_bytes = stats.retransmitted_bytes.saturating_add(len);
-            if overlap == crate::Overlap::Different {
-                stats.conflicting_overlaps = stats.conflicting_overlaps.saturating_add(1);
-            }
             info.retransmissions = info.retransmissions.saturating_add(1);
             EventKind::Retransmission {
                 dir,
                 offset: offset.get(),
                 len,
                 overlap,
+            }
+        }
+        Report::OverlapConflict {
+            offset,
+            len,
+            replaced,
+        } => {
+            stats.conflicting_overlaps = stats.conflicting_overlaps.saturating_add(1);
+            info.overlap_conflicts = info.overlap_conflicts.saturating_add(1);
+            EventKind::OverlapConflict {
+                dir,
+                offset: offset.get(),
+                len,
+                replaced,
             }
         }
         Report::KeepAlive => {

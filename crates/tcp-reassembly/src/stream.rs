@@ -7,8 +7,8 @@
 
 use std::collections::VecDeque;
 
-use crate::Overlap;
 use crate::seq::{SeqNum, StreamOffset, len64, span};
+use crate::{Overlap, OverlapPolicy};
 
 /// What a stream reports; the reassembler adds session, time and direction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,6 +30,11 @@ pub(crate) enum Report<'a> {
         offset: StreamOffset,
         len: u64,
         overlap: Overlap,
+    },
+    OverlapConflict {
+        offset: StreamOffset,
+        len: u64,
+        replaced: bool,
     },
     KeepAlive,
     ZeroWindowProbe,
@@ -67,12 +72,17 @@ pub(crate) struct Limits {
     pub max_ahead: u32,
     /// Whether a peer ACK beyond a hole turns it into a gap.
     pub gap_on_ack: bool,
+    /// Which copy wins a conflicting overlap with held bytes.
+    pub policy: OverlapPolicy,
 }
 
 #[derive(Debug)]
 struct Chunk {
     off: StreamOffset,
     data: Vec<u8>,
+    /// Extent (start, end) of the segment that brought these bytes, for the target-based
+    /// overlap policies; chunks of different segments are then not merged.
+    seg: (i64, i64),
 }
 
 impl Chunk {
@@ -81,41 +91,115 @@ impl Chunk {
     }
 }
 
-/// One direction's byte stream.
+/// Bits of [`HalfStream::flags`].
+mod flag {
+    /// The stream has a start (its offset 0 is known).
+    pub const STARTED: u8 = 1;
+    /// The FIN was reached: no more bytes.
+    pub const FIN_DONE: u8 = 1 << 1;
+    /// The last window this side advertised came on a SYN (never scaled).
+    pub const WINDOW_ON_SYN: u8 = 1 << 2;
+    /// This side's SYN was seen.
+    pub const SYN_SEEN: u8 = 1 << 3;
+    /// That SYN offered a window scale (the shift is in `syn_shift`).
+    pub const SYN_WSCALE: u8 = 1 << 4;
+    /// This side advertised a window (`window` holds the last one).
+    pub const WINDOW_SEEN: u8 = 1 << 5;
+}
+
+/// One direction's byte stream. Booleans are bits of one byte, so that a live session's
+/// two streams take 160 bytes.
 #[derive(Debug, Default)]
 pub(crate) struct HalfStream {
-    started: bool,
+    /// [`flag`] bits.
+    flags: u8,
+    /// The window scale shift this side's SYN offered (with `flag::SYN_WSCALE`).
+    syn_shift: u8,
+    /// The last window this side advertised, unscaled.
+    window: u16,
     /// Sequence number of stream offset 0.
     base: SeqNum,
     /// Next stream offset expected (everything below was delivered or reported as a gap).
     offset: StreamOffset,
     /// Stream offset of the FIN, once seen.
     fin: Option<StreamOffset>,
-    fin_done: bool,
     /// Highest offset the peer acknowledged.
     acked: StreamOffset,
     chunks: VecDeque<Chunk>,
     buffered: usize,
-    /// The last window this side advertised was zero.
-    pub window_zero: bool,
 }
 
 impl HalfStream {
+    fn has(&self, bit: u8) -> bool {
+        self.flags & bit != 0
+    }
+
+    fn set(&mut self, bit: u8, on: bool) {
+        if on {
+            self.flags |= bit;
+        } else {
+            self.flags &= !bit;
+        }
+    }
+
     pub(crate) fn started(&self) -> bool {
-        self.started
+        self.has(flag::STARTED)
     }
 
     pub(crate) fn fin_done(&self) -> bool {
-        self.fin_done
+        self.has(flag::FIN_DONE)
+    }
+
+    /// The last window this side advertised, unscaled, and whether it came on a SYN.
+    pub(crate) fn window(&self) -> (u16, bool) {
+        (self.window, self.has(flag::WINDOW_ON_SYN))
+    }
+
+    /// The last window this side advertised was zero.
+    pub(crate) fn window_zero(&self) -> bool {
+        self.has(flag::WINDOW_SEEN) && self.window == 0
+    }
+
+    /// Records the window of a segment this side sent.
+    pub(crate) fn set_window(&mut self, window: u16, on_syn: bool) {
+        self.window = window;
+        self.set(flag::WINDOW_ON_SYN, on_syn);
+        self.set(flag::WINDOW_SEEN, true);
+    }
+
+    /// Whether this side's SYN was seen, and with it the window scale shift it offered.
+    pub(crate) fn syn_wscale(&self) -> Option<Option<u8>> {
+        self.has(flag::SYN_SEEN)
+            .then(|| self.has(flag::SYN_WSCALE).then_some(self.syn_shift))
+    }
+
+    /// Records this side's SYN and the window scale shift it offered.
+    pub(crate) fn set_syn_wscale(&mut self, shift: Option<u8>) {
+        self.set(flag::SYN_SEEN, true);
+        self.set(flag::SYN_WSCALE, shift.is_some());
+        self.syn_shift = shift.unwrap_or(0);
     }
 
     pub(crate) fn buffered(&self) -> usize {
         self.buffered
     }
 
+    /// The receiver's next expected sequence number as far as the capture tells: the next
+    /// byte not yet delivered, or one past the FIN once the FIN was reached.
+    pub(crate) fn rcv_nxt(&self) -> SeqNum {
+        let next = self.offset.seq(self.base);
+        if self.fin_done() { next + 1 } else { next }
+    }
+
+    /// The sequence number of the highest offset the receiver acknowledged, when that is
+    /// beyond the next expected byte (the receiver got bytes the capture missed).
+    pub(crate) fn acked_beyond(&self) -> Option<SeqNum> {
+        (self.acked > self.offset).then(|| self.acked.seq(self.base))
+    }
+
     /// Starts the stream: `seq` is the sequence number of stream offset 0.
     pub(crate) fn start(&mut self, seq: SeqNum) {
-        self.started = true;
+        self.set(flag::STARTED, true);
         self.base = seq;
         self.offset = StreamOffset::ZERO;
     }
@@ -158,7 +242,7 @@ impl HalfStream {
             return;
         }
         let end = so.saturating_add(wl);
-        let new_fin = fin && !self.fin_done && self.fin.is_none() && end >= cur;
+        let new_fin = fin && !self.fin_done() && self.fin.is_none() && end >= cur;
         if end < cur || (end == cur && !new_fin) {
             // Nothing new: a pure ACK, a keep-alive or a retransmission.
             let from = so.max(0);
@@ -173,7 +257,7 @@ impl HalfStream {
             }
             return;
         }
-        if self.fin_done {
+        if self.fin_done() {
             out(Report::Dropped {
                 len: u64::try_from(end.saturating_sub(so.max(cur))).unwrap_or(0),
             });
@@ -190,7 +274,7 @@ impl HalfStream {
             // The peer acknowledged past the hole before this segment: it reached the peer
             // but not the capture, and no retransmission will fill it.
             let start = StreamOffset::from_signed(so);
-            while self.offset < start && !self.fin_done {
+            while self.offset < start && !self.fin_done() {
                 let before = self.offset;
                 self.skip_hole(Some(start), false, out);
                 if self.offset == before {
@@ -198,12 +282,18 @@ impl HalfStream {
                 }
             }
             cur = self.offset.signed();
-            if self.fin_done {
+            if self.fin_done() {
                 return;
             }
         }
         if so > cur {
-            self.ahead(StreamOffset::from_signed(so), data, out);
+            self.ahead(
+                StreamOffset::from_signed(so),
+                data,
+                (so, end),
+                lim.policy,
+                out,
+            );
         } else {
             let old = usize::try_from(cur.saturating_sub(so)).unwrap_or(usize::MAX);
             let from = so.max(0);
@@ -215,13 +305,26 @@ impl HalfStream {
                 });
             }
             let rest = data.get(old..).unwrap_or(&[]);
-            self.in_order(rest, wire_len.saturating_sub(old), out);
+            self.in_order(
+                rest,
+                wire_len.saturating_sub(old),
+                (so, end),
+                lim.policy,
+                out,
+            );
         }
         self.enforce(lim, out);
     }
 
     /// Delivers bytes that start exactly at `self.offset`.
-    fn in_order(&mut self, data: &[u8], wire_len: usize, out: &mut impl FnMut(Report<'_>)) {
+    fn in_order(
+        &mut self,
+        data: &[u8],
+        wire_len: usize,
+        seg: (i64, i64),
+        policy: OverlapPolicy,
+        out: &mut impl FnMut(Report<'_>),
+    ) {
         let start = self.offset;
         let end = start.add_len(wire_len);
         let mut limit = end;
@@ -256,12 +359,12 @@ impl HalfStream {
                     len: end.since(self.offset),
                 });
             } else {
-                // The segment runs into buffered data: let the buffer decide (first copy
-                // wins) and fill any holes between chunks with the segment's bytes.
+                // The segment runs into buffered data: the policy decides where they
+                // overlap, and the segment's bytes fill any holes between chunks.
                 let skip = span(start, self.offset);
                 if let Some(tail) = data.get(skip..) {
                     let at = self.offset;
-                    self.insert(at, tail, out);
+                    self.insert(at, tail, seg, policy, out);
                 }
             }
         }
@@ -269,7 +372,14 @@ impl HalfStream {
     }
 
     /// Buffers a segment starting beyond the next expected byte.
-    fn ahead(&mut self, so: StreamOffset, data: &[u8], out: &mut impl FnMut(Report<'_>)) {
+    fn ahead(
+        &mut self,
+        so: StreamOffset,
+        data: &[u8],
+        seg: (i64, i64),
+        policy: OverlapPolicy,
+        out: &mut impl FnMut(Report<'_>),
+    ) {
         if data.is_empty() {
             return;
         }
@@ -283,29 +393,50 @@ impl HalfStream {
             offset: so,
             len: len64(data.len()),
         });
-        self.insert(so, data, out);
+        self.insert(so, data, seg, policy, out);
     }
 
-    /// Copies `data` at stream offset `at` into the chunk list, keeping the bytes already
-    /// buffered where they overlap (first copy wins) and reporting the overlap.
-    fn insert(&mut self, at: StreamOffset, data: &[u8], out: &mut impl FnMut(Report<'_>)) {
+    /// Copies `data` at stream offset `at` into the chunk list. Where it overlaps bytes
+    /// already buffered, `policy` decides which copy stays (`seg` is the extent of the
+    /// segment `data` comes from); each overlapped chunk with different bytes is reported,
+    /// then the overlap as a whole.
+    fn insert(
+        &mut self,
+        at: StreamOffset,
+        data: &[u8],
+        seg: (i64, i64),
+        policy: OverlapPolicy,
+        out: &mut impl FnMut(Report<'_>),
+    ) {
         let end = at.add_len(data.len());
         let mut pos = at.max(self.offset);
         let mut i = self.chunks.partition_point(|c| c.end() <= pos);
         let mut same = 0u64;
         let mut first_overlap = None;
         let mut differ = false;
+        let merge_any = !policy.target_based();
         while pos < end {
             let piece = data.get(span(at, pos)..span(at, end)).unwrap_or(&[]);
-            match self.chunks.get(i) {
+            match self.chunks.get_mut(i) {
                 Some(c) if c.off <= pos => {
                     let ov_end = end.min(c.end());
                     let ours = piece.get(..span(pos, ov_end)).unwrap_or(&[]);
                     let theirs = c
                         .data
-                        .get(span(c.off, pos)..span(c.off, ov_end))
-                        .unwrap_or(&[]);
-                    differ |= ours != theirs;
+                        .get_mut(span(c.off, pos)..span(c.off, ov_end))
+                        .unwrap_or_default();
+                    if ours != theirs {
+                        differ = true;
+                        let replaced = policy.new_wins(seg, c.seg);
+                        if replaced && ours.len() == theirs.len() {
+                            theirs.copy_from_slice(ours);
+                        }
+                        out(Report::OverlapConflict {
+                            offset: pos,
+                            len: ov_end.since(pos),
+                            replaced,
+                        });
+                    }
                     first_overlap.get_or_insert(pos);
                     same = same.saturating_add(ov_end.since(pos));
                     pos = ov_end;
@@ -317,7 +448,7 @@ impl HalfStream {
                     let extend = i
                         .checked_sub(1)
                         .and_then(|p| self.chunks.get_mut(p))
-                        .filter(|prev| prev.end() == pos);
+                        .filter(|prev| prev.end() == pos && (merge_any || prev.seg == seg));
                     match extend {
                         Some(prev) => prev.data.extend_from_slice(bytes),
                         None => {
@@ -326,6 +457,7 @@ impl HalfStream {
                                 Chunk {
                                     off: pos,
                                     data: bytes.to_vec(),
+                                    seg,
                                 },
                             );
                             i = i.saturating_add(1);
@@ -373,8 +505,8 @@ impl HalfStream {
     }
 
     fn check_fin(&mut self, out: &mut impl FnMut(Report<'_>)) {
-        if !self.fin_done && self.fin == Some(self.offset) {
-            self.fin_done = true;
+        if !self.fin_done() && self.fin == Some(self.offset) {
+            self.set(flag::FIN_DONE, true);
             let dropped: usize = self.chunks.iter().map(|c| c.data.len()).sum();
             self.chunks.clear();
             self.buffered = 0;
@@ -427,7 +559,7 @@ impl HalfStream {
 
     /// The peer acknowledged up to `ack`: a hole entirely below it will never be filled.
     pub(crate) fn peer_ack(&mut self, ack: SeqNum, lim: Limits, out: &mut impl FnMut(Report<'_>)) {
-        if !self.started || self.fin_done {
+        if !self.started() || self.fin_done() {
             return;
         }
         let a = self.off_of(ack);
@@ -455,7 +587,7 @@ impl HalfStream {
     /// End of the stream's life (end of input, timeout, eviction, RST): every hole becomes a
     /// gap, every buffered byte is delivered, and a FIN beyond a hole is reached.
     pub(crate) fn flush(&mut self, out: &mut impl FnMut(Report<'_>)) {
-        if self.fin_done {
+        if self.fin_done() {
             return;
         }
         while !self.chunks.is_empty() {
@@ -468,5 +600,31 @@ impl HalfStream {
         if self.fin.is_some_and(|f| f > self.offset) {
             self.skip_hole(None, false, out);
         }
+    }
+}
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A live session's two streams stay within 160 bytes: with 262 144 sessions at the cap,
+    /// every byte here is 256 KiB of peak memory.
+    #[test]
+    fn two_streams_fit_160_bytes() {
+        assert!(std::mem::size_of::<crate::PerDir<HalfStream>>() <= 160);
+    }
+
+    #[test]
+    fn flags_are_independent() {
+        let mut st = HalfStream::default();
+        assert!(!st.window_zero() && st.syn_wscale().is_none());
+        st.set_window(0, true);
+        st.set_syn_wscale(Some(7));
+        st.start(SeqNum(5));
+        assert!(st.window_zero() && st.started() && !st.fin_done());
+        assert_eq!((st.window(), st.syn_wscale()), ((0, true), Some(Some(7))));
+        st.set_window(512, false);
+        st.set_syn_wscale(None);
+        assert!(!st.window_zero() && st.started());
+        assert_eq!((st.window(), st.syn_wscale()), ((512, false), Some(None)));
     }
 }

@@ -35,6 +35,7 @@ fn seg(dir: Direction, seq: u32, ack: u32, flags: TcpFlags, payload: &[u8]) -> S
         ack,
         flags,
         window: 1000,
+        wscale: None,
         payload,
         orig_payload_len: None,
     }
@@ -65,6 +66,18 @@ pub(crate) fn render(e: &Event<'_>) -> String {
             len,
             overlap,
         } => format!("{id} {} rexmit {offset} {len} {overlap:?}", d(dir)),
+        EventKind::OverlapConflict {
+            dir,
+            offset,
+            len,
+            replaced,
+        } => format!(
+            "{id} {} conflict {offset} {len} replaced={replaced}",
+            d(dir)
+        ),
+        EventKind::RstIgnored { dir, reason } => {
+            format!("{id} {} rst-ignored {}", d(dir), reason.as_str())
+        }
         EventKind::KeepAlive { dir } => format!("{id} {} keepalive", d(dir)),
         EventKind::ZeroWindowProbe { dir } => format!("{id} {} zwp", d(dir)),
         EventKind::Fin { dir, offset } => format!("{id} {} fin {offset}", d(dir)),
@@ -197,8 +210,10 @@ fn sequences() {
                 "0 start Syn",
                 "0 c2s ooo 4 4",
                 "0 c2s ooo 4 6",
+                "0 c2s conflict 4 4 replaced=false",
                 "0 c2s rexmit 4 4 Different",
                 "0 c2s data 0 abcd",
+                "0 c2s conflict 4 2 replaced=false",
                 "0 c2s rexmit 4 2 Different",
                 "0 c2s data 4 efghIJ",
                 "0 closed EndOfInput established",
@@ -443,6 +458,7 @@ fn ipv6_sessions_and_summary() {
         ack: 0,
         flags,
         window: 100,
+        wscale: None,
         payload,
         orig_payload_len: None,
     };
@@ -591,4 +607,306 @@ fn ended_session_stays_in_the_table_without_its_streams() {
             "0 reset s2c reset"
         ]
     );
+}
+
+const RA: TcpFlags = TcpFlags(0x14); // RST|ACK
+
+/// RSTs are accepted only where a stack would accept them (RFC 9293 §3.10.7, RFC 5961 §3);
+/// the others are reported and the session goes on.
+#[test]
+fn rst_acceptance() {
+    let cases = [
+        Case {
+            name: "out-of-window RST ignored, its payload dropped, data after it delivered",
+            input: with_hs(&[
+                (C, 1000, 5000, PA, b"GET"),
+                (S, 105_000, 1003, RA, b"evil"),
+                (S, 5000, 1003, PA, b"OK"),
+                (C, 1003, 5002, FIN, b""),
+                (S, 5002, 1004, FIN, b""),
+            ]),
+            want: &[
+                "0 start Syn",
+                "0 c2s data 0 GET",
+                "0 s2c rst-ignored out_of_window",
+                "0 s2c data 0 OK",
+                "0 c2s fin 3",
+                "0 s2c fin 2",
+                "0 end closed",
+            ],
+        },
+        Case {
+            name: "RST before the next expected byte is out of the window",
+            input: with_hs(&[(S, 5000, 1000, PA, b"OK"), (S, 4990, 1000, RST, b"")]),
+            want: &[
+                "0 start Syn",
+                "0 s2c data 0 OK",
+                "0 s2c rst-ignored out_of_window",
+                "0 closed EndOfInput established",
+            ],
+        },
+        Case {
+            name: "in-window RST not at the next byte: challenge ACK, then the exact one",
+            input: with_hs(&[
+                (S, 5010, 1000, RA, b""),
+                (C, 1000, 5000, ACK, b""),
+                (S, 5000, 1000, RA, b""),
+            ]),
+            want: &[
+                "0 start Syn",
+                "0 s2c rst-ignored in_window",
+                "0 reset s2c reset",
+            ],
+        },
+        Case {
+            name: "SYN-SENT: RST without ACK, or acking another number, is ignored",
+            input: vec![
+                (C, 999, 0, SYN, b""),
+                (S, 0, 0, RST, b""),
+                (S, 0, 4242, RA, b""),
+                (S, 0, 1000, RA, b""),
+            ],
+            want: &[
+                "0 start Syn",
+                "0 s2c rst-ignored syn_not_acked",
+                "0 s2c rst-ignored syn_not_acked",
+                "0 reset s2c reset",
+            ],
+        },
+        Case {
+            name: "mid-stream: window unknown, any RST accepted as before",
+            input: vec![(C, 1000, 5000, PA, b"abc"), (S, 77_777, 1003, RA, b"")],
+            want: &["0 start MidStream", "0 c2s data 0 abc", "0 reset s2c reset"],
+        },
+        Case {
+            name: "only a SYN/ACK seen: window scale unknown, accepted",
+            input: vec![
+                (S, 4999, 1000, SA, b""),
+                (C, 1000, 5000, PA, b"abc"),
+                (S, 9999, 1003, RA, b""),
+            ],
+            want: &["0 start SynAck", "0 c2s data 0 abc", "0 reset s2c reset"],
+        },
+        Case {
+            name: "RST one past the FIN is exact",
+            input: with_hs(&[
+                (C, 1000, 5000, PA, b"ab"),
+                (C, 1002, 5000, FIN, b""),
+                (C, 1003, 5000, RA, b""),
+            ]),
+            want: &[
+                "0 start Syn",
+                "0 c2s data 0 ab",
+                "0 c2s fin 2",
+                "0 reset c2s reset",
+            ],
+        },
+        Case {
+            name: "RST at what the receiver acknowledged, beyond bytes the capture missed",
+            input: with_hs(&[
+                (C, 1000, 5000, PA, b"ab"),
+                (S, 5000, 1010, ACK, b""),
+                (C, 1010, 5000, RA, b""),
+            ]),
+            want: &[
+                "0 start Syn",
+                "0 c2s data 0 ab",
+                "0 c2s gap 2 8",
+                "0 reset c2s reset",
+            ],
+        },
+    ];
+    for case in cases {
+        let got = run(&case.input);
+        assert_eq!(got, case.want, "{}", case.name);
+    }
+}
+
+/// The window scale agreed in the handshake widens the window a RST is checked against.
+#[test]
+fn rst_window_uses_the_agreed_scale() {
+    let go = |c_scale: Option<u8>, s_scale: Option<u8>| {
+        let mut r = Reassembler::default();
+        let mut out = Vec::new();
+        let mut sink = |e: Event<'_>| out.push(render(&e));
+        let mut syn = seg(C, 999, 0, SYN, b"");
+        syn.wscale = c_scale;
+        let mut syn_ack = seg(S, 4999, 1000, SA, b"");
+        syn_ack.wscale = s_scale;
+        r.push(&syn, &mut sink);
+        r.push(&syn_ack, &mut sink);
+        // The client advertises 1000 << 7 = 128 000 bytes (scaled after the handshake).
+        r.push(&seg(C, 1000, 5000, ACK, b""), &mut sink);
+        r.push(&seg(S, 5000 + 50_000, 1000, RA, b""), &mut sink);
+        r.finish(&mut sink);
+        out.get(1).cloned().unwrap_or_default()
+    };
+    assert_eq!(go(Some(7), Some(2)), "0 s2c rst-ignored in_window");
+    // The option on one SYN only: no scaling (RFC 7323 §2.2), so 50 000 is out of a
+    // 1000-byte window.
+    assert_eq!(go(Some(7), None), "0 s2c rst-ignored out_of_window");
+    assert_eq!(go(None, Some(7)), "0 s2c rst-ignored out_of_window");
+}
+
+/// The overlap shapes of Novak and Sturges' target-based reassembly tests, one region each:
+/// a held segment (lower case), then a new segment (upper case) that starts before, with or
+/// after it and ends before, with or after it. Holes between regions are filled last, by
+/// segments that overlap nothing, the first byte last of all so that everything is held
+/// until then. The expected streams were worked out by hand from the policy rules of
+/// Suricata's `DoHandleDataOverlap` (src/stream-tcp-list.c).
+#[test]
+fn overlap_policies_on_the_target_based_patterns() {
+    use crate::OverlapPolicy;
+    const REGIONS: [(u32, &[u8], u32, &[u8]); 9] = [
+        (2, b"bbbb", 1, b"BBB"),       // starts before, ends inside
+        (8, b"cccc", 8, b"CC"),        // same start, ends inside
+        (14, b"dddd", 14, b"DDDDDD"),  // same start, ends after
+        (22, b"eeee", 22, b"EEEE"),    // same extent
+        (28, b"ffff", 29, b"FF"),      // inside
+        (34, b"gggg", 35, b"GGG"),     // starts after, same end
+        (40, b"hhhh", 41, b"HHHHH"),   // starts after, ends after
+        (48, b"iiii", 47, b"IIIII"),   // starts before, same end
+        (54, b"jjjj", 53, b"JJJJJJJ"), // starts before, ends after
+    ];
+    const LEN: usize = 61;
+    let want = [
+        (
+            OverlapPolicy::First,
+            ".Bbbbb..cccc..ddddDD..eeee..ffff..gggg..hhhhHH.Iiiii.JjjjjJJ.",
+            0,
+        ),
+        (
+            OverlapPolicy::Last,
+            ".BBBbb..CCcc..DDDDDD..EEEE..fFFf..gGGG..hHHHHH.IIIII.JJJJJJJ.",
+            9,
+        ),
+        (
+            OverlapPolicy::Bsd,
+            ".BBBbb..cccc..ddddDD..eeee..ffff..gggg..hhhhHH.IIIII.JJJJJJJ.",
+            3,
+        ),
+        (
+            OverlapPolicy::Windows,
+            ".BBBbb..cccc..ddddDD..eeee..ffff..gggg..hhhhHH.IIIII.JJJJJJJ.",
+            3,
+        ),
+        (
+            OverlapPolicy::Linux,
+            ".BBBbb..cccc..DDDDDD..eeee..ffff..gggg..hhhhHH.IIIII.JJJJJJJ.",
+            4,
+        ),
+        (
+            OverlapPolicy::OldLinux,
+            ".BBBbb..cccc..DDDDDD..EEEE..ffff..gggg..hhhhHH.IIIII.JJJJJJJ.",
+            5,
+        ),
+        (
+            OverlapPolicy::Solaris,
+            ".Bbbbb..cccc..DDDDDD..EEEE..ffff..gggg..hHHHHH.IIIII.JJJJJJJ.",
+            5,
+        ),
+    ];
+    assert_eq!(want.len(), OverlapPolicy::ALL.len());
+    for (policy, stream, replaced) in want {
+        let mut input: Vec<(u32, Vec<u8>)> = Vec::new();
+        let mut covered = [false; LEN];
+        let mut add = |off: u32, bytes: &[u8], input: &mut Vec<(u32, Vec<u8>)>| {
+            for i in 0..bytes.len() {
+                covered[off as usize + i] = true;
+            }
+            input.push((off, bytes.to_vec()));
+        };
+        for (off, held, _, _) in REGIONS {
+            add(off, held, &mut input);
+        }
+        for (_, _, off, new) in REGIONS {
+            add(off, new, &mut input);
+        }
+        let mut holes = Vec::new();
+        let mut i = 0;
+        while i < LEN {
+            let start = i;
+            while i < LEN && !covered[i] {
+                i += 1;
+            }
+            if i > start {
+                holes.push((start as u32, vec![b'.'; i - start]));
+            }
+            i += 1;
+        }
+        input.extend(holes.into_iter().rev());
+
+        let config = Config {
+            overlap_policy: policy,
+            ..Config::default()
+        };
+        let mut r = Reassembler::new(config);
+        let mut got = Vec::new();
+        let (mut conflicts, mut new_won) = (0, 0);
+        let mut sink = |e: Event<'_>| match e.kind {
+            EventKind::Data { bytes, .. } => got.extend_from_slice(bytes),
+            EventKind::OverlapConflict { replaced, .. } => {
+                conflicts += 1;
+                new_won += usize::from(replaced);
+            }
+            _ => {}
+        };
+        for (dir, seq, ack, flags, payload) in HS {
+            r.push(&seg(dir, seq, ack, flags, payload), &mut sink);
+        }
+        for (off, bytes) in &input {
+            r.push(&seg(C, 1000 + off, 5000, PA, bytes), &mut sink);
+        }
+        r.finish(&mut sink);
+        let name = policy.as_str();
+        assert_eq!(String::from_utf8_lossy(&got), stream, "{name}");
+        assert_eq!((conflicts, new_won), (9, replaced), "{name}");
+        assert_eq!(r.stats().conflicting_overlaps, 9, "{name}");
+        assert_eq!(OverlapPolicy::from_name(name), Some(policy));
+    }
+}
+
+/// A segment that starts at or before the next expected byte and runs into held bytes is
+/// resolved by the policy too, and overlaps with delivered bytes stay unchecked.
+#[test]
+fn overlap_policy_applies_to_in_order_segments_running_into_held_bytes() {
+    for (policy, want) in [
+        (crate::OverlapPolicy::First, "abcdefgh"),
+        (crate::OverlapPolicy::Last, "abcdEFgh"),
+        (crate::OverlapPolicy::Bsd, "abcdEFgh"),
+        (crate::OverlapPolicy::Solaris, "abcdefgh"),
+    ] {
+        let config = Config {
+            overlap_policy: policy,
+            ..Config::default()
+        };
+        let mut r = Reassembler::new(config);
+        let mut got = Vec::new();
+        let mut events = Vec::new();
+        let mut sink = |e: Event<'_>| {
+            if let EventKind::Data { bytes, .. } = e.kind {
+                got.extend_from_slice(bytes);
+            }
+            events.push(render(&e));
+        };
+        for (dir, seq, ack, flags, payload) in HS {
+            r.push(&seg(dir, seq, ack, flags, payload), &mut sink);
+        }
+        r.push(&seg(C, 1000, 5000, PA, b"ab"), &mut sink);
+        r.push(&seg(C, 1004, 5000, PA, b"efgh"), &mut sink);
+        // Starts in delivered bytes, fills the hole, overlaps "ef".
+        r.push(&seg(C, 1001, 5000, PA, b"XcdEF"), &mut sink);
+        r.finish(&mut sink);
+        assert_eq!(String::from_utf8_lossy(&got), want, "{policy:?}");
+        let replaced =
+            policy != crate::OverlapPolicy::First && policy != crate::OverlapPolicy::Solaris;
+        assert!(
+            events.contains(&"0 c2s rexmit 1 1 Unchecked".to_owned()),
+            "{events:?}"
+        );
+        assert!(
+            events.contains(&format!("0 c2s conflict 4 2 replaced={replaced}")),
+            "{events:?}"
+        );
+    }
 }

@@ -32,6 +32,7 @@ fn seg(
         ack: 0,
         flags,
         window: 65535,
+        wscale: None,
         payload,
         orig_payload_len: None,
     }

@@ -5,7 +5,9 @@
 #![allow(clippy::needless_range_loop)] // pairs of per-direction arrays are indexed together
 use std::net::{IpAddr, Ipv4Addr};
 
-use pcap_tcp_reassembly::{Config, Direction, Event, EventKind, Reassembler, Segment, TcpFlags};
+use pcap_tcp_reassembly::{
+    Config, Direction, Event, EventKind, OverlapPolicy, Reassembler, Segment, TcpFlags,
+};
 use proptest::prelude::*;
 
 /// A segment description: direction index, start offset, length, flags.
@@ -37,6 +39,7 @@ fn segment(dir: usize, seq: u32, flags: TcpFlags, payload: &[u8]) -> Segment<'_>
         ack: 0,
         flags,
         window: 1000,
+        wscale: None,
         payload,
         orig_payload_len: None,
     }
@@ -68,6 +71,8 @@ struct Collected {
     streams: [Vec<Option<u8>>; 2],
     fins: [bool; 2],
     tiled: bool,
+    /// `OverlapConflict` events.
+    conflicts: usize,
 }
 
 fn run(config: Config, isn: [u32; 2], data: [&[u8]; 2], order: &[Cut]) -> Collected {
@@ -76,6 +81,7 @@ fn run(config: Config, isn: [u32; 2], data: [&[u8]; 2], order: &[Cut]) -> Collec
         streams: [Vec::new(), Vec::new()],
         fins: [false; 2],
         tiled: true,
+        conflicts: 0,
     };
     let mut max_buffered = 0;
     let mut sink = |e: Event<'_>| {
@@ -92,6 +98,7 @@ fn run(config: Config, isn: [u32; 2], data: [&[u8]; 2], order: &[Cut]) -> Collec
                 s.extend(std::iter::repeat_n(None, len as usize));
             }
             EventKind::Fin { dir, .. } => got.fins[di(dir)] = true,
+            EventKind::OverlapConflict { .. } => got.conflicts += 1,
             _ => {}
         }
     };
@@ -182,15 +189,20 @@ fn scenario(conflicting: bool) -> impl Strategy<Value = ([u32; 2], [Vec<u8>; 2],
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
+    /// Whatever the overlap policy: without a conflicting overlap, it never changes the
+    /// output.
     #[test]
     fn reassembles_exactly(
-        (isn, data, order) in scenario(false)
+        (isn, data, order) in scenario(false),
+        policy in proptest::sample::select(OverlapPolicy::ALL.to_vec()),
     ) {
         // Enough chunks for 3000 one-byte segments in reverse order: no cap is hit.
         let mut config = Config::default();
         config.max_chunks_per_direction = 4096;
+        config.overlap_policy = policy;
         let got = run(config, isn, [&data[0], &data[1]], &order);
         prop_assert!(got.tiled);
+        prop_assert_eq!(got.conflicts, 0);
         for dir in 0..2 {
             let bytes: Option<Vec<u8>> = got.streams[dir].iter().copied().collect();
             prop_assert_eq!(bytes.as_deref(), Some(&data[dir][..]), "direction {}", dir);
@@ -204,8 +216,10 @@ proptest! {
         per_dir in 1usize..600,
         total in 1usize..900,
         chunks in 1usize..6,
+        policy in proptest::sample::select(OverlapPolicy::ALL.to_vec()),
     ) {
         let mut config = Config::default();
+        config.overlap_policy = policy;
         config.max_buffered_per_direction = per_dir;
         config.max_buffered_total = total;
         config.max_chunks_per_direction = chunks;

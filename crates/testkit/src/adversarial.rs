@@ -76,6 +76,13 @@ pub const CASES: &[Case] = &[
         write: overlap,
     },
     Case {
+        name: "rst_inject",
+        unit: "sessions, each with two forged RSTs before its response",
+        full: 100_000,
+        target: "tcp RST acceptance (RFC 5961): forged RSTs ignored, sessions go on",
+        write: rst_inject,
+    },
+    Case {
         name: "chunked_endless",
         unit: "bytes of a chunked body that never ends",
         full: 64 << 20,
@@ -363,6 +370,31 @@ pub fn overlap(w: &mut dyn Write, n: u64) -> Result<(), CaptureError> {
         out.frame(&c.frame_at(true, flags, base, &a))?;
         out.frame(&c.frame_at(true, flags, base, &b))?;
         c.seq[0] = next.wrapping_add(MSS as u32);
+    }
+    out.finish()
+}
+
+/// `n` sessions, each a GET answered by a 200 and closed by a FIN exchange, with two RSTs
+/// forged from the server's address before the response: one far outside the client's
+/// window, one in it but not at the next byte. A stack ignores both (RFC 5961 §3.2): every
+/// response must still be decoded and every session end with its FINs.
+pub fn rst_inject(w: &mut dyn Write, n: u64) -> Result<(), CaptureError> {
+    let mut out = Out::new(w)?;
+    let rst = TcpFlags::RST | TcpFlags::ACK;
+    for i in 0..n {
+        let mut c = Conn::new(i, 80);
+        c.handshake(&mut out)?;
+        let req = format!("GET /rst/{i} HTTP/1.1\r\nHost: example.com\r\n\r\n");
+        c.data(&mut out, true, req.as_bytes())?;
+        out.frame(&c.frame_at(false, rst, c.seq[1].wrapping_add(1 << 24), &[]))?;
+        out.frame(&c.frame_at(false, rst, c.seq[1].wrapping_add(100), &[]))?;
+        c.data(
+            &mut out,
+            false,
+            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+        )?;
+        c.send(&mut out, true, TcpFlags::FIN | TcpFlags::ACK, &[])?;
+        c.send(&mut out, false, TcpFlags::FIN | TcpFlags::ACK, &[])?;
     }
     out.finish()
 }

@@ -26,6 +26,10 @@ struct Seen {
     gap_bytes: u64,
     data_bytes: u64,
     conflicting: u64,
+    overlap_conflicts: u64,
+    rsts_ignored: u64,
+    resets: u64,
+    ends: u64,
     requests: u64,
     body_bytes: u64,
     decoded_bytes: u64,
@@ -53,6 +57,10 @@ impl Handler for Seen {
                 overlap: Overlap::Different,
                 ..
             } => self.conflicting += 1,
+            EventKind::OverlapConflict { .. } => self.overlap_conflicts += 1,
+            EventKind::RstIgnored { .. } => self.rsts_ignored += 1,
+            EventKind::Reset { .. } => self.resets += 1,
+            EventKind::End { .. } => self.ends += 1,
             _ => {}
         }
         ControlFlow::Continue(())
@@ -254,7 +262,28 @@ fn conflicting_retransmissions_keep_the_first_bytes() {
         seen.conflicting >= n / 2,
         "each buffered segment's conflicting copy is reported: {seen:?}"
     );
-    assert_eq!(stats.conflicting_overlaps, seen.conflicting);
+    assert_eq!(
+        seen.overlap_conflicts,
+        n / 2,
+        "one per held segment sent again"
+    );
+    assert_eq!(stats.conflicting_overlaps, seen.overlap_conflicts);
+}
+
+#[test]
+fn forged_rsts_are_ignored_and_sessions_go_on() {
+    let n = 300;
+    let (seen, stats) = analyze(capture(adversarial::rst_inject, n), tcp_config(|_| {}));
+    assert_eq!((seen.rsts_ignored, stats.rsts_ignored), (2 * n, 2 * n));
+    assert_eq!(
+        (seen.resets, seen.ends),
+        (0, n),
+        "every session ends with its FINs"
+    );
+    assert_eq!(
+        seen.responses_complete, n,
+        "every response after the RSTs decoded"
+    );
 }
 
 #[test]

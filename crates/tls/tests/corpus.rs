@@ -157,6 +157,7 @@ fn run_capture(path: &std::path::Path, keys: Option<Arc<dyn KeyLookup>>) -> BTre
             ack: tcp.ack(),
             flags: tcp.flags(),
             window: tcp.window(),
+            wscale: None,
             payload: d.payload,
             orig_payload_len: None,
         };

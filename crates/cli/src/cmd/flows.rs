@@ -40,7 +40,7 @@ pub fn run(args: &FlowsArgs) -> Result<(), CliError> {
         flows.out.packet_done()?;
     }
     // A read error still prints the sessions seen before it: `analyze` ends them first.
-    let ran = analyze(&mut input, &mut flows);
+    let ran = analyze(&mut input, &mut flows, &args.tcp);
     let finished = flows.out.finish();
     if let Some(warning) = flows.defrag.warning() {
         eprintln!("{warning}");
@@ -113,6 +113,8 @@ fn write_json(out: &mut Vec<u8>, s: &SessionInfo) {
     o.u64("gaps", s.gaps);
     o.u64("gap_bytes", s.gap_bytes);
     o.u64("syn_retries", s.syn_retries);
+    o.u64("rsts_ignored", s.rsts_ignored);
+    o.u64("overlap_conflicts", s.overlap_conflicts);
     o.end();
     out.push(b'\n');
 }

@@ -101,7 +101,7 @@ pub fn run(args: &FollowArgs) -> Result<(), CliError> {
         files: 0,
         indexed: 0,
     };
-    let ran = analyze(&mut input, &mut follow);
+    let ran = analyze(&mut input, &mut follow, &args.tcp);
     // Sessions were all ended by `analyze`; what is left is flushing the index.
     let flushed = follow.index.flush().map_err(|source| CliError::Io {
         path: follow.index_path.clone(),
@@ -569,6 +569,8 @@ impl Follow {
         o.u64("s2c_len", sides.s2c.len);
         o.u64("gaps", info.gaps);
         o.u64("gap_bytes", info.gap_bytes);
+        o.u64("rsts_ignored", info.rsts_ignored);
+        o.u64("overlap_conflicts", info.overlap_conflicts);
         for what in ["holes", "skips"] {
             for (side, dir) in sides.iter().zip(["c2s", "s2c"]) {
                 let (list, unlisted) = match what {

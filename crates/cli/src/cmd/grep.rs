@@ -78,7 +78,7 @@ pub fn run(args: &GrepArgs) -> Result<(), CliError> {
         limit: args.max_matches,
         stop: input.stop_flag(),
     };
-    let ran = analyze(&mut input, &mut grep);
+    let ran = analyze(&mut input, &mut grep, &args.tcp);
     let finished = grep.out.finish();
     if let Some(warning) = warning(&grep.search.stats()) {
         eprintln!("{warning}");

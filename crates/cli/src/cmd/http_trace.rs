@@ -29,6 +29,7 @@ pub fn run(args: &HttpTraceArgs) -> Result<(), CliError> {
     config.protocol_memory = args.http_memory.saturating_mul(1 << 20);
     config.tls = Some(TlsConfig::default());
     config.keys = Some(input.keys());
+    args.tcp.apply(&mut config.tcp);
     let keep_bodies = args.bodies || args.har.is_some();
     // After the input: a capture that cannot be read leaves an existing file alone, and a
     // live capture has dropped privileges (`--user`) before the file is created.

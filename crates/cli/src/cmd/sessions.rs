@@ -5,6 +5,7 @@ use std::io::Write as _;
 
 use pcap_analyzer::{Analyzer, AnalyzerConfig, Handler, RunError};
 
+use crate::args::TcpArgs;
 use crate::error::CliError;
 use crate::input::Input;
 use crate::summary::Counts;
@@ -24,8 +25,10 @@ use crate::summary::Counts;
 pub(crate) fn analyze<H: Handler<Error = CliError> + 'static>(
     input: &mut Input,
     handler: &mut H,
+    tcp: &TcpArgs,
 ) -> Ran {
     let mut config = AnalyzerConfig::tcp_only();
+    tcp.apply(&mut config.tcp);
     if !input.is_live() {
         config.tcp.idle_timeout_ns = None;
     }

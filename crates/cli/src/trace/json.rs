@@ -7,7 +7,7 @@ use pcap_decode::Decoded;
 use pcap_http_ws::{
     Direction, HeadRender, PackedHeaders, RequestHead, ResponseHead, TransactionView,
 };
-use pcap_tcp_reassembly::Event;
+use pcap_tcp_reassembly::{Event, EventKind};
 use pcap_tls::TlsSummary;
 
 use super::Heads;
@@ -314,6 +314,20 @@ pub(super) fn write_tcp(
     o.str("event", name);
     if let Some(d) = dir {
         o.str("dir", d.as_str());
+    }
+    match event.kind {
+        EventKind::RstIgnored { reason, .. } => o.str("reason", reason.as_str()),
+        EventKind::OverlapConflict {
+            offset,
+            len,
+            replaced,
+            ..
+        } => {
+            o.u64("offset", offset);
+            o.u64("len", len);
+            o.str("kept", if replaced { "new" } else { "old" });
+        }
+        _ => {}
     }
     o.end();
     out.push(b'\n');

@@ -22,7 +22,7 @@ use pcap_http_ws::{
     Direction, HeadBuffers, HttpEvent, RequestView, ResponseView, TransactionCollector,
     TransactionView, WsControlKind, WsPayload,
 };
-use pcap_tcp_reassembly::{Event, EventKind, Overlap};
+use pcap_tcp_reassembly::{Event, EventKind, Overlap, RstIgnoredReason};
 use pcap_tls::{TlsEvent, TlsSummary};
 
 pub(crate) use filters::{Filters, parse_duration, parse_status};
@@ -520,6 +520,25 @@ impl Printer {
             }
             EventKind::Gap { dir, len, .. } => {
                 ("gap", Some(dir), format!("{len} bytes not captured"))
+            }
+            EventKind::RstIgnored { dir, reason } => {
+                let why = match reason {
+                    RstIgnoredReason::SynNotAcked => "does not acknowledge the SYN",
+                    RstIgnoredReason::OutOfWindow => "sequence number out of the window",
+                    RstIgnoredReason::InWindow => "in the window, not at the next byte",
+                    _ => "not acceptable",
+                };
+                ("rst_ignored", Some(dir), format!("{why}, session goes on"))
+            }
+            EventKind::OverlapConflict {
+                dir,
+                offset,
+                len,
+                replaced,
+            } => {
+                let kept = if replaced { "new" } else { "old" };
+                let detail = format!("{len} bytes at offset {offset} differ, {kept} kept");
+                ("overlap", Some(dir), detail)
             }
             _ => return,
         };
