@@ -1,9 +1,183 @@
-//! TLS session details as people read them: version and cipher suite names, and the short
-//! description `http-trace` prints for a session (`TLS 1.3 example.com h2 (no key)`).
+//! TLS session details as people read them: version and cipher suite names, the short
+//! description `http-trace` prints for a session (`TLS 1.3 example.com h2 (no key)`), and
+//! the hello a single packet carries (`capture`'s `TLS ClientHello sni=example.com`).
 
-use pcap_tls::TlsSummary;
+use std::fmt::{self, Write};
+
+use pcap_tls::{ClientHello, ServerHello, TlsSummary};
 
 use crate::render::escape::{TextStyle, write_text_bytes};
+use crate::render::json::Obj;
+
+/// Handshake message types of the hellos (RFC 8446 section 4).
+const CLIENT_HELLO: u8 = 1;
+const SERVER_HELLO: u8 = 2;
+/// Bytes of a TLS record header.
+const RECORD_HEADER: usize = 5;
+
+/// The hello that starts one TCP payload, found by content on any port.
+#[derive(Debug)]
+pub enum PacketHello {
+    /// A whole ClientHello record.
+    Client(ClientHello),
+    /// A whole ServerHello (or HelloRetryRequest) record.
+    Server(ServerHello),
+    /// The payload starts a hello record that goes on in later segments (a large
+    /// ClientHello, post-quantum key shares): `have` of its `len` bytes are here.
+    Partial {
+        /// The handshake message type (1 ClientHello, 2 ServerHello).
+        ty: u8,
+        /// Record bytes (header included) in this payload.
+        have: usize,
+        /// The record's length, header included.
+        len: usize,
+    },
+}
+
+/// The hello `payload` starts with, if it starts with one. A payload that does not look
+/// like a TLS handshake record costs a few byte comparisons and no allocation.
+pub fn packet_hello(payload: &[u8]) -> Option<PacketHello> {
+    if !pcap_tls::looks_like_tls(payload) {
+        return None;
+    }
+    let (&ty, &l0, &l1) = (payload.get(5)?, payload.get(3)?, payload.get(4)?);
+    let len = RECORD_HEADER + usize::from(u16::from_be_bytes([l0, l1]));
+    if payload.len() < len {
+        return Some(PacketHello::Partial {
+            ty,
+            have: payload.len(),
+            len,
+        });
+    }
+    match ty {
+        CLIENT_HELLO => pcap_tls::parse_client_hello(payload)
+            .ok()
+            .map(PacketHello::Client),
+        SERVER_HELLO => pcap_tls::parse_server_hello(payload)
+            .ok()
+            .map(PacketHello::Server),
+        _ => None,
+    }
+}
+
+/// The name of a hello message.
+fn hello_name(ty: u8, retry: bool) -> &'static str {
+    match (ty, retry) {
+        (CLIENT_HELLO, _) => "ClientHello",
+        (_, true) => "HelloRetryRequest",
+        _ => "ServerHello",
+    }
+}
+
+/// Versions offered by a ClientHello: supported_versions without GREASE, else its
+/// legacy version.
+fn offered_versions(h: &ClientHello) -> impl Iterator<Item = u16> + '_ {
+    let listed = h
+        .supported_versions
+        .iter()
+        .copied()
+        .filter(|&v| !pcap_tls::is_grease(v));
+    let legacy = h.supported_versions.is_empty().then_some(h.legacy_version);
+    listed.chain(legacy)
+}
+
+/// Appends the text of a packet's hello: `TLS ClientHello sni=example.com
+/// alpn=h2,http/1.1`, `TLS ServerHello TLS 1.3 TLS_AES_128_GCM_SHA256 alpn=h2`, or
+/// `TLS ClientHello (partial record: 1448 of 1834 bytes)`. SNI and ALPN are escaped.
+pub fn write_packet_hello<W: Write>(w: &mut W, hello: &PacketHello) -> fmt::Result {
+    match hello {
+        PacketHello::Client(h) => {
+            w.write_str("TLS ClientHello")?;
+            if let Some(sni) = &h.sni {
+                w.write_str(" sni=")?;
+                write_text_bytes(w, sni.as_bytes(), TextStyle::Hex)?;
+            }
+            if !h.alpn.is_empty() {
+                w.write_str(" alpn=")?;
+                for (i, a) in h.alpn.iter().enumerate() {
+                    if i > 0 {
+                        w.write_char(',')?;
+                    }
+                    write_text_bytes(w, a.as_bytes(), TextStyle::Hex)?;
+                }
+            }
+            Ok(())
+        }
+        PacketHello::Server(h) => {
+            write!(
+                w,
+                "TLS {} {} {}",
+                hello_name(SERVER_HELLO, h.hello_retry),
+                version_text(h.version),
+                cipher_text(h.cipher)
+            )?;
+            if let Some(alpn) = &h.alpn {
+                w.write_str(" alpn=")?;
+                write_text_bytes(w, alpn.as_bytes(), TextStyle::Hex)?;
+            }
+            Ok(())
+        }
+        PacketHello::Partial { ty, have, len } => write!(
+            w,
+            "TLS {} (partial record: {have} of {len} bytes)",
+            hello_name(*ty, false)
+        ),
+    }
+}
+
+/// Adds a packet's hello as the `tls` member of `capture --json` (docs/json.md).
+pub fn write_packet_hello_json(o: &mut Obj<'_>, hello: &PacketHello) {
+    let mut j = o.obj("tls");
+    match hello {
+        PacketHello::Client(h) => {
+            j.str("handshake", "client_hello");
+            match &h.sni {
+                Some(sni) => j.str("sni", sni),
+                None => j.key("sni").extend_from_slice(b"null"),
+            }
+            let mut a = j.arr("alpn");
+            for p in &h.alpn {
+                a.str(p);
+            }
+            a.end();
+            let mut v = j.arr("versions");
+            for version in offered_versions(h) {
+                v.str(&version_text(version));
+            }
+            v.end();
+        }
+        PacketHello::Server(h) => {
+            j.str(
+                "handshake",
+                if h.hello_retry {
+                    "hello_retry_request"
+                } else {
+                    "server_hello"
+                },
+            );
+            j.str("version", &version_text(h.version));
+            j.str("cipher", &cipher_text(h.cipher));
+            match &h.alpn {
+                Some(alpn) => j.str("alpn", alpn),
+                None => j.key("alpn").extend_from_slice(b"null"),
+            }
+        }
+        PacketHello::Partial { ty, have, len } => {
+            j.str(
+                "handshake",
+                if *ty == CLIENT_HELLO {
+                    "client_hello"
+                } else {
+                    "server_hello"
+                },
+            );
+            j.bool("partial", true);
+            j.u64("record_len", *len as u64);
+            j.u64("captured", *have as u64);
+        }
+    }
+    j.end();
+}
 
 /// `TLS 1.3`, or the number in hex when it is not a known version.
 pub fn version_text(v: u16) -> String {
