@@ -4,6 +4,7 @@
 use std::io::Write as _;
 
 use pcap_analyzer::{Analyzer, AnalyzerConfig, Handler, RunError};
+use pcap_tls::TlsConfig;
 
 use crate::error::CliError;
 use crate::input::Input;
@@ -25,11 +26,32 @@ pub(crate) fn analyze<H: Handler<Error = CliError> + 'static>(
     input: &mut Input,
     handler: &mut H,
 ) -> Ran {
+    let config = session_config(input);
+    run(input, handler, config)
+}
+
+/// Like [`analyze`], with TLS found by content in every session and decrypted with the
+/// input's keys ([`Input::keys`]): every TLS event reaches [`Handler::tls`], the
+/// decrypted bytes as [`pcap_tls::TlsEvent::Plaintext`]. The TLS decoder hears of a
+/// session's end before the handler's TCP end event, so a session's `Summary` and
+/// plaintext come before its `End`/`Reset`/`Closed`.
+pub(crate) fn analyze_tls<H: Handler<Error = CliError> + 'static>(
+    input: &mut Input,
+    handler: &mut H,
+) -> Ran {
+    let mut config = session_config(input);
+    config.tls = Some(TlsConfig::default());
+    config.keys = Some(input.keys());
+    run(input, handler, config)
+}
+
+/// TCP only, without idle timeout when reading a file.
+fn session_config(input: &Input) -> AnalyzerConfig {
     let mut config = AnalyzerConfig::tcp_only();
     if !input.is_live() {
         config.tcp.idle_timeout_ns = None;
     }
-    run(input, handler, config)
+    config
 }
 
 /// Runs `input` through an analyzer set up by `config`.
