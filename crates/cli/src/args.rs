@@ -112,6 +112,10 @@ pub struct CaptureArgs {
     #[command(flatten)]
     pub output: OutputArgs,
     /// Save the packets to this pcap file (`-` for standard output) instead of printing them.
+    /// With --keylog, the file is pcapng and holds the key logs in a Decryption Secrets Block
+    /// before the first packet (live: lines appended during the capture follow in new
+    /// blocks), so that `http-trace -r FILE` and Wireshark decrypt it without the key log.
+    /// Only --keylog files are embedded, never $SSLKEYLOGFILE by itself.
     #[arg(short = 'w', long = "write", value_name = "FILE")]
     pub write: Option<PathBuf>,
 }
@@ -265,6 +269,13 @@ pub struct FollowArgs {
     /// are already there (index.jsonl included) and keeping the others.
     #[arg(long)]
     pub force: bool,
+    /// Also write each TLS session's decrypted bytes (keys from --keylog, $SSLKEYLOGFILE or
+    /// the capture's Decryption Secrets Blocks), one file per direction named as the raw
+    /// one plus `-tls` (`000003-10.0.0.1.51234-10.0.0.2.443-c2s-tls`), endpoints and
+    /// directions in TLS roles. The raw (encrypted) files are written as without it;
+    /// index.jsonl lines get c2s_tls_file, s2c_tls_file, c2s_tls_bytes and s2c_tls_bytes.
+    #[arg(long)]
+    pub decrypted: bool,
 }
 
 /// `serve`.
