@@ -249,4 +249,96 @@ mod tests {
         assert_eq!(version_text(0x7f1c), "0x7f1c");
         assert_eq!(cipher_text(0x1301), "TLS_AES_128_GCM_SHA256");
     }
+
+    /// A ClientHello record: TLS 1.2 legacy version, one suite, server_name `sni` and ALPN
+    /// `alpn`, supported_versions TLS 1.3 and 1.2 (after a GREASE value).
+    fn client_hello(sni: &[u8], alpn: &[&[u8]]) -> Vec<u8> {
+        let mut ext = Vec::new();
+        let mut name = vec![0];
+        name.extend_from_slice(&(sni.len() as u16).to_be_bytes());
+        name.extend_from_slice(sni);
+        let mut list = (name.len() as u16).to_be_bytes().to_vec();
+        list.extend_from_slice(&name);
+        push_ext(&mut ext, 0, &list);
+        let mut protos = Vec::new();
+        for p in alpn {
+            protos.push(p.len() as u8);
+            protos.extend_from_slice(p);
+        }
+        let mut list = (protos.len() as u16).to_be_bytes().to_vec();
+        list.extend_from_slice(&protos);
+        push_ext(&mut ext, 16, &list);
+        push_ext(&mut ext, 43, &[6, 0x0a, 0x0a, 3, 4, 3, 3]);
+        let mut body = vec![3, 3];
+        body.extend_from_slice(&[7; 32]);
+        body.extend_from_slice(&[0, 0, 2, 0x13, 0x01, 1, 0]);
+        body.extend_from_slice(&(ext.len() as u16).to_be_bytes());
+        body.extend_from_slice(&ext);
+        let mut msg = vec![CLIENT_HELLO, 0];
+        msg.extend_from_slice(&(body.len() as u16).to_be_bytes());
+        msg.extend_from_slice(&body);
+        let mut record = vec![22, 3, 1];
+        record.extend_from_slice(&(msg.len() as u16).to_be_bytes());
+        record.extend_from_slice(&msg);
+        record
+    }
+
+    fn push_ext(out: &mut Vec<u8>, ty: u16, data: &[u8]) {
+        out.extend_from_slice(&ty.to_be_bytes());
+        out.extend_from_slice(&(data.len() as u16).to_be_bytes());
+        out.extend_from_slice(data);
+    }
+
+    fn text(hello: &PacketHello) -> String {
+        let mut s = String::new();
+        write_packet_hello(&mut s, hello).unwrap();
+        s
+    }
+
+    fn json(hello: &PacketHello) -> String {
+        let mut out = Vec::new();
+        let mut o = Obj::new(&mut out);
+        write_packet_hello_json(&mut o, hello);
+        o.end();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn a_packet_hello_is_shown_escaped_and_partial_records_say_so() {
+        let record = client_hello(b"evil\x1b[2J.example", &[b"h2", b"http/1.1"]);
+        let hello = packet_hello(&record).unwrap();
+        assert_eq!(
+            text(&hello),
+            "TLS ClientHello sni=evil\\x1b[2J.example alpn=h2,http/1.1"
+        );
+        assert_eq!(
+            json(&hello),
+            r#"{"tls":{"handshake":"client_hello","sni":"evil\u001b[2J.example","alpn":["h2","http/1.1"],"versions":["TLS 1.3","TLS 1.2"]}}"#
+        );
+        // More records after it change nothing.
+        let mut two = record.clone();
+        two.extend_from_slice(&[20, 3, 3, 0, 1, 1]);
+        assert_eq!(text(&packet_hello(&two).unwrap()), text(&hello));
+        // Every proper prefix that still holds the type byte is a partial record.
+        for cut in 6..record.len() {
+            let partial = packet_hello(&record[..cut]).unwrap();
+            assert_eq!(
+                text(&partial),
+                format!(
+                    "TLS ClientHello (partial record: {cut} of {} bytes)",
+                    record.len()
+                )
+            );
+        }
+        // Not TLS, or a record type that is not a hello: nothing.
+        for payload in [
+            &b"GET / HTTP/1.1\r\n"[..],
+            &[],
+            &[22, 3, 1],
+            &record[..5],
+            &[23, 3, 3, 0, 5, 1, 2, 3, 4, 5],
+        ] {
+            assert!(packet_hello(payload).is_none(), "{payload:?}");
+        }
+    }
 }
