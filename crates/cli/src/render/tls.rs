@@ -341,4 +341,34 @@ mod tests {
             assert!(packet_hello(payload).is_none(), "{payload:?}");
         }
     }
+
+    proptest::proptest! {
+        /// Any bytes behind a hello record header, any length field, any damage to a real
+        /// hello: never a panic, and the text and JSON are written.
+        #[test]
+        fn any_hello_shaped_payload_is_safe(
+            ty in 1u8..=2,
+            len in proptest::prelude::any::<u16>(),
+            body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400),
+            flips in proptest::collection::vec((0usize..200, proptest::prelude::any::<u8>()), 0..4),
+        ) {
+            let mut shaped = vec![22, 3, 1];
+            shaped.extend_from_slice(&len.to_be_bytes());
+            shaped.push(ty);
+            shaped.extend_from_slice(&body);
+            let mut real = client_hello(b"example.com", &[b"h2"]);
+            for (at, b) in flips {
+                if let Some(x) = real.get_mut(at) {
+                    *x = b;
+                }
+            }
+            for payload in [shaped, real] {
+                if let Some(h) = packet_hello(&payload) {
+                    text(&h);
+                    let j = json(&h);
+                    proptest::prop_assert!(serde_json::from_str::<serde_json::Value>(&j).is_ok(), "{}", j);
+                }
+            }
+        }
+    }
 }
