@@ -509,3 +509,44 @@ fn live_capture_w_keylog_writes_appended_keys_in_a_new_block() {
     assert!(packets(dsbs[1]..blocks.len()) > 0, "packets after it");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The Decryption Secrets Block is byte for byte the one Wireshark's `editcap
+/// --inject-secrets tls,KEYS` writes for the same key log, and comes at the same place
+/// (after the Section Header Block, before the interfaces). Skipped without editcap.
+#[test]
+fn the_secrets_block_is_the_one_editcap_writes() {
+    let Some(corpus) = pcap_testkit::corpus_tls("the_secrets_block_is_the_one_editcap_writes")
+    else {
+        return;
+    };
+    if Command::new("editcap").arg("-h").output().is_err() {
+        eprintln!("SKIPPED the_secrets_block_is_the_one_editcap_writes: no editcap");
+        return;
+    }
+    let dir = scratch("editcap");
+    let path = corpus.capture_path(KEEPALIVE);
+    let keys = corpus.keys_path(KEEPALIVE).unwrap();
+    let ours = dir.join("ours.pcapng");
+    let theirs = dir.join("theirs.pcapng");
+    let o = cli(
+        &["capture", "-w", ours.to_str().unwrap()],
+        &path,
+        Some(&keys),
+    );
+    assert!(o.status.success(), "{o:?}");
+    let o = Command::new("editcap")
+        .arg("--inject-secrets")
+        .arg(format!("tls,{}", keys.display()))
+        .arg(&path)
+        .arg(&theirs)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{o:?}");
+    let (ours, theirs) = (std::fs::read(ours).unwrap(), std::fs::read(theirs).unwrap());
+    let (ours, theirs) = (pcapng_blocks(&ours), pcapng_blocks(&theirs));
+    let types = |b: &[(u32, &[u8])]| b.iter().map(|b| b.0).take(3).collect::<Vec<_>>();
+    assert_eq!(types(&ours), types(&theirs));
+    let dsb = |b: &[(u32, &[u8])]| b.iter().find(|b| b.0 == 0xA).unwrap().1.to_vec();
+    assert_eq!(dsb(&ours), dsb(&theirs));
+    let _ = std::fs::remove_dir_all(&dir);
+}
