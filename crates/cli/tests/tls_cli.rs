@@ -550,3 +550,50 @@ fn the_secrets_block_is_the_one_editcap_writes() {
     assert_eq!(dsb(&ours), dsb(&theirs));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The plaintext files are made as safely as the raw ones: with --force a symbolic link
+/// planted under a `-tls` name is removed, never followed, and what it pointed to is left
+/// alone; without --force the run refuses the directory.
+#[test]
+fn follow_decrypted_never_writes_through_a_planted_link() {
+    let Some(corpus) =
+        pcap_testkit::corpus_tls("follow_decrypted_never_writes_through_a_planted_link")
+    else {
+        return;
+    };
+    let path = corpus.capture_path(KEEPALIVE);
+    let keys = corpus.keys_path(KEEPALIVE).unwrap();
+    let run = |dir: &Path, force: bool| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_pcap-cli"));
+        cmd.args(["follow", "--decrypted", "-q", "-o"]).arg(dir);
+        cmd.arg("-r").arg(&path).arg("--keylog").arg(&keys);
+        if force {
+            cmd.arg("--force");
+        }
+        cmd.output().unwrap()
+    };
+    let first = scratch("planted-first");
+    assert!(run(&first, false).status.success());
+    let index = std::fs::read_to_string(first.join("index.jsonl")).unwrap();
+    let v: Value = serde_json::from_str(index.trim()).unwrap();
+    let name = v["s2c_tls_file"].as_str().unwrap().to_owned();
+
+    let dir = scratch("planted");
+    let outside = scratch("planted-outside").join("precious");
+    std::fs::write(&outside, b"precious").unwrap();
+    std::os::unix::fs::symlink(&outside, dir.join(&name)).unwrap();
+    let o = run(&dir, false);
+    assert_eq!(o.status.code(), Some(2), "{o:?}");
+    let o = run(&dir, true);
+    assert!(o.status.success(), "{o:?}");
+    assert_eq!(std::fs::read(&outside).unwrap(), b"precious");
+    let meta = std::fs::symlink_metadata(dir.join(&name)).unwrap();
+    assert!(meta.file_type().is_file());
+    assert_eq!(
+        std::fs::read(dir.join(&name)).unwrap(),
+        std::fs::read(first.join(&name)).unwrap()
+    );
+    for d in [first, dir, outside.parent().unwrap().to_owned()] {
+        let _ = std::fs::remove_dir_all(d);
+    }
+}
