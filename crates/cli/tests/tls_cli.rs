@@ -597,3 +597,41 @@ fn follow_decrypted_never_writes_through_a_planted_link() {
         let _ = std::fs::remove_dir_all(d);
     }
 }
+
+/// A plaintext file that cannot be written (here the file size limit) skips its session
+/// as a raw file does: a warning naming it, an `error` in the index, exit code 0.
+#[test]
+fn follow_decrypted_skips_a_session_whose_plaintext_file_cannot_be_written() {
+    let Some(corpus) =
+        pcap_testkit::corpus_tls("follow_decrypted_skips_a_session_on_a_write_error")
+    else {
+        return;
+    };
+    let name = "ooo-tls13-aes128gcm-http1-big.pcap";
+    let (path, keys) = (corpus.capture_path(name), corpus.keys_path(name).unwrap());
+    let dir = scratch("efbig");
+    let out = dir.join("out");
+    // Writes past 8 KiB fail with EFBIG (SIGXFSZ ignored): the 105 KB of decrypted response.
+    let script = format!(
+        "ulimit -f 8 && trap '' XFSZ && exec '{}' follow --decrypted -q -r '{}' --keylog '{}' -o '{}'",
+        env!("CARGO_BIN_EXE_pcap-cli"),
+        path.display(),
+        keys.display(),
+        out.display()
+    );
+    let o = Command::new("bash").args(["-c", &script]).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(err.contains("skipping stream 0: "), "{err}");
+    assert!(err.contains("-s2c-tls: File too large"), "{err}");
+    let index = std::fs::read_to_string(out.join("index.jsonl")).unwrap();
+    let v: Value = serde_json::from_str(index.trim()).unwrap();
+    assert!(
+        v["error"]
+            .as_str()
+            .unwrap()
+            .ends_with("-s2c-tls: File too large (os error 27)"),
+        "{v}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
