@@ -21,10 +21,18 @@ pub enum Command {
     /// List capture devices with their addresses; the default one is marked `*`.
     Devices(DevicesArgs),
     /// Print one line (or one JSON object) per packet; `-w` saves the packets.
+    ///
+    /// A TCP payload that starts with a TLS hello shows it, found by content on any port:
+    /// `TLS ClientHello sni=example.com alpn=h2,http/1.1`, `TLS ServerHello TLS 1.3
+    /// TLS_AES_128_GCM_SHA256` (`--json`: a `tls` member).
     Capture(CaptureArgs),
     /// Show HTTP transactions and WebSocket messages reassembled from TCP sessions.
     HttpTrace(Box<HttpTraceArgs>),
     /// Search TCP payloads with a regular expression, across segment boundaries.
+    ///
+    /// TLS sessions whose keys are known (--keylog, $SSLKEYLOGFILE, pcapng secrets) are
+    /// searched decrypted too, as a stream of their own: such matches are marked `[tls]`
+    /// (`"tls":true`), at offsets in the plaintext. --packet searches raw payloads only.
     ///
     /// Exit code 0 when something matched, 1 when nothing did, 2 on errors (as grep).
     Grep(GrepArgs),
@@ -33,9 +41,13 @@ pub enum Command {
     /// Each session's row (or `--json` line) is written when the session ends (FIN exchange,
     /// RST, eviction, end of input), so in end order, not by stream id, with bounded memory.
     /// The text columns have fixed widths that fit IPv4 endpoints; wider values such as IPv6
-    /// endpoints push the rest of their row.
+    /// endpoints push the rest of their row. TLS sessions, found by content, end their row
+    /// with version, SNI and ALPN (`TLS 1.3 example.com h2`; `--json`: a `tls` object); in
+    /// TLS 1.3 the chosen ALPN needs the session's key (--keylog), else the offer is shown.
     Flows(FlowsArgs),
     /// Write each TCP session's two directions to files, like tcpflow.
+    ///
+    /// With --decrypted, also each decrypted TLS session's plaintext (files named `...-tls`).
     Follow(FollowArgs),
     /// Serve a local web page showing live packets and HTTP transactions.
     Serve(ServeArgs),
@@ -195,6 +207,10 @@ pub struct CaptureArgs {
     #[command(flatten)]
     pub output: OutputArgs,
     /// Save the packets to this pcap file (`-` for standard output) instead of printing them.
+    /// With --keylog, the file is pcapng and holds the key logs in a Decryption Secrets Block
+    /// before the first packet (live: lines appended during the capture follow in new
+    /// blocks), so that `http-trace -r FILE` and Wireshark decrypt it without the key log.
+    /// Only --keylog files are embedded, never $SSLKEYLOGFILE by itself.
     #[arg(short = 'w', long = "write", value_name = "FILE")]
     pub write: Option<PathBuf>,
 }
@@ -375,6 +391,13 @@ pub struct FollowArgs {
     /// are already there (index.jsonl included) and keeping the others.
     #[arg(long)]
     pub force: bool,
+    /// Also write each TLS session's decrypted bytes (keys from --keylog, $SSLKEYLOGFILE or
+    /// the capture's Decryption Secrets Blocks), one file per direction named as the raw
+    /// one plus `-tls` (`000003-10.0.0.1.51234-10.0.0.2.443-c2s-tls`), endpoints and
+    /// directions in TLS roles. The raw (encrypted) files are written as without it;
+    /// index.jsonl lines get c2s_tls_file, s2c_tls_file, c2s_tls_bytes and s2c_tls_bytes.
+    #[arg(long)]
+    pub decrypted: bool,
 }
 
 /// `serve`.

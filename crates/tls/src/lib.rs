@@ -20,7 +20,7 @@ pub use cert::CertInfo;
 pub use error::TlsError;
 pub use event::{TlsEvent, TlsSummary};
 pub use handshake::hello::is_grease;
-pub use handshake::{ClientHello, ServerHello, parse_client_hello};
+pub use handshake::{ClientHello, ServerHello, parse_client_hello, parse_server_hello};
 pub use keylog::{KeyLog, KeyLogWarning, KeyLookup, SecretLabel};
 pub use names::{alert_name, cipher_name, version_name};
 pub use pcap_tcp_reassembly::Direction;

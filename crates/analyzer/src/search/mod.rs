@@ -52,6 +52,13 @@
 //! smallest windows do not fit, the session being fed loses its windows after each segment,
 //! as at a gap (held-back matches are reported as they stand; **no match spans the cut**).
 //! [`StreamSearch::stats`] says whether and how far that happened, for a warning.
+//!
+//! # TLS
+//!
+//! A session's decrypted bytes (a [`Stream`] with [`Stream::tls`] set, fed with
+//! [`StreamSearch::data`] at plaintext offsets) are a stream of their own beside the
+//! session's raw bytes: their windows, matches and end are separate, and their matches
+//! carry that `Stream`. Ending one does not end the other.
 
 mod matcher;
 mod streams;
@@ -241,7 +248,8 @@ impl StreamSearch {
             ts_ns,
         };
         let mut emit = |dir, f: Found<'_>| report(to_match(stream, dir, f));
-        self.streams.data(&self.matcher, stream.id, seg, &mut emit);
+        self.streams
+            .data(&self.matcher, key(&stream), seg, &mut emit);
     }
 
     /// Bytes of direction `dir` were lost and the stream resumes at offset `resume_at`:
@@ -256,21 +264,21 @@ impl StreamSearch {
         let mut emit = |dir, f: Found<'_>| report(to_match(stream, dir, f));
         let m = &self.matcher;
         self.streams
-            .cut(m, stream.id, dir, Some(resume_at), &mut emit);
+            .cut(m, key(&stream), dir, Some(resume_at), &mut emit);
     }
 
     /// Direction `dir` ended (its FIN): what its window held back is reported.
     pub fn fin(&mut self, stream: Stream, dir: Direction, mut report: impl FnMut(Match<'_>)) {
         let mut emit = |dir, f: Found<'_>| report(to_match(stream, dir, f));
         self.streams
-            .cut(&self.matcher, stream.id, dir, None, &mut emit);
+            .cut(&self.matcher, key(&stream), dir, None, &mut emit);
     }
 
     /// The session ended: what both windows held back is reported (client to server
     /// first), and the session's memory is given back.
     pub fn end(&mut self, stream: Stream, mut report: impl FnMut(Match<'_>)) {
         let mut emit = |dir, f: Found<'_>| report(to_match(stream, dir, f));
-        self.streams.end(&self.matcher, stream.id, &mut emit);
+        self.streams.end(&self.matcher, key(&stream), &mut emit);
     }
 
     /// The memory budget's use so far.
@@ -283,6 +291,17 @@ impl StreamSearch {
             smallest_window: s.smallest,
             windows_dropped: s.dropped,
         }
+    }
+}
+
+/// The window table's key of a stream: the session id, with the top bit set for the
+/// decrypted bytes of a TLS session ([`Stream::tls`]), a logical stream of its own beside
+/// the session's raw bytes. Session ids count sessions from 0 and never reach it.
+fn key(stream: &Stream) -> u64 {
+    if stream.tls {
+        stream.id | 1 << 63
+    } else {
+        stream.id
     }
 }
 

@@ -332,3 +332,42 @@ fn windows_grow_back_as_sessions_end() {
     assert_eq!(s.windows_held(), recount(&s));
     assert!(s.window > cut, "{} <= {cut}", s.window);
 }
+
+/// A session's decrypted bytes are a stream of their own: a match cannot join raw and
+/// plaintext bytes, each is reported with the `Stream` it was fed with, and ending one
+/// leaves the other's held-back match in place.
+#[test]
+fn tls_plaintext_is_a_stream_of_its_own() {
+    use super::{SearchConfig, StreamSearch};
+    use crate::Stream;
+
+    let mut search = StreamSearch::new(
+        Pattern::new("HELLO+", false).unwrap(),
+        SearchConfig::default(),
+    );
+    let raw = Stream::new(
+        7,
+        "10.0.0.1:5000".parse().unwrap(),
+        "10.0.0.2:443".parse().unwrap(),
+    );
+    let tls = Stream { tls: true, ..raw };
+    let found: std::cell::RefCell<Vec<(bool, u64, Vec<u8>)>> = Default::default();
+    let rec = |m: super::Match<'_>| {
+        found
+            .borrow_mut()
+            .push((m.stream.tls, m.offset, m.bytes().to_vec()))
+    };
+    search.data(raw, C2S, 0, b"xxHEL", 1, &rec);
+    search.data(tls, C2S, 0, b"LOyyHEL", 2, &rec);
+    search.data(raw, C2S, 5, b"LO", 3, &rec);
+    search.data(tls, C2S, 7, b"LOO", 4, &rec);
+    // Ending the raw stream reports its match only; the plaintext's is still growing.
+    search.end(raw, &rec);
+    assert_eq!(*found.borrow(), [(false, 2, b"HELLO".to_vec())]);
+    search.end(tls, &rec);
+    assert_eq!(
+        found.borrow()[1..],
+        [(true, 4, b"HELLOO".to_vec())],
+        "'LOyy' alone matches nothing: the plaintext never joins the raw 'HEL'"
+    );
+}

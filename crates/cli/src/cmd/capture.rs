@@ -1,11 +1,19 @@
 //! `capture`: one line (or one JSON object) per packet, or `-w` to save them.
+//!
+//! `-w FILE --keylog KEYS` writes pcapng with the key logs in a Decryption Secrets Block
+//! (secrets type `TLSK`, as Wireshark's `editcap --inject-secrets` does) before the first
+//! packet, so that the one file decrypts anywhere. During a live capture, lines the
+//! programs append to the key logs go into a new block before the next packet (the files
+//! are looked at every [`KEYLOG_POLL`] at most).
 
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use pcap_analyzer::{Analyzer, AnalyzerConfig, Handler, RunError};
-use pcap_capture::{Packet, PcapNgWriter, PcapWriter};
+use pcap_capture::{DecryptionSecrets, Packet, PcapNgWriter, PcapWriter};
 use pcap_decode::Decoded;
 
 use crate::args::CaptureArgs;
@@ -17,11 +25,14 @@ use crate::render::escape::Escaped;
 use crate::render::{json, write_summary};
 use crate::summary::Counts;
 
+/// Least time between two looks at the key log files during a live `-w --keylog`.
+pub const KEYLOG_POLL: Duration = Duration::from_millis(100);
+
 /// Runs `capture`.
 pub fn run(args: &CaptureArgs) -> Result<(), CliError> {
     let mut input = Input::open(&args.source, None)?;
     match &args.write {
-        Some(path) => save(&mut input, path),
+        Some(path) => save(&mut input, path, &args.source.keylog),
         None => print(&mut input, args.output.json),
     }
 }
@@ -72,8 +83,16 @@ impl Handler for Printer {
 }
 
 /// Saves every packet to `path` (`-` = stdout): classic pcap when the input has a single
-/// link type, pcapng when it mixes several.
-fn save(input: &mut Input, path: &std::path::Path) -> Result<(), CliError> {
+/// link type, pcapng when it mixes several or when `keylogs` are to be embedded.
+fn save(input: &mut Input, path: &Path, keylogs: &[PathBuf]) -> Result<(), CliError> {
+    // Read before the output is created: a key log that cannot be read leaves it alone.
+    let mut tail = (!keylogs.is_empty())
+        .then(|| KeyLogTail::new(keylogs))
+        .transpose()?;
+    let first_keys = match tail.as_mut() {
+        Some(t) => Some(t.new_lines(true)?),
+        None => None,
+    };
     let sink: Box<dyn Write> = if path.as_os_str() == "-" {
         Box::new(std::io::stdout().lock())
     } else {
@@ -83,14 +102,24 @@ fn save(input: &mut Input, path: &std::path::Path) -> Result<(), CliError> {
         })?)
     };
     let sink = BufWriter::with_capacity(1 << 20, sink);
-    let writer = match input.link_type() {
-        Some(link) => Writer::Pcap(PcapWriter::new(sink, link, input.snaplen())?),
-        None => Writer::PcapNg(PcapNgWriter::new(sink, input.snaplen())?),
+    let mut writer = match (input.link_type(), &first_keys) {
+        (Some(link), None) => Writer::Pcap(PcapWriter::new(sink, link, input.snaplen())?),
+        _ => Writer::PcapNg(PcapNgWriter::new(sink, input.snaplen())?),
     };
+    if let (Writer::PcapNg(w), Some(text)) = (&mut writer, &first_keys) {
+        // Written even when empty: the file says it was meant to carry keys.
+        w.write_secrets(&DecryptionSecrets::new(
+            DecryptionSecrets::TLS_KEY_LOG,
+            text.clone(),
+        ))?;
+    }
+    let live = input.is_live();
     let mut saver = Saver {
         writer,
-        live: input.is_live(),
+        live,
         saved: 0,
+        // Only a live capture sees the programs write more keys while it runs.
+        tail: tail.filter(|_| live),
     };
     let mut analyzer = Analyzer::new(AnalyzerConfig::packets_only());
     let result = match analyzer.run(input, &mut saver) {
@@ -114,12 +143,36 @@ struct Saver {
     /// Live, every packet reaches the file at once.
     live: bool,
     saved: u64,
+    /// Live with `--keylog`: the key logs, for the lines appended during the capture.
+    tail: Option<KeyLogTail>,
+}
+
+impl Saver {
+    /// Writes a Decryption Secrets Block with the key log lines appended since the last
+    /// one, when there are any and [`KEYLOG_POLL`] has passed since the last look.
+    fn new_secrets(&mut self) -> Result<(), CliError> {
+        let (Some(tail), Writer::PcapNg(w)) = (self.tail.as_mut(), &mut self.writer) else {
+            return Ok(());
+        };
+        if tail.checked.elapsed() < KEYLOG_POLL {
+            return Ok(());
+        }
+        let text = tail.new_lines(false)?;
+        if !text.is_empty() {
+            w.write_secrets(&DecryptionSecrets::new(
+                DecryptionSecrets::TLS_KEY_LOG,
+                text,
+            ))?;
+        }
+        Ok(())
+    }
 }
 
 impl Handler for Saver {
     type Error = CliError;
 
     fn packet(&mut self, _: u64, packet: &Packet<'_>, _: &Decoded<'_>) -> ControlFlow<CliError> {
+        flow(self.new_secrets())?;
         flow(self.writer.write(packet))?;
         self.saved += 1;
         if self.live {
@@ -150,5 +203,56 @@ impl<W: Write> Writer<W> {
             Writer::PcapNg(w) => w.flush()?,
         }
         Ok(())
+    }
+}
+
+/// The key log files given with `--keylog`, and how much of each was embedded.
+struct KeyLogTail {
+    files: Vec<(PathBuf, u64)>,
+    /// When the files were last looked at.
+    checked: Instant,
+}
+
+impl KeyLogTail {
+    fn new(paths: &[PathBuf]) -> Result<KeyLogTail, CliError> {
+        Ok(KeyLogTail {
+            files: paths.iter().map(|p| (p.clone(), 0)).collect(),
+            checked: Instant::now(),
+        })
+    }
+
+    /// The whole lines each file gained since it was last read (a last line still being
+    /// written waits for its end), one file after the other. A file that cannot be read
+    /// is an error the `first` time; later (it went away) it is left as it was.
+    fn new_lines(&mut self, first: bool) -> Result<Vec<u8>, CliError> {
+        self.checked = Instant::now();
+        let mut text = Vec::new();
+        for (path, offset) in &mut self.files {
+            let grown = (|| {
+                let mut file = File::open(&*path)?;
+                if file.metadata()?.len() <= *offset {
+                    return Ok(Vec::new());
+                }
+                file.seek(SeekFrom::Start(*offset))?;
+                let mut bytes = Vec::new();
+                file.read_to_end(&mut bytes)?;
+                Ok(bytes)
+            })();
+            let bytes = match grown {
+                Ok(b) => b,
+                Err(source) if first => {
+                    return Err(CliError::Io {
+                        path: path.clone(),
+                        source,
+                    });
+                }
+                Err(_) => continue,
+            };
+            if let Some(end) = bytes.iter().rposition(|&b| b == b'\n').map(|i| i + 1) {
+                text.extend_from_slice(bytes.get(..end).unwrap_or_default());
+                *offset += end as u64;
+            }
+        }
+        Ok(text)
     }
 }

@@ -6,23 +6,33 @@
 //! cap whatever the number of sessions. Waiting for the end to sort rows by stream id or to
 //! size columns from every row would hold one summary per session, which a SYN flood makes
 //! unbounded. The text table's column widths are therefore fixed in advance (see `WIDTHS`).
+//!
+//! TLS is found by content in every session (any port): a TLS session's row ends with its
+//! version, SNI and ALPN (JSON: a `tls` object). The TLS decoder's summary of a session
+//! comes before the session's end event, so it is kept until the row is written, and only
+//! that long: at most one small entry per open session.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
 
 use std::ops::ControlFlow;
 
-use pcap_analyzer::{DefragNotice, Handler};
+use std::collections::HashMap;
+
+use pcap_analyzer::{DefragNotice, Handler, Stream};
 use pcap_tcp_reassembly::{Event, SessionInfo, StartKind};
+use pcap_tls::{TlsEvent, TlsSummary};
 
 use crate::args::FlowsArgs;
-use crate::cmd::sessions::{analyze, push_ts};
+use crate::cmd::sessions::{analyze_tls, push_ts};
 use crate::color::{Color, Palette};
 use crate::defrag::DefragTally;
 use crate::error::{CliError, flow};
 use crate::input::Input;
 use crate::output::{Output, write_time};
+use crate::render::escape::Escaped;
 use crate::render::json::Obj;
+use crate::render::tls::{cipher_text, version_text};
 
 /// Runs `flows`.
 pub fn run(args: &FlowsArgs) -> Result<(), CliError> {
@@ -33,6 +43,7 @@ pub fn run(args: &FlowsArgs) -> Result<(), CliError> {
         out: Output::stdout(input.is_live()),
         cell: String::new(),
         defrag: DefragTally::default(),
+        tls: HashMap::new(),
     };
     if !flows.json {
         write_heading(flows.out.buffer(), flows.palette);
@@ -40,7 +51,7 @@ pub fn run(args: &FlowsArgs) -> Result<(), CliError> {
         flows.out.packet_done()?;
     }
     // A read error still prints the sessions seen before it: `analyze` ends them first.
-    let ran = analyze(&mut input, &mut flows, &args.tcp);
+    let ran = analyze_tls(&mut input, &mut flows, &args.tcp);
     let finished = flows.out.finish();
     if let Some(warning) = flows.defrag.warning() {
         eprintln!("{warning}");
@@ -58,6 +69,31 @@ struct Flows {
     cell: String,
     /// IP datagrams lost to fragment limits, for the warning at the end.
     defrag: DefragTally,
+    /// TLS summaries of sessions whose row is not written yet, by session id: the summary
+    /// comes before the session's end, and the entry goes when the row is written.
+    tls: HashMap<u64, FlowTls>,
+}
+
+/// What a row shows of a TLS session.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+struct FlowTls {
+    version: Option<u16>,
+    cipher: Option<u16>,
+    sni: Option<String>,
+    alpn: Option<String>,
+    alpn_offered: Vec<String>,
+}
+
+impl FlowTls {
+    fn of(s: &TlsSummary) -> FlowTls {
+        FlowTls {
+            version: s.version,
+            cipher: s.cipher,
+            sni: s.sni.clone(),
+            alpn: s.alpn.clone(),
+            alpn_offered: s.alpn_offered.clone(),
+        }
+    }
 }
 
 impl Handler for Flows {
@@ -68,14 +104,29 @@ impl Handler for Flows {
         let Some(info) = event.kind.ended() else {
             return ControlFlow::Continue(());
         };
+        let tls = self.tls.remove(&info.id);
         if self.json {
-            write_json(self.out.buffer(), info);
+            write_json(self.out.buffer(), info, tls.as_ref());
         } else {
-            write_row(self.out.buffer(), &mut self.cell, self.palette, info);
+            write_row(
+                self.out.buffer(),
+                &mut self.cell,
+                self.palette,
+                info,
+                tls.as_ref(),
+            );
         }
         // Written out here rather than after the packet: the end of the input ends every
         // open session at once (up to `max_sessions` lines).
         flow(self.out.packet_done())
+    }
+
+    /// Keeps a TLS session's summary for its row.
+    fn tls(&mut self, stream: &Stream, event: &TlsEvent<'_>) -> ControlFlow<CliError> {
+        if let TlsEvent::Summary(s) = event {
+            self.tls.insert(stream.id, FlowTls::of(s));
+        }
+        ControlFlow::Continue(())
     }
 
     fn defrag(&mut self, notice: &DefragNotice) -> ControlFlow<CliError> {
@@ -95,7 +146,7 @@ fn how_name(how: StartKind) -> &'static str {
 }
 
 /// One session's JSON line (see docs/json.md, "flows --json").
-fn write_json(out: &mut Vec<u8>, s: &SessionInfo) {
+fn write_json(out: &mut Vec<u8>, s: &SessionInfo, tls: Option<&FlowTls>) {
     let mut o = Obj::new(out);
     o.u64("stream", s.id);
     o.display("client", s.client);
@@ -115,15 +166,37 @@ fn write_json(out: &mut Vec<u8>, s: &SessionInfo) {
     o.u64("syn_retries", s.syn_retries);
     o.u64("rsts_ignored", s.rsts_ignored);
     o.u64("overlap_conflicts", s.overlap_conflicts);
+    if let Some(t) = tls {
+        let mut j = o.obj("tls");
+        let version = t.version.map(version_text);
+        let cipher = t.cipher.map(cipher_text);
+        for (key, v) in [
+            ("version", version.as_deref()),
+            ("cipher", cipher.as_deref()),
+            ("sni", t.sni.as_deref()),
+            ("alpn", t.alpn.as_deref()),
+        ] {
+            match v {
+                Some(v) => j.str(key, v),
+                None => j.key(key).extend_from_slice(b"null"),
+            }
+        }
+        let mut offered = j.arr("alpn_offered");
+        for a in &t.alpn_offered {
+            offered.str(a);
+        }
+        offered.end();
+        j.end();
+    }
     o.end();
     out.push(b'\n');
 }
 
 /// Column headings of the text table; the numbers are right-aligned. `>` is client to
 /// server, `<` server to client.
-const HEADINGS: [&str; 14] = [
+const HEADINGS: [&str; 15] = [
     "STREAM", "CLIENT", "SERVER", "START", "END", "DURATION", "STATE", "PKTS>", "PKTS<", "BYTES>",
-    "BYTES<", "RETX", "GAPS", "SYNRETRY",
+    "BYTES<", "RETX", "GAPS", "SYNRETRY", "TLS",
 ];
 
 /// Column widths of the text table, fixed because a row is written when its session ends,
@@ -131,12 +204,14 @@ const HEADINGS: [&str; 14] = [
 /// endpoints with ports (`255.255.255.255:65535`), `HH:MM:SS.micros` times, durations under
 /// 1000 s, every state name, packet counts below a million and byte counts below 1 GB. A
 /// wider value (an IPv6 endpoint, say) pushes the rest of its row to the right, as tcpdump
-/// and `ss` do, rather than costing memory to size the columns.
-const WIDTHS: [usize; 14] = [7, 21, 21, 15, 15, 10, 11, 6, 6, 9, 9, 4, 4, 8];
+/// and `ss` do, rather than costing memory to size the columns. The last column, TLS
+/// sessions only (`TLS 1.3 example.com h2`), is as wide as its text: rows of other
+/// sessions end after SYNRETRY.
+const WIDTHS: [usize; 15] = [7, 21, 21, 15, 15, 10, 11, 6, 6, 9, 9, 4, 4, 8, 0];
 
 /// Columns holding text (left-aligned); the others are numbers.
 fn is_text_column(i: usize) -> bool {
-    matches!(i, 1..=4 | 6)
+    matches!(i, 1..=4 | 6 | 14)
 }
 
 /// Appends the heading line.
@@ -148,7 +223,13 @@ fn write_heading(out: &mut Vec<u8>, palette: Palette) {
 }
 
 /// Appends one session's line; `cell` is scratch space.
-fn write_row(out: &mut Vec<u8>, cell: &mut String, palette: Palette, s: &SessionInfo) {
+fn write_row(
+    out: &mut Vec<u8>,
+    cell: &mut String,
+    palette: Palette,
+    s: &SessionInfo,
+    tls: Option<&FlowTls>,
+) {
     let mut line = Line {
         out,
         cell,
@@ -190,7 +271,44 @@ fn write_row(out: &mut Vec<u8>, cell: &mut String, palette: Palette, s: &Session
             let _ = write!(c, "{n}");
         });
     }
+    if let Some(t) = tls {
+        line.cell(None, |c| write_tls_cell(c, t));
+    }
     line.out.push(b'\n');
+}
+
+/// The TLS cell: `TLS 1.3 example.com h2`, the version as `TLS` when unknown, the SNI as
+/// `-` when the client sent none, and the ALPN as `offers h2,http/1.1` when the chosen one
+/// is not known (TLS 1.3 without the key); SNI and ALPN escaped for the terminal.
+fn write_tls_cell(c: &mut String, t: &FlowTls) {
+    match t.version {
+        Some(v) => c.push_str(&version_text(v)),
+        None => c.push_str("TLS"),
+    }
+    c.push(' ');
+    // Writing into a String cannot fail.
+    match &t.sni {
+        Some(sni) => {
+            let _ = write!(c, "{}", Escaped::plain(sni));
+        }
+        None => c.push('-'),
+    }
+    match &t.alpn {
+        Some(alpn) => {
+            c.push(' ');
+            let _ = write!(c, "{}", Escaped::plain(alpn));
+        }
+        None if !t.alpn_offered.is_empty() => {
+            c.push_str(" offers ");
+            for (i, a) in t.alpn_offered.iter().enumerate() {
+                if i > 0 {
+                    c.push(',');
+                }
+                let _ = write!(c, "{}", Escaped::plain(a));
+            }
+        }
+        None => {}
+    }
 }
 
 /// One line of the table being appended, cell by cell.

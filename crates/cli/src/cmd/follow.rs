@@ -16,6 +16,13 @@
 //! the least recently written file is closed when the cap is reached (it is reopened,
 //! without truncation, if more bytes come).
 //!
+//! With `--decrypted`, TLS is found by content in every session and the plaintext of each
+//! one decrypted (keys from `--keylog`, `$SSLKEYLOGFILE` or the capture's Decryption
+//! Secrets Blocks) goes to two more files, named as the raw ones plus `-tls`, with the
+//! endpoints and directions in TLS roles. Plaintext comes in order and without holes (a gap
+//! in the encrypted bytes stops decryption of that direction), so these files are plain
+//! appends; they are created, reopened, capped and skipped on errors as the raw files are.
+//!
 //! Safety in a shared directory: `DIR` must belong to the user running `follow` and be
 //! empty, unless `--force`; every file is created new (an existing file or symbolic link of
 //! that name is an error, never truncated or followed; with `--force` it is unlinked first,
@@ -32,11 +39,12 @@ use std::path::{Path, PathBuf};
 
 use std::ops::ControlFlow;
 
-use pcap_analyzer::Handler;
+use pcap_analyzer::{Handler, Stream};
 use pcap_tcp_reassembly::{Direction, Event, EventKind, PerDir, SessionInfo};
+use pcap_tls::TlsEvent;
 
 use crate::args::FollowArgs;
-use crate::cmd::sessions::analyze;
+use crate::cmd::sessions::{analyze, analyze_tls};
 use crate::error::{CliError, flow};
 use crate::input::Input;
 use crate::render::escape::Escaped;
@@ -100,8 +108,13 @@ pub fn run(args: &FollowArgs) -> Result<(), CliError> {
         force: args.force,
         files: 0,
         indexed: 0,
+        decrypted: args.decrypted,
     };
-    let ran = analyze(&mut input, &mut follow, &args.tcp);
+    let ran = if args.decrypted {
+        analyze_tls(&mut input, &mut follow, &args.tcp)
+    } else {
+        analyze(&mut input, &mut follow, &args.tcp)
+    };
     // Sessions were all ended by `analyze`; what is left is flushing the index.
     let flushed = follow.index.flush().map_err(|source| CliError::Io {
         path: follow.index_path.clone(),
@@ -234,7 +247,22 @@ impl Side {
 #[derive(Debug, Default)]
 struct Session {
     sides: PerDir<Side>,
+    /// `--decrypted`: the two directions of the TLS plaintext, in TLS roles.
+    tls: PerDir<Side>,
     error: Option<String>,
+}
+
+/// An open file: session id, direction, and whether it holds the TLS plaintext.
+type FileKey = (u64, Direction, bool);
+
+impl Session {
+    fn side(&mut self, key: FileKey) -> &mut Side {
+        if key.2 {
+            &mut self.tls[key.1]
+        } else {
+            &mut self.sides[key.1]
+        }
+    }
 }
 
 /// An open stream file and where its next byte goes.
@@ -260,7 +288,7 @@ struct Follow {
     /// up to twice as many slots as sessions, and a slot then costs 16 bytes, not the
     /// session's size.
     sessions: HashMap<u64, Box<Session>>,
-    open: HashMap<(u64, Direction), OpenFile>,
+    open: HashMap<FileKey, OpenFile>,
     /// Counts writes, to find the least recently written file.
     clock: u64,
     /// Sessions skipped because a file could not be written.
@@ -270,6 +298,8 @@ struct Follow {
     /// Stream files created, and sessions written to the index, for the closing report.
     files: u64,
     indexed: u64,
+    /// `--decrypted`: TLS plaintext files too, and their index members.
+    decrypted: bool,
 }
 
 impl Handler for Follow {
@@ -280,7 +310,10 @@ impl Handler for Follow {
     fn tcp(&mut self, event: &Event<'_>) -> ControlFlow<CliError> {
         let id = event.session;
         let result = match event.kind {
-            EventKind::Data { dir, offset, bytes } => self.data(event, dir, offset, bytes),
+            EventKind::Data { dir, offset, bytes } => {
+                let key = (id, dir, false);
+                self.data(key, event.client, event.server, offset, bytes)
+            }
             EventKind::Gap { dir, offset, len } => {
                 let side = &mut self.sessions.entry(id).or_default().sides[dir];
                 side.len = side.len.max(offset.saturating_add(len));
@@ -306,6 +339,16 @@ impl Handler for Follow {
             _ => Ok(()),
         };
         flow(result)
+    }
+
+    /// `--decrypted`: plaintext is appended to the session's TLS file of its direction.
+    fn tls(&mut self, stream: &Stream, event: &TlsEvent<'_>) -> ControlFlow<CliError> {
+        let TlsEvent::Plaintext { dir, data, .. } = *event else {
+            return ControlFlow::Continue(());
+        };
+        let key = (stream.id, dir, true);
+        let offset = self.sessions.entry(stream.id).or_default().tls[dir].len;
+        flow(self.data(key, stream.client, stream.server, offset, data))
     }
 
     fn packet_done(&mut self) -> ControlFlow<CliError> {
@@ -372,10 +415,16 @@ impl Follow {
     }
 
     /// The file name of a session's direction.
-    fn name_of(&self, key: (u64, Direction)) -> String {
+    fn name_of(&self, key: FileKey) -> String {
         self.sessions
             .get(&key.0)
-            .map(|s| &s.sides[key.1])
+            .map(|s| {
+                if key.2 {
+                    &s.tls[key.1]
+                } else {
+                    &s.sides[key.1]
+                }
+            })
             .and_then(|side| side.name.clone())
             .unwrap_or_default()
     }
@@ -389,11 +438,13 @@ impl Follow {
 
     /// Stops writing a session whose file `key` failed: its files are dropped (closed), later
     /// bytes are ignored, its index line says why, and a warning names the file.
-    fn skip(&mut self, key: (u64, Direction), e: std::io::Error) {
+    fn skip(&mut self, key: FileKey, e: std::io::Error) {
         let path = self.dir.join(self.name_of(key));
         let message = format!("{}: {e}", Escaped::path(&path));
         for d in Direction::BOTH {
-            self.open.remove(&(key.0, d));
+            for tls in [false, true] {
+                self.open.remove(&(key.0, d, tls));
+            }
         }
         let session = self.sessions.entry(key.0).or_default();
         if session.error.is_some() {
@@ -411,20 +462,23 @@ impl Follow {
         self.skipped += 1;
     }
 
-    /// Writes `bytes` at `offset` of the direction's file, creating or reopening it.
+    /// Writes `bytes` at `offset` of the file `key` names (named after the session's
+    /// `client` and `server`), creating or reopening it.
     fn data(
         &mut self,
-        event: &Event<'_>,
-        dir: Direction,
+        key: FileKey,
+        client: SocketAddr,
+        server: SocketAddr,
         offset: u64,
         bytes: &[u8],
     ) -> Result<(), CliError> {
-        let id = event.session;
+        let (id, dir, tls) = key;
         let session = self.sessions.entry(id).or_default();
-        let side = &mut session.sides[dir];
+        let failed = session.error.is_some();
+        let side = session.side(key);
         let end = offset.saturating_add(bytes.len() as u64);
         side.len = side.len.max(end);
-        if session.error.is_some() {
+        if failed {
             return Ok(());
         }
         // Gaps come in stream order, so the skipped ones all lie before these bytes.
@@ -433,7 +487,10 @@ impl Follow {
         let (name, create) = match &side.name {
             Some(n) => (n.clone(), false),
             None => {
-                let n = file_name(id, event.client, event.server, dir);
+                let mut n = file_name(id, client, server, dir);
+                if tls {
+                    n.push_str("-tls");
+                }
                 side.name = Some(n.clone());
                 (n, true)
             }
@@ -441,7 +498,7 @@ impl Follow {
         let file_id = side.file_id;
         self.clock += 1;
         let clock = self.clock;
-        if !self.open.contains_key(&(id, dir)) {
+        if !self.open.contains_key(&key) {
             if self.open.len() >= MAX_OPEN_FILES {
                 self.close_least_recent();
             }
@@ -454,12 +511,12 @@ impl Follow {
                 match file.metadata() {
                     Ok(m) => {
                         if let Some(s) = self.sessions.get_mut(&id) {
-                            s.sides[dir].file_id = (m.dev(), m.ino());
+                            s.side(key).file_id = (m.dev(), m.ino());
                         }
                         file
                     }
                     Err(e) => {
-                        self.skip((id, dir), e);
+                        self.skip(key, e);
                         return Ok(());
                     }
                 }
@@ -467,14 +524,14 @@ impl Follow {
                 match reopen(&path, file_id) {
                     Ok(f) => f,
                     Err(e) => {
-                        self.skip((id, dir), e);
+                        self.skip(key, e);
                         return Ok(());
                     }
                 }
             };
             let file = BufWriter::with_capacity(FILE_BUFFER, file);
             self.open.insert(
-                (id, dir),
+                key,
                 OpenFile {
                     file,
                     // A reopened file's position is unknown until the first seek.
@@ -483,7 +540,7 @@ impl Follow {
                 },
             );
         }
-        let Some(f) = self.open.get_mut(&(id, dir)) else {
+        let Some(f) = self.open.get_mut(&key) else {
             return Ok(());
         };
         f.last_use = clock;
@@ -496,7 +553,7 @@ impl Follow {
             Ok(())
         })();
         if let Err(e) = written {
-            self.skip((id, dir), e);
+            self.skip(key, e);
         }
         Ok(())
     }
@@ -514,7 +571,7 @@ impl Follow {
     }
 
     /// Flushes and closes one open file; a failure skips its session.
-    fn close(&mut self, key: (u64, Direction)) {
+    fn close(&mut self, key: FileKey) {
         let Some(mut f) = self.open.remove(&key) else {
             return;
         };
@@ -528,7 +585,8 @@ impl Follow {
     fn end(&mut self, info: &SessionInfo) -> Result<(), CliError> {
         let id = info.id;
         for d in Direction::BOTH {
-            self.close((id, d));
+            self.close((id, d, false));
+            self.close((id, d, true));
         }
         for d in Direction::BOTH {
             let Some(session) = self.sessions.get(&id) else {
@@ -542,7 +600,7 @@ impl Follow {
                 let extended = reopen(&self.dir.join(name), side.file_id)
                     .and_then(|f| f.set_len(side.file_len()));
                 if let Err(e) = extended {
-                    self.skip((id, d), e);
+                    self.skip((id, d, false), e);
                 }
             }
         }
@@ -588,6 +646,18 @@ impl Follow {
                 if unlisted > 0 {
                     o.u64(&format!("{dir}_{what}_unlisted"), unlisted);
                 }
+            }
+        }
+        if self.decrypted {
+            for (side, dir) in session.tls.iter().zip(["c2s", "s2c"]) {
+                let key = format!("{dir}_tls_file");
+                match &side.name {
+                    Some(n) => o.str(&key, n),
+                    None => o.key(&key).extend_from_slice(b"null"),
+                }
+            }
+            for (side, dir) in session.tls.iter().zip(["c2s", "s2c"]) {
+                o.u64(&format!("{dir}_tls_bytes"), side.len);
             }
         }
         if let Some(e) = &session.error {

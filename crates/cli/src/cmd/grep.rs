@@ -12,24 +12,32 @@
 //! `-n N` stops reading after N matches (packets with `-v`); `-x` shows each context as a
 //! hex dump. Exit code 1 when nothing was shown, as grep.
 //!
+//! TLS sessions are found by content (any port) and, with their keys (`--keylog`,
+//! `$SSLKEYLOGFILE`, or the capture's Decryption Secrets Blocks), their decrypted bytes are
+//! searched too, as a stream of their own beside the raw one: a match there is marked
+//! `[tls]` (JSON `"tls":true`), with offsets in the plaintext and client and server in TLS
+//! roles. `--packet` searches the raw payloads only.
+//!
 //! The pattern is a `regex` crate pattern over bytes with Unicode off: `.` matches any
 //! byte but `\n`, `-I` folds ASCII case only; `(?u)` in the pattern turns Unicode back on.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::ops::{ControlFlow, Range};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use pcap_analyzer::Handler;
 use pcap_analyzer::search::{Match, Pattern, SearchConfig, SearchStats, StreamSearch, WINDOW};
+use pcap_analyzer::{Handler, Stream};
 use pcap_capture::Packet;
 use pcap_capture::live;
 use pcap_decode::Decoded;
-use pcap_tcp_reassembly::{Direction, Event, EventKind};
+use pcap_tcp_reassembly::{Direction, Event, EventKind, PerDir};
+use pcap_tls::TlsEvent;
 
 use crate::args::GrepArgs;
-use crate::cmd::sessions::{analyze, push_ts};
+use crate::cmd::sessions::{analyze, analyze_tls, push_ts};
 use crate::color::{Color, Palette};
 use crate::error::{CliError, flow};
 use crate::input::Input;
@@ -77,8 +85,14 @@ pub fn run(args: &GrepArgs) -> Result<(), CliError> {
         printed: 0,
         limit: args.max_matches,
         stop: input.stop_flag(),
+        tls: HashMap::new(),
     };
-    let ran = analyze(&mut input, &mut grep, &args.tcp);
+    // Stream mode searches decrypted TLS bytes too; a packet is a packet's raw payload.
+    let ran = if args.packet {
+        analyze(&mut input, &mut grep, &args.tcp)
+    } else {
+        analyze_tls(&mut input, &mut grep, &args.tcp)
+    };
     let finished = grep.out.finish();
     if let Some(warning) = warning(&grep.search.stats()) {
         eprintln!("{warning}");
@@ -131,6 +145,27 @@ struct Hit<'a> {
     context: &'a [u8],
     /// Where the match is in `context`; empty for a packet shown by `-v`.
     matched: Range<usize>,
+    /// The match is in a TLS session's decrypted bytes.
+    tls: bool,
+}
+
+impl<'a> Hit<'a> {
+    /// A match of stream mode, raw or decrypted.
+    fn of(m: Match<'a>) -> Hit<'a> {
+        Hit {
+            stream: Some(m.stream.id),
+            client: Some(m.stream.client),
+            server: Some(m.stream.server),
+            dir: m.dir,
+            frame: None,
+            ts_ns: m.ts_ns,
+            offset: Some(m.offset),
+            context_offset: Some(m.context_offset),
+            context: m.context,
+            matched: m.matched,
+            tls: m.stream.tls,
+        }
+    }
 }
 
 /// Writes matches as text lines or JSON objects.
@@ -165,6 +200,9 @@ impl Printer {
                 }
             }
             o.str("dir", h.dir.as_str());
+            if h.tls {
+                o.bool("tls", true);
+            }
             match h.offset {
                 Some(v) => o.u64("offset", v),
                 None => o.key("offset").extend_from_slice(b"null"),
@@ -207,6 +245,9 @@ impl Printer {
                 let _ = write!(line, " @{o}");
             }
             None => line.push_str(" @?"),
+        }
+        if h.tls {
+            line.push_str(" [tls]");
         }
         let mut m = String::new();
         escape(&mut m, matched);
@@ -320,6 +361,19 @@ struct Grep {
     limit: Option<u64>,
     /// Set to stop reading at the next packet.
     stop: Arc<AtomicBool>,
+    /// Stream mode: the TLS sessions whose decrypted bytes are being searched, by session
+    /// id, until the session ends.
+    tls: HashMap<u64, TlsFeed>,
+}
+
+/// A TLS session's decrypted bytes as a stream of their own.
+#[derive(Debug)]
+struct TlsFeed {
+    /// The session in TLS roles, marked [`Stream::tls`]: the search keeps its windows
+    /// apart from the raw stream's.
+    stream: Stream,
+    /// Plaintext bytes fed so far per direction: the next one's offset.
+    offsets: PerDir<u64>,
 }
 
 /// Counts a printed record against `-n N`; false when the limit was reached already (the
@@ -358,6 +412,38 @@ impl Handler for Grep {
         } else {
             flow(self.stream_event(event))
         }
+    }
+
+    /// Stream mode: decrypted bytes are searched as the session's TLS stream.
+    fn tls(&mut self, stream: &Stream, event: &TlsEvent<'_>) -> ControlFlow<CliError> {
+        let TlsEvent::Plaintext { dir, ts_ns, data } = *event else {
+            return ControlFlow::Continue(());
+        };
+        let Grep {
+            search,
+            printer,
+            out,
+            printed,
+            limit,
+            stop,
+            tls,
+            ..
+        } = self;
+        let feed = tls.entry(stream.id).or_insert_with(|| TlsFeed {
+            stream: Stream {
+                tls: true,
+                ..*stream
+            },
+            offsets: PerDir::default(),
+        });
+        let offset = feed.offsets[dir];
+        feed.offsets[dir] = offset.saturating_add(data.len() as u64);
+        search.data(feed.stream, dir, offset, data, ts_ns, |m| {
+            if count_one(printed, *limit, stop) {
+                printer.hit(out.buffer(), &Hit::of(m));
+            }
+        });
+        ControlFlow::Continue(())
     }
 
     fn packet_done(&mut self) -> ControlFlow<CliError> {
@@ -473,6 +559,7 @@ impl Grep {
                 context_offset: offset.map(|o| o.saturating_sub(matched.start as u64)),
                 context: p.bytes.get(ctx.clone()).unwrap_or_default(),
                 matched: matched.clone(),
+                tls: false,
             };
             if count_one(printed, *limit, stop) {
                 printer.hit(out.buffer(), &hit);
@@ -491,26 +578,20 @@ impl Grep {
             printed,
             limit,
             stop,
+            tls,
             ..
         } = self;
-        search.event(event, |m: Match<'_>| {
-            let hit = Hit {
-                stream: Some(m.stream.id),
-                client: Some(m.stream.client),
-                server: Some(m.stream.server),
-                dir: m.dir,
-                frame: None,
-                ts_ns: m.ts_ns,
-                offset: Some(m.offset),
-                context_offset: Some(m.context_offset),
-                context: m.context,
-                matched: m.matched,
-            };
+        let mut report = |m: Match<'_>| {
             if count_one(printed, *limit, stop) {
-                printer.hit(out.buffer(), &hit);
+                printer.hit(out.buffer(), &Hit::of(m));
             }
-        });
+        };
+        search.event(event, &mut report);
         if event.kind.ended().is_some() {
+            // The TLS decoder heard of the end first: its plaintext is all in.
+            if let Some(feed) = tls.remove(&event.session) {
+                search.end(feed.stream, &mut report);
+            }
             // Written out here rather than after the packet: the end of the input ends
             // every open session at once (up to `max_sessions`), each with the matches
             // it held back.

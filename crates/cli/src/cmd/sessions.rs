@@ -4,6 +4,7 @@
 use std::io::Write as _;
 
 use pcap_analyzer::{Analyzer, AnalyzerConfig, Handler, RunError};
+use pcap_tls::TlsConfig;
 
 use crate::args::TcpArgs;
 use crate::error::CliError;
@@ -27,12 +28,34 @@ pub(crate) fn analyze<H: Handler<Error = CliError> + 'static>(
     handler: &mut H,
     tcp: &TcpArgs,
 ) -> Ran {
+    let config = session_config(input, tcp);
+    run(input, handler, config)
+}
+
+/// Like [`analyze`], with TLS found by content in every session and decrypted with the
+/// input's keys ([`Input::keys`]): every TLS event reaches [`Handler::tls`], the
+/// decrypted bytes as [`pcap_tls::TlsEvent::Plaintext`]. The TLS decoder hears of a
+/// session's end before the handler's TCP end event, so a session's `Summary` and
+/// plaintext come before its `End`/`Reset`/`Closed`.
+pub(crate) fn analyze_tls<H: Handler<Error = CliError> + 'static>(
+    input: &mut Input,
+    handler: &mut H,
+    tcp: &TcpArgs,
+) -> Ran {
+    let mut config = session_config(input, tcp);
+    config.tls = Some(TlsConfig::default());
+    config.keys = Some(input.keys());
+    run(input, handler, config)
+}
+
+/// TCP only, reassembled as `tcp` says, without idle timeout when reading a file.
+fn session_config(input: &Input, tcp: &TcpArgs) -> AnalyzerConfig {
     let mut config = AnalyzerConfig::tcp_only();
     tcp.apply(&mut config.tcp);
     if !input.is_live() {
         config.tcp.idle_timeout_ns = None;
     }
-    run(input, handler, config)
+    config
 }
 
 /// Runs `input` through an analyzer set up by `config`.

@@ -333,7 +333,12 @@ pub fn write_json_with(
         _ => {}
     }
     match &d.transport {
-        Some(Transport::Tcp(t)) => write_tcp(&mut o, t, d),
+        Some(Transport::Tcp(t)) => {
+            write_tcp(&mut o, t, d);
+            if let Some(hello) = super::tls::packet_hello(d.payload) {
+                super::tls::write_packet_hello_json(&mut o, &hello);
+            }
+        }
         Some(Transport::Udp(u)) => {
             let mut j = o.obj("udp");
             j.u64("src_port", u64::from(u.src_port()));

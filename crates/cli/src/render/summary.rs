@@ -4,6 +4,8 @@
 //! 00:1c:23:b9:e8:b5 -> ff:ff:ff:ff:ff:ff 10.51.2.10 ARP request 10.51.2.4
 //! aa:bb:cc:dd:ee:01 -> aa:bb:cc:dd:ee:02 10.0.0.1:51234 -> 10.0.0.2:80 TCP [S.] seq 123 ack 456 win 8192 len 0
 //! ```
+//! A TCP payload that starts with a TLS hello says so, found by content on any port:
+//! `... len 517 TLS ClientHello sni=example.com alpn=h2,http/1.1`.
 //! A decoding error is appended in brackets: `[truncated: tcp header: needs 20 bytes, 12 available at offset 34]`.
 
 use std::fmt::{self, Write};
@@ -15,7 +17,8 @@ use pcap_decode::{Decoded, Link, Net, Transport, ip_proto};
 
 use super::dns::Summary;
 
-/// Writes the summary of `d` (no newline) into `w`; nothing is allocated.
+/// Writes the summary of `d` (no newline) into `w`; nothing is allocated but the parsed
+/// hello of a payload that starts with a TLS hello record.
 pub fn write_summary<W: Write>(w: &mut W, d: &Decoded<'_>) -> fmt::Result {
     let mut sep = Sep(false);
     match &d.link {
@@ -144,7 +147,12 @@ fn write_ip<W: Write>(w: &mut W, d: &Decoded<'_>, net: &Net<'_>) -> fmt::Result 
             if t.flags().ack() {
                 write!(w, " ack {}", t.ack())?;
             }
-            write!(w, " win {} len {len}", t.window())
+            write!(w, " win {} len {len}", t.window())?;
+            if let Some(hello) = super::tls::packet_hello(d.payload) {
+                w.write_char(' ')?;
+                super::tls::write_packet_hello(w, &hello)?;
+            }
+            Ok(())
         }
         Some(Transport::Udp(u)) => {
             write!(

@@ -25,10 +25,21 @@ pub(crate) mod msg {
 /// Parses the ClientHello in one TCP payload that holds its whole first record, for
 /// per-packet display. Trailing bytes after the message (more records) are ignored.
 pub fn parse_client_hello(payload: &[u8]) -> Result<ClientHello, TlsError> {
-    let malformed = |offset| TlsError::Malformed {
-        what: "ClientHello record",
-        offset,
-    };
+    let body = first_message(payload, msg::CLIENT_HELLO, "ClientHello record")?;
+    hello::parse_client_hello_body(body)
+}
+
+/// Parses the ServerHello (or HelloRetryRequest) in one TCP payload that holds its whole
+/// first record, for per-packet display, as [`parse_client_hello`] does the ClientHello.
+pub fn parse_server_hello(payload: &[u8]) -> Result<ServerHello, TlsError> {
+    let body = first_message(payload, msg::SERVER_HELLO, "ServerHello record")?;
+    hello::parse_server_hello_body(body)
+}
+
+/// The body of the handshake message of type `ty` that starts the first record of
+/// `payload`, when that record and the message are whole.
+fn first_message<'a>(payload: &'a [u8], ty: u8, what: &'static str) -> Result<&'a [u8], TlsError> {
+    let malformed = |offset| TlsError::Malformed { what, offset };
     let header = crate::record::Header::read(payload).ok_or(malformed(0))?;
     if header.ty != content::HANDSHAKE || !header.plausible() {
         return Err(malformed(0));
@@ -37,11 +48,9 @@ pub fn parse_client_hello(payload: &[u8]) -> Result<ClientHello, TlsError> {
     let record = payload
         .get(HEADER_LEN..end)
         .ok_or(malformed(payload.len()))?;
-    let mut r = reader::Reader::new(record, "ClientHello record");
-    if r.u8()? != msg::CLIENT_HELLO {
+    let mut r = reader::Reader::new(record, what);
+    if r.u8()? != ty {
         return Err(malformed(HEADER_LEN));
     }
-    let body = r.vec(3)?;
-    let mut body = body;
-    hello::parse_client_hello_body(body.rest())
+    Ok(r.vec(3)?.rest())
 }
