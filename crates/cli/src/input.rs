@@ -89,7 +89,7 @@ impl Input {
         if let Some(user) = &args.user {
             drop_privileges(user)?;
         }
-        let keys = Keys::open(&args.keylog)?;
+        let keys = Keys::open(&args.keylog, matches!(source, Source::Live(_)))?;
         let stop = Arc::new(AtomicBool::new(false));
         install_ctrl_c(&mut source, Arc::clone(&stop));
         Ok(Input {

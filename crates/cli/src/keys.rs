@@ -4,7 +4,10 @@
 //! A program being captured live keeps appending to its key log, and a session's line may
 //! be written after its first packets arrive: a lookup that misses reads what the files
 //! gained since they were last read (at most every [`REREAD_EVERY`]), so the session finds
-//! its secrets when its next record comes.
+//! its secrets when its next record comes. On a live capture the store says it may grow
+//! ([`KeyLookup::may_grow`]): a session whose secrets are missing holds its records (a
+//! bounded number, see `pcap_tls::MAX_WAIT_BYTES`) until they come, and before it gives up,
+//! [`KeyLookup::catch_up`] reads the files at once if they grew.
 
 use std::fmt;
 use std::fs::File;
@@ -28,6 +31,8 @@ const MAX_WARNINGS: usize = 5;
 pub struct Keys {
     log: RwLock<KeyLog>,
     files: Mutex<Files>,
+    /// A live capture: the files may gain the secrets of sessions already under way.
+    live: bool,
 }
 
 /// The key log files and how far each was read.
@@ -57,8 +62,9 @@ impl fmt::Debug for Keys {
 impl Keys {
     /// Reads `paths` (or, when none is given, the file `$SSLKEYLOGFILE` names, if set).
     /// A file that cannot be read is an error; malformed lines are warnings that name the
-    /// file and the line, and the rest of the file is used.
-    pub fn open(paths: &[PathBuf]) -> Result<Arc<Keys>, CliError> {
+    /// file and the line, and the rest of the file is used. `live`: the packets come from a
+    /// live capture, so sessions wait for secrets the files do not have yet.
+    pub fn open(paths: &[PathBuf], live: bool) -> Result<Arc<Keys>, CliError> {
         let paths: Vec<PathBuf> = if paths.is_empty() {
             std::env::var_os("SSLKEYLOGFILE")
                 .filter(|p| !p.is_empty())
@@ -82,6 +88,7 @@ impl Keys {
                     .collect(),
                 last_read: None,
             }),
+            live,
         };
         keys.read_files(true)?;
         Ok(Arc::new(keys))
@@ -169,6 +176,24 @@ impl KeyLookup for Keys {
             return self.log.read().ok()?.secret(client_random, label);
         }
         None
+    }
+
+    fn may_grow(&self) -> bool {
+        self.live && !self.lock_files().files.is_empty()
+    }
+
+    /// Reads the files now if one of them grew (one `stat` each), whenever they were last
+    /// read: a short session may end within [`REREAD_EVERY`] of a read that came just
+    /// before its line was written.
+    fn catch_up(&self) {
+        let grown = self
+            .lock_files()
+            .files
+            .iter()
+            .any(|w| std::fs::metadata(&w.path).is_ok_and(|m| m.len() > w.offset));
+        if grown {
+            let _ = self.read_files(false);
+        }
     }
 }
 

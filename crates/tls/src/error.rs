@@ -87,6 +87,15 @@ pub enum TlsError {
         /// Bytes lost.
         len: u64,
     },
+    /// A session's secrets were still not in the key log when the records held for them
+    /// reached the cap: they are handled without keys from then on (the summary says no key).
+    #[error("no key logged while {records} records ({bytes} bytes) were held for it")]
+    KeyNotLogged {
+        /// Records held.
+        records: usize,
+        /// Bytes held (record headers included).
+        bytes: usize,
+    },
     /// The session ended in the middle of a record or handshake message.
     #[error("{side} stream ended inside a record ({held} bytes held)")]
     Truncated {

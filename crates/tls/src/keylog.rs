@@ -67,6 +67,19 @@ pub trait KeyLookup: fmt::Debug + Send + Sync {
     /// The secret logged under `label` for the session whose ClientHello carried
     /// `client_random`.
     fn secret(&self, client_random: &[u8; 32], label: SecretLabel) -> Option<Vec<u8>>;
+
+    /// Whether a secret missing now may still come: a key log that a program being captured
+    /// live is still writing. A session whose secrets are missing then holds its records (a
+    /// bounded number) and asks again as the next ones arrive. The default says no: a miss
+    /// is final, and nothing is held.
+    fn may_grow(&self) -> bool {
+        false
+    }
+
+    /// Called before a session that waited for its secrets asks for the last time: a lookup
+    /// that rate-limits reading its files should read what they gained now. The default does
+    /// nothing.
+    fn catch_up(&self) {}
 }
 
 /// A malformed key log line: its 1-based number and what is wrong with it.

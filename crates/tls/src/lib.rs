@@ -25,7 +25,7 @@ pub use keylog::{KeyLog, KeyLogWarning, KeyLookup, SecretLabel};
 pub use names::{alert_name, cipher_name, version_name};
 pub use pcap_tcp_reassembly::Direction;
 pub use record::{MAX_RECORD, looks_like_tls};
-pub use session::{TlsConfig, TlsSession};
+pub use session::{MAX_WAIT_BYTES, MAX_WAIT_RECORDS, TlsConfig, TlsSession};
 
 #[cfg(test)]
 mod tests;

@@ -45,6 +45,16 @@ impl TlsConfig {
 /// How many unreadable records a 0-RTT client may send before failures count as errors.
 const MAX_SKIPPED_EARLY: u8 = 64;
 
+/// Bytes of records (headers included) a session holds while its secrets are not in a key
+/// log that may still grow ([`KeyLookup::may_grow`]); past it, or past
+/// [`MAX_WAIT_RECORDS`], the session stops waiting and goes on without keys.
+pub const MAX_WAIT_BYTES: usize = 64 * 1024;
+
+/// Records a session holds while it waits for its secrets (see [`MAX_WAIT_BYTES`]): each
+/// one that arrives asks the key lookup again, so this also bounds the lookups of a session
+/// that has no key at all.
+pub const MAX_WAIT_RECORDS: usize = 32;
+
 const CLIENT: usize = 0;
 const SERVER: usize = 1;
 
@@ -112,6 +122,36 @@ impl Dir {
     }
 }
 
+/// Which lookup a waiting session repeats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Awaiting {
+    /// The secrets asked for at the ServerHello: TLS 1.3 handshake traffic secrets, the TLS
+    /// 1.2 master secret.
+    Handshake,
+    /// TLS 1.3: the application traffic secret of this role, asked for at its Finished.
+    Traffic(usize),
+}
+
+/// A record held while the session waits: where it came from, and its length (header
+/// included) in [`Waiting::bytes`].
+#[derive(Debug, Clone, Copy)]
+struct Held {
+    dir: Direction,
+    role: usize,
+    ts_ns: i64,
+    len: usize,
+}
+
+/// Secrets not found yet in a key log that may still grow: the records that arrive (either
+/// direction, in order) are held until they are, or until the caps.
+#[derive(Debug)]
+struct Waiting {
+    awaiting: Awaiting,
+    /// Held records, header and body, one after the other.
+    bytes: Vec<u8>,
+    held: Vec<Held>,
+}
+
 /// One TCP session's TLS. See the crate documentation for an example.
 #[derive(Debug)]
 pub struct TlsSession {
@@ -138,6 +178,12 @@ pub struct TlsSession {
     decrypting: bool,
     /// The server accepted 0-RTT data (EncryptedExtensions).
     early_accepted: bool,
+    /// Secrets not found yet, and the records held meanwhile.
+    waiting: Option<Box<Waiting>>,
+    /// A wait ended without the secrets: later misses are final.
+    waited: bool,
+    /// Held records are being handled: they are not asked about again one by one.
+    replaying: bool,
 }
 
 impl TlsSession {
@@ -161,6 +207,9 @@ impl TlsSession {
             dead: false,
             decrypting: false,
             early_accepted: false,
+            waiting: None,
+            waited: false,
+            replaying: false,
         }
     }
 
@@ -179,8 +228,15 @@ impl TlsSession {
     /// Bytes held (record buffers, handshake reassembly, cipher state), for a memory budget.
     pub fn memory(&self) -> usize {
         let [c, s] = &self.dirs;
+        let waiting = self.waiting.as_ref().map_or(0, |w| {
+            w.bytes
+                .capacity()
+                .saturating_add(w.held.capacity() * std::mem::size_of::<Held>())
+                .saturating_add(std::mem::size_of::<Waiting>())
+        });
         c.memory()
             .saturating_add(s.memory())
+            .saturating_add(waiting)
             .saturating_add(std::mem::size_of::<TlsSession>())
     }
 
@@ -394,6 +450,10 @@ impl TlsSession {
             } else if self.headers_seen >= 2 {
                 self.is_tls = Some(true);
             }
+        }
+        if self.waiting.is_some() {
+            self.hold(dir, role, ts_ns, h, body, sink);
+            return;
         }
         let d = &mut self.dirs[role];
         d.records = d.records.saturating_add(1);
@@ -782,13 +842,30 @@ impl TlsSession {
             return;
         };
         self.suite = Some(suite);
+        if !self.tls13 && !(0x0301..=0x0303).contains(&version) {
+            if has_keys {
+                self.no_decryption(ts_ns, TlsError::UnsupportedVersion { version }, sink);
+            }
+            return;
+        }
+        if !self.handshake_keys(ts_ns, sink) {
+            self.missing(Awaiting::Handshake, sink);
+        }
+    }
+
+    /// The keys of the ServerHello's suite, from the secrets it needs (TLS 1.3 handshake
+    /// traffic secrets, the TLS 1.2 master secret). False when they are not logged (yet);
+    /// true once settled, keys found or unusable (which is reported).
+    fn handshake_keys(&mut self, ts_ns: i64, sink: &mut impl FnMut(TlsEvent<'_>)) -> bool {
+        let (Some(suite), Some(sh)) = (self.suite, &self.server_hello) else {
+            return true;
+        };
+        let version = sh.version;
         if self.tls13 {
             let server = self.secret(SecretLabel::ServerHandshake);
             let client = self.secret(SecretLabel::ClientHandshake);
             let (Some(server), Some(client)) = (server, client) else {
-                // No key: nothing more can be learned.
-                self.send_summary(sink);
-                return;
+                return false;
             };
             let (Some(sc), Some(cc)) = (
                 RecordCipher::tls13(suite, &server),
@@ -796,7 +873,7 @@ impl TlsSession {
             ) else {
                 let label = SecretLabel::ServerHandshake;
                 self.no_decryption(ts_ns, TlsError::BadSecret { label }, sink);
-                return;
+                return true;
             };
             self.decrypting = true;
             self.dirs[SERVER].cipher = Some(sc);
@@ -808,19 +885,13 @@ impl TlsSession {
                 c.early_candidates.clear();
                 c.cipher = Some(cc);
             }
-            return;
-        }
-        if !(0x0301..=0x0303).contains(&version) {
-            if has_keys {
-                self.no_decryption(ts_ns, TlsError::UnsupportedVersion { version }, sink);
-            }
-            return;
+            return true;
         }
         let Some(master) = self.secret(SecretLabel::ClientRandom) else {
-            return;
+            return false;
         };
         let (Some(ch), Some(sh)) = (&self.client_hello, &self.server_hello) else {
-            return;
+            return true;
         };
         let kind = if version == 0x0303 {
             Prf::Tls12(suite.hash)
@@ -849,18 +920,178 @@ impl TlsSession {
             parts.get(4),
             parts.get(5),
         ) else {
-            return;
+            return true;
         };
         let client = RecordCipher::tls12(suite, cm, ck, ci, etm);
         let server = RecordCipher::tls12(suite, sm, sk, si, etm);
         let (Some(client), Some(server)) = (client, server) else {
             let label = SecretLabel::ClientRandom;
             self.no_decryption(ts_ns, TlsError::BadSecret { label }, sink);
-            return;
+            return true;
         };
         self.decrypting = true;
         self.dirs[CLIENT].next_cipher = Some(client);
         self.dirs[SERVER].next_cipher = Some(server);
+        true
+    }
+
+    /// TLS 1.3: the application traffic keys of `role`, from its secret. False when the
+    /// secret is not logged (yet).
+    fn traffic_keys(&mut self, role: usize) -> bool {
+        let label = if role == SERVER {
+            SecretLabel::ServerTraffic0
+        } else {
+            SecretLabel::ClientTraffic0
+        };
+        let Some(suite) = self.suite else {
+            self.dirs[role].cipher = None;
+            return true;
+        };
+        let Some(secret) = self.secret(label) else {
+            return false;
+        };
+        let d = &mut self.dirs[role];
+        d.cipher = RecordCipher::tls13(suite, &secret);
+        d.secret = secret;
+        true
+    }
+
+    /// A lookup missed: wait for the secrets when the key log may still grow, else go on
+    /// without them.
+    fn missing(&mut self, awaiting: Awaiting, sink: &mut impl FnMut(TlsEvent<'_>)) {
+        let may_grow = self.keys.as_ref().is_some_and(|k| k.may_grow());
+        if may_grow && !self.waited && self.client_hello.is_some() && self.waiting.is_none() {
+            self.waiting = Some(Box::new(Waiting {
+                awaiting,
+                bytes: Vec::new(),
+                held: Vec::new(),
+            }));
+            return;
+        }
+        self.without_keys(awaiting, sink);
+    }
+
+    /// Goes on without the secrets `awaiting` names.
+    fn without_keys(&mut self, awaiting: Awaiting, sink: &mut impl FnMut(TlsEvent<'_>)) {
+        match awaiting {
+            // TLS 1.3 without keys: nothing more can be learned. TLS 1.2 sums up at its
+            // ChangeCipherSpec.
+            Awaiting::Handshake if self.tls13 => self.send_summary(sink),
+            Awaiting::Handshake => {}
+            Awaiting::Traffic(role) => self.dirs[role].cipher = None,
+        }
+    }
+
+    /// A record that arrived while the session waits for its secrets: the lookup is tried
+    /// again first (the key lookup rate-limits reading its files); found, the held records
+    /// are handled, then this one. Otherwise it is held, unless that would pass a cap: then
+    /// the wait ends (one last try, an error event) and the session goes on without keys.
+    fn hold(
+        &mut self,
+        dir: Direction,
+        role: usize,
+        ts_ns: i64,
+        h: Header,
+        body: &[u8],
+        sink: &mut impl FnMut(TlsEvent<'_>),
+    ) {
+        if !self.replaying {
+            if self.resume(ts_ns, sink) {
+                self.record(dir, role, ts_ns, h, body, sink);
+                return;
+            }
+            let Some(w) = self.waiting.as_ref() else {
+                return;
+            };
+            let len = HEADER_LEN.saturating_add(body.len());
+            if w.held.len() >= MAX_WAIT_RECORDS
+                || w.bytes.len().saturating_add(len) > MAX_WAIT_BYTES
+            {
+                self.give_up(ts_ns, true, sink);
+                self.record(dir, role, ts_ns, h, body, sink);
+                return;
+            }
+        }
+        let Some(w) = self.waiting.as_mut() else {
+            return;
+        };
+        w.bytes.extend_from_slice(&h.raw);
+        w.bytes.extend_from_slice(body);
+        w.held.push(Held {
+            dir,
+            role,
+            ts_ns,
+            len: HEADER_LEN.saturating_add(body.len()),
+        });
+    }
+
+    /// Asks for the awaited secrets again; found (or settled otherwise), the wait is over and
+    /// the held records are handled. True when the wait is over.
+    fn resume(&mut self, ts_ns: i64, sink: &mut impl FnMut(TlsEvent<'_>)) -> bool {
+        let Some(awaiting) = self.waiting.as_ref().map(|w| w.awaiting) else {
+            return true;
+        };
+        let settled = match awaiting {
+            Awaiting::Handshake => self.handshake_keys(ts_ns, sink),
+            Awaiting::Traffic(role) => self.traffic_keys(role),
+        };
+        if settled {
+            self.replay(sink);
+        }
+        settled
+    }
+
+    /// Ends a wait: a last lookup after the key lookup caught up with its files; still
+    /// missing, the session goes on without keys, and `cap` (the caps were reached) is
+    /// reported as an error event (the summary says no key).
+    fn give_up(&mut self, ts_ns: i64, cap: bool, sink: &mut impl FnMut(TlsEvent<'_>)) {
+        if self.waiting.is_none() {
+            return;
+        }
+        if let Some(keys) = &self.keys {
+            keys.catch_up();
+        }
+        if self.resume(ts_ns, sink) {
+            return;
+        }
+        let Some(w) = self.waiting.as_ref() else {
+            return;
+        };
+        let (awaiting, records, bytes) = (w.awaiting, w.held.len(), w.bytes.len());
+        self.waited = true;
+        if cap {
+            self.error(None, ts_ns, TlsError::KeyNotLogged { records, bytes }, sink);
+        }
+        self.without_keys(awaiting, sink);
+        self.replay(sink);
+    }
+
+    /// Handles the held records, in the order they came. One of them may start a new wait
+    /// (a TLS 1.3 traffic secret not logged yet): those after it are held again.
+    fn replay(&mut self, sink: &mut impl FnMut(TlsEvent<'_>)) {
+        let Some(w) = self.waiting.take() else {
+            return;
+        };
+        let was = std::mem::replace(&mut self.replaying, true);
+        let mut at = 0usize;
+        for held in &w.held {
+            let end = at.saturating_add(held.len);
+            let bytes = w.bytes.get(at..end).unwrap_or_default();
+            at = end;
+            let Some(h) = Header::read(bytes) else {
+                continue;
+            };
+            let body = bytes.get(HEADER_LEN..).unwrap_or_default();
+            self.record(held.dir, held.role, held.ts_ns, h, body, sink);
+        }
+        self.replaying = was;
+    }
+
+    /// A gap or the end of the session while waiting: the wait ends first.
+    fn settle(&mut self, ts_ns: i64, sink: &mut impl FnMut(TlsEvent<'_>)) {
+        if self.waiting.is_some() && !self.replaying {
+            self.give_up(ts_ns, false, sink);
+        }
     }
 
     /// Keys exist but cannot be used: reported once, in the summary too.
@@ -872,20 +1103,11 @@ impl TlsSession {
     fn finished(&mut self, role: usize, ts_ns: i64, sink: &mut impl FnMut(TlsEvent<'_>)) {
         self.dirs[role].finished = true;
         let _ = ts_ns;
-        if self.tls13 {
-            let label = if role == SERVER {
-                SecretLabel::ServerTraffic0
+        if self.tls13 && !self.traffic_keys(role) {
+            if self.decrypting {
+                self.missing(Awaiting::Traffic(role), sink);
             } else {
-                SecretLabel::ClientTraffic0
-            };
-            let secret = self.secret(label);
-            let d = &mut self.dirs[role];
-            match (secret, self.suite) {
-                (Some(secret), Some(suite)) => {
-                    d.cipher = RecordCipher::tls13(suite, &secret);
-                    d.secret = secret;
-                }
-                _ => d.cipher = None,
+                self.dirs[role].cipher = None;
             }
         }
         if self.dirs[CLIENT].finished && self.dirs[SERVER].finished {
@@ -922,6 +1144,7 @@ impl TlsSession {
         if self.dead || self.is_tls == Some(false) {
             return;
         }
+        self.settle(ts_ns, sink);
         let role = self.role(dir);
         let d = &mut self.dirs[role];
         if d.stopped {
@@ -950,6 +1173,7 @@ impl TlsSession {
     /// `dir` (TCP roles) ended (FIN), or the whole session (`None`). After `end(None)` the
     /// Summary has been sent (for a session that was TLS).
     pub fn end(&mut self, dir: Option<Direction>, ts_ns: i64, sink: &mut impl FnMut(TlsEvent<'_>)) {
+        self.settle(ts_ns, sink);
         let roles: &[usize] = match dir {
             Some(d) => &[self.role(d)],
             None => &[CLIENT, SERVER],

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use aes::Aes128;
 use aes_gcm::Aes128Gcm;
@@ -15,7 +16,8 @@ use hmac::{Hmac, Mac};
 use proptest::prelude::*;
 
 use crate::keyschedule::{HashAlg, Prf, expand_label, prf};
-use crate::{Direction, KeyLog, TlsConfig, TlsEvent, TlsSession};
+use crate::session::{MAX_WAIT_BYTES, MAX_WAIT_RECORDS};
+use crate::{Direction, KeyLog, KeyLookup, SecretLabel, TlsConfig, TlsEvent, TlsSession};
 
 const C: Direction = Direction::ClientToServer;
 const S: Direction = Direction::ServerToClient;
@@ -633,6 +635,156 @@ fn roles_swapped_when_the_tcp_client_sends_a_server_hello() {
     let sh = record(22, 0x0303, &server_hello(0xc02f, &[]));
     s.data(C, 0, &sh, &mut |ev| out.push(line(&ev)));
     assert_eq!(out, ["roles swapped", "server_hello 0x0303 retry=false"]);
+}
+
+/// A key log that a live program is still writing: it gives nothing, then the handshake
+/// secrets (and the TLS 1.2 master secret), then everything, as `level` says (0, 1, 2).
+#[derive(Debug)]
+struct LateKeys {
+    log: KeyLog,
+    level: AtomicUsize,
+    /// The level `catch_up` raises it to.
+    caught_up: usize,
+    asked: AtomicUsize,
+}
+
+impl LateKeys {
+    fn new(log: KeyLog, level: usize, caught_up: usize) -> Arc<LateKeys> {
+        Arc::new(LateKeys {
+            log,
+            level: AtomicUsize::new(level),
+            caught_up,
+            asked: AtomicUsize::new(0),
+        })
+    }
+}
+
+impl KeyLookup for LateKeys {
+    fn secret(&self, client_random: &[u8; 32], label: SecretLabel) -> Option<Vec<u8>> {
+        self.asked.fetch_add(1, Ordering::Relaxed);
+        let level = match label {
+            SecretLabel::ClientTraffic0 | SecretLabel::ServerTraffic0 => 2,
+            _ => 1,
+        };
+        (self.level.load(Ordering::Relaxed) >= level)
+            .then(|| self.log.secret(client_random, label))
+            .flatten()
+    }
+
+    fn may_grow(&self) -> bool {
+        true
+    }
+
+    fn catch_up(&self) {
+        self.level.fetch_max(self.caught_up, Ordering::Relaxed);
+    }
+}
+
+/// The records of `steps`, one `data` call each.
+fn records(steps: &Steps) -> Vec<(Direction, Vec<u8>)> {
+    let mut out = Vec::new();
+    for (dir, bytes) in steps {
+        let mut rest = &bytes[..];
+        while rest.len() >= 5 {
+            let len = 5 + usize::from(u16::from_be_bytes([rest[3], rest[4]]));
+            out.push((*dir, rest[..len].to_vec()));
+            rest = &rest[len..];
+        }
+    }
+    out
+}
+
+/// Runs `steps` record by record; after record `k` (1-based), the key log gets to `level`.
+fn run_late(keys: &Arc<LateKeys>, steps: &Steps, k: usize, level: usize) -> Vec<String> {
+    let lookup: Arc<dyn KeyLookup> = keys.clone();
+    let mut s = TlsSession::new(TlsConfig::default(), Some(lookup));
+    let mut out = Vec::new();
+    let mut sink = |ev: TlsEvent<'_>| out.push(line(&ev));
+    let recs = records(steps);
+    for (i, (dir, bytes)) in recs.iter().enumerate() {
+        s.data(*dir, i as i64, bytes, &mut sink);
+        assert!(s.memory() < MAX_WAIT_BYTES + 8192, "{}", s.memory());
+        if i + 1 == k {
+            keys.level.fetch_max(level, Ordering::Relaxed);
+        }
+    }
+    s.end(None, recs.len() as i64, &mut sink);
+    out
+}
+
+#[test]
+fn secrets_logged_late_decrypt_the_records_held_meanwhile() {
+    let tls13 = (tls13_keys(false), tls13_session());
+    let tls12 = tls12_cbc_session(0x0303, 0x003c, 32);
+    for (log, steps) in [tls13, tls12] {
+        let want = run(&log, &steps);
+        let n = records(&steps).len();
+        assert!(n > 6);
+        for k in 1..=n {
+            // Every secret at once, after k records.
+            let keys = LateKeys::new(log.clone(), 0, 0);
+            assert_eq!(run_late(&keys, &steps, k, 2), want, "all after {k}");
+            // The handshake secrets in time, the traffic secrets after k records.
+            let keys = LateKeys::new(log.clone(), 1, 0);
+            assert_eq!(run_late(&keys, &steps, k, 2), want, "traffic after {k}");
+        }
+        // Written before the session ended, read only by the last try.
+        let keys = LateKeys::new(log.clone(), 0, 2);
+        assert_eq!(run_late(&keys, &steps, 0, 0), want, "at the end");
+    }
+}
+
+#[test]
+fn a_session_without_key_holds_a_bounded_number_of_records() {
+    let mut steps = tls13_session();
+    // The server's records after the session's three (half-rtt, the answer, the alert).
+    let mut sap = Seal13::new(&secret(4));
+    for _ in 0..3 {
+        sap.seal(23, b"");
+    }
+    for _ in 0..3 * MAX_WAIT_RECORDS {
+        steps.push((S, sap.seal(23, &[b'x'; 100])));
+    }
+    // Never logged: the same events as with a key log that cannot grow, plus one error when
+    // the cap is reached, and a bounded number of lookups.
+    let keys = LateKeys::new(KeyLog::new(), 0, 0);
+    let got = run_late(&keys, &steps, 0, 0);
+    assert_eq!(
+        got,
+        [
+            "client_hello sni=Some(\"example.com\")",
+            "server_hello 0x0304 retry=false",
+            "error None no key logged while 32 records (3121 bytes) were held for it",
+            "summary version=Some(772) alpn=None resumed=false decrypted=false error=None",
+        ]
+    );
+    let asked = keys.asked.load(Ordering::Relaxed);
+    assert!(asked <= 2 * (MAX_WAIT_RECORDS + 3), "{asked} lookups");
+
+    // Large records: the byte cap comes first.
+    let mut steps = tls13_session();
+    let mut sap = Seal13::new(&secret(4));
+    for _ in 0..3 {
+        sap.seal(23, b"");
+    }
+    for _ in 0..10 {
+        steps.push((S, sap.seal(23, &[b'x'; 16 * 1024])));
+    }
+    let keys = LateKeys::new(KeyLog::new(), 0, 0);
+    let got = run_late(&keys, &steps, 0, 0);
+    assert!(
+        got[2].starts_with("error None no key logged while 13 records (49598 bytes)"),
+        "{got:?}"
+    );
+    // Logged after the cap: the records held are decrypted, those after are not lost
+    // either (the last try before giving up finds the key).
+    let keys = LateKeys::new(tls13_keys(false), 0, 2);
+    let got = run_late(&keys, &steps, 0, 0);
+    assert_eq!(
+        got.iter().filter(|l| l.starts_with("plaintext")).count(),
+        14,
+        "{got:?}"
+    );
 }
 
 proptest! {
