@@ -175,6 +175,18 @@ impl Input {
         Arc::clone(&self.keys)
     }
 
+    /// Stops reading from another thread, as Ctrl-C does: a live capture's wait is broken,
+    /// and reading ends before the next packet; the subcommand then finishes normally.
+    pub fn stopper(&mut self) -> Stopper {
+        Stopper {
+            stop: Arc::clone(&self.stop),
+            breaker: match &mut self.source {
+                Source::Live(l) => Some(l.breaker()),
+                _ => None,
+            },
+        }
+    }
+
     /// A flag that, once set, ends reading before the next packet, as Ctrl-C does: the
     /// subcommand then finishes normally.
     pub fn stop_flag(&self) -> Arc<AtomicBool> {
@@ -238,6 +250,23 @@ impl Input {
         }
         if !self.quiet {
             let _ = writeln!(err, "{}", summary::line(&read, counts));
+        }
+    }
+}
+
+/// Ends an [`Input`]'s reading from another thread ([`Input::stopper`]).
+#[derive(Debug)]
+pub struct Stopper {
+    stop: Arc<AtomicBool>,
+    breaker: Option<Breaker>,
+}
+
+impl Stopper {
+    /// Stops reading: at once for a live capture waiting for packets, else before the next.
+    pub fn stop(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(b) = &self.breaker {
+            b.stop();
         }
     }
 }
