@@ -162,7 +162,7 @@ EOF
 # --- profile tls ---------------------------------------------------------------------
 run_tls() {
     local tls=$bench_dir/tls.pcap clear=$bench_dir/clear.pcap keys=$bench_dir/tls.keys
-    if [[ ! -f $tls || ! -f $clear || ! -f $keys ]]; then
+    if [[ ! -f $tls || ! -f $clear || ! -f $keys || ! -f $bench_dir/tls1500.pcap ]]; then
         echo "generating $tls and $clear ..." >&2
         PCAP_CLI=$PCAP_CLI "$root/scripts/gen-tls-bench.sh" "$bench_dir" >&2
     fi
@@ -176,16 +176,21 @@ run_tls() {
         python3 "$benchrun" -n "$n" --warmup 1 --quiet --label "$label" --jsonl "$jsonl" \
             -- "$@" || echo "  ($label exited non-zero)" >&2
     }
-    tt "libpcap floor (tls.pcap)" "$runs" -- "$floor" "$tls"
-    tt "pcap-cli http-trace --json, TLS" "$runs" -- "$PCAP_CLI" http-trace -q -r "$tls" \
-        --keylog "$keys" --json
-    tt "pcap-cli http-trace --json, clear" "$runs" -- "$PCAP_CLI" http-trace -q -r "$clear" --json
-    if have tshark; then
-        tt "tshark http.request, TLS" 1 -- tshark -n -r "$tls" -o "tls.keylog_file:$keys" \
-            -Y http.request -T fields -e http.request.method -e http.host -e http.request.uri
-        tt "tshark http.request, clear" 1 -- tshark -n -r "$clear" -Y http.request -T fields \
-            -e http.request.method -e http.host -e http.request.uri
-    fi
+    local mtu t c
+    for mtu in "" 1500; do
+        t=$bench_dir/tls$mtu.pcap c=$bench_dir/clear$mtu.pcap
+        tt "libpcap floor (tls$mtu.pcap)" "$runs" -- "$floor" "$t"
+        tt "pcap-cli http-trace --json, TLS$mtu" "$runs" -- "$PCAP_CLI" http-trace -q -r "$t" \
+            --keylog "$keys" --json
+        tt "pcap-cli http-trace --json, clear$mtu" "$runs" -- "$PCAP_CLI" http-trace -q -r "$c" \
+            --json
+        if have tshark; then
+            tt "tshark http.request, TLS$mtu" 1 -- tshark -n -r "$t" -o "tls.keylog_file:$keys" \
+                -Y http.request -T fields -e http.request.method -e http.host -e http.request.uri
+            tt "tshark http.request, clear$mtu" 1 -- tshark -n -r "$c" -Y http.request -T fields \
+                -e http.request.method -e http.host -e http.request.uri
+        fi
+    done
     # Correctness: every request decrypted, the same count as in clear.
     local want got_tls got_clear
     want=$(cat "$bench_dir/tls.requests")
@@ -210,12 +215,14 @@ for label, r in rows.items():
 def cpu(label):
     r = rows.get(label)
     return r['cpu']['median'] if r else None
-t = cpu('pcap-cli http-trace --json, TLS')
-c = cpu('pcap-cli http-trace --json, clear')
-s = cpu('tshark http.request, TLS')
-print('\nTLS / clear (CPU): %.1fx (goal: at most 1.5x)' % (t / c))
-if s:
-    print('tshark / pcap-cli on TLS (CPU): %.1fx (goal: more than 20x)' % (s / t))
+print()
+for mtu in ('', '1500'):
+    t = cpu('pcap-cli http-trace --json, TLS' + mtu)
+    c = cpu('pcap-cli http-trace --json, clear' + mtu)
+    s = cpu('tshark http.request, TLS' + mtu)
+    print('tls%s.pcap: TLS / clear (CPU): %.1fx (goal: at most 1.5x)' % (mtu, t / c))
+    if s:
+        print('tls%s.pcap: tshark / pcap-cli on TLS (CPU): %.1fx (goal: more than 20x)' % (mtu, s / t))
 print('transactions: %s requested, %s decrypted, %s in clear' % (want, got_tls, got_clear))
 EOF
     cat "$bench_dir/results-tls.md"

@@ -5,7 +5,8 @@
 #   scripts/gen-tls-bench.sh [DIR]      default DIR: target/bench
 #
 # Writes DIR/tls.pcap, DIR/tls.keys (NSS key log), DIR/clear.pcap and DIR/tls.requests
-# (transactions per capture). A Python server (scripts/gen-tls-bench.py; keep-alive,
+# (transactions per capture), and tls1500.pcap and clear1500.pcap: the same with the
+# segments cut to 1448 bytes (scripts/resegment.py), as a 1500-byte MTU carries them. A Python server (scripts/gen-tls-bench.py; keep-alive,
 # bodies of 150 B to 1 MiB) answers curl, one connection per 40 requests, in five setups:
 # TLS 1.3 AES-128-GCM, AES-256-GCM and ChaCha20-Poly1305, TLS 1.2 ECDHE-RSA AES-128-GCM
 # and ChaCha20-Poly1305; the clear capture repeats the same requests over plain HTTP.
@@ -93,4 +94,7 @@ capture tls "$dir/tls.pcap" "tcp port ${port[tls13]} or tcp port ${port[tls12]}"
 cp "$work/keys.log" "$dir/tls.keys"
 capture clear "$dir/clear.pcap" "tcp port ${port[clear]}"
 echo "$((n * ${#setups[@]}))" >"$dir/tls.requests"
-ls -l "$dir/tls.pcap" "$dir/clear.pcap" "$dir/tls.keys" >&2
+# The same packets as a 1500-byte MTU would have carried them.
+python3 "$root/scripts/resegment.py" "$dir/tls.pcap" "$dir/tls1500.pcap"
+python3 "$root/scripts/resegment.py" "$dir/clear.pcap" "$dir/clear1500.pcap"
+ls -l "$dir"/tls*.pcap "$dir"/clear*.pcap "$dir/tls.keys" >&2
