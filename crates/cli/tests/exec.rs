@@ -168,3 +168,129 @@ fn exec_decrypts_the_programs_https() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A TLS client that logs its secrets to argv[2], makes two requests, then (the session still
+/// open) copies its key log to argv[3], the file the capture watches, and makes a third: the
+/// secrets are not in the watched file when the ServerHello is decoded, so the session must
+/// hold its records until they are. (A build that looks the secrets up once, at the
+/// ServerHello, decrypts none of the three.)
+const LATE_CLIENT: &str = r#"
+import shutil, socket, ssl, sys, time
+ctx = ssl.create_default_context()
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+ctx.keylog_filename = sys.argv[2]
+s = ctx.wrap_socket(socket.create_connection(('127.0.0.1', int(sys.argv[1]))))
+def get(path):
+    s.sendall(b'GET ' + path + b' HTTP/1.1\r\nHost: late.test\r\n\r\n')
+    buf = b''
+    while b'\r\n\r\n' not in buf:
+        buf += s.recv(4096)
+    head, _, rest = buf.partition(b'\r\n\r\n')
+    n = int([l.split(b':')[1] for l in head.split(b'\r\n') if l.lower().startswith(b'content-length')][0])
+    while len(rest) < n:
+        rest += s.recv(4096)
+get(b'/first')
+time.sleep(0.3)
+get(b'/ping')
+time.sleep(0.3)
+shutil.copy(sys.argv[2], sys.argv[3])
+time.sleep(0.3)
+get(b'/second')
+s.close()
+"#;
+
+#[test]
+fn live_capture_decrypts_a_session_whose_key_is_logged_late() {
+    let skip = |why: &str| {
+        eprintln!("SKIPPED live_capture_decrypts_a_session_whose_key_is_logged_late: {why}");
+    };
+    if !nix::unistd::geteuid().is_root() {
+        return skip("live capture needs root");
+    }
+    for program in ["openssl", "python3"] {
+        if !have(program) {
+            return skip(&format!("no {program}"));
+        }
+    }
+    let dir = std::env::temp_dir().join(format!("pcap-cli-late-test.{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (cert, key) = certificate(&dir);
+    let mut child = Command::new("python3")
+        .args(["-c", SERVER, &cert, &key])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut port = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut port)
+        .unwrap();
+    let _server = Server(child);
+    let port = port.trim().to_owned();
+    let (written, watched) = (dir.join("client.keys"), dir.join("watched.keys"));
+    std::fs::write(&watched, "").unwrap();
+
+    let mut trace = Command::new(env!("CARGO_BIN_EXE_pcap-cli"))
+        .args(["http-trace", "-i", "lo", "--json", "-f"])
+        .arg(format!("tcp port {port}"))
+        .arg("--keylog")
+        .arg(&watched)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(trace.stderr.take().unwrap());
+    let mut first = String::new();
+    stderr.read_line(&mut first).unwrap();
+    if !first.contains("listening on lo") {
+        let _ = trace.kill();
+        let _ = trace.wait();
+        return skip(&first);
+    }
+    let status = Command::new("python3")
+        .args(["-c", LATE_CLIENT, &port])
+        .arg(&written)
+        .arg(&watched)
+        .status()
+        .unwrap();
+    assert!(status.success());
+
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stdout = BufReader::new(trace.stdout.take().unwrap());
+    let reader = std::thread::spawn(move || {
+        let mut all = Vec::new();
+        for line in stdout.lines() {
+            let line = line.unwrap();
+            if line.contains("\"type\":\"http\"") {
+                let _ = tx.send(());
+            }
+            all.push(line);
+        }
+        all
+    });
+    for _ in 0..3 {
+        if rx.recv_timeout(std::time::Duration::from_secs(30)).is_err() {
+            break;
+        }
+    }
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(trace.id()).unwrap());
+    Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status()
+        .unwrap();
+    trace.wait().unwrap();
+    let lines = reader.join().unwrap();
+    let all = lines.join("\n");
+    let mut uris: Vec<String> = lines
+        .iter()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v["type"] == "http")
+        .map(|v| {
+            assert_eq!(v["scheme"], "https", "{all}");
+            v["request"]["uri"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    uris.sort();
+    assert_eq!(uris, ["/first", "/ping", "/second"], "{all}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
