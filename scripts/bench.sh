@@ -3,7 +3,12 @@
 # tcpflow (and ngrep) doing comparable work, on synthetic HTTP captures.
 #
 #   scripts/bench.sh [PROFILE...]          default: small
-#   PROFILES: small http_big http_mtu1500 many_flows  (or "all")
+#   PROFILES: small http_big http_mtu1500 many_flows  (or "all"), and tls
+#
+# Profile tls (issue 16; not in "all": its captures are made live, as root) times
+# http-trace --json on about 300 MB of HTTPS (TLS 1.3 and 1.2, AES-GCM and ChaCha20) with its
+# key log against the same requests in clear, and tshark decrypting the same file; the
+# captures are made once on loopback by scripts/gen-tls-bench.sh.
 #
 # Captures are generated once into target/bench/ by /work/shared/bench/gen_http_pcap.py
 # (the 1 GB ones take minutes). Each command is timed by /work/shared/bench/benchrun.py:
@@ -154,9 +159,80 @@ EOF
     echo
 }
 
+# --- profile tls ---------------------------------------------------------------------
+run_tls() {
+    local tls=$bench_dir/tls.pcap clear=$bench_dir/clear.pcap keys=$bench_dir/tls.keys
+    if [[ ! -f $tls || ! -f $clear || ! -f $keys || ! -f $bench_dir/tls1500.pcap ]]; then
+        echo "generating $tls and $clear ..." >&2
+        PCAP_CLI=$PCAP_CLI "$root/scripts/gen-tls-bench.sh" "$bench_dir" >&2
+    fi
+    local runs=${RUNS:-5} jsonl=$bench_dir/results-tls.jsonl load
+    : >"$jsonl"
+    load=$(machine)
+    tt() { # label runs -- cmd...
+        local label=$1 n=$2
+        shift 3
+        echo "  timing $label" >&2
+        python3 "$benchrun" -n "$n" --warmup 1 --quiet --label "$label" --jsonl "$jsonl" \
+            -- "$@" || echo "  ($label exited non-zero)" >&2
+    }
+    local mtu t c
+    for mtu in "" 1500; do
+        t=$bench_dir/tls$mtu.pcap c=$bench_dir/clear$mtu.pcap
+        tt "libpcap floor (tls$mtu.pcap)" "$runs" -- "$floor" "$t"
+        tt "pcap-cli http-trace --json, TLS$mtu" "$runs" -- "$PCAP_CLI" http-trace -q -r "$t" \
+            --keylog "$keys" --json
+        tt "pcap-cli http-trace --json, clear$mtu" "$runs" -- "$PCAP_CLI" http-trace -q -r "$c" \
+            --json
+        if have tshark; then
+            tt "tshark http.request, TLS$mtu" 1 -- tshark -n -r "$t" -o "tls.keylog_file:$keys" \
+                -Y http.request -T fields -e http.request.method -e http.host -e http.request.uri
+            tt "tshark http.request, clear$mtu" 1 -- tshark -n -r "$c" -Y http.request -T fields \
+                -e http.request.method -e http.host -e http.request.uri
+        fi
+    done
+    # Correctness: every request decrypted, the same count as in clear.
+    local want got_tls got_clear
+    want=$(cat "$bench_dir/tls.requests")
+    got_tls=$("$PCAP_CLI" http-trace -q -r "$tls" --keylog "$keys" --json | grep -c '"type":"http"')
+    got_clear=$("$PCAP_CLI" http-trace -q -r "$clear" --json | grep -c '"type":"http"')
+    python3 - "$jsonl" "$load" "$want" "$got_tls" "$got_clear" "$tls" >"$bench_dir/results-tls.md" <<'EOF'
+import json, os, sys
+jsonl, load, want, got_tls, got_clear, f = sys.argv[1:]
+rows = {}
+for l in open(jsonl):
+    r = json.loads(l)
+    rows[r['label']] = r
+size = os.path.getsize(f) / 1e6
+print('### Profile `tls` (%.0f MB of TLS, the same requests in clear)\n' % size)
+print('Machine: %s.\n' % load)
+print('| tool | runs | wall median s | CPU median s | MB/s (CPU) |')
+print('|---|---:|---:|---:|---:|')
+for label, r in rows.items():
+    c = r['cpu']['median']
+    print('| %s | %d | %.3f | %.3f | %.0f |' % (label, r['runs'], r['wall']['median'], c,
+          size / c if c else 0))
+def cpu(label):
+    r = rows.get(label)
+    return r['cpu']['median'] if r else None
+print()
+for mtu in ('', '1500'):
+    t = cpu('pcap-cli http-trace --json, TLS' + mtu)
+    c = cpu('pcap-cli http-trace --json, clear' + mtu)
+    s = cpu('tshark http.request, TLS' + mtu)
+    print('tls%s.pcap: TLS / clear (CPU): %.1fx (goal: at most 1.5x)' % (mtu, t / c))
+    if s:
+        print('tls%s.pcap: tshark / pcap-cli on TLS (CPU): %.1fx (goal: more than 20x)' % (mtu, s / t))
+print('transactions: %s requested, %s decrypted, %s in clear' % (want, got_tls, got_clear))
+EOF
+    cat "$bench_dir/results-tls.md"
+    echo
+}
+
 for p in "${profiles[@]}"; do
     case $p in
         small | http_big | http_mtu1500 | many_flows) run_profile "$p" ;;
+        tls) run_tls ;;
         *) echo "bench.sh: unknown profile $p" >&2; exit 2 ;;
     esac
 done

@@ -290,6 +290,16 @@ pub struct HttpTraceArgs {
     /// response) and a warning says how many did. Bounds memory on hostile traffic.
     #[arg(long = "http-memory", value_name = "MIB", default_value_t = 128)]
     pub http_memory: usize,
+    /// Run the program given after `--` and trace it: it gets SSLKEYLOGFILE (and
+    /// NODE_OPTIONS=--tls-keylog=) naming a private temporary key log, so its HTTPS is
+    /// decrypted. The capture (`-i`, default `any`) is open before it starts and stops when
+    /// it exits; pcap-cli then exits with its status. Under sudo the program runs as the
+    /// invoking user. Example: `sudo pcap-cli http-trace --exec -- curl -s https://example.com/`
+    #[arg(long, requires = "command", conflicts_with = "read")]
+    pub exec: bool,
+    /// The program to run and its arguments (with --exec).
+    #[arg(last = true, value_name = "CMD", requires = "exec")]
+    pub command: Vec<std::ffi::OsString>,
 }
 
 /// `grep`. `-i` is the interface, as in every subcommand; `-I` ignores case.

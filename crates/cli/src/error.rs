@@ -73,6 +73,19 @@ pub enum CliError {
     /// as grep and ngrep do.
     #[error("nothing matched")]
     NoMatch,
+    /// `http-trace --exec`: the program could not be started.
+    #[error("cannot run {program}: {source}")]
+    Exec {
+        /// The program as given.
+        program: String,
+        /// Why it could not be started.
+        source: std::io::Error,
+    },
+    /// Not a failure of ours: the program `http-trace --exec` ran exited with this status
+    /// (the code, or 128 plus the signal that ended it), which becomes ours, without a
+    /// message.
+    #[error("the program exited with status {0}")]
+    Exited(i32),
 }
 
 /// The regex crate explains syntax errors over several lines (pattern, caret, message): keep

@@ -89,7 +89,7 @@ impl Input {
         if let Some(user) = &args.user {
             drop_privileges(user)?;
         }
-        let keys = Keys::open(&args.keylog)?;
+        let keys = Keys::open(&args.keylog, matches!(source, Source::Live(_)))?;
         let stop = Arc::new(AtomicBool::new(false));
         install_ctrl_c(&mut source, Arc::clone(&stop));
         Ok(Input {
@@ -172,10 +172,28 @@ impl Input {
         }
     }
 
+    /// TLS decoding as this input needs it: on a live capture with key log files, a
+    /// session whose secrets are not logged yet holds its records until they are.
+    pub fn tls_config(&self) -> pcap_tls::TlsConfig {
+        pcap_tls::TlsConfig::default().with_max_held_for_keys(self.keys.hold_for_keys())
+    }
+
     /// The TLS secrets this input knows: from `--keylog` files (or `$SSLKEYLOGFILE`), and
     /// from the capture file's Decryption Secrets Blocks as they are read.
     pub fn keys(&self) -> Arc<Keys> {
         Arc::clone(&self.keys)
+    }
+
+    /// Stops reading from another thread, as Ctrl-C does: a live capture's wait is broken,
+    /// and reading ends before the next packet; the subcommand then finishes normally.
+    pub fn stopper(&mut self) -> Stopper {
+        Stopper {
+            stop: Arc::clone(&self.stop),
+            breaker: match &mut self.source {
+                Source::Live(l) => Some(l.breaker()),
+                _ => None,
+            },
+        }
     }
 
     /// A flag that, once set, ends reading before the next packet, as Ctrl-C does: the
@@ -241,6 +259,23 @@ impl Input {
         }
         if !self.quiet {
             let _ = writeln!(err, "{}", summary::line(&read, counts));
+        }
+    }
+}
+
+/// Ends an [`Input`]'s reading from another thread ([`Input::stopper`]).
+#[derive(Debug)]
+pub struct Stopper {
+    stop: Arc<AtomicBool>,
+    breaker: Option<Breaker>,
+}
+
+impl Stopper {
+    /// Stops reading: at once for a live capture waiting for packets, else before the next.
+    pub fn stop(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(b) = &self.breaker {
+            b.stop();
         }
     }
 }

@@ -3,23 +3,22 @@
 //!
 //! A program being captured live keeps appending to its key log, and a session's line may
 //! be written after its first packets arrive: a lookup that misses reads what the files
-//! gained since they were last read (at most every [`REREAD_EVERY`]), so the session finds
-//! its secrets when its next record comes.
+//! gained (when one grew), and on a live capture a session whose secrets are missing holds
+//! its records ([`Keys::hold_for_keys`], `pcap_tls::TlsConfig::max_held_for_keys`) and asks
+//! again as the next ones arrive, so it is decrypted once the line is written.
 
 use std::fmt;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
-use std::time::{Duration, Instant};
 
 use pcap_tls::{KeyLog, KeyLookup, SecretLabel};
 
 use crate::error::CliError;
 
-/// Least time between two reads of the key log files on lookups that miss: a session with
-/// no key would otherwise read the files for each of its records.
-pub const REREAD_EVERY: Duration = Duration::from_millis(200);
+/// Bytes of encrypted records a live session holds while its secrets are not logged yet.
+pub const HOLD_FOR_KEYS: usize = 64 << 10;
 
 /// Warnings about malformed lines printed per file; the rest are counted.
 const MAX_WARNINGS: usize = 5;
@@ -28,12 +27,13 @@ const MAX_WARNINGS: usize = 5;
 pub struct Keys {
     log: RwLock<KeyLog>,
     files: Mutex<Files>,
+    /// A live capture: the files may gain the secrets of sessions already under way.
+    live: bool,
 }
 
 /// The key log files and how far each was read.
 struct Files {
     files: Vec<Watched>,
-    last_read: Option<Instant>,
 }
 
 struct Watched {
@@ -57,8 +57,9 @@ impl fmt::Debug for Keys {
 impl Keys {
     /// Reads `paths` (or, when none is given, the file `$SSLKEYLOGFILE` names, if set).
     /// A file that cannot be read is an error; malformed lines are warnings that name the
-    /// file and the line, and the rest of the file is used.
-    pub fn open(paths: &[PathBuf]) -> Result<Arc<Keys>, CliError> {
+    /// file and the line, and the rest of the file is used. `live`: the packets come from a
+    /// live capture, so sessions wait for secrets the files do not have yet.
+    pub fn open(paths: &[PathBuf], live: bool) -> Result<Arc<Keys>, CliError> {
         let paths: Vec<PathBuf> = if paths.is_empty() {
             std::env::var_os("SSLKEYLOGFILE")
                 .filter(|p| !p.is_empty())
@@ -80,8 +81,8 @@ impl Keys {
                         warned: 0,
                     })
                     .collect(),
-                last_read: None,
             }),
+            live,
         };
         keys.read_files(true)?;
         Ok(Arc::new(keys))
@@ -122,7 +123,6 @@ impl Keys {
     /// opened is an error (later, a file that went away is left as it was).
     fn read_files(&self, first: bool) -> Result<(), CliError> {
         let mut files = self.lock_files();
-        files.last_read = Some(Instant::now());
         for w in &mut files.files {
             let text = match read_from(&w.path, w.offset) {
                 Ok(t) => t,
@@ -156,19 +156,39 @@ impl Keys {
 }
 
 impl KeyLookup for Keys {
+    /// A miss reads what the files gained since they were last read, if one of them grew
+    /// (one `stat` each): a program being captured live writes a session's line around the
+    /// time its ServerHello goes by.
     fn secret(&self, client_random: &[u8; 32], label: SecretLabel) -> Option<Vec<u8>> {
         if let Some(s) = self.log.read().ok()?.secret(client_random, label) {
             return Some(s);
         }
-        let due = {
-            let files = self.lock_files();
-            !files.files.is_empty() && files.last_read.is_none_or(|t| t.elapsed() >= REREAD_EVERY)
-        };
-        if due {
+        if self.grew() {
             let _ = self.read_files(false);
             return self.log.read().ok()?.secret(client_random, label);
         }
         None
+    }
+}
+
+impl Keys {
+    /// Whether a key log file is longer than what was read of it.
+    fn grew(&self) -> bool {
+        self.lock_files()
+            .files
+            .iter()
+            .any(|w| std::fs::metadata(&w.path).is_ok_and(|m| m.len() > w.offset))
+    }
+
+    /// Bytes of records a TLS session holds while its secrets are not logged yet: some on a
+    /// live capture with key log files (a program writes its line around the time the
+    /// ServerHello goes by), none when reading a file, where a missing key stays missing.
+    pub fn hold_for_keys(&self) -> usize {
+        if self.live && !self.lock_files().files.is_empty() {
+            HOLD_FOR_KEYS
+        } else {
+            0
+        }
     }
 }
 

@@ -7,6 +7,7 @@ pub mod cmd;
 pub mod color;
 mod defrag;
 pub mod error;
+pub mod exec;
 pub mod har;
 pub mod input;
 pub mod keys;

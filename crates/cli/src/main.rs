@@ -22,6 +22,7 @@ fn main() {
         Ok(()) => {}
         Err(e) if e.is_broken_pipe() => {}
         Err(CliError::NoMatch) => std::process::exit(1),
+        Err(CliError::Exited(code)) => std::process::exit(code),
         Err(e) => {
             eprintln!("pcap-cli: {e}");
             std::process::exit(2);

@@ -4,11 +4,11 @@
 
 use pcap_analyzer::{Analyzer, AnalyzerConfig, RunError};
 use pcap_http_ws::HttpConfig;
-use pcap_tls::TlsConfig;
 
 use crate::args::HttpTraceArgs;
 use crate::color::Palette;
 use crate::error::CliError;
+use crate::exec::{KeyLogFile, Program, RunAs};
 use crate::har::Har;
 use crate::input::Input;
 use crate::output::Output;
@@ -18,16 +18,29 @@ use crate::trace::{Filters, TraceOptions, TraceOut, Tracer};
 /// Runs `http-trace`.
 pub fn run(args: &HttpTraceArgs) -> Result<(), CliError> {
     let filters = Filters::new(args)?;
+    // --exec: the program's key log, and a live capture on every interface by default.
+    let run_as = RunAs::invoking_user();
+    let keylog = args.exec.then(|| KeyLogFile::create(run_as)).transpose()?;
     // `-c N` counts transactions here; `--packets N` counts packets.
     let mut source = args.source.clone();
     let transactions = source.count.take();
-    // Live default as node_pcap's http_trace, VLAN-tagged TCP included.
-    let mut input = Input::open(&source, Some("tcp or (vlan and tcp)"))?;
+    if let Some(k) = &keylog {
+        source.interface.get_or_insert_with(|| "any".to_owned());
+        source.keylog.push(k.path().to_owned());
+    }
+    // Live default as node_pcap's http_trace, VLAN-tagged TCP included; `any` captures
+    // in Linux cooked mode, where libpcap has no `vlan` (the kernel took the tags off).
+    let filter = if source.interface.as_deref() == Some("any") {
+        "tcp"
+    } else {
+        "tcp or (vlan and tcp)"
+    };
+    let mut input = Input::open(&source, Some(filter))?;
     // body_len in the output is after content decoding, as Wireshark shows it.
     let http = HttpConfig::default().with_decode_content(true);
     let mut config = AnalyzerConfig::with_http(http);
     config.protocol_memory = args.http_memory.saturating_mul(1 << 20);
-    config.tls = Some(TlsConfig::default());
+    config.tls = Some(input.tls_config());
     config.keys = Some(input.keys());
     args.tcp.apply(&mut config.tcp);
     let keep_bodies = args.bodies || args.har.is_some();
@@ -52,6 +65,16 @@ pub fn run(args: &HttpTraceArgs) -> Result<(), CliError> {
     }
     // Sessions still open, or cut by a read error, are flushed: their transactions count.
     let mut analyzer = Analyzer::new(config);
+    // The capture is open: the program starts now, and its exit stops the capture.
+    let program = match &keylog {
+        Some(k) => Some(Program::spawn(
+            &args.command,
+            k.path(),
+            run_as,
+            input.stopper(),
+        )?),
+        None => None,
+    };
     let result = match analyzer.run(&mut input, &mut tracer) {
         // A HAR file that cannot be written ends the run as a read error does: sessions
         // are flushed and what was decoded is still printed.
@@ -59,7 +82,12 @@ pub fn run(args: &HttpTraceArgs) -> Result<(), CliError> {
             let _ = analyzer.finish(&mut tracer);
             Err(e)
         }
-        Err(RunError::Handler(e)) => return Err(e),
+        Err(RunError::Handler(e)) => {
+            if let Some(p) = program {
+                let _ = p.wait(true);
+            }
+            return Err(e);
+        }
         result => result.map_err(RunError::into_inner),
     };
     tracer.flush()?;
@@ -81,5 +109,17 @@ pub fn run(args: &HttpTraceArgs) -> Result<(), CliError> {
     counts.transactions = Some(tracer.transactions());
     counts.tls = tracer.tls_sessions();
     input.finish(&counts);
-    result
+    match (program, result) {
+        // The capture ended before the program (Ctrl-C, an error): it is waited for, or
+        // killed on an error, and an error of ours wins over its status.
+        (Some(p), Err(e)) => {
+            let _ = p.wait(true);
+            Err(e)
+        }
+        (Some(p), Ok(())) => match p.wait(false)? {
+            0 => Ok(()),
+            code => Err(CliError::Exited(code)),
+        },
+        (None, result) => result,
+    }
 }

@@ -7,7 +7,6 @@ use std::time::Duration;
 use pcap_analyzer::{Analyzer, AnalyzerConfig, PacketSource, RunError};
 use pcap_capture::Packet;
 use pcap_http_ws::HttpConfig;
-use pcap_tls::TlsConfig;
 
 use crate::args::ServeArgs;
 use crate::error::CliError;
@@ -61,7 +60,7 @@ pub fn run(args: &ServeArgs) -> Result<(), CliError> {
 fn feed(mut input: Input, tx: &SyncSender<FeedItem>, pace: bool) -> Result<(), CliError> {
     let http = HttpConfig::default().with_decode_content(true);
     let mut config = AnalyzerConfig::with_http(http);
-    config.tls = Some(TlsConfig::default());
+    config.tls = Some(input.tls_config());
     config.keys = Some(input.keys());
     let mut analyzer = Analyzer::new(config);
     let mut tracer = Tracer::for_feed(tx.clone());

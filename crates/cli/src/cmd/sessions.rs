@@ -4,7 +4,6 @@
 use std::io::Write as _;
 
 use pcap_analyzer::{Analyzer, AnalyzerConfig, Handler, RunError};
-use pcap_tls::TlsConfig;
 
 use crate::args::TcpArgs;
 use crate::error::CliError;
@@ -43,7 +42,7 @@ pub(crate) fn analyze_tls<H: Handler<Error = CliError> + 'static>(
     tcp: &TcpArgs,
 ) -> Ran {
     let mut config = session_config(input, tcp);
-    config.tls = Some(TlsConfig::default());
+    config.tls = Some(input.tls_config());
     config.keys = Some(input.keys());
     run(input, handler, config)
 }

@@ -235,6 +235,8 @@ impl TlsSession {
         d.records = d.records.saturating_sub(1);
         d.held.extend_from_slice(&h.raw);
         d.held.extend_from_slice(body);
+        // `role` is 0 or 1.
+        self.held_order.push(role as u8);
         let _ = ts_ns;
     }
 
@@ -245,11 +247,12 @@ impl TlsSession {
         for d in &mut self.dirs {
             d.held = Vec::new();
         }
+        self.held_order = Vec::new();
         self.send_summary(sink);
     }
 
     /// Looks the secrets up again; when found, installs them and replays the held records
-    /// (the server's first: its Finished precedes the client's).
+    /// in the order they arrived, both directions interleaved as on the wire.
     pub(super) fn retry_keys(&mut self, ts_ns: i64, sink: &mut impl FnMut(TlsEvent<'_>)) {
         self.awaiting_keys = false;
         self.setup_keys(ts_ns, sink);
@@ -264,17 +267,22 @@ impl TlsSession {
                 }
             }
         }
-        for role in [SERVER, CLIENT] {
-            let held = std::mem::take(&mut self.dirs[role].held);
-            let mut rest = held.as_slice();
-            while let Some(h) = Header::read(rest) {
-                let end = HEADER_LEN.saturating_add(h.len);
-                let Some(body) = rest.get(HEADER_LEN..end) else {
-                    break;
-                };
-                self.record(role, ts_ns, h, super::Body::Input(body), sink);
-                rest = rest.get(end..).unwrap_or_default();
-            }
+        let held = [CLIENT, SERVER].map(|role| std::mem::take(&mut self.dirs[role].held));
+        let mut rest = [held[CLIENT].as_slice(), held[SERVER].as_slice()];
+        for role in std::mem::take(&mut self.held_order) {
+            let role = usize::from(role);
+            let Some(from) = rest.get_mut(role) else {
+                continue;
+            };
+            let Some(h) = Header::read(from) else {
+                continue;
+            };
+            let end = HEADER_LEN.saturating_add(h.len);
+            let Some(body) = from.get(HEADER_LEN..end) else {
+                continue;
+            };
+            *from = from.get(end..).unwrap_or_default();
+            self.record(role, ts_ns, h, super::Body::Input(body), sink);
         }
     }
 }

@@ -176,6 +176,9 @@ pub struct TlsSession {
     /// The key log had no secret yet: encrypted records are held (see
     /// [`TlsConfig::max_held_for_keys`]) and the lookup is tried again.
     awaiting_keys: bool,
+    /// The role of each held record, in arrival order across both directions, so that
+    /// they are replayed as they came (a request before its response).
+    held_order: Vec<u8>,
 }
 
 impl TlsSession {
@@ -200,6 +203,7 @@ impl TlsSession {
             decrypting: false,
             early_accepted: false,
             awaiting_keys: false,
+            held_order: Vec::new(),
         }
     }
 
