@@ -928,3 +928,43 @@ fn time_formats_and_zones() {
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// A request whose head cannot be parsed, on a session already known to speak HTTP, is
+/// shown as it was on the wire (escaped) with the reason, in place of "(request not seen)".
+#[test]
+fn http_trace_shows_an_unparsed_request_line() {
+    let dir = tmp_dir("http_unparsed");
+    let pcap = dir.join("bad.pcap");
+    let good: &[u8] = b"GET /ok HTTP/1.1\r\nHost: a\r\n\r\n";
+    let bad: &[u8] = b"GE\x1bT /x HTTP/1.1\r\nHost: a\r\n\r\n";
+    let ok: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+    let refused: &[u8] = b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n";
+    let (c, s) = (1001 + good.len() as u32, 5001 + ok.len() as u32);
+    let frames = vec![
+        segment_port(40000, true, 1000, 0, SYN, b""),
+        segment_port(40000, false, 5000, 1001, SYN | ACK, b""),
+        segment_port(40000, true, 1001, 5001, PSH_ACK, good),
+        segment_port(40000, false, 5001, c, PSH_ACK, ok),
+        segment_port(40000, true, c, s, PSH_ACK, bad),
+        segment_port(40000, false, s, c + bad.len() as u32, PSH_ACK, refused),
+    ];
+    write_pcap(&pcap, &frames);
+    let o = run(&["http-trace", "-q", "--no-color", "-r", pcap.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    let lines: Vec<&str> = text.lines().filter(|l| l.starts_with("  ")).collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert!(lines[0].starts_with("  GET a/ok -> 200 OK"), "{text}");
+    assert!(
+        lines[1].starts_with(
+            "  \"GE\\x1bT /x HTTP/1.1\" (not parsed: http head: invalid token) -> 400 Bad Request"
+        ),
+        "{text}"
+    );
+    let o = run(&["http-trace", "-q", "--json", "-r", pcap.to_str().unwrap()]);
+    let records = json_lines(&o);
+    let second = &records[1];
+    assert_eq!(second["request"], serde_json::Value::Null);
+    assert_eq!(second["request_unparsed"]["line"], "GE\\x1bT /x HTTP/1.1");
+    assert_eq!(second["request_unparsed"]["error"], "http head: invalid token");
+    assert_eq!(records[0].get("request_unparsed"), None);
+}

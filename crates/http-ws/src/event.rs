@@ -2,7 +2,7 @@
 
 use pcap_tcp_reassembly::Direction;
 
-use crate::error::ProtocolError;
+use crate::error::{HttpError, ProtocolError};
 use crate::websocket::PerMessageDeflate;
 
 /// Headers of one head, in wire order, borrowing the stream bytes.
@@ -315,6 +315,29 @@ pub enum WsControlKind<'a> {
     },
 }
 
+/// A head that could not be parsed: its first line as sent, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BadHead<'a> {
+    /// Request or response side.
+    pub dir: Direction,
+    /// Time of the bytes that showed it.
+    pub ts_ns: i64,
+    /// Stream offset of the head's first byte.
+    pub offset: u64,
+    /// The head's first line, without its line ending, cut at [`BadHead::MAX_LINE`] bytes.
+    pub line: &'a [u8],
+    /// The line was longer and was cut.
+    pub cut: bool,
+    /// Why the head could not be parsed.
+    pub error: HttpError,
+}
+
+impl BadHead<'_> {
+    /// Longest first line reported.
+    pub const MAX_LINE: usize = 200;
+}
+
 /// Everything an [`crate::HttpSession`] reports. Borrowed variants live only for the sink call.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -374,4 +397,8 @@ pub enum HttpEvent<'a> {
     WsControl(WsControl<'a>),
     /// A protocol error; decoding goes on (or stops for that direction when it cannot).
     Error(ProtocolError),
+    /// A head that could not be parsed in a direction known to speak HTTP, as it was on the
+    /// wire: reported with its [`HttpEvent::Error`], so that a transaction without a
+    /// request (or response) can show what came instead.
+    BadHead(BadHead<'a>),
 }

@@ -43,8 +43,8 @@ pub use config::{HttpConfig, MAX_HEADERS};
 pub use content::{Coding, ContentDecoder, Stop};
 pub use error::{ErrorKind, HttpError, ProtocolError, WsError};
 pub use event::{
-    HTTP2, Headers, HttpEvent, MessageComplete, RequestHead, ResponseHead, TransactionRecord,
-    WsControl, WsControlKind, WsFrameInfo, WsHandshake, WsMessage, WsPayload,
+    BadHead, HTTP2, Headers, HttpEvent, MessageComplete, RequestHead, ResponseHead,
+    TransactionRecord, WsControl, WsControlKind, WsFrameInfo, WsHandshake, WsMessage, WsPayload,
 };
 pub use pcap_tcp_reassembly::Direction;
 pub use session::HttpSession;

@@ -10,8 +10,8 @@ use pcap_http_ws::{
 use pcap_tcp_reassembly::{Event, EventKind};
 use pcap_tls::TlsSummary;
 
-use super::Heads;
 use super::filters::Filters;
+use super::{BadLine, Heads, Unparsed};
 use crate::defrag::Described;
 use crate::render::json::{self, Arr, Obj, push_bytes_str, push_ts};
 use crate::render::tls;
@@ -42,11 +42,13 @@ pub(super) fn write_transaction(
     heads: Heads<'_>,
     preview: Option<usize>,
     pushed_by: Option<u32>,
+    bad: &Unparsed,
 ) {
     write_http(
         out,
         stream,
         tx,
+        bad,
         HeadMembers::Read(heads),
         preview,
         pushed_by,
@@ -138,6 +140,7 @@ fn write_http(
     out: &mut Vec<u8>,
     stream: &Stream,
     tx: TransactionView<'_>,
+    bad: &Unparsed,
     heads: HeadMembers<'_>,
     preview: Option<usize>,
     pushed_by: Option<u32>,
@@ -167,7 +170,10 @@ fn write_http(
             r.bool("complete", rec.request_complete);
             r.end();
         }
-        None => o.key("request").extend_from_slice(b"null"),
+        None => {
+            o.key("request").extend_from_slice(b"null");
+            write_unparsed(&mut o, "request_unparsed", bad.request.as_ref());
+        }
     }
     match (rec.status, rec.response_start_ns) {
         (Some(status), Some(ts)) => {
@@ -183,7 +189,10 @@ fn write_http(
             r.bool("complete", rec.response_complete);
             r.end();
         }
-        _ => o.key("response").extend_from_slice(b"null"),
+        _ => {
+            o.key("response").extend_from_slice(b"null");
+            write_unparsed(&mut o, "response_unparsed", bad.response.as_ref());
+        }
     }
     o.bool("complete", rec.complete);
     if let (Some(n), Some(body)) = (preview, tx.response_body()) {
@@ -238,6 +247,16 @@ pub(super) fn write_tls(out: &mut Vec<u8>, stream: &Stream, s: &TlsSummary) {
     opt_str(&mut o, "error", s.error.as_deref());
     o.end();
     out.push(b'\n');
+}
+
+/// `"request_unparsed":{"line":..,"error":..}` for a head that could not be parsed.
+fn write_unparsed(o: &mut Obj<'_>, key: &str, bad: Option<&BadLine>) {
+    if let Some(b) = bad {
+        let mut u = o.obj(key);
+        u.str("line", &b.line);
+        u.str("error", &b.reason);
+        u.end();
+    }
 }
 
 /// `"key":"value"`, or `"key":null`.
@@ -392,10 +411,11 @@ pub(super) fn write_transaction_rendered(
     stream: &Stream,
     tx: TransactionView<'_>,
     pushed_by: Option<u32>,
+    bad: &Unparsed,
 ) {
     let heads = HeadMembers::Rendered {
         request: tx.request_rendered(),
         response: tx.response_rendered(),
     };
-    write_http(out, stream, tx, heads, None, pushed_by);
+    write_http(out, stream, tx, bad, heads, None, pushed_by);
 }

@@ -19,7 +19,7 @@ use pcap_analyzer::{DefragNotice, Handler, Http2Event, Stream};
 use pcap_capture::Packet;
 use pcap_decode::Decoded;
 use pcap_http_ws::{
-    Direction, HeadBuffers, HttpEvent, RequestView, ResponseView, TransactionCollector,
+    BadHead, Direction, HeadBuffers, HttpEvent, RequestView, ResponseView, TransactionCollector,
     TransactionView, WsControlKind, WsPayload,
 };
 use pcap_tcp_reassembly::{Event, EventKind, Overlap, RstIgnoredReason};
@@ -33,6 +33,7 @@ use crate::color::Palette;
 use crate::defrag::{self, DefragTally};
 use crate::error::{CliError, flow};
 use crate::har::Har;
+use crate::render::escape::Escaped;
 use crate::serve::FeedItem;
 
 /// What the trace shows, and how.
@@ -76,6 +77,50 @@ struct StreamState {
     /// Pushed HTTP/2 streams (PUSH_PROMISE) and the stream each was pushed for, until
     /// their record.
     pushed: HashMap<u32, u32, foldhash::fast::RandomState>,
+    /// Heads that could not be parsed, until the transaction that lacks them is shown.
+    unparsed: Unparsed,
+}
+
+/// The last request and response heads of a session that could not be parsed, as they
+/// were on the wire (escaped, one line) with the reason: shown in place of a missing
+/// request or response, rather than "(request not seen)".
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Unparsed {
+    pub(crate) request: Option<BadLine>,
+    pub(crate) response: Option<BadLine>,
+}
+
+/// One unparsed head: its first line, escaped for a terminal (cut lines end with `...`),
+/// and why it could not be parsed.
+#[derive(Debug, Clone)]
+pub(crate) struct BadLine {
+    pub(crate) line: String,
+    pub(crate) reason: String,
+}
+
+impl Unparsed {
+    fn note(&mut self, bad: &BadHead<'_>) {
+        let mut line = Escaped::plain(bad.line).to_string();
+        if bad.cut {
+            line.push_str("...");
+        }
+        let b = BadLine {
+            line,
+            reason: bad.error.to_string(),
+        };
+        match bad.dir {
+            Direction::ClientToServer => self.request = Some(b),
+            Direction::ServerToClient => self.response = Some(b),
+        }
+    }
+
+    /// What a transaction missing its request (`request`) or final response shows.
+    fn take_for(&mut self, request: bool, response: bool) -> Unparsed {
+        Unparsed {
+            request: if request { None } else { self.request.take() },
+            response: if response { None } else { self.response.take() },
+        }
+    }
 }
 
 /// HTTP/2 streams' collectors of one session.
@@ -343,6 +388,7 @@ impl Tracer {
             HttpEvent::Error(_) => p.tcp_verbose && !p.json,
             HttpEvent::Request(_)
             | HttpEvent::Response(_)
+            | HttpEvent::BadHead(_)
             | HttpEvent::Transaction(_)
             | HttpEvent::WsMessage(_)
             | HttpEvent::WsControl(_) => true,
@@ -358,6 +404,7 @@ impl Tracer {
                 ws_shown: false,
                 h2: H2Collectors::default(),
                 pushed: HashMap::default(),
+                unparsed: Unparsed::default(),
             })
         });
         let StreamState {
@@ -365,7 +412,12 @@ impl Tracer {
             ws_shown,
             h2,
             pushed,
+            unparsed,
         } = &mut **state;
+        if let HttpEvent::BadHead(bad) = event {
+            unparsed.note(bad);
+            return;
+        }
         let pushed_by = stream.h2_stream.and_then(|n| pushed.get(&n).copied());
         p.pushed_by = pushed_by;
         let collector = match stream.h2_stream {
@@ -385,7 +437,11 @@ impl Tracer {
                     None => p.filters.matches(None),
                 } && p.filters.matches_record(tx.record());
                 if shown && take_one(&mut p.limit) {
-                    json::write_transaction_rendered(p.out.buffer(), stream, tx, pushed_by);
+                    let bad = unparsed.take_for(
+                        tx.request_rendered().is_some(),
+                        tx.response_rendered().is_some(),
+                    );
+                    json::write_transaction_rendered(p.out.buffer(), stream, tx, pushed_by, &bad);
                     p.out.done(Kind::Http);
                     *ws_shown |=
                         tx.record().status == Some(101) && tx.response_rendered().is_some();
@@ -402,7 +458,8 @@ impl Tracer {
                         request,
                         response: tx.response(),
                     };
-                    p.transaction(stream, tx, heads);
+                    let bad = unparsed.take_for(request.is_some(), heads.response.is_some());
+                    p.transaction(stream, tx, heads, &bad);
                     *ws_shown |= heads.response.is_some_and(|r| r.status == 101);
                 }
             });
@@ -442,7 +499,13 @@ impl Tracer {
 
 impl Printer {
     /// A shown transaction: to the HAR file, and as a line.
-    fn transaction(&mut self, stream: &Stream, tx: TransactionView<'_>, heads: Heads<'_>) {
+    fn transaction(
+        &mut self,
+        stream: &Stream,
+        tx: TransactionView<'_>,
+        heads: Heads<'_>,
+        bad: &Unparsed,
+    ) {
         if let Some(har) = self.har.as_mut() {
             har.add(stream, &tx.into());
         }
@@ -455,10 +518,11 @@ impl Printer {
                 heads,
                 self.preview,
                 pushed_by,
+                bad,
             );
             self.out.done(Kind::Http);
         } else {
-            self.transaction_text(stream, tx, heads);
+            self.transaction_text(stream, tx, heads, bad);
         }
     }
 

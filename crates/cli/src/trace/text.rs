@@ -7,7 +7,7 @@ use pcap_analyzer::Stream;
 use pcap_http_ws::{Direction, PackedHeaders, ProtocolError, TransactionView};
 use pcap_tls::TlsSummary;
 
-use super::{Heads, Printer};
+use super::{Heads, Printer, Unparsed};
 use crate::color::Color;
 use crate::defrag::Described;
 use crate::output::write_time;
@@ -58,6 +58,7 @@ impl Printer {
         stream: &Stream,
         tx: TransactionView<'_>,
         heads: Heads<'_>,
+        bad: &Unparsed,
     ) {
         let rec = tx.record();
         let ts = rec
@@ -81,12 +82,27 @@ impl Printer {
             },
             None => String::new(),
         };
-        let _ = write!(
-            l,
-            "  {} {}",
-            self.palette.paint(Color::Bold, Escaped::plain(method)),
-            target
-        );
+        match (request, &bad.request) {
+            // What came instead of a request, as it was on the wire.
+            (None, Some(b)) => {
+                let _ = write!(
+                    l,
+                    "  {} {}",
+                    self.palette
+                        .paint(Color::Red, format_args!("\"{}\"", b.line)),
+                    self.palette
+                        .paint(Color::Dim, format_args!("(not parsed: {})", b.reason))
+                );
+            }
+            _ => {
+                let _ = write!(
+                    l,
+                    "  {} {}",
+                    self.palette.paint(Color::Bold, Escaped::plain(method)),
+                    target
+                );
+            }
+        }
         let response = heads.response;
         match rec.status {
             Some(status) => {
@@ -113,9 +129,21 @@ impl Printer {
                 }
                 let _ = write!(l, "{})", Bytes(size));
             }
-            None => {
-                let _ = write!(l, " -> {}", self.palette.paint(Color::Red, "(no response)"));
-            }
+            None => match &bad.response {
+                Some(b) => {
+                    let _ = write!(
+                        l,
+                        " -> {} {}",
+                        self.palette
+                            .paint(Color::Red, format_args!("\"{}\"", b.line)),
+                        self.palette
+                            .paint(Color::Dim, format_args!("(not parsed: {})", b.reason))
+                    );
+                }
+                None => {
+                    let _ = write!(l, " -> {}", self.palette.paint(Color::Red, "(no response)"));
+                }
+            },
         }
         if !rec.complete {
             let _ = write!(l, " {}", self.palette.paint(Color::Yellow, "[incomplete]"));

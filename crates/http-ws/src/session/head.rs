@@ -466,7 +466,19 @@ impl HttpSession {
                     self.give_up(dir);
                     return Some(skip);
                 }
-                error(dir, ts_ns, start_off, e, sink);
+                error(dir, ts_ns, start_off, e.clone(), sink);
+                let first = memchr::memchr(b'\n', head).unwrap_or(head.len());
+                let line = head.get(..first).unwrap_or_default();
+                let line = line.strip_suffix(b"\r").unwrap_or(line);
+                let shown = line.get(..BadHead::MAX_LINE).unwrap_or(line);
+                sink(HttpEvent::BadHead(BadHead {
+                    dir,
+                    ts_ns,
+                    offset: start_off,
+                    line: shown,
+                    cut: shown.len() < line.len(),
+                    error: e,
+                }));
                 self.dirs[dir].state = State::Resync { line_start: true };
                 Some(skip)
             }

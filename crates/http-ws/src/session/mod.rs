@@ -9,7 +9,8 @@ use crate::config::{HttpConfig, MAX_HEADERS};
 use crate::content::{Coding, ContentDecoder, Stop, trim};
 use crate::error::{ErrorKind, HttpError, ProtocolError};
 use crate::event::{
-    Headers, HttpEvent, MessageComplete, RequestHead, ResponseHead, TransactionRecord, WsHandshake,
+    BadHead, Headers, HttpEvent, MessageComplete, RequestHead, ResponseHead, TransactionRecord,
+    WsHandshake,
 };
 use crate::transaction::push_waiting;
 use crate::websocket::{self, PerMessageDeflate, Pos, WsDecoder};
