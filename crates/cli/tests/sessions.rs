@@ -949,7 +949,13 @@ fn http_trace_shows_an_unparsed_request_line() {
         segment_port(40000, false, s, c + bad.len() as u32, PSH_ACK, refused),
     ];
     write_pcap(&pcap, &frames);
-    let o = run(&["http-trace", "-q", "--no-color", "-r", pcap.to_str().unwrap()]);
+    let o = run(&[
+        "http-trace",
+        "-q",
+        "--no-color",
+        "-r",
+        pcap.to_str().unwrap(),
+    ]);
     let text = String::from_utf8_lossy(&o.stdout);
     let lines: Vec<&str> = text.lines().filter(|l| l.starts_with("  ")).collect();
     assert_eq!(lines.len(), 2, "{text}");
@@ -965,6 +971,9 @@ fn http_trace_shows_an_unparsed_request_line() {
     let second = &records[1];
     assert_eq!(second["request"], serde_json::Value::Null);
     assert_eq!(second["request_unparsed"]["line"], "GE\\x1bT /x HTTP/1.1");
-    assert_eq!(second["request_unparsed"]["error"], "http head: invalid token");
+    assert_eq!(
+        second["request_unparsed"]["error"],
+        "http head: invalid token"
+    );
     assert_eq!(records[0].get("request_unparsed"), None);
 }
