@@ -57,7 +57,7 @@ pub enum CliError {
         reason: String,
     },
     /// The web view failed.
-    #[error("serve: {0}")]
+    #[error("{0}")]
     Serve(String),
     /// `grep -i NAME` reading live, where NAME is no interface: most likely the old `-i`
     /// (ignore case) followed by the pattern.

@@ -77,7 +77,7 @@ fn http_trace_shows_the_refusal_and_warns() {
     assert_eq!(
         text.lines().collect::<Vec<_>>(),
         [
-            "22:13:20.000001 10.0.0.1 -> 10.0.0.2 [ip id 0x1234 proto 6] defrag_refused: \
+            "22:13:20.000001 10.0.0.1 -> 10.0.0.2 [ip id 0x1234 proto 6] defrag refused: \
              datagram dropped: ip fragment at offset 65528 ends at 65592, past the \
              65535-byte datagram limit"
         ]

@@ -810,7 +810,7 @@ fn forged_rsts_are_shown_as_ignored_and_the_sessions_go_on() {
     ]));
     assert!(
         text.lines()
-            .any(|l| l.contains("tcp rst_ignored sequence number out of the window")),
+            .any(|l| l.contains("tcp RST ignored sequence number out of the window")),
         "{text}"
     );
 

@@ -236,7 +236,7 @@ impl Printer {
             l,
             " {} tcp {}",
             self.flow(stream, dir.unwrap_or(Direction::ClientToServer)),
-            self.palette.paint(color, name),
+            self.palette.paint(color, event_words(name)),
         );
         if !detail.is_empty() {
             let _ = write!(l, " {detail}");
@@ -258,7 +258,7 @@ impl Printer {
             d.key.dst,
             d.key.id,
             d.key.protocol,
-            self.palette.paint(Color::Yellow, d.event),
+            self.palette.paint(Color::Yellow, d.event.replace('_', " ")),
             d.detail
         );
         l.push('\n');
@@ -278,6 +278,17 @@ impl Printer {
                 .paint(Color::Red, format_args!("http error: {e}"))
         );
         self.out.buffer().extend_from_slice(self.line.as_bytes());
+    }
+}
+
+/// A TCP event as people say it (`SYN retry`), from its JSON name (`syn_retry`).
+fn event_words(name: &str) -> &str {
+    match name {
+        "syn_retry" => "SYN retry",
+        "retransmit" => "retransmission",
+        "out_of_order" => "out of order",
+        "rst_ignored" => "RST ignored",
+        other => other,
     }
 }
 
