@@ -38,14 +38,15 @@
     return c;
   }
   function fmtInt(n) { return Number(n || 0).toLocaleString("en-US"); }
+  // Sizes as the terminal writes them (decimal units, one decimal): one unit everywhere.
   function fmtBytes(n) {
     n = Number(n || 0);
-    if (n < 1024) return n + " B";
-    const u = ["KiB", "MiB", "GiB", "TiB"];
-    let i = -1;
-    do { n /= 1024; i++; } while (n >= 1024 && i < u.length - 1);
-    return n.toFixed(n < 10 ? 2 : 1) + " " + u[i];
+    if (n < 1000) return n + " B";
+    if (n < 1e6) return (n / 1e3).toFixed(1) + " kB";
+    if (n < 1e9) return (n / 1e6).toFixed(1) + " MB";
+    return (n / 1e9).toFixed(1) + " GB";
   }
+
   function tsSeconds(ts) {
     if (typeof ts === "number") return ts;
     if (typeof ts === "string") { const f = parseFloat(ts); return isNaN(f) ? null : f; }

@@ -362,8 +362,10 @@ impl std::fmt::Display for Bytes {
             write!(f, "{n} B")
         } else if n < 1_000_000 {
             write!(f, "{:.1} kB", n as f64 / 1e3)
-        } else {
+        } else if n < 1_000_000_000 {
             write!(f, "{:.1} MB", n as f64 / 1e6)
+        } else {
+            write!(f, "{:.1} GB", n as f64 / 1e9)
         }
     }
 }
