@@ -261,6 +261,13 @@ pub struct HttpTraceArgs {
     /// `200ms`, `1.5s`). A transaction without both ends does not match.
     #[arg(long = "min-duration", value_name = "TIME", value_parser = crate::trace::parse_duration)]
     pub min_duration: Option<u64>,
+    /// One line per transaction with these fields, e.g. `'{ts} {client} {method}
+    /// {host}{uri} {status} {duration_ms}'` (`{{`/`}}` for braces, `\t` for a tab). Fields:
+    /// ts, stream, h2_stream, client, server, scheme, method, host, uri, version, status,
+    /// reason, duration_ms, request_bytes, response_bytes, user_agent, content_type,
+    /// complete (a missing value is empty, or `-` for numbers).
+    #[arg(long, value_name = "TEMPLATE", conflicts_with = "json")]
+    pub format: Option<String>,
     /// Show all request and response headers.
     #[arg(long)]
     pub headers: bool,

@@ -69,6 +69,9 @@ pub enum CliError {
     /// Options that cannot work together; the message says why.
     #[error("{0}")]
     Usage(&'static str),
+    /// A `--format` that cannot be used.
+    #[error("--format: {0}")]
+    Format(String),
     /// Not a failure: `grep` ran to the end and found nothing. Exit code 1 and no message,
     /// as grep and ngrep do.
     #[error("nothing matched")]

@@ -162,6 +162,47 @@ fn count_is_transactions_and_packets_is_packets() {
     assert!(err.starts_with("pcap-cli: 10 packets,"), "{err}");
 }
 
+/// `--format` writes one line of the named fields per transaction, the same transactions
+/// and values as `--json`; an unknown field is a one-line error before reading.
+#[test]
+fn format_writes_the_named_fields() {
+    let path = sample();
+    let json: Vec<Value> = json_lines(&pcap_cli(&["http-trace", "-r", &path, "--json"]))
+        .into_iter()
+        .filter(|v| v["type"] == "http" && v["request"].is_object())
+        .collect();
+    let o = pcap_cli(&[
+        "http-trace",
+        "-r",
+        &path,
+        "--format",
+        "{method}|{uri}|{status}|{response_bytes}|{client}|{version}|{{x}}",
+    ]);
+    let lines: Vec<String> = stdout(&o).lines().map(str::to_owned).collect();
+    let want: Vec<String> = json
+        .iter()
+        .map(|v| {
+            let status = v["response"]["status"]
+                .as_u64()
+                .map_or("-".to_owned(), |s| s.to_string());
+            let bytes = v["response"]["body_len"].as_u64().unwrap_or(0);
+            format!(
+                "{}|{}|{status}|{bytes}|{}|{}|{{x}}",
+                v["request"]["method"].as_str().unwrap(),
+                v["request"]["uri"].as_str().unwrap(),
+                v["client"].as_str().unwrap(),
+                v["request"]["version"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    // Transactions alone: no WebSocket lines.
+    assert_eq!(lines, want);
+    let o = pcap_cli(&["http-trace", "-r", "/nonexistent", "--format", "{nope}"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("unknown field {nope}"), "{err}");
+}
+
 /// `--status` and `--min-duration` select the same transactions as the unfiltered JSON's
 /// statuses and durations say they should.
 #[test]

@@ -13,11 +13,12 @@ use crate::har::Har;
 use crate::input::Input;
 use crate::output::Output;
 use crate::summary::Counts;
-use crate::trace::{Filters, TraceOptions, TraceOut, Tracer};
+use crate::trace::{Filters, Format, TraceOptions, TraceOut, Tracer};
 
 /// Runs `http-trace`.
 pub fn run(args: &HttpTraceArgs) -> Result<(), CliError> {
     let filters = Filters::new(args)?;
+    let format = args.format.as_deref().map(Format::parse).transpose()?;
     // --exec: the program's key log, and a live capture on every interface by default.
     let run_as = RunAs::invoking_user();
     let keylog = args.exec.then(|| KeyLogFile::create(run_as)).transpose()?;
@@ -57,6 +58,7 @@ pub fn run(args: &HttpTraceArgs) -> Result<(), CliError> {
         tcp_verbose: args.tcp_verbose,
         grpc_raw: args.grpc_raw,
         palette: Palette::new(&args.output),
+        format,
     };
     let out = TraceOut::Stdout(Output::stdout(input.is_live()));
     let mut tracer = Tracer::new(out, options, har);

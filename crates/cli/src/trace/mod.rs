@@ -4,6 +4,7 @@
 //! output or to the web view's feed.
 
 mod filters;
+mod format;
 mod grpc;
 mod json;
 mod sink;
@@ -26,6 +27,7 @@ use pcap_tcp_reassembly::{Event, EventKind, Overlap, RstIgnoredReason};
 use pcap_tls::{TlsEvent, TlsSummary};
 
 pub(crate) use filters::{Filters, parse_duration, parse_status};
+pub(crate) use format::Format;
 use sink::Kind;
 pub(crate) use sink::TraceOut;
 
@@ -57,6 +59,8 @@ pub(crate) struct TraceOptions {
     pub(crate) grpc_raw: bool,
     /// Colours.
     pub(crate) palette: Palette,
+    /// `--format`: one line of these fields per transaction instead of the usual text.
+    pub(crate) format: Option<Format>,
 }
 
 /// Session states by session number (a lookup per HTTP event: foldhash, not SipHash).
@@ -170,6 +174,8 @@ struct Printer {
     har_failed: bool,
     /// `-c N`: transactions still to show, and the flag that then ends reading.
     limit: Option<(u64, Arc<AtomicBool>)>,
+    /// `--format`.
+    format: Option<Format>,
     line: String,
 }
 
@@ -285,6 +291,7 @@ impl Tracer {
             tcp_verbose,
             grpc_raw,
             palette,
+            format,
         } = options;
         Tracer {
             streams: Streams::default(),
@@ -309,6 +316,7 @@ impl Tracer {
                 har,
                 har_failed: false,
                 limit: None,
+                format,
                 line: String::new(),
             },
         }
@@ -329,6 +337,7 @@ impl Tracer {
             tcp_verbose: true,
             grpc_raw: false,
             palette: Palette::plain(),
+            format: None,
         };
         let out = TraceOut::Feed {
             buf: Vec::new(),
@@ -521,6 +530,11 @@ impl Printer {
                 bad,
             );
             self.out.done(Kind::Http);
+        } else if let Some(format) = &self.format {
+            let l = &mut self.line;
+            l.clear();
+            format.write(l, stream, &tx, &heads);
+            self.out.buffer().extend_from_slice(l.as_bytes());
         } else {
             self.transaction_text(stream, tx, heads, bad);
         }
@@ -533,7 +547,7 @@ impl Printer {
         if self.json {
             json::write_tls(self.out.buffer(), stream, summary);
             self.out.done(Kind::Tls);
-        } else if self.tcp_verbose || !summary.decrypted {
+        } else if self.tcp_verbose || (!summary.decrypted && self.format.is_none()) {
             self.tls_text(stream, summary);
         }
     }
@@ -550,7 +564,8 @@ impl Printer {
         if self.json {
             json::write_websocket(self.out.buffer(), stream, ts, dir, opcode, len, text);
             self.out.done(Kind::WebSocket);
-        } else {
+        } else if self.format.is_none() {
+            // `--format` lines are transactions alone.
             self.websocket_text(stream, ts, dir, opcode, len, text);
         }
     }
