@@ -977,3 +977,48 @@ fn http_trace_shows_an_unparsed_request_line() {
     );
     assert_eq!(records[0].get("request_unparsed"), None);
 }
+
+/// Interim responses (`100 Continue`, `103 Early Hints`) are recorded with their
+/// transaction: shown in text after the final status, and in JSON as `response.interim`.
+#[test]
+fn http_trace_records_interim_responses() {
+    let dir = tmp_dir("http_interim");
+    let pcap = dir.join("interim.pcap");
+    let request: &[u8] =
+        b"POST /up HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nhi";
+    let continue_: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
+    let hints: &[u8] = b"HTTP/1.1 103 Early Hints\r\nLink: </s.css>; rel=preload\r\n\r\n";
+    let ok: &[u8] = b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n";
+    let c = 1001 + request.len() as u32;
+    let s1 = 5001 + continue_.len() as u32;
+    let s2 = s1 + hints.len() as u32;
+    let frames = vec![
+        segment_port(40000, true, 1000, 0, SYN, b""),
+        segment_port(40000, false, 5000, 1001, SYN | ACK, b""),
+        segment_port(40000, true, 1001, 5001, PSH_ACK, request),
+        segment_port(40000, false, 5001, c, PSH_ACK, continue_),
+        segment_port(40000, false, s1, c, PSH_ACK, hints),
+        segment_port(40000, false, s2, c, PSH_ACK, ok),
+    ];
+    write_pcap(&pcap, &frames);
+    let o = run(&[
+        "http-trace",
+        "-q",
+        "--no-color",
+        "-r",
+        pcap.to_str().unwrap(),
+    ]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("  POST a/up -> 201 Created (after 100, 103) ("),
+        "{text}"
+    );
+    let o = run(&["http-trace", "-q", "--json", "-r", pcap.to_str().unwrap()]);
+    let records = json_lines(&o);
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0]["response"]["status"], 201);
+    assert_eq!(
+        records[0]["response"]["interim"],
+        serde_json::json!([100, 103])
+    );
+}

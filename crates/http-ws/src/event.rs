@@ -202,6 +202,9 @@ pub struct TransactionRecord {
     pub response_end_ns: Option<i64>,
     /// Final status (`None`: no response before the stream ended).
     pub status: Option<u16>,
+    /// Interim responses (1xx but 101: `100 Continue`, `103 Early Hints`) before the final
+    /// one, in order; at most 8 are kept.
+    pub interim: Vec<u16>,
     /// Request head size.
     pub request_head_len: u64,
     /// Request body size (de-chunked).

@@ -181,6 +181,13 @@ fn write_http(
             push_ts(r.key("ts"), ts);
             r.str("version", version(heads.response_version()));
             r.u64("status", u64::from(status));
+            if !rec.interim.is_empty() {
+                let mut a = r.arr("interim");
+                for &s in &rec.interim {
+                    a.u64(u64::from(s));
+                }
+                a.end();
+            }
             heads.response(&mut r);
             r.u64(
                 "body_len",

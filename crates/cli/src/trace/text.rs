@@ -122,6 +122,10 @@ impl Printer {
                         format_args!("{status}{sep}{}", Escaped::plain(reason))
                     )
                 );
+                if !rec.interim.is_empty() {
+                    let codes: Vec<String> = rec.interim.iter().map(u16::to_string).collect();
+                    let _ = write!(l, " (after {})", codes.join(", "));
+                }
                 let size = rec.response_decoded_len.unwrap_or(rec.response_body_len);
                 let _ = write!(l, " (");
                 if let (Some(start), Some(end)) = (rec.request_start_ns, rec.response_end_ns) {

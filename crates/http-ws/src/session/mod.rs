@@ -137,7 +137,12 @@ struct Pending {
     upgrade: bool,
     ws_key: Option<Box<[u8]>>,
     first_response_ns: Option<i64>,
+    /// Interim (1xx) statuses answered so far, at most [`MAX_INTERIM`].
+    interim: Vec<u16>,
 }
+
+/// Interim responses kept per request: a server may send any number of them.
+const MAX_INTERIM: usize = 8;
 
 /// The response being received.
 #[derive(Debug)]

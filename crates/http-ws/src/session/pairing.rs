@@ -61,6 +61,7 @@ impl HttpSession {
                 upgrade: info.upgrade || method == Method::Connect,
                 ws_key: info.ws_key,
                 first_response_ns: None,
+                interim: Vec::new(),
             },
         );
         self.next_index = self.next_index.saturating_add(1);
@@ -92,6 +93,9 @@ impl HttpSession {
         if (100..200).contains(&status) && status != 101 {
             if let Some(p) = self.pending.front_mut() {
                 p.first_response_ns.get_or_insert(start_ns);
+                if p.interim.len() < MAX_INTERIM {
+                    p.interim.push(status);
+                }
             }
             self.dirs[s].state = State::Head;
             return;
@@ -249,7 +253,7 @@ impl HttpSession {
 
     pub(super) fn emit_record(
         &mut self,
-        r: Responding,
+        mut r: Responding,
         resp: Option<MessageComplete>,
         ts_ns: i64,
         complete: bool,
@@ -263,8 +267,14 @@ impl HttpSession {
                 n
             }
         };
+        let interim = r
+            .req
+            .as_mut()
+            .map(|p| std::mem::take(&mut p.interim))
+            .unwrap_or_default();
         let rec = TransactionRecord {
             index,
+            interim,
             request_start_ns: r.req.as_ref().map(|p| p.start_ns),
             request_end_ns: r.req.as_ref().and_then(|p| p.end_ns),
             response_start_ns: resp
