@@ -12,7 +12,7 @@ use crate::event::{
     Headers, HttpEvent, MessageComplete, RequestHead, ResponseHead, TransactionRecord, WsHandshake,
 };
 use crate::transaction::push_waiting;
-use crate::websocket::{self, PerMessageDeflate, Pos, WsDecoder};
+use crate::websocket::{self, PerMessageDeflate, WsDecoder};
 
 mod body;
 mod head;
@@ -352,7 +352,7 @@ impl HttpSession {
             }
             State::Tunnel => State::Tunnel,
             State::WebSocket(mut ws) => {
-                ws.gap(Pos { ts_ns, offset }, len, sink);
+                ws.gap(ts_ns, offset, len, sink);
                 State::WebSocket(ws)
             }
             State::Await { .. } => {
@@ -434,7 +434,7 @@ impl HttpSession {
             State::Head if partial_head => {
                 error(dir, ts_ns, offset, HttpError::IncompleteMessage, sink);
             }
-            State::WebSocket(ws) => ws.end(Pos { ts_ns, offset }, sink),
+            State::WebSocket(ws) => ws.end(ts_ns, offset, sink),
             _ => {}
         }
         self.dirs[dir].state = State::Dead;
@@ -470,7 +470,7 @@ impl HttpSession {
                 input.len()
             }
             State::WebSocket(ws) => {
-                ws.data(Pos { ts_ns, offset }, input, sink);
+                ws.data(ts_ns, offset, input, sink);
                 input.len()
             }
             State::Await { .. } => {
