@@ -169,13 +169,18 @@ fn serve_feeds_grpc_rst_stream_and_goaway() {
             .unwrap(),
     );
     let mut stderr = BufReader::new(server.0.stderr.take().unwrap());
-    let mut line = String::new();
-    stderr.read_line(&mut line).unwrap();
-    let url = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no address in {line:?}"))
-        .to_owned();
+    // The address line; with --fast the capture's closing line may come first.
+    let mut seen = String::new();
+    let url = loop {
+        let mut line = String::new();
+        if stderr.read_line(&mut line).unwrap() == 0 {
+            panic!("no address in {seen:?}");
+        }
+        if let Some(url) = line.split_whitespace().find(|w| w.starts_with("http://")) {
+            break url.to_owned();
+        }
+        seen.push_str(&line);
+    };
     let ws_url = url
         .replacen("http://", "ws://", 1)
         .replacen("/?token=", "/ws?token=", 1);
