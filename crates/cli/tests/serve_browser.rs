@@ -234,3 +234,54 @@ fn serve_r_sample_capture_in_headless_chromium() {
     assert!(dom.contains("id=\"count-packets\">181<"), "packet counter");
     assert!(dom.contains("capture ended"), "status");
 }
+
+/// gRPC messages, a call's status, RST_STREAM and GOAWAY are rows of the transactions list,
+/// with their text escaped (a bidi override in `grpc-message`); the details pane shows the
+/// status message escaped too.
+#[test]
+fn page_shows_grpc_and_http2_rows() {
+    let Some(bin) = chromium_or_skip("page_shows_grpc_and_http2_rows") else {
+        return;
+    };
+    let (server, feed) = start(|_| {});
+    let conn = r#""stream":0,"client":"10.0.0.1:40777","server":"10.0.0.2:50051""#;
+    let items = [
+        FeedItem::Grpc(
+            r#"{"type":"grpc","stream":0,"h2_stream":1,"dir":"c2s","path":"/pkg.Items/Get","len":3,"compressed":false,"ts":1.0}"#.into(),
+        ),
+        FeedItem::Grpc(
+            r#"{"type":"grpc","stream":0,"h2_stream":1,"dir":"s2c","path":"/pkg.Items/Get","len":2,"compressed":true,"ts":1.1}"#.into(),
+        ),
+        FeedItem::Grpc(format!(
+            r#"{{"type":"grpc_status","stream":0,"h2_stream":1,"path":"/pkg.Items/Get","status":5,"message":{},"trailers_only":false,"ts":1.2}}"#,
+            serde_json::to_string("no item\u{202e}evil").unwrap()
+        )),
+        FeedItem::Http2(format!(
+            r#"{{"type":"http2",{conn},"h2_stream":3,"ts":1.3,"event":"rst_stream","dir":"c2s","error":"CANCEL","code":8}}"#
+        )),
+        FeedItem::Http2(format!(
+            r#"{{"type":"http2",{conn},"ts":1.4,"event":"goaway","dir":"s2c","error":"NO_ERROR","code":0,"last_stream":3}}"#
+        )),
+    ];
+    for item in items {
+        feed.send(item).unwrap();
+    }
+    feed.send(FeedItem::End).unwrap();
+    wait_for(&server, |s| s.ended);
+    let dom = dump_dom(&bin, &format!("{}&select=3", server.url()));
+    for text in [
+        "→ /pkg.Items/Get  [h2 1]",
+        "← /pkg.Items/Get  [h2 1]  (compressed)",
+        r"/pkg.Items/Get  [h2 1]  status 5: no item\u{202e}evil",
+        "RST_STREAM CANCEL by client  [h2 3]",
+        "GOAWAY NO_ERROR by server  last stream 3",
+        "gRPC status 5",
+        r"<pre>no item\u{202e}evil</pre>",
+    ] {
+        let text = text.replace('&', "&amp;");
+        assert!(dom.contains(&text), "{text:?} not rendered: {dom}");
+    }
+    assert!(!dom.contains('\u{202e}'), "bidi override rendered raw");
+    assert!(dom.contains(">gRPC<") && dom.contains(">H2<"), "badges");
+    server.shutdown().unwrap();
+}

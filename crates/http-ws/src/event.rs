@@ -233,13 +233,30 @@ pub struct TransactionRecord {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct WsHandshake {
-    /// Time of the 101 response.
+    /// Time of the 101 response (HTTP/2: of the 2xx answering the extended CONNECT).
     pub ts_ns: i64,
     /// `Some(true)` when Sec-WebSocket-Accept matches the key, `Some(false)` on mismatch,
-    /// `None` when the request was not seen.
+    /// `None` when the request was not seen, or the handshake has no key (HTTP/2's
+    /// extended CONNECT, RFC 8441).
     pub accept_valid: Option<bool>,
     /// permessage-deflate as agreed in the response, if any.
     pub permessage_deflate: Option<PerMessageDeflate>,
+}
+
+impl WsHandshake {
+    /// A handshake answered at `ts_ns`, for decoders outside this crate (HTTP/2's extended
+    /// CONNECT answered with a 2xx).
+    pub fn new(
+        ts_ns: i64,
+        accept_valid: Option<bool>,
+        permessage_deflate: Option<PerMessageDeflate>,
+    ) -> Self {
+        WsHandshake {
+            ts_ns,
+            accept_valid,
+            permessage_deflate,
+        }
+    }
 }
 
 /// The header of one WebSocket frame, reported as soon as it is parsed.

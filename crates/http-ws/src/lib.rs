@@ -52,7 +52,7 @@ pub use transaction::{
     HeadBuffers, HeadRender, PackedHeaders, RequestView, ResponseView, Transaction,
     TransactionCollector, TransactionView,
 };
-pub use websocket::{PerMessageDeflate, accept_key};
+pub use websocket::{PerMessageDeflate, WsDecoder, accept_key};
 
 /// The README's examples, compiled as doc tests so that they stay true.
 #[cfg(doctest)]

@@ -28,6 +28,11 @@ pub struct H2Config {
     /// Largest gRPC message kept whole (to report its bytes and gunzip it); a larger one
     /// is reported with its length only.
     pub max_grpc_message: usize,
+    /// Largest WebSocket frame payload (WebSocket over HTTP/2, RFC 8441), checked at the
+    /// frame header (see [`HttpConfig::ws_max_frame`]).
+    pub ws_max_frame: u64,
+    /// Largest WebSocket message kept whole (fragments joined, inflated).
+    pub ws_max_message: u64,
     /// Bytes scanned for a frame boundary after lost bytes (or at the start of a
     /// connection picked up mid-stream) before giving up on the direction.
     pub resync_budget: usize,
@@ -45,18 +50,22 @@ impl Default for H2Config {
             max_brotli_window: (4 << 20) - 16,
             max_grpc_message: 4 * 1024 * 1024,
             resync_budget: 16 * 1024,
+            ws_max_frame: HttpConfig::default().ws_max_frame,
+            ws_max_message: HttpConfig::default().ws_max_message,
         }
     }
 }
 
 impl H2Config {
-    /// The defaults, with content decoding and its caps as in `http`, so HTTP/1.x and
-    /// HTTP/2 bodies are decoded alike.
+    /// The defaults, with content decoding and WebSocket caps as in `http`, so HTTP/1.x
+    /// and HTTP/2 bodies and WebSocket messages are decoded alike.
     pub fn from_http(http: &HttpConfig) -> Self {
         H2Config {
             decode_content: http.decode_content,
             max_decoded_body: http.max_decoded_body,
             max_brotli_window: http.max_brotli_window,
+            ws_max_frame: http.ws_max_frame,
+            ws_max_message: http.ws_max_message,
             ..H2Config::default()
         }
     }

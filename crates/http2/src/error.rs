@@ -123,6 +123,29 @@ pub enum H2Error {
         /// The cap.
         max: u32,
     },
+    /// A frame larger than the receiver's SETTINGS_MAX_FRAME_SIZE (16384 until its SETTINGS
+    /// say more): a connection error in RFC 9113 (section 4.2). Decoded anyway when within
+    /// the cap (`H2Config::max_frame`).
+    #[error(
+        "http2 {frame} frame on stream {stream}: {len} bytes over the receiver's SETTINGS_MAX_FRAME_SIZE of {max}"
+    )]
+    FrameSize {
+        /// Frame type name.
+        frame: &'static str,
+        /// Stream identifier.
+        stream: u32,
+        /// Payload length.
+        len: u32,
+        /// SETTINGS_MAX_FRAME_SIZE in force.
+        max: u32,
+    },
+    /// An extended CONNECT (`:protocol`, RFC 8441) before the server enabled it with
+    /// SETTINGS_ENABLE_CONNECT_PROTOCOL: decoded anyway.
+    #[error("http2: stream {stream}: extended CONNECT without SETTINGS_ENABLE_CONNECT_PROTOCOL")]
+    ConnectProtocolNotEnabled {
+        /// Stream identifier.
+        stream: u32,
+    },
     /// A CONTINUATION that does not follow a HEADERS or PUSH_PROMISE of its stream, or
     /// another frame inside a header block (section 6.10).
     #[error(

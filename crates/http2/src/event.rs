@@ -80,6 +80,13 @@ pub enum H2Event<'a> {
     /// `Request` (pseudo-headers in the headers, `version` [`pcap_http_ws::HTTP2`]),
     /// `Response` (empty reason), `Body`, `Trailers`, `MessageComplete`, `Transaction`.
     /// Streams interleave; a consumer pairs events by `stream`.
+    ///
+    /// WebSocket over HTTP/2 (RFC 8441): when a 2xx answers an extended CONNECT
+    /// (`:method CONNECT`, `:protocol websocket`), the stream reports `WsUpgrade`, both
+    /// `MessageComplete`s and its `Transaction` at once, as an HTTP/1.1 `101` does; its
+    /// DATA then carries WebSocket frames both ways (`WsFrame`, `WsMessage`, `WsControl`,
+    /// and `Error` for WebSocket errors, offsets counted in the stream's DATA bytes of
+    /// the direction) until END_STREAM or RST_STREAM, and no `Body`.
     Http {
         /// HTTP/2 stream.
         stream: u32,

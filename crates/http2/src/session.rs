@@ -3,8 +3,8 @@
 use std::collections::HashMap;
 
 use pcap_http_ws::{
-    Coding, ContentDecoder, HTTP2, Headers, HttpEvent, MessageComplete, RequestHead, ResponseHead,
-    Stop,
+    Coding, ContentDecoder, HTTP2, Headers, HttpEvent, MessageComplete, PerMessageDeflate,
+    RequestHead, ResponseHead, Stop, WsHandshake,
 };
 use pcap_tcp_reassembly::{Direction, PerDir};
 
@@ -17,7 +17,7 @@ use crate::frame::{
 };
 use crate::grpc;
 use crate::hpack::{Decoder, HeaderList};
-use crate::stream::{Half, Stream};
+use crate::stream::{Half, Stream, WsTunnel};
 
 /// The client connection preface (RFC 9113 section 3.4).
 pub const PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
@@ -59,8 +59,13 @@ struct Dir {
     hpack: Decoder,
     /// A header block failed: the table is out of step, later blocks are not decoded.
     hpack_broken: bool,
-    /// SETTINGS_MAX_FRAME_SIZE the receiver announced (for resynchronisation).
+    /// SETTINGS_MAX_FRAME_SIZE the receiver announced (for resynchronisation, and to
+    /// report larger frames).
     max_frame: u32,
+    /// `max_frame` is known: the connection was seen from its start, or the receiver's
+    /// SETTINGS named it (mid-stream, or after an h2c upgrade whose `HTTP2-Settings`
+    /// header is not read, it may have been raised before).
+    max_frame_known: bool,
     block: Option<Block>,
 }
 
@@ -74,6 +79,7 @@ impl Dir {
             hpack,
             hpack_broken: false,
             max_frame: DEFAULT_MAX_FRAME_SIZE,
+            max_frame_known: true,
             block: None,
         }
     }
@@ -113,6 +119,8 @@ pub struct H2Session {
     highest: [u32; 2],
     /// Started mid-stream or lost bytes: streams opened before may appear in any order.
     unordered: bool,
+    /// The server sent SETTINGS_ENABLE_CONNECT_PROTOCOL = 1 (RFC 8441).
+    connect_protocol: bool,
 }
 
 /// The direction's half of a stream.
@@ -145,6 +153,7 @@ impl H2Session {
             failed: false,
             highest: [0; 2],
             unordered: false,
+            connect_protocol: false,
         }
     }
 
@@ -162,6 +171,8 @@ impl H2Session {
         s.streams.insert(1, one);
         s.next_index = 1;
         s.highest[1] = 1;
+        // The client's settings came in the HTTP/1.1 request's HTTP2-Settings header.
+        s.dirs[Direction::ServerToClient].max_frame_known = false;
         s
     }
 
@@ -212,6 +223,9 @@ impl H2Session {
             Dir::new(Phase::Resync, Decoder::midstream(cap)),
             Dir::new(Phase::Resync, Decoder::midstream(cap)),
         );
+        for dir in Direction::BOTH {
+            s.dirs[dir].max_frame_known = false;
+        }
         s.unordered = true;
         s
     }
@@ -503,6 +517,19 @@ impl H2Session {
             offset,
             header: h,
         });
+        let d = &self.dirs[dir];
+        let limit = d
+            .max_frame
+            .clamp(DEFAULT_MAX_FRAME_SIZE, MAX_FRAME_SIZE_LIMIT);
+        if d.max_frame_known && h.len > limit {
+            let e = H2Error::FrameSize {
+                frame: h.kind.name(),
+                stream: h.stream,
+                len: h.len,
+                max: limit,
+            };
+            self.error(dir, ts_ns, offset, e, sink);
+        }
         let open_block = self.dirs[dir].block.as_ref().map(|b| b.stream);
         match open_block {
             Some(s) if h.kind != FrameType::Continuation || h.stream != s => {
@@ -584,7 +611,13 @@ impl H2Session {
                 for (id, value) in settings.iter() {
                     match id {
                         setting::HEADER_TABLE_SIZE => other.hpack.set_limit(value as usize),
-                        setting::MAX_FRAME_SIZE => other.max_frame = value,
+                        setting::MAX_FRAME_SIZE => {
+                            other.max_frame = value;
+                            other.max_frame_known = true;
+                        }
+                        setting::ENABLE_CONNECT_PROTOCOL if dir == Direction::ServerToClient => {
+                            self.connect_protocol = value == 1;
+                        }
                         _ => {}
                     }
                 }
@@ -790,6 +823,8 @@ impl H2Session {
             return;
         }
         let decoder = self.decoder(list);
+        let (ws_frame, ws_message) = (self.cfg.ws_max_frame, self.cfg.ws_max_message);
+        let connect_checked = self.connect_protocol || self.unordered;
         let Some(s) = self.streams.get_mut(&id) else {
             return;
         };
@@ -819,6 +854,23 @@ impl H2Session {
                     s.request.grpc_gzip = list
                         .get("grpc-encoding")
                         .is_some_and(|v| v.eq_ignore_ascii_case(b"gzip"));
+                }
+                if method == "CONNECT"
+                    && b.promised.is_none()
+                    && list
+                        .get(":protocol")
+                        .is_some_and(|p| p.eq_ignore_ascii_case(b"websocket"))
+                {
+                    s.connect_ws = true;
+                    if !connect_checked {
+                        let e = H2Error::ConnectProtocolNotEnabled { stream: id };
+                        sink(H2Event::Error {
+                            dir,
+                            ts_ns,
+                            offset: b.offset,
+                            error: e,
+                        });
+                    }
                 }
                 let head = RequestHead::new(
                     s.index, ts_ns, b.offset, method, uri, HTTP2, headers, head_len,
@@ -856,6 +908,12 @@ impl H2Session {
                 });
                 if !interim && b.end_stream {
                     grpc_status(s, id, ts_ns, list, true, sink);
+                }
+                if s.connect_ws && (200..300).contains(&status) && !b.end_stream {
+                    let deflate = list
+                        .get("sec-websocket-extensions")
+                        .and_then(PerMessageDeflate::from_header);
+                    ws_upgrade(s, id, ts_ns, deflate, (ws_frame, ws_message), sink);
                 }
             }
             _ => {
@@ -899,6 +957,14 @@ impl H2Session {
         let Some(s) = streams.get_mut(&id) else {
             return;
         };
+        if let Some(ws) = s.ws.as_mut() {
+            let mut http = |event: HttpEvent<'_>| sink(H2Event::Http { stream: id, event });
+            ws.data(dir, ts_ns, data, &mut http);
+            if end_stream {
+                self.end_half(id, dir, ts_ns, true, sink);
+            }
+            return;
+        }
         let path: &str = s.grpc_path.as_deref().unwrap_or("");
         let h = match dir {
             Direction::ClientToServer => &mut s.request,
@@ -990,6 +1056,13 @@ impl H2Session {
         let Some(s) = self.streams.get_mut(&id) else {
             return;
         };
+        if let Some(ws) = s.ws.as_mut() {
+            let mut http = |event: HttpEvent<'_>| sink(H2Event::Http { stream: id, event });
+            if ws.end(dir, ts_ns, &mut http) {
+                self.close(id, ts_ns, EndReason::Complete, sink);
+            }
+            return;
+        }
         finish_half(s, id, dir, ts_ns, complete, sink);
         if s.request.done && s.response.done {
             self.close(id, ts_ns, EndReason::Complete, sink);
@@ -1008,6 +1081,10 @@ impl H2Session {
             return;
         };
         for dir in Direction::BOTH {
+            if let Some(ws) = s.ws.as_mut() {
+                let mut http = |event: HttpEvent<'_>| sink(H2Event::Http { stream: id, event });
+                ws.end(dir, ts_ns, &mut http);
+            }
             let h = half(&mut s, dir);
             if !h.done && (h.head || h.body_len > 0) {
                 finish_half(&mut s, id, dir, ts_ns, false, sink);
@@ -1019,6 +1096,9 @@ impl H2Session {
             reason,
             pushed_by: s.pushed_by,
         });
+        if s.recorded {
+            return;
+        }
         let mut record = std::mem::take(&mut s.record);
         record.complete = record.request_complete && record.response_complete;
         sink(H2Event::Http {
@@ -1036,7 +1116,6 @@ impl H2Session {
         len: u64,
         sink: &mut impl FnMut(H2Event<'_>),
     ) {
-        let _ = (ts_ns, &sink);
         let d = &mut self.dirs[dir];
         d.offset = d.offset.saturating_add(len);
         if d.phase == Phase::Dead {
@@ -1056,7 +1135,11 @@ impl H2Session {
         let old = std::mem::replace(&mut d.hpack, Decoder::midstream(cap));
         d.hpack = old.into_midstream();
         d.hpack_broken = false;
-        for s in self.streams.values_mut() {
+        for (&id, s) in self.streams.iter_mut() {
+            if let Some(ws) = s.ws.as_mut() {
+                let mut http = |event: HttpEvent<'_>| sink(H2Event::Http { stream: id, event });
+                ws.lose(dir, ts_ns, &mut http);
+            }
             let h = half(s, dir);
             if !h.done {
                 h.lost = true;
@@ -1203,6 +1286,34 @@ fn finish_half(
             event: HttpEvent::MessageComplete(m),
         });
     }
+}
+
+/// A 2xx answered stream `id`'s extended CONNECT for WebSocket (RFC 8441): `WsUpgrade`,
+/// then both messages end and the record is reported, as for an HTTP/1.1 `101`; the
+/// stream's DATA is WebSocket frames from now on, until END_STREAM or RST_STREAM.
+fn ws_upgrade(
+    s: &mut Stream,
+    id: u32,
+    ts_ns: i64,
+    deflate: Option<PerMessageDeflate>,
+    (max_frame, max_message): (u64, u64),
+    sink: &mut impl FnMut(H2Event<'_>),
+) {
+    sink(H2Event::Http {
+        stream: id,
+        event: HttpEvent::WsUpgrade(WsHandshake::new(ts_ns, None, deflate)),
+    });
+    for dir in Direction::BOTH {
+        finish_half(s, id, dir, ts_ns, true, sink);
+    }
+    let mut record = std::mem::take(&mut s.record);
+    record.complete = record.request_complete && record.response_complete;
+    s.recorded = true;
+    sink(H2Event::Http {
+        stream: id,
+        event: HttpEvent::Transaction(record),
+    });
+    s.ws = Some(Box::new(WsTunnel::new(deflate, max_frame, max_message)));
 }
 
 /// `grpc-status` and `grpc-message` of a gRPC call's trailers (or trailers-only response).

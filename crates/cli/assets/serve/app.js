@@ -141,6 +141,47 @@
     tr._search = [text, w.client, w.server, w.opcode].join(" ").toLowerCase();
     return tr;
   }
+  // gRPC messages and call status, HTTP/2 RST_STREAM and GOAWAY (the `grpc`, `grpc_status`
+  // and `http2` objects of docs/json.md).
+  function badgeCell(cls, label) {
+    const kind = td(""); const badge = document.createElement("span");
+    badge.className = "kind " + cls; badge.textContent = label; kind.append(badge);
+    return kind;
+  }
+  function grpcRow(g) {
+    const tr = document.createElement("tr");
+    const where = (g.path || "") + (g.h2_stream != null ? "  [h2 " + g.h2_stream + "]" : "");
+    let text, status = "", scls = "snone", size = null;
+    if (g.type === "grpc_status") {
+      const code = g.status == null ? "no status" : "status " + g.status;
+      text = "⏹ " + where + "  " + code + (g.message != null ? ": " + g.message : "");
+      status = g.status == null ? "?" : g.status === 0 ? "OK" : "error " + g.status;
+      scls = g.status === 0 ? "s2" : "s5";
+    } else {
+      text = (g.dir === "s2c" ? "← " : "→ ") + where + (g.compressed ? "  (compressed)" : "");
+      status = g.dir === "s2c" ? "from server" : "to server";
+      size = g.len;
+    }
+    tr.append(td(relTime(g.ts), "num"), badgeCell("k-grpc", "gRPC"), td(text, "info"), td(status, "st " + scls),
+      td(size == null ? "" : fmtBytes(size), "num"));
+    tr.title = safe(text);
+    tr._search = ["grpc", text, g.path, status].join(" ").toLowerCase();
+    return tr;
+  }
+  function h2Row(e) {
+    const tr = document.createElement("tr");
+    const name = e.event === "goaway" ? "GOAWAY" : "RST_STREAM";
+    const who = e.dir === "s2c" ? "by server" : "by client";
+    const what = name + " " + (e.error || "") + " " + who +
+      (e.h2_stream != null ? "  [h2 " + e.h2_stream + "]" : "") +
+      (e.last_stream != null ? "  last stream " + e.last_stream : "");
+    tr.append(td(relTime(e.ts), "num"), badgeCell("k-h2", "H2"), td(what, "info"),
+      td(e.error || "", e.error === "NO_ERROR" ? "snone" : "st s4"), td("", "num"));
+    tr.title = safe(what);
+    tr.className = "muted";
+    tr._search = ["http2", what, e.client, e.server].join(" ").toLowerCase();
+    return tr;
+  }
   function tcpRow(t) {
     const tr = document.createElement("tr");
     const kind = td(""); const badge = document.createElement("span");
@@ -180,6 +221,8 @@
         if (it.kind === "http") row = httpRow(d);
         else if (it.kind === "websocket") row = wsRow(d);
         else if (it.kind === "tcp") row = tcpRow(d);
+        else if (it.kind === "grpc") row = grpcRow(d);
+        else if (it.kind === "http2") row = h2Row(d);
         else continue;
       } catch (e) { continue; } // one odd item must not stop the feed
       state.seenTx++;
@@ -251,7 +294,8 @@
     if (kind === "http") {
       const req = d.request || {}, resp = d.response;
       out.push(h3((req.method || "") + " " + (req.uri || "") + " " + (req.version || "")));
-      out.push(para((d.client || "?") + " → " + (d.server || "?") + (d.stream != null ? "  ·  stream " + d.stream : ""), "meta"));
+      out.push(para((d.client || "?") + " → " + (d.server || "?") + (d.stream != null ? "  ·  stream " + d.stream : "") +
+        (d.h2_stream != null ? "  ·  HTTP/2 stream " + d.h2_stream : ""), "meta"));
       out.push(headerTable(req.headers));
       const reqBody = req.body_preview ?? null;
       if (req.body_len) out.push(para("Request body: " + fmtBytes(req.body_len), "meta"));
@@ -267,9 +311,27 @@
       }
     } else if (kind === "websocket") {
       out.push(h3("WebSocket " + (d.opcode || "") + " " + (d.dir === "s2c" ? "server → client" : "client → server")));
-      out.push(para((d.client || "?") + " ↔ " + (d.server || "?") + "  ·  " + fmtBytes(d.len), "meta"));
+      out.push(para((d.client || "?") + " ↔ " + (d.server || "?") + "  ·  " + fmtBytes(d.len) +
+        (d.h2_stream != null ? "  ·  HTTP/2 stream " + d.h2_stream : ""), "meta"));
       const body = d.text ?? d.body_preview ?? null;
       if (body != null) out.push(pre(String(body)));
+    } else if (kind === "grpc") {
+      const head = d.type === "grpc_status" ? "gRPC status " + (d.status ?? "none") : "gRPC message " +
+        (d.dir === "s2c" ? "server → client" : "client → server");
+      out.push(h3(head));
+      out.push(para((d.path || "") + "  ·  stream " + (d.stream ?? "?") + "  ·  HTTP/2 stream " + (d.h2_stream ?? "?"), "meta"));
+      if (d.type === "grpc_status") {
+        if (d.message != null) out.push(pre(String(d.message)));
+        out.push(para(d.trailers_only ? "Trailers-only response (the call failed before any message)." : "From the trailers.", "meta"));
+      } else {
+        out.push(para(fmtBytes(d.len) + (d.compressed ? ", compressed" : "") +
+          (d.decoded_len != null ? ", " + fmtBytes(d.decoded_len) + " decoded" : ""), "meta"));
+      }
+    } else if (kind === "http2") {
+      out.push(h3((d.event === "goaway" ? "GOAWAY " : "RST_STREAM ") + (d.error || "") + (d.dir === "s2c" ? " by server" : " by client")));
+      out.push(para((d.client || "?") + " ↔ " + (d.server || "?") + (d.h2_stream != null ? "  ·  HTTP/2 stream " + d.h2_stream : "") +
+        (d.last_stream != null ? "  ·  last stream " + d.last_stream : ""), "meta"));
+      out.push(pre(JSON.stringify(d, null, 2)));
     } else {
       out.push(h3(kind === "packet" ? "Frame " + (d.frame ?? "") : "TCP event"));
       if (d.summary) out.push(para(d.summary, "meta"));

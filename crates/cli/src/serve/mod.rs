@@ -55,7 +55,8 @@
 //!           {"kind":"http","data":{"type":"http","request":{...},"response":{...}}}],
 //!  "stats":{"packets":10,"bytes":900,"capture_drops":0,"view_drops":0,"ended":false}}
 //! ```
-//! `kind` is `packet`, `http`, `websocket` or `tcp`, and `data` is the capture side's object
+//! `kind` is `packet`, `http`, `websocket`, `tcp`, `tls`, `grpc` (gRPC messages and
+//! `grpc_status`) or `http2` (RST_STREAM, GOAWAY), and `data` is the capture side's object
 //! unchanged, unless it was too large (below). Items are batched (up to [`ServeConfig::batch_max`] per message); a message with
 //! an empty `items` carries fresh counters only. `view_drops` is the number of items this
 //! browser's queue has dropped since it connected. A browser that connects late first
@@ -151,6 +152,11 @@ pub enum FeedItem {
     Tcp(String),
     /// A TLS session's handshake summary (`{"type":"tls","sni":..,"version":..,..}`).
     Tls(String),
+    /// A gRPC message (`{"type":"grpc","path":..,"dir":..,"len":..,..}`) or a call's status
+    /// (`{"type":"grpc_status","status":..,"message":..,..}`).
+    Grpc(String),
+    /// An HTTP/2 RST_STREAM or GOAWAY (`{"type":"http2","event":"rst_stream",..}`).
+    Http2(String),
     /// The capture side's running totals; the latest values are shown on the page.
     Stats {
         /// Packets captured so far.
@@ -454,6 +460,8 @@ fn accept(hub: &Hub, item: FeedItem, max_item_bytes: usize) {
         FeedItem::WebSocket(json) => ("websocket", Lane::Transactions, json),
         FeedItem::Tcp(json) => ("tcp", Lane::Transactions, json),
         FeedItem::Tls(json) => ("tls", Lane::Transactions, json),
+        FeedItem::Grpc(json) => ("grpc", Lane::Transactions, json),
+        FeedItem::Http2(json) => ("http2", Lane::Transactions, json),
         FeedItem::Stats {
             packets,
             bytes,

@@ -1,6 +1,6 @@
 //! What the trace shows of HTTP/2 besides its streams' transactions: gRPC messages and
 //! status (always), RST_STREAM, GOAWAY and decoding errors (with `--tcp-verbose`). The web
-//! view's feed gets the transactions only.
+//! view's feed gets the gRPC, RST_STREAM and GOAWAY objects too (its tracer is verbose).
 
 use std::fmt::Write as _;
 
@@ -11,7 +11,7 @@ use pcap_http2::grpc::{RawValue, raw_fields};
 use pcap_http2::{GrpcMessage, GrpcStatus};
 
 use super::Printer;
-use super::sink::{Kind, TraceOut};
+use super::sink::Kind;
 use super::text::hex_text;
 use crate::color::Color;
 use crate::output::write_time;
@@ -27,9 +27,6 @@ fn code_name(code: u32) -> String {
 
 impl Printer {
     pub(super) fn http2(&mut self, stream: &Stream, event: &Http2Event<'_>) {
-        if matches!(self.out, TraceOut::Feed { .. }) {
-            return;
-        }
         match event {
             Http2Event::GrpcMessage(m) => self.grpc_message(stream, m),
             Http2Event::GrpcStatus(g) => self.grpc_status(stream, g),
@@ -108,7 +105,7 @@ impl Printer {
             }
             o.end();
             out.push(b'\n');
-            self.out.done(Kind::Tcp);
+            self.out.done(Kind::Http2);
         } else {
             let mut l = std::mem::take(&mut self.line);
             l.clear();
@@ -163,7 +160,7 @@ impl Printer {
             }
             o.end();
             out.push(b'\n');
-            self.out.done(Kind::WebSocket);
+            self.out.done(Kind::Grpc);
             return;
         }
         let mut l = std::mem::take(&mut self.line);
@@ -230,7 +227,7 @@ impl Printer {
             push_ts(o.key("ts"), g.ts_ns);
             o.end();
             out.push(b'\n');
-            self.out.done(Kind::WebSocket);
+            self.out.done(Kind::Grpc);
             return;
         }
         let mut l = std::mem::take(&mut self.line);

@@ -310,6 +310,9 @@ pub(super) fn write_websocket(
     let mut o = Obj::new(out);
     o.str("type", "websocket");
     o.u64("stream", stream.id);
+    if let Some(n) = stream.h2_stream {
+        o.u64("h2_stream", u64::from(n));
+    }
     o.socket_addr("client", stream.client);
     o.socket_addr("server", stream.server);
     push_ts(o.key("ts"), ts);

@@ -83,6 +83,9 @@ struct StreamState {
     pushed: HashMap<u32, u32, foldhash::fast::RandomState>,
     /// Heads that could not be parsed, until the transaction that lacks them is shown.
     unparsed: Unparsed,
+    /// HTTP/2 streams carrying WebSocket (RFC 8441), from their `WsUpgrade` to their end:
+    /// `None` until their record, then whether it was shown (a 2xx), so their messages are.
+    h2_ws: HashMap<u32, Option<bool>, foldhash::fast::RandomState>,
 }
 
 /// The last request and response heads of a session that could not be parsed, as they
@@ -243,6 +246,11 @@ impl Handler for Tracer {
                 state.pushed.insert(*promised, *parent);
             }
         }
+        if let Http2Event::StreamEnd { stream: n, .. } = event {
+            if let Some(state) = self.streams.get_mut(&stream.id) {
+                state.h2_ws.remove(n);
+            }
+        }
         self.printer.http2(stream, event);
         ControlFlow::Continue(())
     }
@@ -401,6 +409,7 @@ impl Tracer {
             | HttpEvent::Transaction(_)
             | HttpEvent::WsMessage(_)
             | HttpEvent::WsControl(_) => true,
+            HttpEvent::WsUpgrade(_) => stream.h2_stream.is_some(),
             _ => false,
         };
         if !used {
@@ -414,6 +423,7 @@ impl Tracer {
                 h2: H2Collectors::default(),
                 pushed: HashMap::default(),
                 unparsed: Unparsed::default(),
+                h2_ws: HashMap::default(),
             })
         });
         let StreamState {
@@ -422,10 +432,37 @@ impl Tracer {
             h2,
             pushed,
             unparsed,
+            h2_ws,
         } = &mut **state;
         if let HttpEvent::BadHead(bad) = event {
             unparsed.note(bad);
             return;
+        }
+        // An HTTP/2 stream's WebSocket: its upgrade comes before its record, which says
+        // whether it is shown (a shown 2xx), its messages after; no collector for those.
+        let mut h2_upgrade = None;
+        if let Some(n) = stream.h2_stream {
+            match (event, h2_ws.get(&n)) {
+                (HttpEvent::WsUpgrade(_), _) => {
+                    h2_ws.insert(n, None);
+                    return;
+                }
+                (HttpEvent::WsMessage(_) | HttpEvent::WsControl(_), Some(Some(true))) => {
+                    p.ws_event(stream, event);
+                    return;
+                }
+                (HttpEvent::WsMessage(_) | HttpEvent::WsControl(_), _) => return,
+                (_, Some(Some(_))) => {
+                    if let HttpEvent::Error(e) = event {
+                        if p.tcp_verbose && !p.json {
+                            p.error_text(stream, e);
+                        }
+                    }
+                    return;
+                }
+                (_, Some(None)) => h2_upgrade = Some((n, false)),
+                (_, None) => {}
+            }
         }
         let pushed_by = stream.h2_stream.and_then(|n| pushed.get(&n).copied());
         p.pushed_by = pushed_by;
@@ -454,6 +491,7 @@ impl Tracer {
                     p.out.done(Kind::Http);
                     *ws_shown |=
                         tx.record().status == Some(101) && tx.response_rendered().is_some();
+                    upgrade_shown(&mut h2_upgrade, tx.record().status);
                 }
             });
         } else {
@@ -470,6 +508,7 @@ impl Tracer {
                     let bad = unparsed.take_for(request.is_some(), heads.response.is_some());
                     p.transaction(stream, tx, heads, &bad);
                     *ws_shown |= heads.response.is_some_and(|r| r.status == 101);
+                    upgrade_shown(&mut h2_upgrade, tx.record().status);
                 }
             });
         }
@@ -479,16 +518,40 @@ impl Tracer {
             }
             pushed.remove(&n);
         }
-        let ws_shown = *ws_shown;
+        if let (Some((n, shown)), HttpEvent::Transaction(_)) = (h2_upgrade, event) {
+            h2_ws.insert(n, Some(shown));
+        }
+        if *ws_shown && stream.h2_stream.is_none() {
+            p.ws_event(stream, event);
+        }
+        if let HttpEvent::Error(e) = event {
+            if p.tcp_verbose && !p.json {
+                p.error_text(stream, e);
+            }
+        }
+    }
+}
+
+/// A shown record of an HTTP/2 WebSocket stream: a 2xx shows its messages.
+fn upgrade_shown(upgrade: &mut Option<(u32, bool)>, status: Option<u16>) {
+    if let Some((_, shown)) = upgrade.as_mut() {
+        *shown = status.is_some_and(|s| (200..300).contains(&s));
+    }
+}
+
+impl Printer {
+    /// A WebSocket message or control frame of a session (or HTTP/2 stream) whose upgrade
+    /// was shown; other events are not.
+    fn ws_event(&mut self, stream: &Stream, event: &HttpEvent<'_>) {
         match event {
-            HttpEvent::WsMessage(m) if ws_shown => {
+            HttpEvent::WsMessage(m) => {
                 let (opcode, len, text) = match m.payload {
                     WsPayload::Text(t) => ("text", t.len(), Some(t.as_bytes())),
                     WsPayload::Binary(b) => ("binary", b.len(), None),
                 };
-                p.websocket(stream, m.ts_ns, m.dir, opcode, len, text);
+                self.websocket(stream, m.ts_ns, m.dir, opcode, len, text);
             }
-            HttpEvent::WsControl(c) if ws_shown => {
+            HttpEvent::WsControl(c) => {
                 // `len` is the payload: a close frame's status code counts (2 bytes).
                 let (opcode, len) = match c.kind {
                     WsControlKind::Ping(d) => ("ping", d.len()),
@@ -498,15 +561,12 @@ impl Tracer {
                     }
                     _ => return,
                 };
-                p.websocket(stream, c.ts_ns, c.dir, opcode, len, None);
+                self.websocket(stream, c.ts_ns, c.dir, opcode, len, None);
             }
-            HttpEvent::Error(e) if p.tcp_verbose && !p.json => p.error_text(stream, e),
             _ => {}
         }
     }
-}
 
-impl Printer {
     /// A shown transaction: to the HAR file, and as a line.
     fn transaction(
         &mut self,

@@ -28,6 +28,10 @@ pub(crate) enum Kind {
     WebSocket,
     Tcp,
     Tls,
+    /// A gRPC message or status.
+    Grpc,
+    /// An HTTP/2 RST_STREAM or GOAWAY.
+    Http2,
 }
 
 impl TraceOut {
@@ -51,6 +55,8 @@ impl TraceOut {
             Kind::WebSocket => FeedItem::WebSocket(text),
             Kind::Tcp => FeedItem::Tcp(text),
             Kind::Tls => FeedItem::Tls(text),
+            Kind::Grpc => FeedItem::Grpc(text),
+            Kind::Http2 => FeedItem::Http2(text),
         };
         // The web view has gone (Ctrl-C): the process is ending.
         let _ = tx.send(item);

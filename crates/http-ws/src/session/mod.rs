@@ -13,7 +13,7 @@ use crate::event::{
     WsHandshake,
 };
 use crate::transaction::push_waiting;
-use crate::websocket::{self, PerMessageDeflate, Pos, WsDecoder};
+use crate::websocket::{self, PerMessageDeflate, WsDecoder};
 
 mod body;
 mod head;
@@ -358,7 +358,7 @@ impl HttpSession {
             }
             State::Tunnel => State::Tunnel,
             State::WebSocket(mut ws) => {
-                ws.gap(Pos { ts_ns, offset }, len, sink);
+                ws.gap(ts_ns, offset, len, sink);
                 State::WebSocket(ws)
             }
             State::Await { .. } => {
@@ -440,7 +440,7 @@ impl HttpSession {
             State::Head if partial_head => {
                 error(dir, ts_ns, offset, HttpError::IncompleteMessage, sink);
             }
-            State::WebSocket(ws) => ws.end(Pos { ts_ns, offset }, sink),
+            State::WebSocket(ws) => ws.end(ts_ns, offset, sink),
             _ => {}
         }
         self.dirs[dir].state = State::Dead;
@@ -476,7 +476,7 @@ impl HttpSession {
                 input.len()
             }
             State::WebSocket(ws) => {
-                ws.data(Pos { ts_ns, offset }, input, sink);
+                ws.data(ts_ns, offset, input, sink);
                 input.len()
             }
             State::Await { .. } => {

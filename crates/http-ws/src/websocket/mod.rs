@@ -67,8 +67,29 @@ struct Message {
     utf8_ok: usize,
 }
 
-/// Decoder for one direction of a WebSocket connection.
-pub(crate) struct WsDecoder {
+/// Decoder for one direction of a WebSocket connection: frames in (any chunking), the
+/// [`HttpEvent::WsFrame`], [`HttpEvent::WsMessage`], [`HttpEvent::WsControl`] and
+/// [`HttpEvent::Error`] events out.
+///
+/// [`crate::HttpSession`] makes two after an HTTP/1.1 upgrade; other decoders that carry
+/// WebSocket (HTTP/2 extended CONNECT, RFC 8441) make their own pair.
+///
+/// ```
+/// use pcap_http_ws::{HttpEvent, WsDecoder, WsPayload};
+/// use pcap_tcp_reassembly::Direction;
+///
+/// let mut ws = WsDecoder::new(Direction::ServerToClient, None, 1 << 20, 1 << 20);
+/// let mut texts = Vec::new();
+/// ws.data(1, 0, b"\x81\x02hi", &mut |ev| {
+///     if let HttpEvent::WsMessage(m) = ev {
+///         if let WsPayload::Text(t) = m.payload {
+///             texts.push(t.to_owned());
+///         }
+///     }
+/// });
+/// assert_eq!(texts, ["hi"]);
+/// ```
+pub struct WsDecoder {
     dir: Direction,
     deflate: Option<Inflater>,
     hdr: [u8; MAX_HEADER],
@@ -89,9 +110,9 @@ impl std::fmt::Debug for WsDecoder {
 }
 
 /// Where and when the bytes being decoded are.
-pub(crate) struct Pos {
-    pub ts_ns: i64,
-    pub offset: u64,
+struct Pos {
+    ts_ns: i64,
+    offset: u64,
 }
 
 fn err(dir: Direction, pos: &Pos, e: WsError, sink: &mut impl FnMut(HttpEvent<'_>)) {
@@ -104,7 +125,10 @@ fn err(dir: Direction, pos: &Pos, e: WsError, sink: &mut impl FnMut(HttpEvent<'_
 }
 
 impl WsDecoder {
-    pub(crate) fn new(
+    /// A decoder of the frames sent in direction `dir` (client frames must be masked,
+    /// server frames must not), with permessage-deflate as agreed, and caps on one
+    /// frame's and one message's payload (checked at the header, before buffering).
+    pub fn new(
         dir: Direction,
         deflate: Option<PerMessageDeflate>,
         max_frame: u64,
@@ -134,7 +158,7 @@ impl WsDecoder {
 
     /// Bytes held, approximately: the struct, the message and control buffers, and the
     /// permessage-deflate inflater (a 32 KiB window plus its state).
-    pub(crate) fn memory(&self) -> usize {
+    pub fn memory(&self) -> usize {
         std::mem::size_of::<Self>()
             + self.buf.capacity()
             + self.ctrl.capacity()
@@ -148,14 +172,16 @@ impl WsDecoder {
         self.dir == Direction::ClientToServer
     }
 
-    /// Decodes stream bytes; `pos.offset` is the stream offset of `input[0]`.
-    pub(crate) fn data(
+    /// Decodes the next bytes of the direction, seen at `ts_ns`; `offset` is the stream
+    /// offset of `input[0]` (reported in events).
+    pub fn data(
         &mut self,
-        pos: Pos,
+        ts_ns: i64,
+        offset: u64,
         mut input: &[u8],
         sink: &mut impl FnMut(HttpEvent<'_>),
     ) {
-        let mut pos = pos;
+        let mut pos = Pos { ts_ns, offset };
         while !input.is_empty() && !self.dead {
             let used = if self.frame.is_some() {
                 self.payload(&pos, input, sink)
@@ -538,8 +564,10 @@ impl WsDecoder {
         }
     }
 
-    /// `len` bytes were lost: skip them inside a payload, otherwise stop decoding.
-    pub(crate) fn gap(&mut self, pos: Pos, len: u64, sink: &mut impl FnMut(HttpEvent<'_>)) {
+    /// `len` bytes at stream offset `offset` were lost: they are skipped inside a payload
+    /// (the message is dropped, with an error); between frames, decoding stops.
+    pub fn gap(&mut self, ts_ns: i64, offset: u64, len: u64, sink: &mut impl FnMut(HttpEvent<'_>)) {
+        let pos = Pos { ts_ns, offset };
         if self.dead {
             return;
         }
@@ -581,8 +609,10 @@ impl WsDecoder {
         self.dead = true;
     }
 
-    /// The stream ended: report an unfinished frame or message.
-    pub(crate) fn end(&mut self, pos: Pos, sink: &mut impl FnMut(HttpEvent<'_>)) {
+    /// The direction ended at stream offset `offset`: an unfinished frame or message is
+    /// reported as an error.
+    pub fn end(&mut self, ts_ns: i64, offset: u64, sink: &mut impl FnMut(HttpEvent<'_>)) {
+        let pos = Pos { ts_ns, offset };
         if self.dead {
             return;
         }
