@@ -42,7 +42,7 @@ impl Progress {
     }
 
     /// Counts one packet of `caplen` bytes; redraws now and then, once the read has taken
-    /// longer than [`SHOW_AFTER`].
+    /// longer than 2 s.
     pub fn packet(&mut self, caplen: u32) {
         self.done = self.done.saturating_add(u64::from(caplen) + RECORD_HEADER);
         self.packets += 1;
