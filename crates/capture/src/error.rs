@@ -200,7 +200,10 @@ pub enum CaptureError {
         ts_ns: i64,
     },
     /// Opening a live device was refused for lack of privileges.
-    #[error("no permission to capture on {device}: {message}")]
+    #[error(
+        "no permission to capture on {device}: {message} (run as root, or once: sudo setcap \
+         cap_net_raw,cap_net_admin+eip on the binary)"
+    )]
     PermissionDenied {
         /// The device name.
         device: String,
