@@ -37,11 +37,13 @@ pub mod ethernet;
 pub mod icmp;
 pub mod ipv4;
 pub mod ipv6;
+pub mod link;
 pub mod null;
 mod packet;
 pub mod pppoe;
 pub mod sll;
 pub mod tcp;
+pub mod tunnel;
 pub mod udp;
 pub mod vlan;
 
