@@ -23,6 +23,9 @@ impl<'a> Segment<'a> {
             .declared_payload_len()
             .filter(|&n| n > d.payload.len())
             .and_then(|n| u32::try_from(n).ok());
+        if !d.tunnels.is_empty() {
+            seg.tunnel = d.tunnel_id();
+        }
         Some(seg)
     }
 
@@ -52,6 +55,7 @@ impl<'a> Segment<'a> {
             },
             payload,
             orig_payload_len: None,
+            tunnel: 0,
         }
     }
 }
