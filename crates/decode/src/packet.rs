@@ -158,7 +158,7 @@ pub struct Decoded<'a> {
     pub pppoe: Option<PppoeSession>,
     /// Tunnel layers crossed, outermost first: `net`, `transport` and `payload` are then those
     /// of the innermost packet. Empty for a packet that is not tunnelled.
-    pub tunnels: ArrayVec<Tunnel, MAX_TUNNELS>,
+    pub tunnels: ArrayVec<Tunnel<'a>, MAX_TUNNELS>,
     /// Network layer.
     pub net: Option<Net<'a>>,
     /// Transport layer (absent for non-first fragments and unknown IP protocols).
@@ -574,13 +574,12 @@ impl<'a> Decoded<'a> {
     /// Records the tunnel `h`, found at `off`, and decodes what it carries: the outer network
     /// and transport layers are replaced by the inner ones.
     fn enter(&mut self, h: tunnel::Header, data: &'a [u8], off: usize) -> Result<(), DecodeError> {
-        let t = Tunnel {
-            kind: h.kind,
-            id: h.id,
-            src: self.src_ip(),
-            dst: self.dst_ip(),
-            offset: off,
+        let outer = match &self.net {
+            Some(Net::Ipv4(v)) => v.header_bytes(),
+            Some(Net::Ipv6(v)) => v.header_bytes(),
+            _ => &[],
         };
+        let t = Tunnel::new(h.kind, h.id, off, outer);
         if self.tunnels.try_push(t).is_err() {
             return Err(DecodeError::Malformed {
                 layer: Layer::Tunnel,
@@ -636,13 +635,7 @@ impl<'a> Decoded<'a> {
     fn decode_mpls(&mut self, mut data: &'a [u8], mut off: usize) -> Result<(), DecodeError> {
         loop {
             let (label, bottom) = tunnel::mpls_entry(data, off)?;
-            let t = Tunnel {
-                kind: TunnelKind::Mpls,
-                id: Some(label),
-                src: None,
-                dst: None,
-                offset: off,
-            };
+            let t = Tunnel::new(TunnelKind::Mpls, Some(label), off, &[]);
             if self.tunnels.try_push(t).is_err() {
                 return Err(DecodeError::Malformed {
                     layer: Layer::Tunnel,

@@ -6,9 +6,9 @@
 //! next, so that a datagram that merely uses a tunnel's port is not taken for a tunnel: a
 //! header that does not validate gives `None`, and the datagram stays what it was.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use crate::bytes::{be16, be32, u8_at};
+use crate::bytes::{array, be16, be32, u8_at};
 use crate::error::{DecodeError, Layer, need};
 
 /// How many tunnel layers [`crate::decode_packet`] crosses before it stops with
@@ -121,18 +121,53 @@ impl TunnelKind {
 }
 
 /// One tunnel layer crossed on the way in, outermost first in [`crate::Decoded::tunnels`].
+///
+/// Kept small (32 bytes): [`crate::Decoded`] holds room for [`MAX_TUNNELS`] of them and is
+/// moved for every packet, tunnelled or not. The outer addresses are read on demand from the
+/// outer IP header, borrowed from the frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Tunnel {
+pub struct Tunnel<'a> {
     /// What kind of encapsulation.
     pub kind: TunnelKind,
     /// Its identifier (VNI, GRE key, TEID, MPLS label, ERSPAN session, NSH path), if it has one.
     pub id: Option<u32>,
-    /// Outer IP source address (None when the tunnel is not carried in IP, e.g. MPLS).
-    pub src: Option<IpAddr>,
-    /// Outer IP destination address.
-    pub dst: Option<IpAddr>,
     /// Offset of the tunnel header in the frame.
-    pub offset: usize,
+    pub offset: u32,
+    /// The IP header the tunnel was found in (empty when it is not carried in IP, e.g. MPLS).
+    outer: &'a [u8],
+}
+
+impl<'a> Tunnel<'a> {
+    pub(crate) fn new(kind: TunnelKind, id: Option<u32>, offset: usize, outer: &'a [u8]) -> Self {
+        Tunnel {
+            kind,
+            id,
+            offset: u32::try_from(offset).unwrap_or(u32::MAX),
+            outer,
+        }
+    }
+
+    /// Outer IP source address (None when the tunnel is not carried in IP, e.g. MPLS).
+    pub fn src(&self) -> Option<IpAddr> {
+        self.addr(12, 8)
+    }
+
+    /// Outer IP destination address.
+    pub fn dst(&self) -> Option<IpAddr> {
+        self.addr(16, 24)
+    }
+
+    fn addr(&self, v4_at: usize, v6_at: usize) -> Option<IpAddr> {
+        match self.outer.first()? >> 4 {
+            4 if self.outer.len() >= 20 => {
+                Some(IpAddr::V4(Ipv4Addr::from(array::<4>(self.outer, v4_at))))
+            }
+            6 if self.outer.len() >= 40 => {
+                Some(IpAddr::V6(Ipv6Addr::from(array::<16>(self.outer, v6_at))))
+            }
+            _ => None,
+        }
+    }
 }
 
 /// What follows a tunnel header.

@@ -490,7 +490,7 @@ fn write_link(o: &mut Obj<'_>, d: &Decoded<'_>) {
             if let Some(id) = t.id {
                 j.u64("id", u64::from(id));
             }
-            if let (Some(src), Some(dst)) = (t.src, t.dst) {
+            if let (Some(src), Some(dst)) = (t.src(), t.dst()) {
                 j.display("src", src);
                 j.display("dst", dst);
             }

@@ -62,7 +62,7 @@ pub fn write_summary<W: Write>(w: &mut W, d: &Decoded<'_>) -> fmt::Result {
         if let Some(id) = t.id {
             write!(w, " {}", id)?;
         }
-        if let (Some(src), Some(dst)) = (t.src, t.dst) {
+        if let (Some(src), Some(dst)) = (t.src(), t.dst()) {
             write!(w, " ({src} > {dst})")?;
         }
     }
