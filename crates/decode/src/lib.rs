@@ -50,7 +50,8 @@ pub mod vlan;
 pub use error::{DecodeError, Layer};
 pub use ethernet::MacAddr;
 pub use packet::{
-    Decoded, Fragment, Link, Net, Transport, decode_packet, decode_transport, ip_proto,
+    Decoded, Fragment, Link, Net, Transport, decode_datagram, decode_packet, decode_transport,
+    ip_proto,
 };
 /// The README's examples, compiled as doc tests so that they stay true.
 #[cfg(doctest)]

@@ -199,6 +199,32 @@ pub fn decode_packet(link: LinkType, data: &[u8]) -> Decoded<'_> {
     d
 }
 
+/// Decodes the payload of a reassembled IP datagram of protocol `protocol`, tunnels included:
+/// what [`decode_transport`] does, plus the tunnels (GRE, IP-in-IP, UDP tunnels) a fragmented
+/// outer datagram carries. The result has no link layer and no outer network layer (the
+/// tunnels' outer addresses are unknown); its `net`, `transport` and `payload` are those of
+/// the innermost packet when there is a tunnel. Offsets count from the datagram's payload.
+pub fn decode_datagram(protocol: u8, data: &[u8]) -> Decoded<'_> {
+    let mut d = Decoded {
+        link: None,
+        llc: None,
+        vlans: ArrayVec::new(),
+        pppoe: None,
+        tunnels: ArrayVec::new(),
+        net: None,
+        transport: None,
+        transport_offset: 0,
+        payload: data,
+        truncated: false,
+        stop: None,
+    };
+    if let Err(e) = d.decode_ip_payload(protocol, data, 0, false) {
+        d.truncated |= e.is_truncation();
+        d.stop = Some(e);
+    }
+    d
+}
+
 /// Decodes a transport header of IP protocol `protocol` from `data`, found at `offset` in the
 /// frame; unknown protocols give `None` and the data back.
 ///

@@ -254,3 +254,22 @@ proptest! {
         }
     }
 }
+
+/// A reassembled outer datagram (what the defragmenter hands over) is decoded through its
+/// tunnel: GRE with Ethernet inside, then the inner TCP.
+#[test]
+fn reassembled_datagram_is_decoded_through_its_tunnel() {
+    let ip = inner_v4([10, 1, 0, 1], [10, 1, 0, 2]);
+    let mut gre = vec![0x20, 0, 0x65, 0x58, 0, 0, 0, 7];
+    gre.extend_from_slice(&inner_eth(&ip, 40000));
+    let d = pcap_decode::decode_datagram(ip_proto::GRE, &gre);
+    assert!(d.stop.is_none(), "{:?}", d.stop);
+    assert_eq!(d.tunnels.len(), 1);
+    assert_eq!(d.tunnels[0].id, Some(7));
+    assert_eq!(d.tunnels[0].src(), None);
+    assert_eq!(d.tcp().map(|t| t.src_port()), Some(40000));
+    // Without a tunnel: just the transport, as decode_transport gives it.
+    let tcp = tcp_segment(&ip, &TcpSpec::default(), b"");
+    let d = pcap_decode::decode_datagram(ip_proto::TCP, &tcp);
+    assert!(d.tunnels.is_empty() && d.tcp().is_some());
+}
