@@ -79,8 +79,6 @@ pub enum TunnelKind {
     Teredo,
     /// AYIYA: IP in UDP.
     Ayiya,
-    /// PPPoE session (id: the session id), when it carries a tunnel or MPLS further in.
-    Pppoe,
 }
 
 impl TunnelKind {
@@ -98,7 +96,6 @@ impl TunnelKind {
             TunnelKind::GtpU => "gtp-u",
             TunnelKind::Teredo => "teredo",
             TunnelKind::Ayiya => "ayiya",
-            TunnelKind::Pppoe => "pppoe",
         }
     }
 
@@ -115,7 +112,6 @@ impl TunnelKind {
                 | TunnelKind::VxlanGpe
                 | TunnelKind::Geneve
                 | TunnelKind::Nsh
-                | TunnelKind::Pppoe
         )
     }
 }
