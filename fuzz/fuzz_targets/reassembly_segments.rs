@@ -71,6 +71,7 @@ fuzz_target!(|data: &[u8]| {
             wscale: (h[1] & 0x80 != 0).then_some((h[1] >> 4) & 7),
             payload,
             orig_payload_len: (sel & 0x20 != 0).then_some(len as u32 + u32::from(h[1] & 0xf)),
+            tunnel: u64::from(h[1] >> 7),
         };
         r.push(&seg, &mut sink);
         assert!(r.session_count() <= caps.max_sessions);

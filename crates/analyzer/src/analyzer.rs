@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use pcap_capture::Packet;
 use pcap_decode::defrag::{DefragConfig, DefragStats, Defragmenter, FragKey};
-use pcap_decode::{DecodeError, Net, Transport, decode_packet, decode_transport};
+use pcap_decode::{DecodeError, Net, Transport, decode_datagram, decode_packet, decode_transport};
 use pcap_http_ws::HttpConfig;
 use pcap_tcp_reassembly::{Event, EventKind, MemoryBudget, Reassembler, Segment};
 use pcap_tls::{KeyLookup, TlsConfig};
@@ -267,10 +267,19 @@ impl<H: Handler + 'static> Analyzer<H> {
                 );
                 match datagram {
                     Ok(Some(datagram)) => {
-                        if let Ok((Some(Transport::Tcp(tcp)), payload)) =
+                        // A fragmented tunnel (GRE, IP-in-IP, VXLAN...): the inner packet.
+                        let inner = decode_datagram(protocol, datagram.payload);
+                        if !inner.tunnels.is_empty() {
+                            if let Some(segment) = Segment::from_decoded(packet.ts_ns, &inner) {
+                                reassembler.push(&segment, &mut sink);
+                            }
+                        } else if let Ok((Some(Transport::Tcp(tcp)), payload)) =
                             decode_transport(protocol, datagram.payload, 0)
                         {
-                            let segment = Segment::from_tcp(packet.ts_ns, src, dst, &tcp, payload);
+                            let mut segment =
+                                Segment::from_tcp(packet.ts_ns, src, dst, &tcp, payload);
+                            // Fragments of a tunnelled packet: keep its tunnel.
+                            segment.tunnel = decoded.tunnel_id();
                             reassembler.push(&segment, &mut sink);
                         }
                     }

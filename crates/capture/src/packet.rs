@@ -14,6 +14,20 @@ impl LinkType {
     pub const NULL: LinkType = LinkType(0);
     /// Ethernet II / IEEE 802.3.
     pub const ETHERNET: LinkType = LinkType(1);
+    /// PPP, with or without the HDLC-like `ff 03` address and control bytes.
+    pub const PPP: LinkType = LinkType(9);
+    /// Raw IP under BSD's `DLT_RAW` number (IPv4 or IPv6 by the version nibble).
+    pub const RAW_BSD: LinkType = LinkType(12);
+    /// PPP in HDLC-like framing (RFC 1662).
+    pub const PPP_HDLC: LinkType = LinkType(50);
+    /// Cisco HDLC.
+    pub const C_HDLC: LinkType = LinkType(104);
+    /// IEEE 802.11 frames, no radio header.
+    pub const IEEE802_11: LinkType = LinkType(105);
+    /// IEEE 802.11 frames after a radiotap header.
+    pub const IEEE802_11_RADIOTAP: LinkType = LinkType(127);
+    /// Linux NFLOG (netfilter log messages as TLVs).
+    pub const NFLOG: LinkType = LinkType(239);
     /// Raw IP (IPv4 or IPv6 told apart by the version nibble), as written by OpenBSD.
     pub const RAW_OPENBSD: LinkType = LinkType(14);
     /// Raw IP (IPv4 or IPv6 told apart by the version nibble).
@@ -36,7 +50,13 @@ impl LinkType {
         Some(match self {
             LinkType::NULL => "NULL",
             LinkType::ETHERNET => "EN10MB",
-            LinkType::RAW | LinkType::RAW_OPENBSD => "RAW",
+            LinkType::RAW | LinkType::RAW_OPENBSD | LinkType::RAW_BSD => "RAW",
+            LinkType::PPP => "PPP",
+            LinkType::PPP_HDLC => "PPP_SERIAL",
+            LinkType::C_HDLC => "C_HDLC",
+            LinkType::IEEE802_11 => "IEEE802_11",
+            LinkType::IEEE802_11_RADIOTAP => "IEEE802_11_RADIO",
+            LinkType::NFLOG => "NFLOG",
             LinkType::LOOP => "LOOP",
             LinkType::LINUX_SLL => "LINUX_SLL",
             LinkType::IPV4 => "IPV4",

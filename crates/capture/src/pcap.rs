@@ -15,6 +15,12 @@ use crate::packet::LinkType;
 pub(crate) const FILE_HEADER_LEN: usize = 24;
 /// Length of a record header.
 pub(crate) const RECORD_HEADER_LEN: usize = 16;
+/// Record header length in the "modified" (Alexey Kuznetsov's patched libpcap) format: the
+/// 16 bytes plus interface index (4), protocol (2), packet type (1) and padding (1).
+pub(crate) const MODIFIED_RECORD_HEADER_LEN: usize = 24;
+/// Magic of the "modified" format (microsecond timestamps), as written in the file's own
+/// byte order.
+pub(crate) const MAGIC_MODIFIED: u32 = 0xa1b2_cd34;
 /// Magic of microsecond files, as written in the file's own byte order.
 pub(crate) const MAGIC_MICROS: u32 = 0xa1b2_c3d4;
 /// Magic of nanosecond files, as written in the file's own byte order.
@@ -30,6 +36,8 @@ pub(crate) const MIN_CAPLEN_LIMIT: u32 = 262_144;
 pub(crate) struct FileHeader {
     pub(crate) endian: Endianness,
     pub(crate) nanos: bool,
+    /// Bytes of each record header: 16, or 24 in the "modified" format.
+    pub(crate) record_len: usize,
     pub(crate) snaplen: u32,
     pub(crate) link_type: LinkType,
 }
@@ -41,6 +49,8 @@ pub(crate) fn classify_magic(magic_be: u32) -> Option<(Endianness, bool)> {
         MAGIC_NANOS => Some((Endianness::Big, true)),
         m if m == MAGIC_MICROS.swap_bytes() => Some((Endianness::Little, false)),
         m if m == MAGIC_NANOS.swap_bytes() => Some((Endianness::Little, true)),
+        MAGIC_MODIFIED => Some((Endianness::Big, false)),
+        m if m == MAGIC_MODIFIED.swap_bytes() => Some((Endianness::Little, false)),
         _ => None,
     }
 }
@@ -60,9 +70,15 @@ pub(crate) fn parse_file_header(input: &[u8]) -> Option<FileHeader> {
         .parse(rest)
         .map_err(|_: nom::Err<nom::error::Error<&[u8]>>| ())
         .ok()?;
+    let modified = magic == MAGIC_MODIFIED || magic == MAGIC_MODIFIED.swap_bytes();
     Some(FileHeader {
         endian,
         nanos,
+        record_len: if modified {
+            MODIFIED_RECORD_HEADER_LEN
+        } else {
+            RECORD_HEADER_LEN
+        },
         snaplen,
         link_type: LinkType((network & 0xffff) as u16),
     })
@@ -141,6 +157,7 @@ mod tests {
             Some(FileHeader {
                 endian: Endianness::Little,
                 nanos: true,
+                record_len: RECORD_HEADER_LEN,
                 snaplen: 65535,
                 link_type: LinkType::LINUX_SLL
             })

@@ -18,7 +18,7 @@ use crate::error::{CaptureError, Malformation, Part, Position};
 #[cfg(feature = "libpcap")]
 use crate::filter::Filter;
 use crate::packet::{LinkType, Packet};
-use crate::pcap::{self, RECORD_HEADER_LEN};
+use crate::pcap;
 use crate::pcapng::{self, DecryptionSecrets, Interface, Options, PacketBlockError};
 
 /// Size of the reusable read buffer (and of each read from the input).
@@ -47,6 +47,8 @@ enum State {
     Pcap {
         endian: Endianness,
         nanos: bool,
+        /// Record header length (16, or 24 in the "modified" format).
+        record_len: usize,
         link_type: LinkType,
         caplen_limit: u32,
     },
@@ -359,6 +361,7 @@ impl FileReader {
             self.state = State::Pcap {
                 endian: header.endian,
                 nanos: header.nanos,
+                record_len: header.record_len,
                 link_type: header.link_type,
                 caplen_limit: header
                     .snaplen
@@ -427,24 +430,26 @@ impl FileReader {
         let State::Pcap {
             endian,
             nanos,
+            record_len,
             link_type,
             caplen_limit,
         } = self.state
         else {
             return Ok(None);
         };
-        let avail = self.fill(RECORD_HEADER_LEN)?;
+        let avail = self.fill(record_len)?;
         if avail == 0 {
             return Ok(None);
         }
         let header = self
             .buf
             .get(self.start..self.end)
+            .filter(|b| b.len() >= record_len)
             .and_then(|b| pcap::parse_record_header(b, endian))
             .ok_or(CaptureError::Truncated {
                 part: Part::RecordHeader,
                 at: self.position(),
-                needed: RECORD_HEADER_LEN as u64,
+                needed: record_len as u64,
                 available: avail as u64,
             })?;
         if header.caplen > caplen_limit {
@@ -456,14 +461,14 @@ impl FileReader {
             });
         }
         let caplen = header.caplen as usize;
-        let total = RECORD_HEADER_LEN + caplen;
+        let total = record_len + caplen;
         let avail = self.fill(total)?;
         if avail < total {
             return Err(CaptureError::Truncated {
                 part: Part::RecordData,
                 at: self.position(),
                 needed: caplen as u64,
-                available: (avail - RECORD_HEADER_LEN) as u64,
+                available: (avail - record_len) as u64,
             });
         }
         let frac_ns = if nanos {
@@ -471,7 +476,7 @@ impl FileReader {
         } else {
             i64::from(header.ts_frac) * 1000
         };
-        let data_start = self.start + RECORD_HEADER_LEN;
+        let data_start = self.start + record_len;
         let located = Located {
             ts_ns: i64::from(header.ts_sec) * 1_000_000_000 + frac_ns,
             caplen: header.caplen,

@@ -159,6 +159,46 @@ fn pcap_all_byte_orders_and_precisions() {
     }
 }
 
+/// The "modified" libpcap format (magic 0xa1b2cd34): 24-byte records (interface index,
+/// protocol, packet type and a pad byte after the usual 16), in both byte orders.
+#[test]
+fn pcap_modified_format_has_24_byte_records() {
+    for be in [false, true] {
+        let mut f = Vec::new();
+        put32(&mut f, 0xa1b2_cd34, be);
+        put16(&mut f, 2, be);
+        put16(&mut f, 4, be);
+        put32(&mut f, 0, be);
+        put32(&mut f, 0, be);
+        put32(&mut f, 65535, be);
+        put32(&mut f, 1, be);
+        for (sec, data) in [(5u32, &b"first"[..]), (6, &b"second!"[..])] {
+            put32(&mut f, sec, be);
+            put32(&mut f, 7, be);
+            put32(&mut f, data.len() as u32, be);
+            put32(&mut f, data.len() as u32 + 1, be);
+            put32(&mut f, 3, be); // interface index
+            put16(&mut f, 0x0800, be); // protocol
+            f.extend_from_slice(&[0, 0]); // packet type, pad
+            f.extend_from_slice(data);
+        }
+        let (packets, err) = read_all(&f);
+        assert!(err.is_none(), "{err:?}");
+        assert_eq!(packets.len(), 2);
+        assert_eq!(packets[0].data, b"first");
+        assert_eq!(packets[1].data, b"second!");
+        assert_eq!(packets[1].ts_ns, 6_000_007_000);
+        assert_eq!(packets[1].orig_len, 8);
+        // Cut inside the second record's extra header fields: a typed truncation.
+        let (packets, err) = read_all(&f[..24 + 24 + 5 + 20]);
+        assert_eq!(packets.len(), 1);
+        assert!(
+            matches!(err, Some(CaptureError::Truncated { .. })),
+            "{err:?}"
+        );
+    }
+}
+
 #[test]
 fn pcap_unknown_link_type_passes_through() {
     let spec = PcapSpec {

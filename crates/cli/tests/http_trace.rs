@@ -684,7 +684,27 @@ fn corpus_transactions_agree_with_tshark() {
     let Some(corpus) = pcap_testkit::corpus("corpus_transactions_agree_with_tshark") else {
         return;
     };
-    let allow: BTreeMap<&str, &str> = include_str!("http_trace_allow.tsv")
+    transactions_agree(&corpus, include_str!("http_trace_allow.tsv"), "");
+}
+
+/// The tunnels corpus: HTTP inside every tunnel and link type gives tshark's transactions.
+#[test]
+fn corpus_tunnels_transactions_agree_with_tshark() {
+    let Some(corpus) =
+        pcap_testkit::corpus_tunnels("corpus_tunnels_transactions_agree_with_tshark")
+    else {
+        return;
+    };
+    transactions_agree(
+        &corpus,
+        include_str!("http_trace_tunnels_allow.tsv"),
+        " (tunnels)",
+    );
+}
+
+/// Every capture of `corpus` with an `http.tsv` oracle; `allow`: `capture\treason` lines.
+fn transactions_agree(corpus: &pcap_testkit::Corpus, allow: &str, label: &str) {
+    let allow: BTreeMap<&str, &str> = allow
         .lines()
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
         .filter_map(|l| l.split_once('\t'))
@@ -703,7 +723,7 @@ fn corpus_transactions_agree_with_tshark() {
         }
     }
     eprintln!(
-        "http-trace vs tshark: {captures} captures, {compared} oracle rows, {} unexpected mismatches, {} captures allow-listed",
+        "http-trace vs tshark{label}: {captures} captures, {compared} oracle rows, {} unexpected mismatches, {} captures allow-listed",
         mismatched.len(),
         allow.len()
     );

@@ -40,6 +40,26 @@ pub enum Layer {
     TcpOption,
     /// UDP header.
     Udp,
+    /// PPP header (link type, PPTP or PPPoE payload).
+    Ppp,
+    /// Cisco HDLC header.
+    Chdlc,
+    /// NFLOG header and TLVs.
+    Nflog,
+    /// Radiotap header.
+    Radiotap,
+    /// 802.11 MAC header.
+    Wlan,
+    /// MPLS label stack entry.
+    Mpls,
+    /// GRE header.
+    Gre,
+    /// ERSPAN header.
+    Erspan,
+    /// Network service header.
+    Nsh,
+    /// Any tunnel layer (depth limit).
+    Tunnel,
 }
 
 impl Layer {
@@ -63,6 +83,16 @@ impl Layer {
             Layer::Tcp => "tcp",
             Layer::TcpOption => "tcp option",
             Layer::Udp => "udp",
+            Layer::Ppp => "ppp",
+            Layer::Chdlc => "chdlc",
+            Layer::Nflog => "nflog",
+            Layer::Radiotap => "radiotap",
+            Layer::Wlan => "802.11",
+            Layer::Mpls => "mpls",
+            Layer::Gre => "gre",
+            Layer::Erspan => "erspan",
+            Layer::Nsh => "nsh",
+            Layer::Tunnel => "tunnel",
         }
     }
 }

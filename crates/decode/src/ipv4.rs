@@ -33,6 +33,13 @@ pub struct Ipv4View<'a> {
     header: &'a [u8],
 }
 
+impl<'a> Ipv4View<'a> {
+    /// The header's bytes (options included).
+    pub(crate) fn header_bytes(&self) -> &'a [u8] {
+        self.header
+    }
+}
+
 /// The result of parsing an IPv4 header: the view, its payload and whether it was cut short.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Ipv4Parsed<'a> {

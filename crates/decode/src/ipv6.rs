@@ -58,6 +58,13 @@ pub struct Ipv6View<'a> {
     fragment: Option<Fragment>,
 }
 
+impl<'a> Ipv6View<'a> {
+    /// The fixed header's bytes.
+    pub(crate) fn header_bytes(&self) -> &'a [u8] {
+        self.header
+    }
+}
+
 /// The result of parsing an IPv6 packet.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ipv6Parsed<'a> {

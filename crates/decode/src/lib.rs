@@ -37,18 +37,21 @@ pub mod ethernet;
 pub mod icmp;
 pub mod ipv4;
 pub mod ipv6;
+pub mod link;
 pub mod null;
 mod packet;
 pub mod pppoe;
 pub mod sll;
 pub mod tcp;
+pub mod tunnel;
 pub mod udp;
 pub mod vlan;
 
 pub use error::{DecodeError, Layer};
 pub use ethernet::MacAddr;
 pub use packet::{
-    Decoded, Fragment, Link, Net, Transport, decode_packet, decode_transport, ip_proto,
+    Decoded, Fragment, Link, Net, Transport, decode_datagram, decode_packet, decode_transport,
+    ip_proto,
 };
 /// The README's examples, compiled as doc tests so that they stay true.
 #[cfg(doctest)]

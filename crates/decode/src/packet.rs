@@ -15,6 +15,7 @@ use crate::null::{NullHeader, family};
 use crate::pppoe::{self, PppoeSession, ppp_proto};
 use crate::sll::SllView;
 use crate::tcp::TcpView;
+use crate::tunnel::{self, MAX_TUNNELS, Next, Tunnel, TunnelKind};
 use crate::udp::UdpView;
 use crate::vlan::{MAX_VLANS, VlanTag};
 
@@ -28,6 +29,12 @@ pub mod ip_proto {
     pub const UDP: u8 = 17;
     /// ICMPv6.
     pub const ICMPV6: u8 = 58;
+    /// IPv4 in IP.
+    pub const IPIP: u8 = 4;
+    /// IPv6 in IP.
+    pub const IPV6: u8 = 41;
+    /// GRE.
+    pub const GRE: u8 = 47;
 }
 
 /// Fragment information from an IPv4 header or an IPv6 fragment header.
@@ -55,6 +62,18 @@ pub enum Link<'a> {
     Raw,
     /// Linux netlink: recognised, not decoded (the payload is the netlink message).
     Netlink,
+    /// PPP (with or without HDLC-like framing); the value is the PPP protocol.
+    Ppp(u16),
+    /// Cisco HDLC; the value is the ether type.
+    Chdlc(u16),
+    /// Linux NFLOG; the value is the address family.
+    Nflog(u8),
+    /// IEEE 802.11 (data frames decoded through LLC/SNAP); `radiotap` when a radiotap header
+    /// came first.
+    Wlan {
+        /// A radiotap header preceded the 802.11 header.
+        radiotap: bool,
+    },
 }
 
 /// The network layer.
@@ -137,6 +156,9 @@ pub struct Decoded<'a> {
     pub vlans: ArrayVec<VlanTag, MAX_VLANS>,
     /// PPPoE session header, when IP is carried over PPPoE.
     pub pppoe: Option<PppoeSession>,
+    /// Tunnel layers crossed, outermost first: `net`, `transport` and `payload` are then those
+    /// of the innermost packet. Empty for a packet that is not tunnelled.
+    pub tunnels: ArrayVec<Tunnel<'a>, MAX_TUNNELS>,
     /// Network layer.
     pub net: Option<Net<'a>>,
     /// Transport layer (absent for non-first fragments and unknown IP protocols).
@@ -162,6 +184,7 @@ pub fn decode_packet(link: LinkType, data: &[u8]) -> Decoded<'_> {
         llc: None,
         vlans: ArrayVec::new(),
         pppoe: None,
+        tunnels: ArrayVec::new(),
         net: None,
         transport: None,
         transport_offset: 0,
@@ -170,6 +193,32 @@ pub fn decode_packet(link: LinkType, data: &[u8]) -> Decoded<'_> {
         stop: None,
     };
     if let Err(e) = d.decode_link(link, data) {
+        d.truncated |= e.is_truncation();
+        d.stop = Some(e);
+    }
+    d
+}
+
+/// Decodes the payload of a reassembled IP datagram of protocol `protocol`, tunnels included:
+/// what [`decode_transport`] does, plus the tunnels (GRE, IP-in-IP, UDP tunnels) a fragmented
+/// outer datagram carries. The result has no link layer and no outer network layer (the
+/// tunnels' outer addresses are unknown); its `net`, `transport` and `payload` are those of
+/// the innermost packet when there is a tunnel. Offsets count from the datagram's payload.
+pub fn decode_datagram(protocol: u8, data: &[u8]) -> Decoded<'_> {
+    let mut d = Decoded {
+        link: None,
+        llc: None,
+        vlans: ArrayVec::new(),
+        pppoe: None,
+        tunnels: ArrayVec::new(),
+        net: None,
+        transport: None,
+        transport_offset: 0,
+        payload: data,
+        truncated: false,
+        stop: None,
+    };
+    if let Err(e) = d.decode_ip_payload(protocol, data, 0, false) {
         d.truncated |= e.is_truncation();
         d.stop = Some(e);
     }
@@ -257,7 +306,7 @@ impl<'a> Decoded<'a> {
                     }),
                 }
             }
-            LinkType::RAW | LinkType::RAW_OPENBSD => {
+            LinkType::RAW | LinkType::RAW_OPENBSD | LinkType::RAW_BSD => {
                 self.link = Some(Link::Raw);
                 match data.first().map(|b| b >> 4) {
                     Some(4) => self.decode_ipv4(data, 0),
@@ -285,6 +334,46 @@ impl<'a> Decoded<'a> {
             LinkType::NETLINK => {
                 self.link = Some(Link::Netlink);
                 Ok(())
+            }
+            LinkType::PPP | LinkType::PPP_HDLC => {
+                let (proto, len) = tunnel::ppp(data, 0)?;
+                self.link = Some(Link::Ppp(proto));
+                let rest = data.get(len..).unwrap_or_default();
+                self.payload = rest;
+                self.decode_ppp_proto(proto, rest, len)
+            }
+            LinkType::C_HDLC => {
+                let et = crate::link::chdlc(data)?;
+                self.link = Some(Link::Chdlc(et));
+                let rest = data.get(crate::link::CHDLC_LEN..).unwrap_or_default();
+                self.payload = rest;
+                self.decode_ethertype(Layer::Chdlc, et, rest, crate::link::CHDLC_LEN)
+            }
+            LinkType::NFLOG => {
+                let (family, rest, at) = crate::link::nflog(data)?;
+                self.link = Some(Link::Nflog(family));
+                self.payload = rest;
+                match family {
+                    2 => self.decode_ipv4(rest, at),
+                    10 => self.decode_ipv6(rest, at),
+                    other => Err(DecodeError::Unsupported {
+                        layer: Layer::Nflog,
+                        value: u32::from(other),
+                    }),
+                }
+            }
+            LinkType::IEEE802_11 => {
+                self.link = Some(Link::Wlan { radiotap: false });
+                self.decode_wlan(data, 0)
+            }
+            LinkType::IEEE802_11_RADIOTAP => {
+                let (len, fcs) = crate::link::radiotap(data)?;
+                self.link = Some(Link::Wlan { radiotap: true });
+                let mut rest = data.get(len..).unwrap_or_default();
+                if fcs {
+                    rest = rest.get(..rest.len().saturating_sub(4)).unwrap_or_default();
+                }
+                self.decode_wlan(rest, len)
             }
             other => Err(DecodeError::Unsupported {
                 layer: Layer::Link,
@@ -353,15 +442,29 @@ impl<'a> Decoded<'a> {
                 let (s, body) = PppoeSession::parse(data, off)?;
                 self.pppoe = Some(s);
                 self.payload = body;
-                let at = off.saturating_add(pppoe::HEADER_LEN);
+                let at = off.saturating_add(s.header_len());
                 match s.protocol {
                     ppp_proto::IPV4 => self.decode_ipv4(body, at),
                     ppp_proto::IPV6 => self.decode_ipv6(body, at),
+                    tunnel::ppp_proto::MPLS | tunnel::ppp_proto::MPLS_MULTICAST => {
+                        self.decode_mpls(body, at)
+                    }
                     other => Err(DecodeError::Unsupported {
                         layer: Layer::Pppoe,
                         value: u32::from(other),
                     }),
                 }
+            }
+            tunnel::ethertype::MPLS | tunnel::ethertype::MPLS_MULTICAST => {
+                self.decode_mpls(data, off)
+            }
+            tunnel::ethertype::ERSPAN_2 | tunnel::ethertype::ERSPAN_3 => {
+                let h = tunnel::erspan(et, data, off)?;
+                self.enter(h, data, off)
+            }
+            tunnel::ethertype::NSH => {
+                let h = tunnel::nsh(data, off)?;
+                self.enter(h, data, off)
             }
             other => {
                 let layer = if self.vlans.is_empty() {
@@ -419,10 +522,214 @@ impl<'a> Decoded<'a> {
             // reassembles and calls decode_transport on the whole datagram.
             return Ok(());
         }
+        match protocol {
+            // The first fragment of a tunnelled datagram carries only part of the inner
+            // packet: like tshark, leave it for reassembly.
+            ip_proto::IPIP | ip_proto::IPV6 | ip_proto::GRE
+                if self.fragment().is_some_and(|f| f.more) =>
+            {
+                return Ok(());
+            }
+            ip_proto::IPIP | ip_proto::IPV6 => {
+                let next = if protocol == ip_proto::IPIP {
+                    Next::Ipv4
+                } else {
+                    Next::Ipv6
+                };
+                let h = tunnel::Header {
+                    kind: TunnelKind::IpInIp,
+                    id: None,
+                    next,
+                    len: 0,
+                };
+                return self.enter(h, payload, at);
+            }
+            ip_proto::GRE => {
+                let h = tunnel::gre(payload, at)?;
+                return self.enter(h, payload, at);
+            }
+            _ => {}
+        }
         let (transport, rest) = decode_transport(protocol, payload, at)?;
         self.transport = transport;
         self.payload = rest;
+        if let Some(Transport::Udp(u)) = transport {
+            return self.decode_udp_tunnel(u.src_port(), u.dst_port(), rest, at);
+        }
         Ok(())
+    }
+
+    /// A UDP payload on a tunnel's port whose header validates is decoded as that tunnel;
+    /// anything else stays a UDP payload.
+    fn decode_udp_tunnel(
+        &mut self,
+        src: u16,
+        dst: u16,
+        data: &'a [u8],
+        udp_at: usize,
+    ) -> Result<(), DecodeError> {
+        use tunnel::port;
+        let on = |p: u16| src == p || dst == p;
+        let at = udp_at.saturating_add(crate::udp::HEADER_LEN);
+        if self.fragment().is_some_and(|f| f.more) {
+            return Ok(());
+        }
+        let h = if on(port::VXLAN) {
+            tunnel::vxlan(data)
+        } else if on(port::VXLAN_GPE) {
+            tunnel::vxlan_gpe(data)
+        } else if on(port::GENEVE) {
+            tunnel::geneve(data)
+        } else if on(port::GTP_U) {
+            tunnel::gtp_u(data)
+        } else if on(port::TEREDO) {
+            tunnel::teredo(data)
+        } else if on(port::AYIYA) {
+            tunnel::ayiya(data)
+        } else if on(port::GRE_UDP) {
+            tunnel::gre(data, at).ok()
+        } else {
+            None
+        };
+        match h {
+            Some(h) => self.enter(h, data, at),
+            None => Ok(()),
+        }
+    }
+
+    /// Records the tunnel `h`, found at `off`, and decodes what it carries: the outer network
+    /// and transport layers are replaced by the inner ones.
+    fn enter(&mut self, h: tunnel::Header, data: &'a [u8], off: usize) -> Result<(), DecodeError> {
+        let outer = match &self.net {
+            Some(Net::Ipv4(v)) => v.header_bytes(),
+            Some(Net::Ipv6(v)) => v.header_bytes(),
+            _ => &[],
+        };
+        let t = Tunnel::new(h.kind, h.id, off, outer);
+        if self.tunnels.try_push(t).is_err() {
+            return Err(DecodeError::Malformed {
+                layer: Layer::Tunnel,
+                field: "tunnel depth",
+                value: MAX_TUNNELS.saturating_add(1) as u32,
+                offset: off,
+            });
+        }
+        let rest = data.get(h.len..).unwrap_or_default();
+        self.decode_next(h.next, rest, off.saturating_add(h.len))
+    }
+
+    /// Decodes what a tunnel header said follows it.
+    fn decode_next(&mut self, next: Next, data: &'a [u8], off: usize) -> Result<(), DecodeError> {
+        self.net = None;
+        self.transport = None;
+        self.payload = data;
+        match next {
+            Next::Ethernet => {
+                let (eth, rest) = EthernetView::parse(data).map_err(|e| e.add_offset(off))?;
+                self.payload = rest;
+                let et = eth.ethertype();
+                let at = off.saturating_add(ethernet::HEADER_LEN);
+                if et <= ethernet::MAX_8023_LEN {
+                    return self.decode_llc(et, rest, at);
+                }
+                self.decode_ethertype(Layer::Ethernet, et, rest, at)
+            }
+            Next::Ipv4 => self.decode_ipv4(data, off),
+            Next::Ipv6 => self.decode_ipv6(data, off),
+            Next::Ip => match data.first().map(|b| b >> 4) {
+                Some(6) => self.decode_ipv6(data, off),
+                _ => self.decode_ipv4(data, off),
+            },
+            Next::Ethertype(et) => self.decode_ethertype(Layer::Gre, et, data, off),
+            Next::Wlan => self.decode_wlan(data, off),
+            Next::Nsh => {
+                let h = tunnel::nsh(data, off)?;
+                self.enter(h, data, off)
+            }
+            Next::Mpls => self.decode_mpls(data, off),
+            Next::Ppp => {
+                let (proto, len) = tunnel::ppp(data, off)?;
+                let rest = data.get(len..).unwrap_or_default();
+                self.payload = rest;
+                self.decode_ppp_proto(proto, rest, off.saturating_add(len))
+            }
+            Next::Opaque => Ok(()),
+        }
+    }
+
+    /// An MPLS label stack at `off`: one tunnel layer per label, then IP or a pseudowire.
+    fn decode_mpls(&mut self, mut data: &'a [u8], mut off: usize) -> Result<(), DecodeError> {
+        loop {
+            let (label, bottom) = tunnel::mpls_entry(data, off)?;
+            let t = Tunnel::new(TunnelKind::Mpls, Some(label), off, &[]);
+            if self.tunnels.try_push(t).is_err() {
+                return Err(DecodeError::Malformed {
+                    layer: Layer::Tunnel,
+                    field: "tunnel depth",
+                    value: MAX_TUNNELS.saturating_add(1) as u32,
+                    offset: off,
+                });
+            }
+            data = data.get(4..).unwrap_or_default();
+            off = off.saturating_add(4);
+            self.payload = data;
+            if bottom {
+                break;
+            }
+        }
+        let (next, skip) = tunnel::mpls_payload(data, off)?;
+        let rest = data.get(skip..).unwrap_or_default();
+        self.decode_next(next, rest, off.saturating_add(skip))
+    }
+
+    /// A PPP protocol number (PPP link, PPTP GRE).
+    fn decode_ppp_proto(
+        &mut self,
+        proto: u16,
+        data: &'a [u8],
+        off: usize,
+    ) -> Result<(), DecodeError> {
+        match proto {
+            ppp_proto::IPV4 => self.decode_ipv4(data, off),
+            ppp_proto::IPV6 => self.decode_ipv6(data, off),
+            tunnel::ppp_proto::MPLS | tunnel::ppp_proto::MPLS_MULTICAST => {
+                self.decode_mpls(data, off)
+            }
+            other => Err(DecodeError::Unsupported {
+                layer: Layer::Ppp,
+                value: u32::from(other),
+            }),
+        }
+    }
+
+    /// An 802.11 frame at `off`: data frames go on through LLC/SNAP.
+    fn decode_wlan(&mut self, data: &'a [u8], off: usize) -> Result<(), DecodeError> {
+        self.payload = data;
+        let Some((len, et)) = crate::link::wlan(data, off)? else {
+            return Ok(());
+        };
+        let rest = data.get(len..).unwrap_or_default();
+        self.payload = rest;
+        self.decode_ethertype(Layer::Llc, et, rest, off.saturating_add(len))
+    }
+
+    /// A hash of the tunnel layers that tell flows apart (0 when there are none): their kinds,
+    /// and the ids that are the same in both directions ([`TunnelKind::id_is_symmetric`]).
+    /// Two sessions with the same inner addresses and ports in different tunnels get
+    /// different values; both directions of one session get the same.
+    pub fn tunnel_id(&self) -> u64 {
+        if self.tunnels.is_empty() {
+            return 0;
+        }
+        let mut h = 0xcbf2_9ce4_8422_2325u64;
+        for t in &self.tunnels {
+            h = tunnel::fnv(h, t.kind as u64);
+            if t.kind.id_is_symmetric() {
+                h = tunnel::fnv(h, t.id.map_or(u64::MAX, u64::from));
+            }
+        }
+        // 0 stays reserved for "not tunnelled".
+        h.max(1)
     }
 
     /// The Ethernet header, if the link is Ethernet.

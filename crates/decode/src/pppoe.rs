@@ -52,9 +52,25 @@ impl PppoeSession {
             length: be16(h, field::LENGTH),
             protocol: be16(h, field::PPP_PROTOCOL),
         };
-        let rest = data.get(HEADER_LEN..).unwrap_or_default();
-        // The length counts the 2-byte PPP protocol field, already consumed.
-        let body = usize::from(s.length).saturating_sub(2);
+        let mut s = s;
+        let mut at = HEADER_LEN;
+        if s.protocol >> 8 & 0x01 != 0 {
+            // Protocol field compression (RFC 1661): a 1-byte protocol, odd.
+            s.protocol >>= 8;
+            at = HEADER_LEN - 1;
+        }
+        let rest = data.get(at..).unwrap_or_default();
+        // The length counts the PPP protocol field, already consumed.
+        let body = usize::from(s.length).saturating_sub(at.saturating_sub(6));
         Ok((s, rest.get(..body).unwrap_or(rest)))
+    }
+
+    /// Length of the PPPoE header plus the PPP protocol field (1 byte when compressed).
+    pub fn header_len(&self) -> usize {
+        if self.protocol <= 0xff && self.protocol & 0x01 != 0 {
+            HEADER_LEN - 1
+        } else {
+            HEADER_LEN
+        }
     }
 }

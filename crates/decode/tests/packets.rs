@@ -510,6 +510,8 @@ fn ipv4_non_first_fragment_has_no_transport() {
             more: true
         })
     );
+    // Decoded borrows the frame until dropped (its tunnel list holds borrowed headers).
+    drop(d);
     p[6] = 0x00;
     p[7] = 185; // offset 1480
     let d = decode_packet(LinkType::IPV4, &p);

@@ -166,6 +166,7 @@ fn pipeline<S: Default, O>(
             wscale: None,
             payload: d.payload,
             orig_payload_len: None,
+            tunnel: 0,
         };
         reasm.push(&seg, &mut |e| handle(e, &mut sessions, out));
     }

@@ -23,6 +23,7 @@ fn seg(seq: u32, flags: TcpFlags, payload: &[u8]) -> Segment<'_> {
         wscale: None,
         payload,
         orig_payload_len: None,
+        tunnel: 0,
     }
 }
 

@@ -23,6 +23,9 @@ impl<'a> Segment<'a> {
             .declared_payload_len()
             .filter(|&n| n > d.payload.len())
             .and_then(|n| u32::try_from(n).ok());
+        if !d.tunnels.is_empty() {
+            seg.tunnel = d.tunnel_id();
+        }
         Some(seg)
     }
 
@@ -52,6 +55,7 @@ impl<'a> Segment<'a> {
             },
             payload,
             orig_payload_len: None,
+            tunnel: 0,
         }
     }
 }
@@ -160,5 +164,56 @@ mod tests {
             )),
             None
         );
+    }
+
+    /// The same inner 4-tuple in two VXLAN VNIs: two sessions; the reply in the same VNI
+    /// joins its session.
+    #[test]
+    fn same_inner_tuple_in_two_vnis_stays_apart() {
+        use pcap_decode::build::{
+            EthSpec, IpSpec, Ipv4Spec, UdpSpec, ethernet_frame, ip_packet, tcp_segment,
+            udp_datagram,
+        };
+        let frame = |vni: u32, reply: bool| {
+            let (a, b) = ([10, 1, 0, 1], [10, 1, 0, 2]);
+            let ip = IpSpec::V4(Ipv4Spec {
+                src: if reply { b } else { a },
+                dst: if reply { a } else { b },
+                ..Default::default()
+            });
+            let tcp = TcpSpec {
+                src_port: if reply { 80 } else { 40000 },
+                dst_port: if reply { 40000 } else { 80 },
+                flags: if reply { 0x012 } else { 0x002 },
+                seq: vni,
+                ack: if reply { 1 } else { 0 },
+                ..Default::default()
+            };
+            let inner = ip_packet(&ip, 6, &tcp_segment(&ip, &tcp, b""));
+            let inner = ethernet_frame(&EthSpec::default(), 0x0800, &inner);
+            let mut vx = vec![0x08, 0, 0, 0];
+            vx.extend_from_slice(&(vni << 8).to_be_bytes());
+            vx.extend_from_slice(&inner);
+            let outer = IpSpec::V4(Ipv4Spec::default());
+            let udp = UdpSpec {
+                src_port: 5000,
+                dst_port: 4789,
+            };
+            let ip = ip_packet(&outer, 17, &udp_datagram(&outer, &udp, &vx));
+            ethernet_frame(&EthSpec::default(), 0x0800, &ip)
+        };
+        let mut r = crate::Reassembler::default();
+        let mut sink = |_: crate::Event<'_>| {};
+        let mut push = |f: Vec<u8>| {
+            let d = decode_packet(LinkType::ETHERNET, &f);
+            let s = Segment::from_decoded(1, &d).unwrap();
+            assert_ne!(s.tunnel, 0);
+            r.push(&s, &mut sink).session
+        };
+        let a = push(frame(42, false));
+        let b = push(frame(43, false));
+        assert_ne!(a, b);
+        assert_eq!(push(frame(42, true)), a);
+        assert_eq!(push(frame(43, true)), b);
     }
 }

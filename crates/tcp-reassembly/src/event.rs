@@ -278,6 +278,8 @@ pub struct SessionInfo {
     pub client: SocketAddr,
     /// Server endpoint.
     pub server: SocketAddr,
+    /// The tunnel id of the session's packets (`Segment::tunnel`), 0 when not tunnelled.
+    pub tunnel: u64,
     /// How the session was picked up.
     pub how: StartKind,
     /// Time of the first packet.

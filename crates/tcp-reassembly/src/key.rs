@@ -12,6 +12,8 @@ use std::net::SocketAddr;
 pub struct FlowKey {
     lo: SocketAddr,
     hi: SocketAddr,
+    /// The tunnel id (0: not tunnelled), the same in both directions.
+    tunnel: u64,
 }
 
 /// One word per IPv4 endpoint (address and port) instead of the derived hash's five
@@ -33,18 +35,41 @@ impl Hash for FlowKey {
                 }
             }
         }
+        // Not hashed for untunnelled flows: the common case pays one compare.
+        if self.tunnel != 0 {
+            state.write_u64(self.tunnel);
+        }
     }
 }
 
 impl FlowKey {
-    /// The key of the flow between `src` and `dst`, and whether `src` is the lower endpoint
-    /// (the direction bit).
-    pub fn new(src: SocketAddr, dst: SocketAddr) -> (FlowKey, bool) {
+    /// The key of the flow between `src` and `dst` in tunnel `tunnel` (0 for none), and
+    /// whether `src` is the lower endpoint (the direction bit).
+    pub fn new(src: SocketAddr, dst: SocketAddr, tunnel: u64) -> (FlowKey, bool) {
         if src <= dst {
-            (FlowKey { lo: src, hi: dst }, true)
+            (
+                FlowKey {
+                    lo: src,
+                    hi: dst,
+                    tunnel,
+                },
+                true,
+            )
         } else {
-            (FlowKey { lo: dst, hi: src }, false)
+            (
+                FlowKey {
+                    lo: dst,
+                    hi: src,
+                    tunnel,
+                },
+                false,
+            )
         }
+    }
+
+    /// The tunnel id (0: not tunnelled).
+    pub fn tunnel(&self) -> u64 {
+        self.tunnel
     }
 
     /// The lower endpoint.
@@ -54,8 +79,8 @@ impl FlowKey {
 
     /// Whether `a` and `b`, in either order, are this key's endpoints (no canonical key
     /// needed: the table compares keys against sessions' endpoints on every lookup).
-    pub fn is(&self, a: SocketAddr, b: SocketAddr) -> bool {
-        (self.lo == a && self.hi == b) || (self.lo == b && self.hi == a)
+    pub fn is(&self, a: SocketAddr, b: SocketAddr, tunnel: u64) -> bool {
+        self.tunnel == tunnel && ((self.lo == a && self.hi == b) || (self.lo == b && self.hi == a))
     }
 
     /// The higher endpoint.
@@ -80,8 +105,8 @@ mod tests {
     fn both_directions_same_key_and_hash() {
         let a: SocketAddr = "10.0.0.2:40000".parse().unwrap();
         let b: SocketAddr = "10.0.0.1:80".parse().unwrap();
-        let (k1, lo1) = FlowKey::new(a, b);
-        let (k2, lo2) = FlowKey::new(b, a);
+        let (k1, lo1) = FlowKey::new(a, b, 0);
+        let (k2, lo2) = FlowKey::new(b, a, 0);
         assert_eq!(k1, k2);
         assert_eq!(hash(&k1), hash(&k2));
         assert_ne!(lo1, lo2);
@@ -93,9 +118,9 @@ mod tests {
         let a: SocketAddr = "10.0.0.2:40000".parse().unwrap();
         let b: SocketAddr = "10.0.0.1:80".parse().unwrap();
         let c: SocketAddr = "10.0.0.1:81".parse().unwrap();
-        let (k, _) = FlowKey::new(a, b);
-        assert!(k.is(a, b) && k.is(b, a));
-        assert!(!k.is(a, c) && !k.is(a, a));
+        let (k, _) = FlowKey::new(a, b, 0);
+        assert!(k.is(a, b, 0) && k.is(b, a, 0));
+        assert!(!k.is(a, c, 0) && !k.is(a, a, 0) && !k.is(a, b, 7));
     }
 
     #[test]
@@ -103,6 +128,6 @@ mod tests {
         let a: SocketAddr = "1.2.3.4:1".parse().unwrap();
         let b: SocketAddr = "[::ffff:1.2.3.4]:1".parse().unwrap();
         let c: SocketAddr = "5.6.7.8:2".parse().unwrap();
-        assert_ne!(FlowKey::new(a, c).0, FlowKey::new(b, c).0);
+        assert_ne!(FlowKey::new(a, c, 0).0, FlowKey::new(b, c, 0).0);
     }
 }

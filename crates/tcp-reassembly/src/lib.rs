@@ -25,6 +25,7 @@
 //!     wscale: None,
 //!     payload,
 //!     orig_payload_len: None,
+//!     tunnel: 0,
 //! };
 //! let mut r = Reassembler::default();
 //! let mut got = Vec::new();

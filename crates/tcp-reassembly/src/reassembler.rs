@@ -24,7 +24,7 @@ fn slot_key(slots: &[Option<Session>], slot: usize) -> FlowKey {
         .map(Session::key)
         .unwrap_or_else(|| {
             let none = std::net::SocketAddr::from(([0, 0, 0, 0], 0));
-            FlowKey::new(none, none).0
+            FlowKey::new(none, none, 0).0
         })
 }
 
@@ -130,7 +130,7 @@ impl Reassembler {
         self.clock = self.clock.max(steady);
         self.maybe_sweep(sink);
         let src = seg.src_addr();
-        let (key, src_is_lo) = FlowKey::new(src, seg.dst_addr());
+        let (key, src_is_lo) = FlowKey::new(src, seg.dst_addr(), seg.tunnel);
         let pure_syn = seg.flags.syn() && !seg.flags.ack();
         let slot = match self.find(&key) {
             Some(slot) if pure_syn && self.is_new_syn(slot, src_is_lo, seg.seq) => {
@@ -215,7 +215,7 @@ impl Reassembler {
                 slots
                     .get(i)
                     .and_then(Option::as_ref)
-                    .is_some_and(|s| key.is(s.info.client, s.info.server))
+                    .is_some_and(|s| key.is(s.info.client, s.info.server, s.info.tunnel))
             })
             .copied()
     }
@@ -261,6 +261,7 @@ impl Reassembler {
                 id,
                 client,
                 server,
+                tunnel: seg.tunnel,
                 how,
                 first_ts_ns: seg.ts_ns,
                 last_ts_ns: seg.ts_ns,

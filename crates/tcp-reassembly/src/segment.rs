@@ -40,6 +40,10 @@ pub struct Segment<'a> {
     /// (`None` = `payload.len()`). The missing tail is reported as a gap, so the stream
     /// offsets stay true to the sequence numbers.
     pub orig_payload_len: Option<u32>,
+    /// The tunnel the segment came through (`pcap_decode::Decoded::tunnel_id`), 0 for none.
+    /// It is part of the flow key: sessions with the same endpoints in different tunnels
+    /// (VXLAN VNIs, GRE keys...) are kept apart.
+    pub tunnel: u64,
 }
 
 impl Segment<'_> {

@@ -43,7 +43,7 @@ impl Session {
 
     /// The table key, from the endpoints (the key is canonical, so either order gives it).
     pub(crate) fn key(&self) -> FlowKey {
-        FlowKey::new(self.info.client, self.info.server).0
+        FlowKey::new(self.info.client, self.info.server, self.info.tunnel).0
     }
 
     /// The direction of a segment whose source is the key's lower endpoint or not.

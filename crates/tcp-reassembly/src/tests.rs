@@ -38,6 +38,7 @@ fn seg(dir: Direction, seq: u32, ack: u32, flags: TcpFlags, payload: &[u8]) -> S
         wscale: None,
         payload,
         orig_payload_len: None,
+        tunnel: 0,
     }
 }
 
@@ -461,6 +462,7 @@ fn ipv6_sessions_and_summary() {
         wscale: None,
         payload,
         orig_payload_len: None,
+        tunnel: 0,
     };
     let mut r = Reassembler::default();
     let mut infos = Vec::new();

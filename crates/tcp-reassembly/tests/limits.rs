@@ -35,6 +35,7 @@ fn seg(
         wscale: None,
         payload,
         orig_payload_len: None,
+        tunnel: 0,
     }
 }
 

@@ -42,6 +42,7 @@ fn segment(dir: usize, seq: u32, flags: TcpFlags, payload: &[u8]) -> Segment<'_>
         wscale: None,
         payload,
         orig_payload_len: None,
+        tunnel: 0,
     }
 }
 

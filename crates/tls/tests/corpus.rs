@@ -160,6 +160,7 @@ fn run_capture(path: &std::path::Path, keys: Option<Arc<dyn KeyLookup>>) -> BTre
             wscale: None,
             payload: d.payload,
             orig_payload_len: None,
+            tunnel: 0,
         };
         reasm.push(&seg, &mut |e| handle(e, &mut sessions, &mut out));
     }

@@ -435,6 +435,26 @@ fn write_link(o: &mut Obj<'_>, d: &Decoded<'_>) {
             j.u64("len", d.payload.len() as u64);
             j.end();
         }
+        Some(Link::Ppp(proto)) => {
+            let mut j = o.obj("ppp");
+            j.u64("protocol", u64::from(*proto));
+            j.end();
+        }
+        Some(Link::Chdlc(et)) => {
+            let mut j = o.obj("chdlc");
+            j.u64("ethertype", u64::from(*et));
+            j.end();
+        }
+        Some(Link::Nflog(family)) => {
+            let mut j = o.obj("nflog");
+            j.u64("family", u64::from(*family));
+            j.end();
+        }
+        Some(Link::Wlan { radiotap }) => {
+            let mut j = o.obj("wlan");
+            j.bool("radiotap", *radiotap);
+            j.end();
+        }
         // Raw IP has no link header; link types this writer does not know yet are left out.
         _ => {}
     }
@@ -458,6 +478,23 @@ fn write_link(o: &mut Obj<'_>, d: &Decoded<'_>) {
         let mut a = o.arr("vlan");
         for v in &d.vlans {
             a.u64(u64::from(v.id()));
+        }
+        a.end();
+    }
+    if !d.tunnels.is_empty() {
+        // Outermost first; `ip` and the transport objects are the innermost packet's.
+        let mut a = o.arr("tunnels");
+        for t in &d.tunnels {
+            let mut j = a.obj();
+            j.str("type", t.kind.name());
+            if let Some(id) = t.id {
+                j.u64("id", u64::from(id));
+            }
+            if let (Some(src), Some(dst)) = (t.src(), t.dst()) {
+                j.display("src", src);
+                j.display("dst", dst);
+            }
+            j.end();
         }
         a.end();
     }

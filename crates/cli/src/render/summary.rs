@@ -30,6 +30,22 @@ pub fn write_summary<W: Write>(w: &mut W, d: &Decoded<'_>) -> fmt::Result {
             sep.next(w)?;
             write!(w, "netlink len {}", d.payload.len())?;
         }
+        Some(Link::Ppp(_)) => {
+            sep.next(w)?;
+            w.write_str("ppp")?;
+        }
+        Some(Link::Chdlc(_)) => {
+            sep.next(w)?;
+            w.write_str("chdlc")?;
+        }
+        Some(Link::Nflog(_)) => {
+            sep.next(w)?;
+            w.write_str("nflog")?;
+        }
+        Some(Link::Wlan { .. }) => {
+            sep.next(w)?;
+            w.write_str("802.11")?;
+        }
         _ => {}
     }
     for v in &d.vlans {
@@ -39,6 +55,16 @@ pub fn write_summary<W: Write>(w: &mut W, d: &Decoded<'_>) -> fmt::Result {
     if let Some(p) = &d.pppoe {
         sep.next(w)?;
         write!(w, "pppoe session {:#06x}", p.session_id)?;
+    }
+    for t in &d.tunnels {
+        sep.next(w)?;
+        w.write_str(t.kind.name())?;
+        if let Some(id) = t.id {
+            write!(w, " {}", id)?;
+        }
+        if let (Some(src), Some(dst)) = (t.src(), t.dst()) {
+            write!(w, " ({src} > {dst})")?;
+        }
     }
     if let Some(llc) = &d.llc {
         sep.next(w)?;
