@@ -213,6 +213,24 @@ pub struct CaptureArgs {
     /// Only --keylog files are embedded, never $SSLKEYLOGFILE by itself.
     #[arg(short = 'w', long = "write", value_name = "FILE")]
     pub write: Option<PathBuf>,
+    /// After each packet's line, its payload (TCP/UDP payload, else what follows the last
+    /// header decoded) in hex and ASCII, as tcpdump -X: offset, 16 bytes in groups of two,
+    /// then the bytes as ASCII with `.` for all but graphic characters. Text only: refused
+    /// with --json, whose `len` says how many bytes there are.
+    #[arg(short = 'X', long = "hex-ascii", conflicts_with_all = ["ascii", "json", "write"])]
+    pub hex_ascii: bool,
+    /// After each packet's line, its payload as ASCII, as tcpdump -A: line breaks, spaces
+    /// and tabs kept, a CR before a LF dropped, other non-printable bytes as `.`. Text
+    /// only: refused with --json.
+    #[arg(short = 'A', long = "ascii", conflicts_with_all = ["json", "write"])]
+    pub ascii: bool,
+    /// Absolute TCP sequence and acknowledgment numbers. By default they are relative to
+    /// the first sequence number seen in each direction, as tcpdump shows them (a SYN shows
+    /// absolute ones). Memory is bounded: a direction is remembered while fewer than 65536
+    /// new directions have appeared since it was last seen; one forgotten starts again
+    /// from its next packet. --json always has absolute numbers.
+    #[arg(short = 'S', long = "absolute-tcp-sequence-numbers")]
+    pub absolute_seq: bool,
 }
 
 /// `http-trace`.
