@@ -28,7 +28,12 @@ pub enum Command {
     Capture(CaptureArgs),
     /// Show HTTP transactions and WebSocket messages reassembled from TCP sessions.
     HttpTrace(Box<HttpTraceArgs>),
-    /// Search TCP payloads with a regular expression, across segment boundaries.
+    /// Search TCP payloads with a regular expression, across segment boundaries, and UDP
+    /// payloads, each datagram on its own.
+    ///
+    /// A match in a UDP datagram is marked `udp` with the datagram's source and destination
+    /// (`--json`: `"proto":"udp"`, `client`/`server` the source/destination, `stream` null,
+    /// `offset` in the datagram).
     ///
     /// TLS sessions whose keys are known (--keylog, $SSLKEYLOGFILE, pcapng secrets) are
     /// searched decrypted too, as a stream of their own: such matches are marked `[tls]`
@@ -314,7 +319,7 @@ pub struct HttpTraceArgs {
 #[derive(Debug, Args)]
 #[command(mut_arg("interface", |a| a.short_alias('d')))]
 pub struct GrepArgs {
-    /// Regular expression searched in TCP payloads.
+    /// Regular expression searched in TCP payloads and UDP datagrams.
     pub pattern: String,
     /// Packet source.
     #[command(flatten)]
@@ -342,10 +347,32 @@ pub struct GrepArgs {
     /// says where the match starts (text output; --json is unchanged).
     #[arg(short = 'x', long = "hex")]
     pub hex: bool,
-    /// Invert the match: show the packets whose TCP payload does not match, each by its
+    /// Invert the match: show the packets whose TCP or UDP payload does not match, each by its
     /// first 2 x --context bytes. Needs --packet: a reassembled stream has no unit to invert.
     #[arg(short = 'v', long = "invert-match")]
     pub invert: bool,
+    /// How a match's context is laid out in text, like ngrep -W: `single` (the default: one
+    /// line, line breaks shown as `\n`) or `byline` (the context on the lines after the
+    /// match's line, its line breaks kept, a CR before a LF dropped, everything else
+    /// escaped as in `single`). --json and -x are unchanged.
+    #[arg(
+        short = 'W',
+        long = "layout",
+        value_name = "MODE",
+        default_value = "single",
+        conflicts_with = "hex"
+    )]
+    pub layout: GrepLayout,
+}
+
+/// `grep -W`: how a match's context is laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum GrepLayout {
+    /// One line per match, line breaks escaped.
+    #[default]
+    Single,
+    /// The context's own line breaks kept, as ngrep -W byline.
+    Byline,
 }
 
 /// The error for `grep -i` used the old way, to ignore case: `-i` now takes an interface.
