@@ -50,7 +50,8 @@ pub enum Command {
     /// with version, SNI and ALPN (`TLS 1.3 example.com h2`; `--json`: a `tls` object); in
     /// TLS 1.3 the chosen ALPN needs the session's key (--keylog), else the offer is shown.
     Flows(FlowsArgs),
-    /// Write each TCP session's two directions to files, like tcpflow.
+    /// Write each TCP session's two directions to files, like tcpflow; or, with --stream N
+    /// or --stream-filter, print one session to the terminal, like tcpflow -c.
     ///
     /// With --decrypted, also each decrypted TLS session's plaintext (files named `...-tls`).
     Follow(FollowArgs),
@@ -429,9 +430,32 @@ pub struct FollowArgs {
     #[command(flatten)]
     pub tcp: TcpArgs,
     /// Directory for the stream files and index.jsonl (created if missing; it must be yours,
-    /// and empty unless --force).
-    #[arg(short = 'o', long = "output-dir", value_name = "DIR")]
-    pub output_dir: PathBuf,
+    /// and empty unless --force). Needed unless --stream or --stream-filter prints one
+    /// session to the terminal instead.
+    #[arg(
+        short = 'o',
+        long = "output-dir",
+        value_name = "DIR",
+        required_unless_present_any = ["stream", "stream_filter"],
+        conflicts_with_all = ["stream", "stream_filter"]
+    )]
+    pub output_dir: Option<PathBuf>,
+    /// Print session N (the id of `flows`, `grep` and tshark's `tcp.stream`) to the
+    /// terminal instead of writing files, like `tshark -z follow,tcp,ascii,N` and
+    /// `tcpflow -c`: both directions interleaved in arrival order, the client's bytes in
+    /// red and the server's in cyan (without colours, the server's lines start with a
+    /// tab), escaped as text (line breaks and tabs kept, a CR before a LF dropped), each
+    /// gap as a marker line. Reading stops when the session ends.
+    #[arg(long = "stream", value_name = "N")]
+    pub stream: Option<u64>,
+    /// Print the first session with these endpoints to the terminal, as --stream does:
+    /// `ADDR:PORT` (`[ADDR]:PORT` for IPv6), `ADDR` or `:PORT`. Given twice, the session
+    /// has one endpoint matching each. With --stream, both must hold.
+    #[arg(long = "stream-filter", value_name = "ENDPOINT", value_parser = crate::cmd::follow_print::parse_endpoint)]
+    pub stream_filter: Vec<crate::cmd::follow_print::EndpointFilter>,
+    /// No colours with --stream, even on a terminal (NO_COLOR is honoured too).
+    #[arg(long = "no-color")]
+    pub no_color: bool,
     /// Write into a directory that is not empty, replacing the files this run writes that
     /// are already there (index.jsonl included) and keeping the others.
     #[arg(long)]
