@@ -118,3 +118,26 @@ impl RelativeSeq {
         self.len() == 0
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_stays_under_its_cap_and_keeps_recent_directions() {
+        let mut t = RelativeSeq::default();
+        let ip = IpAddr::from([10, 0, 0, 1]);
+        let key = |i: u32| (ip, (i >> 16) as u16, ip, i as u16);
+        t.insert(key(0), 7);
+        for i in 0..(RelativeSeq::CAP as u32 * 3) {
+            // Direction 0 is seen again every 1000 new ones: never forgotten.
+            if i % 1000 == 0 {
+                assert_eq!(t.base(key(0), 99), 7, "at {i}");
+            }
+            t.base(key(i + 1), i);
+            assert!(t.len() <= RelativeSeq::CAP);
+        }
+        // One not seen for more than CAP / 2 new directions is forgotten.
+        assert_eq!(t.base(key(1), 42), 42);
+    }
+}
