@@ -28,7 +28,12 @@ pub enum Command {
     Capture(CaptureArgs),
     /// Show HTTP transactions and WebSocket messages reassembled from TCP sessions.
     HttpTrace(Box<HttpTraceArgs>),
-    /// Search TCP payloads with a regular expression, across segment boundaries.
+    /// Search TCP payloads with a regular expression, across segment boundaries, and UDP
+    /// payloads, each datagram on its own.
+    ///
+    /// A match in a UDP datagram is marked `udp` with the datagram's source and destination
+    /// (`--json`: `"proto":"udp"`, `client`/`server` the source/destination, `stream` null,
+    /// `offset` in the datagram).
     ///
     /// TLS sessions whose keys are known (--keylog, $SSLKEYLOGFILE, pcapng secrets) are
     /// searched decrypted too, as a stream of their own: such matches are marked `[tls]`
@@ -45,7 +50,8 @@ pub enum Command {
     /// with version, SNI and ALPN (`TLS 1.3 example.com h2`; `--json`: a `tls` object); in
     /// TLS 1.3 the chosen ALPN needs the session's key (--keylog), else the offer is shown.
     Flows(FlowsArgs),
-    /// Write each TCP session's two directions to files, like tcpflow.
+    /// Write each TCP session's two directions to files, like tcpflow; or, with --stream N
+    /// or --stream-filter, print one session to the terminal, like tcpflow -c.
     ///
     /// With --decrypted, also each decrypted TLS session's plaintext (files named `...-tls`).
     Follow(FollowArgs),
@@ -213,6 +219,24 @@ pub struct CaptureArgs {
     /// Only --keylog files are embedded, never $SSLKEYLOGFILE by itself.
     #[arg(short = 'w', long = "write", value_name = "FILE")]
     pub write: Option<PathBuf>,
+    /// After each packet's line, its payload (TCP/UDP payload, else what follows the last
+    /// header decoded) in hex and ASCII, as tcpdump -X: offset, 16 bytes in groups of two,
+    /// then the bytes as ASCII with `.` for all but graphic characters. Text only: refused
+    /// with --json, whose `len` says how many bytes there are.
+    #[arg(short = 'X', long = "hex-ascii", conflicts_with_all = ["ascii", "json", "write"])]
+    pub hex_ascii: bool,
+    /// After each packet's line, its payload as ASCII, as tcpdump -A: line breaks, spaces
+    /// and tabs kept, a CR before a LF dropped, other non-printable bytes as `.`. Text
+    /// only: refused with --json.
+    #[arg(short = 'A', long = "ascii", conflicts_with_all = ["json", "write"])]
+    pub ascii: bool,
+    /// Absolute TCP sequence and acknowledgment numbers. By default they are relative to
+    /// the first sequence number seen in each direction, as tcpdump shows them (a SYN shows
+    /// absolute ones). Memory is bounded: a direction is remembered while fewer than 65536
+    /// new directions have appeared since it was last seen; one forgotten starts again
+    /// from its next packet. --json always has absolute numbers.
+    #[arg(short = 'S', long = "absolute-tcp-sequence-numbers")]
+    pub absolute_seq: bool,
 }
 
 /// `http-trace`.
@@ -313,7 +337,7 @@ pub struct HttpTraceArgs {
 #[derive(Debug, Args)]
 #[command(mut_arg("interface", |a| a.short_alias('d')))]
 pub struct GrepArgs {
-    /// Regular expression searched in TCP payloads.
+    /// Regular expression searched in TCP payloads and UDP datagrams.
     pub pattern: String,
     /// Packet source.
     #[command(flatten)]
@@ -341,10 +365,32 @@ pub struct GrepArgs {
     /// says where the match starts (text output; --json is unchanged).
     #[arg(short = 'x', long = "hex")]
     pub hex: bool,
-    /// Invert the match: show the packets whose TCP payload does not match, each by its
+    /// Invert the match: show the packets whose TCP or UDP payload does not match, each by its
     /// first 2 x --context bytes. Needs --packet: a reassembled stream has no unit to invert.
     #[arg(short = 'v', long = "invert-match")]
     pub invert: bool,
+    /// How a match's context is laid out in text, like ngrep -W: `single` (the default: one
+    /// line, line breaks shown as `\n`) or `byline` (the context on the lines after the
+    /// match's line, its line breaks kept, a CR before a LF dropped, everything else
+    /// escaped as in `single`). --json and -x are unchanged.
+    #[arg(
+        short = 'W',
+        long = "layout",
+        value_name = "MODE",
+        default_value = "single",
+        conflicts_with = "hex"
+    )]
+    pub layout: GrepLayout,
+}
+
+/// `grep -W`: how a match's context is laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum GrepLayout {
+    /// One line per match, line breaks escaped.
+    #[default]
+    Single,
+    /// The context's own line breaks kept, as ngrep -W byline.
+    Byline,
 }
 
 /// The error for `grep -i` used the old way, to ignore case: `-i` now takes an interface.
@@ -401,9 +447,32 @@ pub struct FollowArgs {
     #[command(flatten)]
     pub tcp: TcpArgs,
     /// Directory for the stream files and index.jsonl (created if missing; it must be yours,
-    /// and empty unless --force).
-    #[arg(short = 'o', long = "output-dir", value_name = "DIR")]
-    pub output_dir: PathBuf,
+    /// and empty unless --force). Needed unless --stream or --stream-filter prints one
+    /// session to the terminal instead.
+    #[arg(
+        short = 'o',
+        long = "output-dir",
+        value_name = "DIR",
+        required_unless_present_any = ["stream", "stream_filter"],
+        conflicts_with_all = ["stream", "stream_filter"]
+    )]
+    pub output_dir: Option<PathBuf>,
+    /// Print session N (the id of `flows`, `grep` and tshark's `tcp.stream`) to the
+    /// terminal instead of writing files, like `tshark -z follow,tcp,ascii,N` and
+    /// `tcpflow -c`: both directions interleaved in arrival order, the client's bytes in
+    /// red and the server's in cyan (without colours, the server's lines start with a
+    /// tab), escaped as text (line breaks and tabs kept, a CR before a LF dropped), each
+    /// gap as a marker line. Reading stops when the session ends.
+    #[arg(long = "stream", value_name = "N")]
+    pub stream: Option<u64>,
+    /// Print the first session with these endpoints to the terminal, as --stream does:
+    /// `ADDR:PORT` (`[ADDR]:PORT` for IPv6), `ADDR` or `:PORT`. Given twice, the session
+    /// has one endpoint matching each. With --stream, both must hold.
+    #[arg(long = "stream-filter", value_name = "ENDPOINT", value_parser = crate::cmd::follow_print::parse_endpoint)]
+    pub stream_filter: Vec<crate::cmd::follow_print::EndpointFilter>,
+    /// No colours with --stream, even on a terminal (NO_COLOR is honoured too).
+    #[arg(long = "no-color")]
+    pub no_color: bool,
     /// Write into a directory that is not empty, replacing the files this run writes that
     /// are already there (index.jsonl included) and keeping the others.
     #[arg(long)]

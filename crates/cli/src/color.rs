@@ -54,6 +54,11 @@ impl Palette {
         }
     }
 
+    /// Whether this palette colours.
+    pub fn is_enabled(self) -> bool {
+        self.enabled
+    }
+
     /// A palette that never colours.
     pub fn plain() -> Palette {
         Palette { enabled: false }

@@ -22,7 +22,8 @@ use crate::error::{CliError, flow};
 use crate::input::Input;
 use crate::output::{Output, write_time};
 use crate::render::escape::Escaped;
-use crate::render::{json, write_summary};
+use crate::render::numbers::{RelativeSeq, Shown, wire_len};
+use crate::render::{dump, json, write_summary_with};
 use crate::summary::Counts;
 
 /// Least time between two looks at the key log files during a live `-w --keylog`.
@@ -33,16 +34,34 @@ pub fn run(args: &CaptureArgs) -> Result<(), CliError> {
     let mut input = Input::open(&args.source, None)?;
     match &args.write {
         Some(path) => save(&mut input, path, &args.source.keylog),
-        None => print(&mut input, args.output.json),
+        None => print(&mut input, args),
     }
 }
 
+/// What `capture` shows after each packet's line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Dump {
+    None,
+    /// `-X`.
+    HexAscii,
+    /// `-A`.
+    Ascii,
+}
+
 /// Prints every packet: a summary line, or a JSON object with `--json`.
-fn print(input: &mut Input, json: bool) -> Result<(), CliError> {
+fn print(input: &mut Input, args: &CaptureArgs) -> Result<(), CliError> {
     let mut printer = Printer {
         out: Output::stdout(input.is_live()),
         line: String::with_capacity(256),
-        json,
+        json: args.output.json,
+        dump: if args.hex_ascii {
+            Dump::HexAscii
+        } else if args.ascii {
+            Dump::Ascii
+        } else {
+            Dump::None
+        },
+        relative: (!args.absolute_seq).then(RelativeSeq::default),
     };
     // On a read error, what was decoded before it is still written out.
     let ran = sessions::run(input, &mut printer, AnalyzerConfig::packets_only());
@@ -55,6 +74,9 @@ struct Printer {
     out: Output,
     line: String,
     json: bool,
+    dump: Dump,
+    /// Relative TCP sequence numbers (not with `-S`).
+    relative: Option<RelativeSeq>,
 }
 
 impl Handler for Printer {
@@ -73,9 +95,18 @@ impl Handler for Printer {
             line.clear();
             write_time(line, packet.ts_ns);
             line.push(' ');
+            let shown = Shown {
+                seq_ack: self.relative.as_mut().and_then(|r| r.numbers(decoded)),
+                wire_len: Some(wire_len(packet, decoded)),
+            };
             // Writing into a String cannot fail.
-            let _ = write_summary(line, decoded);
+            let _ = write_summary_with(line, decoded, shown);
             line.push('\n');
+            match self.dump {
+                Dump::None => {}
+                Dump::HexAscii => dump::hex_ascii(line, decoded.payload),
+                Dump::Ascii => dump::ascii(line, decoded.payload),
+            }
             self.out.buffer().extend_from_slice(line.as_bytes());
         }
         flow(self.out.packet_done())

@@ -70,8 +70,10 @@ const FILE_BUFFER: usize = 32 * 1024;
 
 /// Runs `follow`.
 pub fn run(args: &FollowArgs) -> Result<(), CliError> {
+    let Some(dir) = &args.output_dir else {
+        return super::follow_print::run(args);
+    };
     let mut input = Input::open(&args.source, None)?;
-    let dir = &args.output_dir;
     std::fs::create_dir_all(dir).map_err(|source| CliError::Io {
         path: dir.clone(),
         source,

@@ -1,4 +1,8 @@
-//! `grep PATTERN`: a regular expression over TCP payloads.
+//! `grep PATTERN`: a regular expression over TCP payloads and UDP datagrams.
+//!
+//! A UDP datagram's payload is searched alone, in both modes (a match never spans two
+//! datagrams); its matches are marked `udp` with the datagram's endpoints (JSON
+//! `"proto":"udp"`, `client` and `server` its source and destination, `stream` null).
 //!
 //! By default the pattern is searched in each direction's reassembled byte stream, so a
 //! match split across segments is found: [`pcap_analyzer::search`] does it, within its
@@ -36,7 +40,7 @@ use pcap_decode::Decoded;
 use pcap_tcp_reassembly::{Direction, Event, EventKind, PerDir};
 use pcap_tls::TlsEvent;
 
-use crate::args::GrepArgs;
+use crate::args::{GrepArgs, GrepLayout};
 use crate::cmd::sessions::{analyze, analyze_tls, push_ts};
 use crate::color::{Color, Palette};
 use crate::error::{CliError, flow};
@@ -75,6 +79,7 @@ pub fn run(args: &GrepArgs) -> Result<(), CliError> {
         printer: Printer {
             json: args.output.json,
             hex: args.hex,
+            byline: args.layout == GrepLayout::Byline,
             palette: Palette::new(&args.output),
             line: String::new(),
         },
@@ -147,6 +152,9 @@ struct Hit<'a> {
     matched: Range<usize>,
     /// The match is in a TLS session's decrypted bytes.
     tls: bool,
+    /// The match is in a UDP datagram: `client` and `server` are its source and
+    /// destination, `offset` is in the datagram.
+    udp: bool,
 }
 
 impl<'a> Hit<'a> {
@@ -164,6 +172,7 @@ impl<'a> Hit<'a> {
             context: m.context,
             matched: m.matched,
             tls: m.stream.tls,
+            udp: false,
         }
     }
 }
@@ -174,6 +183,8 @@ struct Printer {
     json: bool,
     /// `-x`: the context as a hex dump.
     hex: bool,
+    /// `-W byline`: the context's line breaks kept.
+    byline: bool,
     palette: Palette,
     line: String,
 }
@@ -185,6 +196,9 @@ impl Printer {
         let after = h.context.get(h.matched.end..).unwrap_or_default();
         if self.json {
             let mut o = Obj::new(out);
+            if h.udp {
+                o.str("proto", "udp");
+            }
             match h.stream {
                 Some(s) => o.u64("stream", s),
                 None => o.key("stream").extend_from_slice(b"null"),
@@ -227,6 +241,7 @@ impl Printer {
         line.clear();
         write_time(line, h.ts_ns);
         match h.stream {
+            _ if h.udp => line.push_str(" udp "),
             Some(s) => {
                 let _ = write!(line, " #{s} ");
             }
@@ -239,8 +254,13 @@ impl Printer {
             };
             let _ = write!(line, "{} -> {} ", self.palette.paint(Color::Cyan, from), to);
         }
-        line.push_str(h.dir.as_str());
+        if !h.udp {
+            line.push_str(h.dir.as_str());
+        }
         match h.offset {
+            Some(o) if h.udp => {
+                let _ = write!(line, "@{o}");
+            }
             Some(o) => {
                 let _ = write!(line, " @{o}");
             }
@@ -250,6 +270,20 @@ impl Printer {
             line.push_str(" [tls]");
         }
         let mut m = String::new();
+        if self.byline {
+            escape_byline(&mut m, matched);
+            line.push_str(":\n");
+            escape_byline(line, before);
+            if !m.is_empty() {
+                let _ = write!(line, "{}", self.palette.paint(Color::Red, m));
+            }
+            escape_byline(line, after);
+            if !line.ends_with('\n') {
+                line.push('\n');
+            }
+            out.extend_from_slice(line.as_bytes());
+            return;
+        }
         escape(&mut m, matched);
         if self.hex {
             if !matched.is_empty() {
@@ -327,6 +361,23 @@ fn escape(out: &mut String, bytes: &[u8]) {
     let _ = write_text(out, bytes, Text::GREP);
 }
 
+/// [`escape`], but each LF is a line break (and a CR before it is dropped), as ngrep -W
+/// byline shows payloads.
+fn escape_byline(out: &mut String, bytes: &[u8]) {
+    let mut lines = bytes.split(|&b| b == b'\n').peekable();
+    while let Some(piece) = lines.next() {
+        let last = lines.peek().is_none();
+        let piece = match piece.strip_suffix(b"\r") {
+            Some(p) if !last => p,
+            _ => piece,
+        };
+        escape(out, piece);
+        if !last {
+            out.push('\n');
+        }
+    }
+}
+
 /// `--packet`: the matches in the packet being handled, waiting for the reassembler to say
 /// which session and stream offset the packet belongs to.
 #[derive(Debug, Default)]
@@ -398,7 +449,9 @@ impl Handler for Grep {
         packet: &Packet<'_>,
         decoded: &Decoded<'_>,
     ) -> ControlFlow<CliError> {
-        if self.packet_mode {
+        if decoded.udp().is_some() {
+            self.udp_hits(frame, packet, decoded);
+        } else if self.packet_mode {
             self.packet_hits(frame, packet, decoded);
         }
         ControlFlow::Continue(())
@@ -499,6 +552,64 @@ impl Grep {
         }
     }
 
+    /// A UDP datagram's payload, searched alone in both modes (a match never spans two
+    /// datagrams) and printed at once; with `-v`, shown when it does not match.
+    fn udp_hits(&mut self, frame: u64, packet: &Packet<'_>, decoded: &Decoded<'_>) {
+        let (Some(udp), Some(src), Some(dst)) = (decoded.udp(), decoded.src_ip(), decoded.dst_ip())
+        else {
+            return;
+        };
+        let Grep {
+            search,
+            printer,
+            out,
+            printed,
+            limit,
+            stop,
+            invert,
+            ..
+        } = self;
+        let payload = decoded.payload;
+        let context = search.context();
+        let hit = |ctx: Range<usize>, matched: Range<usize>, at: usize| Hit {
+            stream: None,
+            client: Some(SocketAddr::new(src, udp.src_port())),
+            server: Some(SocketAddr::new(dst, udp.dst_port())),
+            dir: Direction::ClientToServer,
+            frame: Some(frame),
+            ts_ns: packet.ts_ns,
+            offset: Some(at as u64),
+            context_offset: Some(ctx.start as u64),
+            context: payload.get(ctx).unwrap_or_default(),
+            matched,
+            tls: false,
+            udp: true,
+        };
+        let regex = search.pattern().regex();
+        if *invert {
+            if !payload.is_empty()
+                && !regex.find_iter(payload).any(|m| !m.is_empty())
+                && count_one(printed, *limit, stop)
+            {
+                let shown = payload.len().min(context.saturating_mul(2).max(1));
+                printer.hit(out.buffer(), &hit(0..shown, 0..0, 0));
+            }
+            return;
+        }
+        for found in regex.find_iter(payload) {
+            if found.is_empty() {
+                continue;
+            }
+            let ctx = found.start().saturating_sub(context)
+                ..found.end().saturating_add(context).min(payload.len());
+            let matched = found.start() - ctx.start..found.end() - ctx.start;
+            if !count_one(printed, *limit, stop) {
+                return;
+            }
+            printer.hit(out.buffer(), &hit(ctx, matched, found.start()));
+        }
+    }
+
     /// Writes what the last packet produced.
     fn after_packet(&mut self) -> Result<(), CliError> {
         if !self.packet.hits.is_empty() {
@@ -560,6 +671,7 @@ impl Grep {
                 context: p.bytes.get(ctx.clone()).unwrap_or_default(),
                 matched: matched.clone(),
                 tls: false,
+                udp: false,
             };
             if count_one(printed, *limit, stop) {
                 printer.hit(out.buffer(), &hit);
@@ -610,5 +722,12 @@ mod tests {
         let mut s = String::new();
         escape(&mut s, b"a\r\n\t\\\x00\xff");
         assert_eq!(s, "a\\r\\n\\t\\\\\\x00\\xff");
+    }
+
+    #[test]
+    fn escape_byline_keeps_line_breaks_only() {
+        let mut s = String::new();
+        escape_byline(&mut s, b"GET / HTTP/1.1\r\nHost: a\r\n\r\nx\ty\x1b\r");
+        assert_eq!(s, "GET / HTTP/1.1\nHost: a\n\nx\\ty\\x1b\\r");
     }
 }

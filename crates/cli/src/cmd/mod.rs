@@ -4,6 +4,7 @@ pub mod capture;
 pub mod devices;
 pub mod flows;
 pub mod follow;
+pub mod follow_print;
 pub mod grep;
 pub mod http_trace;
 pub mod serve;

@@ -6,10 +6,12 @@
 //! decided here.
 
 pub mod dns;
+pub mod dump;
 pub mod escape;
 pub mod json;
+pub mod numbers;
 pub mod summary;
 pub mod tls;
 
 pub use json::{write_json, write_json_with};
-pub use summary::write_summary;
+pub use summary::{write_summary, write_summary_with};

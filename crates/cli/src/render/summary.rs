@@ -16,10 +16,17 @@ use pcap_decode::icmp::{IcmpView, icmpv4, icmpv6};
 use pcap_decode::{Decoded, Link, Net, Transport, ip_proto};
 
 use super::dns::Summary;
+use super::numbers::Shown;
 
 /// Writes the summary of `d` (no newline) into `w`; nothing is allocated but the parsed
 /// hello of a payload that starts with a TLS hello record.
 pub fn write_summary<W: Write>(w: &mut W, d: &Decoded<'_>) -> fmt::Result {
+    write_summary_with(w, d, Shown::default())
+}
+
+/// [`write_summary`] with the numbers `capture` computed ([`super::numbers`]): relative
+/// TCP sequence numbers, and the payload's wire length (`len 1448 (captured 96)`).
+pub fn write_summary_with<W: Write>(w: &mut W, d: &Decoded<'_>, shown: Shown) -> fmt::Result {
     let mut sep = Sep(false);
     match &d.link {
         Some(Link::Ethernet(e)) => {
@@ -80,7 +87,7 @@ pub fn write_summary<W: Write>(w: &mut W, d: &Decoded<'_>) -> fmt::Result {
         }
         Some(net @ (Net::Ipv4(_) | Net::Ipv6(_))) => {
             sep.next(w)?;
-            write_ip(w, d, net)?;
+            write_ip(w, d, net, shown)?;
         }
         // No network layer, or one this writer does not know yet.
         _ => {}
@@ -94,6 +101,18 @@ pub fn write_summary<W: Write>(w: &mut W, d: &Decoded<'_>) -> fmt::Result {
         Some(e) => write!(w, " [{e}]"),
         None if d.truncated => w.write_str(" [truncated]"),
         None => Ok(()),
+    }
+}
+
+/// A payload length: the wire length, and the captured one when it is smaller.
+struct Len(usize, Option<usize>);
+
+impl fmt::Display for Len {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.1 {
+            Some(wire) if wire > self.0 => write!(f, "{wire} (captured {})", self.0),
+            _ => write!(f, "{}", self.0),
+        }
     }
 }
 
@@ -157,9 +176,15 @@ impl fmt::Display for Addr {
     }
 }
 
-fn write_ip<W: Write>(w: &mut W, d: &Decoded<'_>, net: &Net<'_>) -> fmt::Result {
+fn write_ip<W: Write>(w: &mut W, d: &Decoded<'_>, net: &Net<'_>, shown: Shown) -> fmt::Result {
     let (src, dst) = (net.src_ip(), net.dst_ip());
     let len = d.payload.len();
+    let (seq, ack) = match (shown.seq_ack, &d.transport) {
+        (Some(n), _) => n,
+        (None, Some(Transport::Tcp(t))) => (t.seq(), t.ack()),
+        (None, _) => (0, 0),
+    };
+    let len_shown = Len(len, shown.wire_len);
     match &d.transport {
         Some(Transport::Tcp(t)) => {
             write!(
@@ -168,12 +193,12 @@ fn write_ip<W: Write>(w: &mut W, d: &Decoded<'_>, net: &Net<'_>) -> fmt::Result 
                 Endpoint(src, t.src_port()),
                 Endpoint(dst, t.dst_port()),
                 t.flags(),
-                t.seq()
+                seq
             )?;
             if t.flags().ack() {
-                write!(w, " ack {}", t.ack())?;
+                write!(w, " ack {ack}")?;
             }
-            write!(w, " win {} len {len}", t.window())?;
+            write!(w, " win {} len {len_shown}", t.window())?;
             if let Some(hello) = super::tls::packet_hello(d.payload) {
                 w.write_char(' ')?;
                 super::tls::write_packet_hello(w, &hello)?;
@@ -183,7 +208,7 @@ fn write_ip<W: Write>(w: &mut W, d: &Decoded<'_>, net: &Net<'_>) -> fmt::Result 
         Some(Transport::Udp(u)) => {
             write!(
                 w,
-                "{} -> {} UDP len {len}",
+                "{} -> {} UDP len {len_shown}",
                 Endpoint(src, u.src_port()),
                 Endpoint(dst, u.dst_port())
             )?;
