@@ -4,9 +4,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use pcap_http_ws::Direction;
 use pcap_http2::frame::{Frame, FrameHeader, HEADER_LEN};
 use pcap_http2::{H2Config, H2Event, H2Session, PREFACE};
-use pcap_http_ws::Direction;
 
 fuzz_target!(|data: &[u8]| {
     let Some((&mode, data)) = data.split_first() else {
