@@ -141,26 +141,9 @@ fn run_capture(path: &std::path::Path, keys: Option<Arc<dyn KeyLookup>>) -> BTre
     };
     while let Ok(Some(pkt)) = reader.next_packet() {
         let d = decode_packet(pkt.link_type, pkt.data);
-        let (Some(tcp), Some(src), Some(dst)) = (d.tcp(), d.src_ip(), d.dst_ip()) else {
+        // As the analyzer does: fragments of a datagram are not TCP segments yet.
+        let Some(seg) = Segment::from_decoded(pkt.ts_ns, &d) else {
             continue;
-        };
-        if d.fragment().is_some_and(|f| f.offset > 0 || f.more) {
-            continue;
-        }
-        let seg = Segment {
-            ts_ns: pkt.ts_ns,
-            src,
-            dst,
-            src_port: tcp.src_port(),
-            dst_port: tcp.dst_port(),
-            seq: tcp.seq(),
-            ack: tcp.ack(),
-            flags: tcp.flags(),
-            window: tcp.window(),
-            wscale: None,
-            payload: d.payload,
-            orig_payload_len: None,
-            tunnel: 0,
         };
         reasm.push(&seg, &mut |e| handle(e, &mut sessions, &mut out));
     }
