@@ -7,86 +7,18 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use pcap_decode::build::{self, FrameSpec, IpSpec, Ipv4Spec, TcpSpec};
+use pcap_testkit::h2c::{self, PREFACE, Ports, frame as h2, literal_block as block};
 use serde_json::Value;
 
-const CLIENT: [u8; 4] = [10, 0, 0, 1];
-const SERVER: [u8; 4] = [10, 0, 0, 2];
-const PORT: u16 = 40123;
-const SYN: u16 = 0x002;
-const ACK: u16 = 0x010;
-const PSH_ACK: u16 = 0x018;
-const FIN_ACK: u16 = 0x011;
-
-const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+const PORTS: Ports = Ports {
+    client: 40123,
+    server: 80,
+};
 const KEY: [u8; 4] = [0x11, 0x22, 0x33, 0x44];
 
-fn tcp(from_client: bool, seq: u32, ack: u32, flags: u16, data: &[u8]) -> Vec<u8> {
-    let (src, dst, sport, dport) = if from_client {
-        (CLIENT, SERVER, PORT, 80)
-    } else {
-        (SERVER, CLIENT, 80, PORT)
-    };
-    let spec = FrameSpec {
-        ip: IpSpec::V4(Ipv4Spec {
-            src,
-            dst,
-            ..Ipv4Spec::default()
-        }),
-        ..FrameSpec::default()
-    };
-    let t = TcpSpec {
-        src_port: sport,
-        dst_port: dport,
-        seq,
-        ack,
-        flags,
-        ..TcpSpec::default()
-    };
-    build::tcp_frame(&spec, &t, data)
-}
-
-/// A TCP session: handshake, one segment per `(from_client, bytes)`, FINs.
+/// The test's h2c session: handshake, one segment per `(from_client, bytes)`, FINs.
 fn session(segments: &[(bool, Vec<u8>)]) -> Vec<Vec<u8>> {
-    let (mut c, mut s) = (1001u32, 5001u32);
-    let mut frames = vec![
-        tcp(true, c - 1, 0, SYN, b""),
-        tcp(false, s - 1, c, SYN | ACK, b""),
-        tcp(true, c, s, ACK, b""),
-    ];
-    for (from_client, bytes) in segments {
-        if *from_client {
-            frames.push(tcp(true, c, s, PSH_ACK, bytes));
-            c += bytes.len() as u32;
-        } else {
-            frames.push(tcp(false, s, c, PSH_ACK, bytes));
-            s += bytes.len() as u32;
-        }
-    }
-    frames.push(tcp(true, c, s, FIN_ACK, b""));
-    frames.push(tcp(false, s, c + 1, FIN_ACK, b""));
-    frames.push(tcp(true, c + 1, s + 1, ACK, b""));
-    frames
-}
-
-fn h2(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
-    let mut f = (payload.len() as u32).to_be_bytes()[1..].to_vec();
-    f.extend([kind, flags]);
-    f.extend(stream.to_be_bytes());
-    f.extend(payload);
-    f
-}
-
-/// HPACK literals without indexing (new names), no Huffman.
-fn block(fields: &[(&str, &str)]) -> Vec<u8> {
-    let mut b = Vec::new();
-    for (n, v) in fields {
-        b.extend([0, n.len() as u8]);
-        b.extend(n.as_bytes());
-        b.push(v.len() as u8);
-        b.extend(v.as_bytes());
-    }
-    b
+    h2c::session(PORTS, segments)
 }
 
 fn ws(fin: bool, opcode: u8, payload: &[u8], mask: bool) -> Vec<u8> {

@@ -10,6 +10,7 @@
 pub mod adversarial;
 pub mod bench_h2;
 pub mod frames;
+pub mod h2c;
 
 use std::collections::HashMap;
 use std::fs;
