@@ -26,14 +26,10 @@ const MAX_WARNINGS: usize = 5;
 /// The secrets known so far, and the files they come from.
 pub struct Keys {
     log: RwLock<KeyLog>,
-    files: Mutex<Files>,
+    /// The key log files and how far each was read.
+    files: Mutex<Vec<Watched>>,
     /// A live capture: the files may gain the secrets of sessions already under way.
     live: bool,
-}
-
-/// The key log files and how far each was read.
-struct Files {
-    files: Vec<Watched>,
 }
 
 struct Watched {
@@ -71,8 +67,8 @@ impl Keys {
         };
         let keys = Keys {
             log: RwLock::new(KeyLog::new()),
-            files: Mutex::new(Files {
-                files: paths
+            files: Mutex::new(
+                paths
                     .into_iter()
                     .map(|path| Watched {
                         path,
@@ -81,7 +77,7 @@ impl Keys {
                         warned: 0,
                     })
                     .collect(),
-            }),
+            ),
             live,
         };
         keys.read_files(true)?;
@@ -101,7 +97,7 @@ impl Keys {
 
     /// No secret is known, and no file could bring one.
     pub fn is_empty(&self) -> bool {
-        self.len() == 0 && self.lock_files().files.is_empty()
+        self.len() == 0 && self.lock_files().is_empty()
     }
 
     /// The key log as NSS text (for a Decryption Secrets Block).
@@ -115,7 +111,7 @@ impl Keys {
         self.log.write().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn lock_files(&self) -> std::sync::MutexGuard<'_, Files> {
+    fn lock_files(&self) -> std::sync::MutexGuard<'_, Vec<Watched>> {
         self.files.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -123,7 +119,7 @@ impl Keys {
     /// opened is an error (later, a file that went away is left as it was).
     fn read_files(&self, first: bool) -> Result<(), CliError> {
         let mut files = self.lock_files();
-        for w in &mut files.files {
+        for w in files.iter_mut() {
             let text = match read_from(&w.path, w.offset) {
                 Ok(t) => t,
                 Err(source) if first => {
@@ -175,7 +171,6 @@ impl Keys {
     /// Whether a key log file is longer than what was read of it.
     fn grew(&self) -> bool {
         self.lock_files()
-            .files
             .iter()
             .any(|w| std::fs::metadata(&w.path).is_ok_and(|m| m.len() > w.offset))
     }
@@ -184,7 +179,7 @@ impl Keys {
     /// live capture with key log files (a program writes its line around the time the
     /// ServerHello goes by), none when reading a file, where a missing key stays missing.
     pub fn hold_for_keys(&self) -> usize {
-        if self.live && !self.lock_files().files.is_empty() {
+        if self.live && !self.lock_files().is_empty() {
             HOLD_FOR_KEYS
         } else {
             0
