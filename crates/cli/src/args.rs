@@ -57,6 +57,19 @@ pub enum Command {
     Follow(FollowArgs),
     /// Serve a local web page showing live packets and HTTP transactions.
     Serve(ServeArgs),
+    /// Summary statistics, as tshark's `-z http,tree`, `-z conv`, `-z endpoints` and
+    /// `-z io,stat`: HTTP methods, status codes and per-host latency, TCP and UDP
+    /// conversations, IP endpoints, and packets and bytes per interval.
+    ///
+    /// Printed once, at the end of the file (live: at Ctrl-C or after -c packets).
+    /// HTTP/2 and HTTPS (with --keylog) transactions count as HTTP/1.x ones do.
+    ///
+    /// Latency is from a request's first byte to its response's last, for transactions
+    /// with both; percentiles are nearest-rank (pN is the smallest latency that at least N%
+    /// of the host's latencies do not exceed). Each host keeps at most 1024 latencies: up
+    /// to that, percentiles are exact; beyond it they come from a uniform random sample of
+    /// 1024 (reservoir sampling, deterministic), marked `~`. MAX is always exact.
+    Stats(StatsArgs),
 }
 
 impl Command {
@@ -68,6 +81,7 @@ impl Command {
             Command::HttpTrace(a) => Some(&a.output),
             Command::Grep(a) => Some(&a.output),
             Command::Flows(a) => Some(&a.output),
+            Command::Stats(a) => Some(&a.output),
             Command::Follow(_) | Command::Serve(_) => None,
         }
     }
@@ -435,6 +449,52 @@ pub struct FlowsArgs {
     /// TCP reassembly options.
     #[command(flatten)]
     pub tcp: TcpArgs,
+}
+
+/// `stats`.
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    /// Packet source.
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Output options (`--json`: one JSON document, see docs/json.md).
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// TCP reassembly options.
+    #[command(flatten)]
+    pub tcp: TcpArgs,
+    /// Width of the I/O section's intervals: a number with a unit, `ns`, `us`, `ms`, `s`
+    /// or `m` (e.g. `100ms`). Default: 1s, widened (2s, 10s, 30s, 1m, 5m, 10m, 30m, 1h,
+    /// ...) while the capture would need more than 100 rows. A given width is kept unless
+    /// the capture would need more than a million rows; then it is doubled until it fits,
+    /// with a warning.
+    #[arg(long, value_name = "TIME", value_parser = parse_interval)]
+    pub interval: Option<u64>,
+    /// Sections to show, separated by commas: `http`, `conv`, `endpoints`, `io`. Default:
+    /// all of them.
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub only: Vec<StatsSection>,
+}
+
+/// A section of `stats`, for `--only`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StatsSection {
+    /// HTTP requests by method, responses by status, and hosts.
+    Http,
+    /// TCP and UDP conversations.
+    Conv,
+    /// IP endpoints.
+    Endpoints,
+    /// Packets and bytes per interval.
+    Io,
+}
+
+/// An `--interval` value: a duration above zero.
+fn parse_interval(s: &str) -> Result<u64, String> {
+    match crate::trace::parse_duration(s)? {
+        0 => Err(format!("{s:?} is not above zero")),
+        ns => Ok(ns),
+    }
 }
 
 /// `follow`.

@@ -34,5 +34,6 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Grep(a) => cmd::grep::run(&a),
         Command::Flows(a) => cmd::flows::run(&a),
         Command::Follow(a) => cmd::follow::run(&a),
+        Command::Stats(a) => cmd::stats::run(&a),
     }
 }

@@ -9,3 +9,4 @@ pub mod grep;
 pub mod http_trace;
 pub mod serve;
 mod sessions;
+pub mod stats;

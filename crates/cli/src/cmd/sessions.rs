@@ -48,7 +48,7 @@ pub(crate) fn analyze_tls<H: Handler<Error = CliError> + 'static>(
 }
 
 /// TCP only, reassembled as `tcp` says, without idle timeout when reading a file.
-fn session_config(input: &Input, tcp: &TcpArgs) -> AnalyzerConfig {
+pub(crate) fn session_config(input: &Input, tcp: &TcpArgs) -> AnalyzerConfig {
     let mut config = AnalyzerConfig::tcp_only();
     tcp.apply(&mut config.tcp);
     if !input.is_live() {

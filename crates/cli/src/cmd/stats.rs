@@ -1,0 +1,575 @@
+//! `stats`: summary statistics of a capture, printed once at the end, as tshark's
+//! `-z http,tree`, `-z conv,tcp`, `-z conv,udp`, `-z endpoints,ip` and `-z io,stat`.
+//!
+//! One pass through the analyzer fills every section asked for ([`conv`], [`http`], [`io`])
+//! in memory bounded by each table's cap; the text tables ([`table`]) or the JSON document
+//! are written when the input ends (live: at Ctrl-C). Names off the wire (methods, hosts)
+//! are escaped for the terminal, and JSON strings by the JSON writer.
+
+mod conv;
+mod http;
+mod io;
+mod latency;
+mod table;
+
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::ops::ControlFlow;
+
+use pcap_analyzer::{DefragNotice, Handler, Stream};
+use pcap_capture::Packet;
+use pcap_decode::Decoded;
+use pcap_http_ws::{HttpConfig, HttpEvent};
+
+use crate::args::{StatsArgs, StatsSection};
+use crate::cmd::sessions::{run as run_analyzer, session_config};
+use crate::color::{Color, Palette};
+use crate::defrag::DefragTally;
+use crate::error::CliError;
+use crate::input::Input;
+use crate::output::Output;
+use crate::render::escape::Escaped;
+use crate::render::json::{Arr, Obj, push_ts};
+
+use conv::{Conversation, Conversations, Endpoints, Proto, Tally};
+use http::{HostKey, HttpStats, status_class};
+use io::Io;
+use table::{Align, Table};
+
+/// Runs `stats`.
+pub fn run(args: &StatsArgs) -> Result<(), CliError> {
+    let mut input = Input::open(&args.source, None)?;
+    let mut config = session_config(&input, &args.tcp);
+    config.http = Some(HttpConfig::default());
+    config.tls = Some(input.tls_config());
+    config.keys = Some(input.keys());
+    let shown = |s| args.only.is_empty() || args.only.contains(&s);
+    let mut stats = Stats {
+        http: shown(StatsSection::Http).then(HttpStats::default),
+        conv: shown(StatsSection::Conv).then(Conversations::default),
+        endpoints: shown(StatsSection::Endpoints).then(Endpoints::default),
+        io: shown(StatsSection::Io).then(|| Io::new(args.interval)),
+        packets: 0,
+        bytes: 0,
+        first_ts_ns: None,
+        last_ts_ns: 0,
+        defrag: DefragTally::default(),
+    };
+    // Without HTTP asked for, sessions are still reassembled (TCP events cost little) but
+    // not decoded.
+    if stats.http.is_none() {
+        config.http = None;
+        config.tls = None;
+    }
+    // A read error still prints what came before it.
+    let ran = run_analyzer(&mut input, &mut stats, config);
+    let mut out = Output::stdout(false);
+    if args.output.json {
+        stats.write_json(out.buffer());
+    } else {
+        let mut text = String::new();
+        stats.write_text(&mut text, Palette::new(&args.output));
+        out.buffer().extend_from_slice(text.as_bytes());
+    }
+    let written = out.finish();
+    for warning in stats.warnings(args.interval) {
+        eprintln!("pcap-cli: warning: {warning}");
+    }
+    if let Some(warning) = stats.defrag.warning() {
+        eprintln!("{warning}");
+    }
+    ran.finish(&mut input).and(written)
+}
+
+/// The handler: counts every packet and HTTP event into the sections asked for.
+#[derive(Debug)]
+struct Stats {
+    http: Option<HttpStats>,
+    conv: Option<Conversations>,
+    endpoints: Option<Endpoints>,
+    io: Option<Io>,
+    packets: u64,
+    bytes: u64,
+    first_ts_ns: Option<i64>,
+    last_ts_ns: i64,
+    /// IP datagrams lost to fragment limits, for the warning at the end.
+    defrag: DefragTally,
+}
+
+impl Handler for Stats {
+    type Error = CliError;
+
+    fn packet(
+        &mut self,
+        _frame: u64,
+        packet: &Packet<'_>,
+        d: &Decoded<'_>,
+    ) -> ControlFlow<CliError> {
+        let ts = packet.ts_ns;
+        let bytes = u64::from(packet.orig_len);
+        self.packets += 1;
+        self.bytes = self.bytes.saturating_add(bytes);
+        self.first_ts_ns.get_or_insert(ts);
+        self.last_ts_ns = ts;
+        if let Some(io) = &mut self.io {
+            io.add(ts, bytes);
+        }
+        let (Some(src), Some(dst)) = (d.src_ip(), d.dst_ip()) else {
+            return ControlFlow::Continue(());
+        };
+        if let Some(e) = &mut self.endpoints {
+            e.add(src, dst, bytes);
+        }
+        if let Some(c) = &mut self.conv {
+            let ports = match (d.tcp(), d.udp()) {
+                (Some(t), _) => Some((Proto::Tcp, t.src_port(), t.dst_port())),
+                (None, Some(u)) => Some((Proto::Udp, u.src_port(), u.dst_port())),
+                (None, None) => None,
+            };
+            if let Some((proto, sport, dport)) = ports {
+                let (a, b) = (SocketAddr::new(src, sport), SocketAddr::new(dst, dport));
+                c.add(proto, a, b, ts, bytes);
+            }
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn http(&mut self, stream: &Stream, event: &HttpEvent<'_>) -> ControlFlow<CliError> {
+        if let Some(h) = &mut self.http {
+            h.event(stream, event);
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn defrag(&mut self, notice: &DefragNotice) -> ControlFlow<CliError> {
+        self.defrag.note(notice);
+        ControlFlow::Continue(())
+    }
+}
+
+/// Nanoseconds as seconds with six decimals.
+fn secs(ns: u64) -> String {
+    format!("{}.{:06}", ns / 1_000_000_000, ns % 1_000_000_000 / 1000)
+}
+
+/// Nanoseconds as milliseconds with three decimals.
+fn millis(ns: u64) -> String {
+    format!("{}.{:03}", ns / 1_000_000, ns % 1_000_000 / 1000)
+}
+
+/// `later - earlier` in nanoseconds, 0 when time went backwards.
+fn since(earlier: i64, later: i64) -> u64 {
+    u64::try_from(i128::from(later) - i128::from(earlier)).unwrap_or(0)
+}
+
+/// A host as shown: escaped for the terminal, `-` for none.
+fn host_text(key: &HostKey) -> String {
+    match key {
+        HostKey::Host(h) => Escaped::plain(h).to_string(),
+        HostKey::None => "-".to_owned(),
+        HostKey::Overflow => "(other hosts)".to_owned(),
+    }
+}
+
+impl Stats {
+    /// The time of the first packet (0 without packets).
+    fn start(&self) -> i64 {
+        self.first_ts_ns.unwrap_or(0)
+    }
+
+    /// What the user must know about the figures: every cap that was hit.
+    fn warnings(&self, interval: Option<u64>) -> Vec<String> {
+        let mut w = Vec::new();
+        if let Some(h) = &self.http {
+            if h.methods_overflow > 0 {
+                w.push(format!(
+                    "{} requests with methods past the first {} counted as (other methods)",
+                    h.methods_overflow,
+                    http::MAX_METHODS
+                ));
+            }
+            if h.hosts.contains_key(&HostKey::Overflow) {
+                w.push(format!(
+                    "hosts past the first {} counted as (other hosts)",
+                    http::MAX_HOSTS
+                ));
+            }
+            if h.pending_overflow > 0 {
+                w.push(format!(
+                    "{} transactions counted under host - (more than {} requests waiting)",
+                    h.pending_overflow,
+                    http::MAX_PENDING
+                ));
+            }
+        }
+        if let Some(c) = self.conv.as_ref().filter(|c| c.overflow.packets > 0) {
+            w.push(format!(
+                "{} packets of conversations past the first {} counted as (other conversations)",
+                c.overflow.packets,
+                conv::MAX_CONVERSATIONS
+            ));
+        }
+        if let Some(e) = self.endpoints.as_ref().filter(|e| e.overflow.packets > 0) {
+            w.push(format!(
+                "{} packets of endpoints past the first {} counted as (other endpoints)",
+                e.overflow.packets,
+                conv::MAX_ENDPOINTS
+            ));
+        }
+        if let Some(io) = &self.io {
+            if io.widened {
+                w.push(format!(
+                    "--interval {} would need more than {} rows: widened to {} s",
+                    interval.map_or_else(String::new, secs),
+                    io::MAX_ROWS,
+                    secs(io.interval_ns())
+                ));
+            }
+            if io.before_start > 0 {
+                w.push(format!(
+                    "{} packets stamped before the first packet counted in the first interval",
+                    io.before_start
+                ));
+            }
+        }
+        w
+    }
+
+    /// The text tables of every section asked for.
+    fn write_text(&self, out: &mut String, palette: Palette) {
+        let title = |out: &mut String, t: &str| {
+            if !out.is_empty() {
+                out.push('\n');
+            }
+            // Writing into a String cannot fail.
+            let _ = writeln!(out, "{}", palette.paint(Color::Bold, t));
+        };
+        let start = self.start();
+        if let Some(h) = &self.http {
+            title(
+                out,
+                &format!("HTTP requests by method ({} requests)", h.requests()),
+            );
+            let mut t = Table::new(&[("METHOD", Align::Left), ("REQUESTS", Align::Right)]);
+            for (m, n) in &h.methods {
+                t.row(vec![Escaped::plain(m).to_string(), n.to_string()]);
+            }
+            if h.methods_overflow > 0 {
+                t.row(vec![
+                    "(other methods)".into(),
+                    h.methods_overflow.to_string(),
+                ]);
+            }
+            t.write(out);
+
+            title(
+                out,
+                &format!("HTTP responses by status ({} responses)", h.responses()),
+            );
+            let mut t = Table::new(&[
+                ("CLASS", Align::Left),
+                ("STATUS", Align::Left),
+                ("RESPONSES", Align::Right),
+            ]);
+            let mut class = "";
+            for (code, n) in &h.statuses {
+                let c = status_class(*code);
+                if c != class {
+                    let total: u64 = h
+                        .statuses
+                        .iter()
+                        .filter(|(s, _)| status_class(**s) == c)
+                        .map(|(_, n)| n)
+                        .sum();
+                    t.row(vec![c.to_owned(), String::new(), total.to_string()]);
+                    class = c;
+                }
+                t.row(vec![String::new(), code.to_string(), n.to_string()]);
+            }
+            t.write(out);
+
+            title(
+                out,
+                "HTTP per host (latency: request's first byte to response's last; ~ sampled)",
+            );
+            let mut t = Table::new(&[
+                ("HOST", Align::Left),
+                ("REQUESTS", Align::Right),
+                ("REQ BYTES", Align::Right),
+                ("RESP BYTES", Align::Right),
+                ("P50 ms", Align::Right),
+                ("P90 ms", Align::Right),
+                ("P99 ms", Align::Right),
+                ("MAX ms", Align::Right),
+            ]);
+            for (key, s) in h.sorted_hosts() {
+                let mut row = vec![
+                    host_text(key),
+                    s.requests.to_string(),
+                    s.request_bytes.to_string(),
+                    s.response_bytes.to_string(),
+                ];
+                match s.latency.percentiles() {
+                    Some(p) => {
+                        let mark = if p.sampled { "~" } else { "" };
+                        for v in [p.p50, p.p90, p.p99] {
+                            row.push(format!("{mark}{}", millis(v)));
+                        }
+                        row.push(millis(p.max));
+                    }
+                    None => row.extend(std::iter::repeat_n("-".to_owned(), 4)),
+                }
+                t.row(row);
+            }
+            t.write(out);
+        }
+        if let Some(c) = &self.conv {
+            for (proto, name) in [(Proto::Tcp, "TCP"), (Proto::Udp, "UDP")] {
+                let list = c.sorted(proto);
+                title(out, &format!("{name} conversations ({})", list.len()));
+                let mut t = Table::new(&[
+                    ("A", Align::Left),
+                    ("B", Align::Left),
+                    ("PKTS A>B", Align::Right),
+                    ("BYTES A>B", Align::Right),
+                    ("PKTS B>A", Align::Right),
+                    ("BYTES B>A", Align::Right),
+                    ("PKTS", Align::Right),
+                    ("BYTES", Align::Right),
+                    ("START s", Align::Right),
+                    ("DURATION s", Align::Right),
+                ]);
+                for conv in list {
+                    let total = conv.total();
+                    t.row(vec![
+                        conv.a.to_string(),
+                        conv.b.to_string(),
+                        conv.a_to_b.packets.to_string(),
+                        conv.a_to_b.bytes.to_string(),
+                        conv.b_to_a.packets.to_string(),
+                        conv.b_to_a.bytes.to_string(),
+                        total.packets.to_string(),
+                        total.bytes.to_string(),
+                        secs(since(start, conv.first_ts_ns)),
+                        secs(since(conv.first_ts_ns, conv.last_ts_ns)),
+                    ]);
+                }
+                t.write(out);
+            }
+            if c.overflow.packets > 0 {
+                let _ = writeln!(
+                    out,
+                    "(other conversations): {} packets, {} bytes",
+                    c.overflow.packets, c.overflow.bytes
+                );
+            }
+        }
+        if let Some(e) = &self.endpoints {
+            let list = e.sorted();
+            title(out, &format!("IP endpoints ({})", list.len()));
+            let mut t = Table::new(&[
+                ("ADDRESS", Align::Left),
+                ("PKTS", Align::Right),
+                ("BYTES", Align::Right),
+                ("TX PKTS", Align::Right),
+                ("TX BYTES", Align::Right),
+                ("RX PKTS", Align::Right),
+                ("RX BYTES", Align::Right),
+            ]);
+            let mut row = |name: String, total: Tally, tx: Tally, rx: Tally| {
+                t.row(vec![
+                    name,
+                    total.packets.to_string(),
+                    total.bytes.to_string(),
+                    tx.packets.to_string(),
+                    tx.bytes.to_string(),
+                    rx.packets.to_string(),
+                    rx.bytes.to_string(),
+                ]);
+            };
+            for (addr, ep) in list {
+                row(addr.to_string(), ep.total(), ep.tx, ep.rx);
+            }
+            if e.overflow.packets > 0 {
+                let none = Tally::default();
+                row("(other endpoints)".into(), e.overflow, none, none);
+            }
+            t.write(out);
+        }
+        if let Some(io) = &self.io {
+            let total = io.total();
+            title(
+                out,
+                &format!(
+                    "I/O per {} s ({} packets, {} bytes)",
+                    secs(io.interval_ns()),
+                    total.packets,
+                    total.bytes
+                ),
+            );
+            let mut t = Table::new(&[
+                ("FROM s", Align::Right),
+                ("TO s", Align::Right),
+                ("PKTS", Align::Right),
+                ("BYTES", Align::Right),
+            ]);
+            let width = io.interval_ns();
+            for (i, r) in io.rows().iter().enumerate() {
+                let from = width.saturating_mul(i as u64);
+                t.row(vec![
+                    secs(from),
+                    secs(from.saturating_add(width)),
+                    r.packets.to_string(),
+                    r.bytes.to_string(),
+                ]);
+            }
+            t.write(out);
+        }
+    }
+
+    /// The JSON document (see docs/json.md, "stats --json").
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let start = self.start();
+        let mut o = Obj::new(out);
+        o.u64("packets", self.packets);
+        o.u64("bytes", self.bytes);
+        match self.first_ts_ns {
+            Some(first) => {
+                push_ts(o.key("first_ts"), first);
+                push_ts(o.key("last_ts"), self.last_ts_ns);
+            }
+            None => {
+                o.key("first_ts").extend_from_slice(b"null");
+                o.key("last_ts").extend_from_slice(b"null");
+            }
+        }
+        if let Some(h) = &self.http {
+            write_http_json(o.obj("http"), h);
+        }
+        if let Some(c) = &self.conv {
+            let mut j = o.obj("conversations");
+            for (proto, key) in [(Proto::Tcp, "tcp"), (Proto::Udp, "udp")] {
+                let mut a = j.arr(key);
+                for conv in c.sorted(proto) {
+                    write_conv_json(a.obj(), conv, start);
+                }
+                a.end();
+            }
+            j.u64("overflow_packets", c.overflow.packets);
+            j.u64("overflow_bytes", c.overflow.bytes);
+            j.end();
+        }
+        if let Some(e) = &self.endpoints {
+            let mut j = o.obj("endpoints");
+            let mut a = j.arr("ip");
+            for (addr, ep) in e.sorted() {
+                let mut x = a.obj();
+                x.display("address", addr);
+                let total = ep.total();
+                x.u64("packets", total.packets);
+                x.u64("bytes", total.bytes);
+                x.u64("tx_packets", ep.tx.packets);
+                x.u64("tx_bytes", ep.tx.bytes);
+                x.u64("rx_packets", ep.rx.packets);
+                x.u64("rx_bytes", ep.rx.bytes);
+                x.end();
+            }
+            a.end();
+            j.u64("overflow_packets", e.overflow.packets);
+            j.u64("overflow_bytes", e.overflow.bytes);
+            j.end();
+        }
+        if let Some(io) = &self.io {
+            let mut j = o.obj("io");
+            let width = io.interval_ns();
+            j.u64("interval_ns", width);
+            let mut a = j.arr("rows");
+            for (i, r) in io.rows().iter().enumerate() {
+                let mut x = a.obj();
+                x.u64("start_ns", width.saturating_mul(i as u64));
+                x.u64("packets", r.packets);
+                x.u64("bytes", r.bytes);
+                x.end();
+            }
+            a.end();
+            j.end();
+        }
+        o.end();
+        out.push(b'\n');
+    }
+}
+
+/// The `http` member.
+fn write_http_json(mut j: Obj<'_>, h: &HttpStats) {
+    j.u64("requests", h.requests());
+    j.u64("responses", h.responses());
+    let mut a = j.arr("methods");
+    for (m, n) in &h.methods {
+        let mut x = a.obj();
+        x.str("method", m);
+        x.u64("requests", *n);
+        x.end();
+    }
+    a.end();
+    j.u64("methods_overflow", h.methods_overflow);
+    let mut a = j.arr("statuses");
+    for (code, n) in &h.statuses {
+        let mut x = a.obj();
+        x.u64("status", u64::from(*code));
+        x.str("class", status_class(*code));
+        x.u64("responses", *n);
+        x.end();
+    }
+    a.end();
+    let mut a = j.arr("hosts");
+    for (key, s) in h.sorted_hosts() {
+        write_host_json(&mut a, key, s);
+    }
+    a.end();
+    j.end();
+}
+
+/// One entry of `http.hosts`.
+fn write_host_json(a: &mut Arr<'_>, key: &HostKey, s: &http::HostStats) {
+    let mut x = a.obj();
+    match key {
+        HostKey::Host(h) => x.bytes_str("host", h),
+        HostKey::None => x.key("host").extend_from_slice(b"null"),
+        HostKey::Overflow => x.str("host", "(other hosts)"),
+    }
+    x.bool("overflow", *key == HostKey::Overflow);
+    x.u64("requests", s.requests);
+    x.u64("request_bytes", s.request_bytes);
+    x.u64("response_bytes", s.response_bytes);
+    x.u64("latency_count", s.latency.count());
+    match s.latency.percentiles() {
+        Some(p) => {
+            let mut l = x.obj("latency_ns");
+            l.u64("p50", p.p50);
+            l.u64("p90", p.p90);
+            l.u64("p99", p.p99);
+            l.u64("max", p.max);
+            l.bool("sampled", p.sampled);
+            l.end();
+        }
+        None => x.key("latency_ns").extend_from_slice(b"null"),
+    }
+    x.end();
+}
+
+/// One conversation object.
+fn write_conv_json(mut x: Obj<'_>, c: &Conversation, start: i64) {
+    x.socket_addr("a", c.a);
+    x.socket_addr("b", c.b);
+    x.u64("a_to_b_packets", c.a_to_b.packets);
+    x.u64("a_to_b_bytes", c.a_to_b.bytes);
+    x.u64("b_to_a_packets", c.b_to_a.packets);
+    x.u64("b_to_a_bytes", c.b_to_a.bytes);
+    let total = c.total();
+    x.u64("packets", total.packets);
+    x.u64("bytes", total.bytes);
+    push_ts(x.key("start_ts"), c.first_ts_ns);
+    x.u64("rel_start_ns", since(start, c.first_ts_ns));
+    x.u64("duration_ns", since(c.first_ts_ns, c.last_ts_ns));
+    x.end();
+}

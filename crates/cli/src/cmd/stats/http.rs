@@ -1,0 +1,177 @@
+//! HTTP counts, as `tshark -z http,tree` plus per-host figures: requests by method,
+//! responses by status code, and per Host (HTTP/2: `:authority`) requests, bytes and
+//! latency.
+//!
+//! Methods and hosts come off the wire, so each table has a cap: past it, new names count
+//! under an overflow entry and a warning says so. A request's host is remembered from its
+//! head until its transaction ends, keyed by session, HTTP/2 stream and transaction index;
+//! at most [`MAX_PENDING`] are waiting at once.
+
+use std::collections::{BTreeMap, HashMap};
+
+use pcap_analyzer::Stream;
+use pcap_http_ws::{HttpEvent, TransactionRecord};
+
+use super::latency::Latencies;
+
+/// Most distinct methods counted.
+pub const MAX_METHODS: usize = 256;
+
+/// Most distinct hosts counted, each with up to 8 KiB of latencies.
+pub const MAX_HOSTS: usize = 4096;
+
+/// Most requests waiting for their transaction's end.
+pub const MAX_PENDING: usize = 65_536;
+
+/// What one host got.
+#[derive(Debug, Clone, Default)]
+pub struct HostStats {
+    /// Requests.
+    pub requests: u64,
+    /// Request bytes: heads and bodies as sent (chunk framing included).
+    pub request_bytes: u64,
+    /// Response bytes: heads and bodies as sent.
+    pub response_bytes: u64,
+    /// Request first byte to response last byte, for transactions with both.
+    pub latency: Latencies,
+}
+
+/// Which host an entry counts under.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum HostKey {
+    /// The Host header's bytes as sent.
+    Host(Vec<u8>),
+    /// A request without a Host header (or whose transaction came without its request).
+    None,
+    /// Hosts past [`MAX_HOSTS`].
+    Overflow,
+}
+
+/// Where a transaction is, until it ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct Pending {
+    session: u64,
+    tls: bool,
+    h2_stream: Option<u32>,
+    index: u64,
+}
+
+/// The HTTP section being filled.
+#[derive(Debug, Default)]
+pub struct HttpStats {
+    /// Requests by method as sent.
+    pub methods: BTreeMap<String, u64>,
+    /// Requests whose method came after [`MAX_METHODS`] others.
+    pub methods_overflow: u64,
+    /// Responses by status code, interim (1xx) ones included, as tshark counts them.
+    pub statuses: BTreeMap<u16, u64>,
+    /// Per host.
+    pub hosts: HashMap<HostKey, HostStats>,
+    pending: HashMap<Pending, HostKey>,
+    /// Requests whose host was not remembered because [`MAX_PENDING`] were waiting.
+    pub pending_overflow: u64,
+}
+
+impl HttpStats {
+    /// Counts one HTTP event.
+    pub fn event(&mut self, stream: &Stream, event: &HttpEvent<'_>) {
+        match event {
+            HttpEvent::Request(head) => {
+                if let Some(n) = self.methods.get_mut(head.method) {
+                    *n += 1;
+                } else if self.methods.len() < MAX_METHODS {
+                    self.methods.insert(head.method.to_owned(), 1);
+                } else {
+                    self.methods_overflow += 1;
+                }
+                let host = self.host_key(head.host());
+                self.hosts.entry(host.clone()).or_default().requests += 1;
+                if self.pending.len() < MAX_PENDING {
+                    self.pending.insert(pending(stream, head.index), host);
+                } else {
+                    self.pending_overflow += 1;
+                }
+            }
+            HttpEvent::Response(head) => {
+                *self.statuses.entry(head.status).or_default() += 1;
+            }
+            HttpEvent::Transaction(t) => self.transaction(stream, t),
+            _ => {}
+        }
+    }
+
+    /// The key `host` counts under: itself while there is room.
+    fn host_key(&self, host: Option<&[u8]>) -> HostKey {
+        let Some(host) = host else {
+            return HostKey::None;
+        };
+        let key = HostKey::Host(host.to_vec());
+        if self.hosts.len() < MAX_HOSTS || self.hosts.contains_key(&key) {
+            key
+        } else {
+            HostKey::Overflow
+        }
+    }
+
+    /// Adds a finished transaction's bytes and latency to its request's host.
+    fn transaction(&mut self, stream: &Stream, t: &TransactionRecord) {
+        let host = self
+            .pending
+            .remove(&pending(stream, t.index))
+            .unwrap_or(HostKey::None);
+        let h = self.hosts.entry(host).or_default();
+        h.request_bytes = h
+            .request_bytes
+            .saturating_add(t.request_head_len)
+            .saturating_add(t.request_wire_len);
+        h.response_bytes = h
+            .response_bytes
+            .saturating_add(t.response_head_len)
+            .saturating_add(t.response_wire_len);
+        let latency = t
+            .request_start_ns
+            .zip(t.response_end_ns)
+            .and_then(|(start, end)| u64::try_from(i128::from(end) - i128::from(start)).ok());
+        if let Some(ns) = latency {
+            h.latency.add(ns);
+        }
+    }
+
+    /// Requests counted.
+    pub fn requests(&self) -> u64 {
+        self.methods.values().sum::<u64>() + self.methods_overflow
+    }
+
+    /// Responses counted.
+    pub fn responses(&self) -> u64 {
+        self.statuses.values().sum()
+    }
+
+    /// The hosts, most requests first (then by name).
+    pub fn sorted_hosts(&self) -> Vec<(&HostKey, &HostStats)> {
+        let mut v: Vec<_> = self.hosts.iter().collect();
+        v.sort_by(|a, b| b.1.requests.cmp(&a.1.requests).then_with(|| a.0.cmp(b.0)));
+        v
+    }
+}
+
+fn pending(stream: &Stream, index: u64) -> Pending {
+    Pending {
+        session: stream.id,
+        tls: stream.tls,
+        h2_stream: stream.h2_stream,
+        index,
+    }
+}
+
+/// The class of a status code, as tshark's http tree names it.
+pub fn status_class(status: u16) -> &'static str {
+    match status {
+        100..=199 => "1xx: Informational",
+        200..=299 => "2xx: Success",
+        300..=399 => "3xx: Redirection",
+        400..=499 => "4xx: Client Error",
+        500..=599 => "5xx: Server Error",
+        _ => "???: broken",
+    }
+}
