@@ -264,7 +264,11 @@ impl Stats {
 
             title(
                 out,
-                &format!("HTTP responses by status ({} responses)", h.responses()),
+                &format!(
+                    "HTTP responses by status ({} complete responses, {} cut short)",
+                    h.responses(),
+                    h.responses_cut
+                ),
             );
             let mut t = Table::new(&[
                 ("CLASS", Align::Left),
@@ -503,6 +507,7 @@ impl Stats {
 fn write_http_json(mut j: Obj<'_>, h: &HttpStats) {
     j.u64("requests", h.requests());
     j.u64("responses", h.responses());
+    j.u64("responses_cut", h.responses_cut);
     let mut a = j.arr("methods");
     for (m, n) in &h.methods {
         let mut x = a.obj();

@@ -63,8 +63,12 @@ pub struct HttpStats {
     pub methods: BTreeMap<String, u64>,
     /// Requests whose method came after [`MAX_METHODS`] others.
     pub methods_overflow: u64,
-    /// Responses by status code, interim (1xx) ones included, as tshark counts them.
+    /// Responses by status code, as tshark counts them: interim (1xx) ones included, and
+    /// final ones once complete.
     pub statuses: BTreeMap<u16, u64>,
+    /// Final responses cut short (the session ended or lost bytes inside them), which
+    /// tshark does not count.
+    pub responses_cut: u64,
     /// Per host.
     pub hosts: HashMap<HostKey, HostStats>,
     pending: HashMap<Pending, HostKey>,
@@ -92,7 +96,7 @@ impl HttpStats {
                     self.pending_overflow += 1;
                 }
             }
-            HttpEvent::Response(head) => {
+            HttpEvent::Response(head) if head.interim => {
                 *self.statuses.entry(head.status).or_default() += 1;
             }
             HttpEvent::Transaction(t) => self.transaction(stream, t),
@@ -115,6 +119,13 @@ impl HttpStats {
 
     /// Adds a finished transaction's bytes and latency to its request's host.
     fn transaction(&mut self, stream: &Stream, t: &TransactionRecord) {
+        match t.status {
+            Some(status) if t.response_complete => {
+                *self.statuses.entry(status).or_default() += 1;
+            }
+            Some(_) => self.responses_cut += 1,
+            None => {}
+        }
         let host = self
             .pending
             .remove(&pending(stream, t.index))
