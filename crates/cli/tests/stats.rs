@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::time::Duration;
 
 use pcap_decode::build::{self, FrameSpec, IpSpec, Ipv4Spec, UdpSpec};
 use pcap_testkit::h2c::{Ports, session};
@@ -608,4 +609,119 @@ fn corpus_tls_methods_and_statuses_agree_with_tshark() {
     );
     assert!(compared > 0);
     assert!(mismatched.is_empty(), "{}", mismatched.join("\n"));
+}
+
+/// The README's `stats --only http` example is what the command prints (up to its `...`).
+#[test]
+fn readme_example_is_current() {
+    let readme = std::fs::read_to_string(pcap_testkit::workspace_root().join("README.md")).unwrap();
+    let command = "$ pcap-cli stats -r tests/data/sample-http-ws.pcap --only http\n";
+    let start = readme.find(command).expect("README has the stats example") + command.len();
+    let shown: Vec<&str> = readme[start..]
+        .lines()
+        .take_while(|l| *l != "..." && *l != "```")
+        .collect();
+    let sample = pcap_testkit::test_data("sample-http-ws.pcap");
+    let o = run(&[
+        "stats",
+        "-r",
+        sample.to_str().unwrap(),
+        "--only",
+        "http",
+        "-q",
+    ]);
+    let text = String::from_utf8(o.stdout).unwrap();
+    let printed: Vec<&str> = text.lines().take(shown.len()).collect();
+    assert_eq!(printed, shown);
+}
+
+/// Live on `lo`, as root: requests made while `stats` runs are counted, and Ctrl-C prints
+/// the tables.
+#[test]
+fn live_stats_print_at_ctrl_c() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::{TcpListener, TcpStream};
+    use std::process::Stdio;
+
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("SKIPPED live_stats_print_at_ctrl_c: live capture needs root");
+        return;
+    }
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let mut child = Command::new(BIN)
+        .args(["stats", "-i", "lo", "--json", "--only", "http,conv", "-f"])
+        .arg(format!("tcp port {port}"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut first = String::new();
+    stderr.read_line(&mut first).unwrap();
+    if first.contains("permission") || first.contains("no such device") {
+        let _ = child.kill();
+        let _ = child.wait();
+        eprintln!("SKIPPED live_stats_print_at_ctrl_c: {first}");
+        return;
+    }
+    assert!(first.contains("listening on lo"), "{first}");
+    let server = std::thread::spawn(move || {
+        for stream in listener.incoming().take(3) {
+            let mut stream = stream.unwrap();
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap() == 1 {
+                head.push(byte[0]);
+            }
+            let status = if head.starts_with(b"GET /missing") {
+                "404 Not Found"
+            } else {
+                "200 OK"
+            };
+            write!(
+                stream,
+                "HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            )
+            .unwrap();
+        }
+    });
+    for path in ["/a", "/b", "/missing"] {
+        let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        write!(s, "GET {path} HTTP/1.1\r\nHost: live.test\r\n\r\n").unwrap();
+        let mut answer = String::new();
+        s.read_to_string(&mut answer).unwrap();
+    }
+    server.join().unwrap();
+    // Nothing is printed before the end, so give the capture time to see the packets.
+    std::thread::sleep(Duration::from_secs(2));
+    let pid = child.id().to_string();
+    Command::new("kill").args(["-INT", &pid]).status().unwrap();
+    let mut stdout = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
+    let status = child.wait().unwrap();
+    let mut rest = String::new();
+    stderr.read_to_string(&mut rest).unwrap();
+    assert!(status.success(), "exit {status:?}: {rest}");
+    let doc: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    assert_eq!(doc["http"]["requests"], 3, "{stdout}");
+    let statuses: Vec<(u64, u64)> = doc["http"]["statuses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["status"].as_u64().unwrap(),
+                s["responses"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(statuses, [(200, 2), (404, 1)]);
+    assert_eq!(doc["http"]["hosts"][0]["host"], "live.test");
+    assert_eq!(doc["conversations"]["tcp"].as_array().unwrap().len(), 3);
 }
