@@ -119,6 +119,13 @@ impl Handler for Stats {
         };
         if let Some(e) = &mut self.endpoints {
             e.add(src, dst, bytes);
+            // Each IP header a tunnel was found in is an IP layer of the frame too, and
+            // tshark counts every layer's endpoints.
+            for t in &d.tunnels {
+                if let (Some(src), Some(dst)) = (t.src(), t.dst()) {
+                    e.add(src, dst, bytes);
+                }
+            }
         }
         if let Some(c) = &mut self.conv {
             let ports = match (d.tcp(), d.udp()) {

@@ -3,7 +3,9 @@
 //!
 //! Both tables are keyed by what came off the wire, so each has a cap on its entries; a
 //! packet of a conversation or endpoint that no longer fits is counted in an overflow row
-//! and a warning says so. With tunnels, the innermost addresses count (as `flows` does).
+//! and a warning says so. With tunnels, conversations are the innermost TCP or UDP (as
+//! `flows` has them), and the caller adds each tunnel's outer IP header as an endpoint
+//! pair too, since tshark counts every IP layer.
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
