@@ -12,7 +12,8 @@ mod io;
 mod latency;
 mod table;
 
-use std::fmt::Write as _;
+use std::fmt;
+use std::io::Write as _;
 use std::net::SocketAddr;
 use std::ops::ControlFlow;
 
@@ -55,23 +56,23 @@ pub fn run(args: &StatsArgs) -> Result<(), CliError> {
         last_ts_ns: 0,
         defrag: DefragTally::default(),
     };
-    // Without HTTP asked for, sessions are still reassembled (TCP events cost little) but
-    // not decoded.
+    // The other sections count packets: without HTTP, nothing is reassembled.
     if stats.http.is_none() {
         config.http = None;
         config.tls = None;
+        config.reassemble = false;
     }
     // A read error still prints what came before it.
     let ran = run_analyzer(&mut input, &mut stats, config);
     let mut out = Output::stdout(false);
-    if args.output.json {
+    let written = if args.output.json {
         stats.write_json(out.buffer());
+        out.finish()
     } else {
-        let mut text = String::new();
-        stats.write_text(&mut text, Palette::new(&args.output));
-        out.buffer().extend_from_slice(text.as_bytes());
-    }
-    let written = out.finish();
+        stats
+            .write_text(&mut out, Palette::new(&args.output))
+            .and_then(|()| out.finish())
+    };
     for warning in stats.warnings(args.interval) {
         eprintln!("pcap-cli: warning: {warning}");
     }
@@ -154,14 +155,26 @@ impl Handler for Stats {
     }
 }
 
-/// Nanoseconds as seconds with six decimals.
-fn secs(ns: u64) -> String {
-    format!("{}.{:06}", ns / 1_000_000_000, ns % 1_000_000_000 / 1000)
+/// Nanoseconds shown as seconds with six decimals.
+#[derive(Debug, Clone, Copy)]
+struct Secs(u64);
+
+impl fmt::Display for Secs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ns = self.0;
+        write!(f, "{}.{:06}", ns / 1_000_000_000, ns % 1_000_000_000 / 1000)
+    }
 }
 
-/// Nanoseconds as milliseconds with three decimals.
-fn millis(ns: u64) -> String {
-    format!("{}.{:03}", ns / 1_000_000, ns % 1_000_000 / 1000)
+/// Nanoseconds shown as milliseconds with three decimals, after `~` when sampled.
+#[derive(Debug, Clone, Copy)]
+struct Millis(u64, bool);
+
+impl fmt::Display for Millis {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (ns, mark) = (self.0, if self.1 { "~" } else { "" });
+        write!(f, "{mark}{}.{:03}", ns / 1_000_000, ns % 1_000_000 / 1000)
+    }
 }
 
 /// `later - earlier` in nanoseconds, 0 when time went backwards.
@@ -169,12 +182,14 @@ fn since(earlier: i64, later: i64) -> u64 {
     u64::try_from(i128::from(later) - i128::from(earlier)).unwrap_or(0)
 }
 
-/// A host as shown: escaped for the terminal, `-` for none.
-fn host_text(key: &HostKey) -> String {
-    match key {
-        HostKey::Host(h) => Escaped::plain(h).to_string(),
-        HostKey::None => "-".to_owned(),
-        HostKey::Overflow => "(other hosts)".to_owned(),
+impl fmt::Display for HostKey {
+    /// A host as shown: escaped for the terminal, `-` for none.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HostKey::Host(h) => write!(f, "{}", Escaped::plain(h)),
+            HostKey::None => f.write_str("-"),
+            HostKey::Overflow => f.write_str("(other hosts)"),
+        }
     }
 }
 
@@ -227,9 +242,9 @@ impl Stats {
             if io.widened {
                 w.push(format!(
                     "--interval {} would need more than {} rows: widened to {} s",
-                    interval.map_or_else(String::new, secs),
+                    Secs(interval.unwrap_or(0)),
                     io::MAX_ROWS,
-                    secs(io.interval_ns())
+                    Secs(io.interval_ns())
                 ));
             }
             if io.before_start > 0 {
@@ -243,35 +258,35 @@ impl Stats {
     }
 
     /// The text tables of every section asked for.
-    fn write_text(&self, out: &mut String, palette: Palette) {
-        let title = |out: &mut String, t: &str| {
-            if !out.is_empty() {
-                out.push('\n');
+    fn write_text(&self, out: &mut Output, palette: Palette) -> Result<(), CliError> {
+        // A blank line between sections: their buffer may have been written out already.
+        let mut first = true;
+        let mut title = |out: &mut Output, t: fmt::Arguments<'_>| {
+            let buf = out.buffer();
+            if !std::mem::take(&mut first) {
+                buf.push(b'\n');
             }
-            // Writing into a String cannot fail.
-            let _ = writeln!(out, "{}", palette.paint(Color::Bold, t));
+            // Writing into a Vec cannot fail.
+            let _ = writeln!(buf, "{}", palette.paint(Color::Bold, &t.to_string()));
         };
         let start = self.start();
         if let Some(h) = &self.http {
             title(
                 out,
-                &format!("HTTP requests by method ({} requests)", h.requests()),
+                format_args!("HTTP requests by method ({} requests)", h.requests()),
             );
             let mut t = Table::new(&[("METHOD", Align::Left), ("REQUESTS", Align::Right)]);
             for (m, n) in &h.methods {
-                t.row(vec![Escaped::plain(m).to_string(), n.to_string()]);
+                t.row(&[&Escaped::plain(m), n]);
             }
             if h.methods_overflow > 0 {
-                t.row(vec![
-                    "(other methods)".into(),
-                    h.methods_overflow.to_string(),
-                ]);
+                t.row(&[&"(other methods)", &h.methods_overflow]);
             }
-            t.write(out);
+            t.write(out)?;
 
             title(
                 out,
-                &format!(
+                format_args!(
                     "HTTP responses by status ({} complete responses, {} cut short)",
                     h.responses(),
                     h.responses_cut
@@ -292,16 +307,18 @@ impl Stats {
                         .filter(|(s, _)| status_class(**s) == c)
                         .map(|(_, n)| n)
                         .sum();
-                    t.row(vec![c.to_owned(), String::new(), total.to_string()]);
+                    t.row(&[&c, &"", &total]);
                     class = c;
                 }
-                t.row(vec![String::new(), code.to_string(), n.to_string()]);
+                t.row(&[&"", code, n]);
             }
-            t.write(out);
+            t.write(out)?;
 
             title(
                 out,
-                "HTTP per host (latency: request's first byte to response's last; ~ sampled)",
+                format_args!(
+                    "HTTP per host (latency: request's first byte to response's last; ~ sampled)"
+                ),
             );
             let mut t = Table::new(&[
                 ("HOST", Align::Left),
@@ -314,30 +331,27 @@ impl Stats {
                 ("MAX ms", Align::Right),
             ]);
             for (key, s) in h.sorted_hosts() {
-                let mut row = vec![
-                    host_text(key),
-                    s.requests.to_string(),
-                    s.request_bytes.to_string(),
-                    s.response_bytes.to_string(),
-                ];
+                let (requests, req, resp) = (&s.requests, &s.request_bytes, &s.response_bytes);
                 match s.latency.percentiles() {
-                    Some(p) => {
-                        let mark = if p.sampled { "~" } else { "" };
-                        for v in [p.p50, p.p90, p.p99] {
-                            row.push(format!("{mark}{}", millis(v)));
-                        }
-                        row.push(millis(p.max));
-                    }
-                    None => row.extend(std::iter::repeat_n("-".to_owned(), 4)),
+                    Some(p) => t.row(&[
+                        key,
+                        requests,
+                        req,
+                        resp,
+                        &Millis(p.p50, p.sampled),
+                        &Millis(p.p90, p.sampled),
+                        &Millis(p.p99, p.sampled),
+                        &Millis(p.max, false),
+                    ]),
+                    None => t.row(&[key, requests, req, resp, &"-", &"-", &"-", &"-"]),
                 }
-                t.row(row);
             }
-            t.write(out);
+            t.write(out)?;
         }
         if let Some(c) = &self.conv {
             for (proto, name) in [(Proto::Tcp, "TCP"), (Proto::Udp, "UDP")] {
                 let list = c.sorted(proto);
-                title(out, &format!("{name} conversations ({})", list.len()));
+                title(out, format_args!("{name} conversations ({})", list.len()));
                 let mut t = Table::new(&[
                     ("A", Align::Left),
                     ("B", Align::Left),
@@ -352,32 +366,33 @@ impl Stats {
                 ]);
                 for conv in list {
                     let total = conv.total();
-                    t.row(vec![
-                        conv.a.to_string(),
-                        conv.b.to_string(),
-                        conv.a_to_b.packets.to_string(),
-                        conv.a_to_b.bytes.to_string(),
-                        conv.b_to_a.packets.to_string(),
-                        conv.b_to_a.bytes.to_string(),
-                        total.packets.to_string(),
-                        total.bytes.to_string(),
-                        secs(since(start, conv.first_ts_ns)),
-                        secs(since(conv.first_ts_ns, conv.last_ts_ns)),
+                    t.row(&[
+                        &conv.a,
+                        &conv.b,
+                        &conv.a_to_b.packets,
+                        &conv.a_to_b.bytes,
+                        &conv.b_to_a.packets,
+                        &conv.b_to_a.bytes,
+                        &total.packets,
+                        &total.bytes,
+                        &Secs(since(start, conv.first_ts_ns)),
+                        &Secs(since(conv.first_ts_ns, conv.last_ts_ns)),
                     ]);
                 }
-                t.write(out);
+                t.write(out)?;
             }
             if c.overflow.packets > 0 {
                 let _ = writeln!(
-                    out,
+                    out.buffer(),
                     "(other conversations): {} packets, {} bytes",
-                    c.overflow.packets, c.overflow.bytes
+                    c.overflow.packets,
+                    c.overflow.bytes
                 );
             }
         }
         if let Some(e) = &self.endpoints {
             let list = e.sorted();
-            title(out, &format!("IP endpoints ({})", list.len()));
+            title(out, format_args!("IP endpoints ({})", list.len()));
             let mut t = Table::new(&[
                 ("ADDRESS", Align::Left),
                 ("PKTS", Align::Right),
@@ -387,33 +402,33 @@ impl Stats {
                 ("RX PKTS", Align::Right),
                 ("RX BYTES", Align::Right),
             ]);
-            let mut row = |name: String, total: Tally, tx: Tally, rx: Tally| {
-                t.row(vec![
+            let mut row = |name: &dyn fmt::Display, total: Tally, tx: Tally, rx: Tally| {
+                t.row(&[
                     name,
-                    total.packets.to_string(),
-                    total.bytes.to_string(),
-                    tx.packets.to_string(),
-                    tx.bytes.to_string(),
-                    rx.packets.to_string(),
-                    rx.bytes.to_string(),
+                    &total.packets,
+                    &total.bytes,
+                    &tx.packets,
+                    &tx.bytes,
+                    &rx.packets,
+                    &rx.bytes,
                 ]);
             };
             for (addr, ep) in list {
-                row(addr.to_string(), ep.total(), ep.tx, ep.rx);
+                row(&addr, ep.total(), ep.tx, ep.rx);
             }
             if e.overflow.packets > 0 {
                 let none = Tally::default();
-                row("(other endpoints)".into(), e.overflow, none, none);
+                row(&"(other endpoints)", e.overflow, none, none);
             }
-            t.write(out);
+            t.write(out)?;
         }
         if let Some(io) = &self.io {
             let total = io.total();
             title(
                 out,
-                &format!(
+                format_args!(
                     "I/O per {} s ({} packets, {} bytes)",
-                    secs(io.interval_ns()),
+                    Secs(io.interval_ns()),
                     total.packets,
                     total.bytes
                 ),
@@ -427,15 +442,16 @@ impl Stats {
             let width = io.interval_ns();
             for (i, r) in io.rows().iter().enumerate() {
                 let from = width.saturating_mul(i as u64);
-                t.row(vec![
-                    secs(from),
-                    secs(from.saturating_add(width)),
-                    r.packets.to_string(),
-                    r.bytes.to_string(),
+                t.row(&[
+                    &Secs(from),
+                    &Secs(from.saturating_add(width)),
+                    &r.packets,
+                    &r.bytes,
                 ]);
             }
-            t.write(out);
+            t.write(out)?;
         }
+        Ok(())
     }
 
     /// The JSON document (see docs/json.md, "stats --json").
