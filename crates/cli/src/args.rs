@@ -69,6 +69,9 @@ pub enum Command {
     /// of the host's latencies do not exceed). Each host keeps at most 1024 latencies: up
     /// to that, percentiles are exact; beyond it they come from a uniform random sample of
     /// 1024 (reservoir sampling, deterministic), marked `~`. MAX is always exact.
+    ///
+    /// Memory is bounded: at most 200,000 conversations, 200,000 endpoints, 4096 hosts and
+    /// 256 methods are told apart; the rest count as `(other ...)`, with a warning.
     Stats(StatsArgs),
 }
 

@@ -245,6 +245,31 @@ mod tests {
     }
 
     #[test]
+    fn tables_stop_growing_at_their_caps_and_count_the_rest() {
+        let (mut c, mut e) = (Conversations::default(), Endpoints::default());
+        let server = addr("10.0.0.1:80");
+        let extra = 10u32;
+        let n = u32::try_from(MAX_CONVERSATIONS).unwrap() + extra;
+        for i in 0..n {
+            let client = SocketAddr::new(std::net::Ipv4Addr::from(0x0b00_0000 + i).into(), 1);
+            c.add(Proto::Tcp, client, server, 0, 60);
+            e.add(client.ip(), server.ip(), 60);
+        }
+        assert_eq!(c.sorted(Proto::Tcp).len(), MAX_CONVERSATIONS);
+        assert_eq!(
+            c.overflow,
+            Tally {
+                packets: 10,
+                bytes: 600
+            }
+        );
+        // The server and the first clients fit; the server's rx still counts every packet.
+        assert_eq!(e.sorted().len(), MAX_ENDPOINTS);
+        assert_eq!(e.overflow.packets, u64::from(extra) + 1);
+        assert_eq!(e.sorted()[0].1.rx.packets, u64::from(n));
+    }
+
+    #[test]
     fn endpoints_count_both_ends() {
         let mut e = Endpoints::default();
         let (a, b): (IpAddr, IpAddr) = ("10.0.0.1".parse().unwrap(), "::1".parse().unwrap());
