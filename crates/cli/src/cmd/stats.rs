@@ -1,8 +1,8 @@
 //! `stats`: summary statistics of a capture, printed once at the end, as tshark's
 //! `-z http,tree`, `-z conv,tcp`, `-z conv,udp`, `-z endpoints,ip` and `-z io,stat`.
 //!
-//! One pass through the analyzer fills every section asked for ([`conv`], [`http`], [`io`])
-//! in memory bounded by each table's cap; the text tables ([`table`]) or the JSON document
+//! One pass through the analyzer fills every section asked for (modules `conv`, `http`,
+//! `io`) in memory bounded by each table's cap; the text tables (`table`) or the JSON document
 //! are written when the input ends (live: at Ctrl-C). Names off the wire (methods, hosts)
 //! are escaped for the terminal, and JSON strings by the JSON writer.
 
