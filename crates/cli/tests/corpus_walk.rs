@@ -17,6 +17,8 @@ const INVOCATIONS: &[(&str, &[&str])] = &[
     ("grep", &["x"]),
     ("flows", &[]),
     ("follow", &["-o", "{dir}"]),
+    ("stats", &[]),
+    ("stats", &["--json"]),
 ];
 
 /// Subcommands that need a live device or a server, never walked over files.
