@@ -21,6 +21,7 @@ use pcap_analyzer::{DefragNotice, Handler, Stream};
 use pcap_capture::Packet;
 use pcap_decode::Decoded;
 use pcap_http_ws::{HttpConfig, HttpEvent};
+use pcap_tcp_reassembly::Event;
 
 use crate::args::{StatsArgs, StatsSection};
 use crate::cmd::sessions::{run as run_analyzer, session_config};
@@ -138,6 +139,13 @@ impl Handler for Stats {
                 let (a, b) = (SocketAddr::new(src, sport), SocketAddr::new(dst, dport));
                 c.add(proto, a, b, ts, bytes);
             }
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn tcp(&mut self, event: &Event<'_>) -> ControlFlow<CliError> {
+        if let (Some(h), Some(info)) = (&mut self.http, event.kind.ended()) {
+            h.session_ended(info.id);
         }
         ControlFlow::Continue(())
     }

@@ -148,6 +148,15 @@ impl HttpStats {
         }
     }
 
+    /// Forgets the requests of a session that ended: its decoder has reported every
+    /// transaction it could by then, so those left never get one (a session whose decoding
+    /// was abandoned), and must not hold a place under [`MAX_PENDING`].
+    pub fn session_ended(&mut self, session: u64) {
+        if !self.pending.is_empty() {
+            self.pending.retain(|k, _| k.session != session);
+        }
+    }
+
     /// Requests counted.
     pub fn requests(&self) -> u64 {
         self.methods.values().sum::<u64>() + self.methods_overflow
@@ -184,5 +193,105 @@ pub fn status_class(status: u16) -> &'static str {
         400..=499 => "4xx: Client Error",
         500..=599 => "5xx: Server Error",
         _ => "???: broken",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pcap_http_ws::{Headers, RequestHead, ResponseHead};
+
+    const STREAM: Stream = Stream {
+        id: 7,
+        client: std::net::SocketAddr::V4(std::net::SocketAddrV4::new(
+            std::net::Ipv4Addr::new(10, 0, 0, 1),
+            40000,
+        )),
+        server: std::net::SocketAddr::V4(std::net::SocketAddrV4::new(
+            std::net::Ipv4Addr::new(10, 0, 0, 2),
+            80,
+        )),
+        tls: false,
+        h2_stream: None,
+    };
+
+    fn request(h: &mut HttpStats, index: u64, method: &str, host: Option<&str>) {
+        let headers: Vec<httparse::Header<'_>> = host
+            .iter()
+            .map(|v| httparse::Header {
+                name: "Host",
+                value: v.as_bytes(),
+            })
+            .collect();
+        let head = RequestHead::new(index, 0, 0, method, "/", 1, Headers::new(&headers), 40);
+        h.event(&STREAM, &HttpEvent::Request(head));
+    }
+
+    fn transaction(h: &mut HttpStats, index: u64, status: u16, start: i64, end: i64) {
+        let mut t = TransactionRecord::default();
+        t.index = index;
+        t.status = Some(status);
+        t.request_start_ns = Some(start);
+        t.response_end_ns = Some(end);
+        t.response_complete = true;
+        t.request_head_len = 40;
+        t.response_head_len = 100;
+        t.response_wire_len = 5;
+        h.event(&STREAM, &HttpEvent::Transaction(t));
+    }
+
+    #[test]
+    fn pipelined_transactions_count_under_their_requests_hosts() {
+        let mut h = HttpStats::default();
+        request(&mut h, 0, "GET", Some("a.example"));
+        request(&mut h, 1, "POST", Some("b.example"));
+        request(&mut h, 2, "GET", None);
+        // Answered in order, the second one slowest.
+        transaction(&mut h, 0, 200, 0, 1_000);
+        transaction(&mut h, 1, 503, 10, 9_010);
+        transaction(&mut h, 2, 404, 20, 520);
+        let interim = ResponseHead::new(0, 0, 1, 100, "Continue", Headers::new(&[]), 25, true);
+        h.event(&STREAM, &HttpEvent::Response(interim));
+        assert_eq!(h.requests(), 3);
+        assert_eq!(h.methods.get("GET"), Some(&2));
+        let statuses: Vec<(u16, u64)> = h.statuses.iter().map(|(s, n)| (*s, *n)).collect();
+        assert_eq!(statuses, [(100, 1), (200, 1), (404, 1), (503, 1)]);
+        let b = &h.hosts[&HostKey::Host(b"b.example".to_vec())];
+        assert_eq!(
+            (b.requests, b.request_bytes, b.response_bytes),
+            (1, 40, 105)
+        );
+        assert_eq!(b.latency.percentiles().map(|p| p.max), Some(9_000));
+        let none = &h.hosts[&HostKey::None];
+        assert_eq!(none.latency.percentiles().map(|p| p.p50), Some(500));
+        assert!(h.pending.is_empty());
+    }
+
+    #[test]
+    fn a_cut_response_is_counted_apart_and_an_ended_session_forgets_its_requests() {
+        let mut h = HttpStats::default();
+        request(&mut h, 0, "GET", Some("a.example"));
+        request(&mut h, 1, "GET", Some("a.example"));
+        let mut t = TransactionRecord::default();
+        t.status = Some(200);
+        h.event(&STREAM, &HttpEvent::Transaction(t));
+        assert_eq!((h.responses(), h.responses_cut), (0, 1));
+        assert_eq!(h.pending.len(), 1);
+        h.session_ended(STREAM.id + 1);
+        assert_eq!(h.pending.len(), 1);
+        h.session_ended(STREAM.id);
+        assert!(h.pending.is_empty());
+    }
+
+    #[test]
+    fn hosts_past_the_cap_count_as_other_hosts() {
+        let mut h = HttpStats::default();
+        for i in 0..MAX_HOSTS + 3 {
+            request(&mut h, i as u64, "GET", Some(&format!("h{i}.example")));
+        }
+        request(&mut h, 0, "GET", Some("h0.example"));
+        assert_eq!(h.hosts.len(), MAX_HOSTS + 1);
+        assert_eq!(h.hosts[&HostKey::Overflow].requests, 3);
+        assert_eq!(h.hosts[&HostKey::Host(b"h0.example".to_vec())].requests, 2);
     }
 }
