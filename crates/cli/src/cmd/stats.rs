@@ -31,7 +31,7 @@ use crate::error::CliError;
 use crate::input::Input;
 use crate::output::Output;
 use crate::render::escape::Escaped;
-use crate::render::json::{Arr, Obj, push_ts};
+use crate::render::json::{Arr, Obj, push_ts, push_u64};
 
 use conv::{Conversation, Conversations, Endpoints, Proto, Tally};
 use http::{HostKey, HttpStats, status_class};
@@ -67,8 +67,7 @@ pub fn run(args: &StatsArgs) -> Result<(), CliError> {
     let ran = run_analyzer(&mut input, &mut stats, config);
     let mut out = Output::stdout(false);
     let written = if args.output.json {
-        stats.write_json(out.buffer());
-        out.finish()
+        stats.write_json(&mut out).and_then(|()| out.finish())
     } else {
         stats
             .write_text(&mut out, Palette::new(&args.output))
@@ -462,10 +461,12 @@ impl Stats {
         Ok(())
     }
 
-    /// The JSON document (see docs/json.md, "stats --json").
-    fn write_json(&self, out: &mut Vec<u8>) {
+    /// The JSON document (see docs/json.md, "stats --json"). The long arrays
+    /// (conversations, endpoints, I/O rows) are written out as they go, element by element,
+    /// so the document is never held whole.
+    fn write_json(&self, out: &mut Output) -> Result<(), CliError> {
         let start = self.start();
-        let mut o = Obj::new(out);
+        let mut o = Obj::new(out.buffer());
         o.u64("packets", self.packets);
         o.u64("bytes", self.bytes);
         match self.first_ts_ns {
@@ -481,24 +482,23 @@ impl Stats {
         if let Some(h) = &self.http {
             write_http_json(o.obj("http"), h);
         }
+        // The document stays open: the members below are written by hand around the
+        // arrays, which go out element by element.
         if let Some(c) = &self.conv {
-            let mut j = o.obj("conversations");
-            for (proto, key) in [(Proto::Tcp, "tcp"), (Proto::Udp, "udp")] {
-                let mut a = j.arr(key);
-                for conv in c.sorted(proto) {
-                    write_conv_json(a.obj(), conv, start);
-                }
-                a.end();
-            }
-            j.u64("overflow_packets", c.overflow.packets);
-            j.u64("overflow_bytes", c.overflow.bytes);
-            j.end();
+            out.buffer()
+                .extend_from_slice(br#","conversations":{"tcp":"#);
+            json_array(out, c.sorted(Proto::Tcp), |o, conv| {
+                write_conv_json(o, conv, start)
+            })?;
+            out.buffer().extend_from_slice(br#","udp":"#);
+            json_array(out, c.sorted(Proto::Udp), |o, conv| {
+                write_conv_json(o, conv, start)
+            })?;
+            push_overflow(out.buffer(), c.overflow);
         }
         if let Some(e) = &self.endpoints {
-            let mut j = o.obj("endpoints");
-            let mut a = j.arr("ip");
-            for (addr, ep) in e.sorted() {
-                let mut x = a.obj();
+            out.buffer().extend_from_slice(br#","endpoints":{"ip":"#);
+            json_array(out, e.sorted(), |mut x, (addr, ep)| {
                 x.display("address", addr);
                 let total = ep.total();
                 x.u64("packets", total.packets);
@@ -508,30 +508,53 @@ impl Stats {
                 x.u64("rx_packets", ep.rx.packets);
                 x.u64("rx_bytes", ep.rx.bytes);
                 x.end();
-            }
-            a.end();
-            j.u64("overflow_packets", e.overflow.packets);
-            j.u64("overflow_bytes", e.overflow.bytes);
-            j.end();
+            })?;
+            push_overflow(out.buffer(), e.overflow);
         }
         if let Some(io) = &self.io {
-            let mut j = o.obj("io");
             let width = io.interval_ns();
-            j.u64("interval_ns", width);
-            let mut a = j.arr("rows");
-            for (i, r) in io.rows().iter().enumerate() {
-                let mut x = a.obj();
+            let buf = out.buffer();
+            buf.extend_from_slice(br#","io":{"interval_ns":"#);
+            push_u64(buf, width);
+            buf.extend_from_slice(br#","rows":"#);
+            json_array(out, io.rows().iter().enumerate(), |mut x, (i, r)| {
                 x.u64("start_ns", width.saturating_mul(i as u64));
                 x.u64("packets", r.packets);
                 x.u64("bytes", r.bytes);
                 x.end();
-            }
-            a.end();
-            j.end();
+            })?;
+            out.buffer().push(b'}');
         }
-        o.end();
-        out.push(b'\n');
+        out.buffer().extend_from_slice(b"}\n");
+        Ok(())
     }
+}
+
+/// Writes a JSON array of `items`, each object written by `write`, out as it goes.
+fn json_array<T>(
+    out: &mut Output,
+    items: impl IntoIterator<Item = T>,
+    mut write: impl FnMut(Obj<'_>, T),
+) -> Result<(), CliError> {
+    out.buffer().push(b'[');
+    for (i, item) in items.into_iter().enumerate() {
+        if i > 0 {
+            out.buffer().push(b',');
+        }
+        write(Obj::new(out.buffer()), item);
+        out.packet_done()?;
+    }
+    out.buffer().push(b']');
+    Ok(())
+}
+
+/// Closes a section with its overflow members: `,"overflow_packets":N,"overflow_bytes":N}`.
+fn push_overflow(out: &mut Vec<u8>, overflow: Tally) {
+    out.extend_from_slice(br#","overflow_packets":"#);
+    push_u64(out, overflow.packets);
+    out.extend_from_slice(br#","overflow_bytes":"#);
+    push_u64(out, overflow.bytes);
+    out.push(b'}');
 }
 
 /// The `http` member.
