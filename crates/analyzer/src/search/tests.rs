@@ -126,6 +126,15 @@ proptest::proptest! {
     }
 }
 
+/// Leftmost-first prefers `abcd` to `ab` at the same start: with `abc` in hand and the `d`
+/// still to come, `ab` must not be reported (found by the property above).
+#[test]
+fn a_preferred_longer_alternative_is_waited_for() {
+    let m = matcher("abcd|ab", 0);
+    let found = run_window(&m, &[b"aabc", b"d"]);
+    assert_eq!(found, vec![(1, b"abcd".to_vec(), b"abcd".to_vec())]);
+}
+
 #[test]
 fn match_split_across_segments_is_found_once() {
     let m = matcher("HELLO", 2);

@@ -134,10 +134,11 @@ impl Window {
             }
             // Held back when the bytes to come could still change it: it touches the end,
             // its after-context is incomplete, or (for a bounded pattern) a match starting
-            // earlier could still be completed by them.
+            // earlier, or a preferred alternative starting at the same byte (`abcd` in
+            // `abcd|ab`, leftmost-first), could still be completed by them.
             let earlier_possible = m
                 .max_len()
-                .is_some_and(|l| found.start().saturating_add(l) > len + 1);
+                .is_some_and(|l| found.start().saturating_add(l) > len);
             let may_hold = self.start + found.start() as u64 >= hold_from;
             if may_hold && (found.end().saturating_add(m.context.max(1)) > len || earlier_possible)
             {
