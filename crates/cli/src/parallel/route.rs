@@ -1,15 +1,16 @@
 //! Which worker a packet goes to: every packet of a TCP session to the same one.
 //!
-//! The key is the reassembler's own ([`FlowKey`]: both directions alike, and the tunnel id
-//! of tunnelled packets, inner 5-tuple included), hashed with a fixed seed so that a
-//! capture is split the same way on every run.
-//!
-//! IP fragments other than a datagram's first carry no ports, so every fragment (first
-//! included) goes by its IP pair and tunnel alone: the fragments of a datagram meet at one
-//! worker, whose defragmenter puts them together. This was chosen over defragmenting in
-//! the reading thread, which would copy each reassembled datagram and move the
-//! defragmenter's caps, timeouts and notices out of the analyzer. The cost: a TCP session
-//! that is fragmented only at times has its whole and fragmented segments hashed apart.
+//! The key is the packet's outermost IP address pair, the same both ways round, hashed
+//! with a fixed seed so that a capture is split the same way on every run. Ports are left
+//! out on purpose: the fragments of a datagram carry them only in the first fragment, and
+//! a session whose larger segments are fragmented (in a tunnel, often: the outer packet
+//! outgrows the MTU) would have its fragmented and whole segments hashed apart. With the
+//! outermost pair, every fragment meets its session's other packets at one worker, whose
+//! defragmenter puts them together; the defragmenter, its caps, timeouts and notices stay
+//! in the analyzer. This was chosen over defragmenting in the reading thread, which would
+//! copy each datagram and move defragmentation out of the analyzer. The cost: the sessions
+//! between one pair of hosts all go to one worker, so a capture of two hosts talking runs
+//! on one core. Tunnels outside IP (MPLS) add the analyzer's tunnel id to the inner pair.
 
 use std::hash::BuildHasher;
 use std::net::SocketAddr;
@@ -33,28 +34,23 @@ pub(super) struct Route {
 /// The route of `decoded` among `workers` workers.
 pub(super) fn route(ts_ns: i64, decoded: &Decoded<'_>, workers: usize) -> Route {
     let hasher = foldhash::fast::FixedState::with_seed(SEED);
-    let (hash, segment) = match Segment::from_decoded(ts_ns, decoded) {
-        Some(seg) => {
-            let (key, _) = FlowKey::new(seg.src_addr(), seg.dst_addr(), seg.tunnel);
-            (hasher.hash_one(key), true)
+    let outer = decoded
+        .tunnels
+        .first()
+        .and_then(|t| Some((t.src()?, t.dst()?, 0)));
+    let inner = || Some((decoded.src_ip()?, decoded.dst_ip()?, decoded.tunnel_id()));
+    let hash = match outer.or_else(inner) {
+        Some((src, dst, tunnel)) => {
+            let (key, _) = FlowKey::new(SocketAddr::new(src, 0), SocketAddr::new(dst, 0), tunnel);
+            hasher.hash_one(key)
         }
-        None => match (decoded.src_ip(), decoded.dst_ip()) {
-            (Some(src), Some(dst)) => {
-                let pair = FlowKey::new(
-                    SocketAddr::new(src, 0),
-                    SocketAddr::new(dst, 0),
-                    decoded.tunnel_id(),
-                );
-                (hasher.hash_one(pair.0), false)
-            }
-            // ARP and other packets without IP: no session to keep together.
-            _ => (0, false),
-        },
+        // ARP and other packets without IP: no session to keep together.
+        None => 0,
     };
     let n = u64::try_from(workers.max(1)).unwrap_or(u64::MAX);
     Route {
         worker: usize::try_from(hash % n).unwrap_or(0),
-        segment,
+        segment: Segment::from_decoded(ts_ns, decoded).is_some(),
     }
 }
 
@@ -93,17 +89,20 @@ mod tests {
     }
 
     #[test]
-    fn both_directions_go_to_one_worker_and_flows_spread() {
+    fn both_directions_go_to_one_worker_and_host_pairs_spread() {
         let mut hit = [false; 4];
-        for port in 1000..1064u16 {
-            let there = segment([10, 0, 0, 1], port, [10, 0, 0, 2], 80);
-            let back = segment([10, 0, 0, 2], 80, [10, 0, 0, 1], port);
+        for host in 1..65u8 {
+            let there = segment([10, 0, 0, host], 1000, [10, 0, 1, 1], 80);
+            let back = segment([10, 0, 1, 1], 80, [10, 0, 0, host], 1000);
             let r1 = route(0, &decode_packet(LinkType::ETHERNET, &there), 4);
             let r2 = route(0, &decode_packet(LinkType::ETHERNET, &back), 4);
-            assert_eq!(r1, r2, "port {port}");
+            assert_eq!(r1, r2, "host {host}");
             assert!(r1.segment);
             hit[r1.worker] = true;
+            let other_port = segment([10, 0, 0, host], 1001, [10, 0, 1, 1], 80);
+            let r3 = route(0, &decode_packet(LinkType::ETHERNET, &other_port), 4);
+            assert_eq!(r1, r3, "one pair of hosts, one worker");
         }
-        assert_eq!(hit, [true; 4], "64 flows reach every one of 4 workers");
+        assert_eq!(hit, [true; 4], "64 host pairs reach every one of 4 workers");
     }
 }
