@@ -190,9 +190,10 @@ impl TcpArgs {
 /// `--threads`, for the subcommands that analyse a capture on several cores.
 #[derive(Debug, Args, Clone, Copy)]
 pub struct ThreadsArgs {
-    /// Worker threads analysing the capture: its TCP sessions are shared out among them,
-    /// and the output is the same as with one thread. Default: the number of cores. Live
-    /// captures and `-t relative`/`-t delta` use one.
+    /// Worker threads analysing the capture: its sessions are shared out among them by
+    /// host pair, and the output is the same as with one thread. Default: the number of
+    /// cores. Live captures, `-t relative`/`-t delta` and limits on what is shown (`-c`,
+    /// `--har`, `-n`) use one.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     pub threads: Option<u16>,
 }

@@ -84,7 +84,7 @@ pub fn run(args: &GrepArgs) -> Result<(), CliError> {
     let mut input = Input::open(&args.source, None)?;
     let stop = input.stop_flag();
     let make = |out| Grep {
-        search: StreamSearch::new(pattern.clone(), config.clone()),
+        search: StreamSearch::new(pattern.clone(), config),
         printer: Printer {
             json: args.output.json,
             hex: args.hex,

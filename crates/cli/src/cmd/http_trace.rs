@@ -102,14 +102,7 @@ pub fn run(args: &HttpTraceArgs) -> Result<(), CliError> {
         result => result.map_err(RunError::into_inner),
     };
     tracer.flush()?;
-    let abandoned = analyzer.protocol_abandoned();
-    if abandoned > 0 {
-        eprintln!(
-            "pcap-cli: warning: HTTP decoding of {abandoned} sessions stopped early: sessions \
-             together held more than the {} MiB HTTP memory budget (--http-memory)",
-            args.http_memory
-        );
-    }
+    warn_abandoned(analyzer.protocol_abandoned(), args);
     if let Some(warning) = tracer.defrag_warning() {
         eprintln!("{warning}");
     }
@@ -156,14 +149,7 @@ fn run_parallel(
             t.add_counts(&other);
         }
     }
-    let abandoned = ran.tally.protocol_abandoned;
-    if abandoned > 0 {
-        eprintln!(
-            "pcap-cli: warning: HTTP decoding of {abandoned} sessions stopped early: sessions \
-             together held more than the {} MiB HTTP memory budget (--http-memory)",
-            args.http_memory
-        );
-    }
+    warn_abandoned(ran.tally.protocol_abandoned, args);
     if let Some(warning) = tracer.as_ref().and_then(Tracer::defrag_warning) {
         eprintln!("{warning}");
     }
@@ -172,4 +158,15 @@ fn run_parallel(
     counts.tls = tracer.as_ref().map_or((0, 0), Tracer::tls_sessions);
     input.finish(&counts);
     ran.result.map_err(RunError::into_inner)
+}
+
+/// The warning for sessions whose HTTP decoding stopped on the memory budget, if any did.
+fn warn_abandoned(abandoned: u64, args: &HttpTraceArgs) {
+    if abandoned > 0 {
+        eprintln!(
+            "pcap-cli: warning: HTTP decoding of {abandoned} sessions stopped early: sessions \
+             together held more than the {} MiB HTTP memory budget (--http-memory)",
+            args.http_memory
+        );
+    }
 }
