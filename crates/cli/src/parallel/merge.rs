@@ -6,7 +6,7 @@
 //! batch's replies is all the reordering needs, and the bounded channels keep at most a
 //! few batches in flight.
 
-use std::sync::mpsc::Receiver;
+use std::sync::mpsc::{Receiver, SyncSender};
 
 use super::session_id::{self, LEN, MARK, NUMBER, STARTED};
 use super::worker::{Key, Part, Reply};
@@ -44,7 +44,11 @@ impl Numbers {
 
 /// Reads every worker's replies in batch order and writes them to `out`. Returns the first
 /// error a worker's handler stopped on, or a write error.
-pub(super) fn merge(replies: &[Receiver<Reply>], out: &mut Output) -> Result<(), CliError> {
+pub(super) fn merge(
+    replies: &[Receiver<Reply>],
+    spent: &[SyncSender<Vec<u8>>],
+    out: &mut Output,
+) -> Result<(), CliError> {
     let mut numbers = Numbers {
         by_worker: vec![Vec::new(); replies.len()],
         next: 0,
@@ -68,6 +72,12 @@ pub(super) fn merge(replies: &[Receiver<Reply>], out: &mut Output) -> Result<(),
         let last = batch.iter().any(|r| r.last);
         write_batch(&batch, &mut numbers, out, last);
         out.packet_done()?;
+        // Buffers back to their workers, unless they have enough already.
+        for (reply, tx) in batch.drain(..).zip(spent) {
+            let mut buf = reply.out;
+            buf.clear();
+            let _ = tx.try_send(buf);
+        }
         if last {
             return Ok(());
         }

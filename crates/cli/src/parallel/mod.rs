@@ -33,7 +33,7 @@ mod session_id;
 mod worker;
 
 use std::num::NonZeroUsize;
-use std::sync::mpsc::{SyncSender, sync_channel};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use pcap_analyzer::{AnalyzerConfig, Handler, RunError};
 use pcap_decode::decode_packet;
@@ -130,21 +130,33 @@ pub(crate) fn run<H: Shard>(
     let ticks = config.reassemble;
     std::thread::scope(|scope| {
         let mut to_workers = Vec::with_capacity(workers);
+        let mut spent_batches = Vec::with_capacity(workers);
         let mut from_workers = Vec::with_capacity(workers);
+        let mut spent_out = Vec::with_capacity(workers);
         let mut handles = Vec::with_capacity(workers);
         for _ in 0..workers {
-            let (batch_tx, batch_rx) = sync_channel::<Batch>(QUEUE);
-            let (reply_tx, reply_rx) = sync_channel::<Reply>(QUEUE);
+            let (batch_tx, batches) = sync_channel::<Batch>(QUEUE);
+            let (replies, reply_rx) = sync_channel::<Reply>(QUEUE);
+            let (spent_batch_tx, spent_batch_rx) = sync_channel::<Batch>(QUEUE);
+            let (spent_out_tx, spent_out_rx) = sync_channel::<Vec<u8>>(QUEUE);
+            let lines = worker::Lines {
+                batches,
+                replies,
+                spent_batches: spent_batch_tx,
+                spent_out: spent_out_rx,
+            };
             let (c, h) = (shard_config.clone(), make());
-            handles.push(scope.spawn(move || worker::work(c, h, batch_rx, reply_tx)));
+            handles.push(scope.spawn(move || worker::work(c, h, lines)));
             to_workers.push(batch_tx);
+            spent_batches.push(spent_batch_rx);
             from_workers.push(reply_rx);
+            spent_out.push(spent_out_tx);
         }
         let merger = scope.spawn(move || {
             let mut out = Output::stdout(false);
-            merge::merge(&from_workers, &mut out).and_then(|()| out.flush())
+            merge::merge(&from_workers, &spent_out, &mut out).and_then(|()| out.flush())
         });
-        let read = read(input, &to_workers, ticks);
+        let read = read(input, &to_workers, &spent_batches, ticks);
         drop(to_workers);
         let mut shards = Vec::with_capacity(workers);
         let mut tally = Tally::default();
@@ -176,7 +188,12 @@ pub(crate) fn run<H: Shard>(
 /// The reading thread: packets into per-worker batches, each batch covering the same
 /// frames for every worker. Ends at the end of the input, on a read error, or when the
 /// workers went away (a handler stopped the run).
-fn read(input: &mut Input, workers: &[SyncSender<Batch>], ticks: bool) -> Result<(), CliError> {
+fn read(
+    input: &mut Input,
+    workers: &[SyncSender<Batch>],
+    spent: &[Receiver<Batch>],
+    ticks: bool,
+) -> Result<(), CliError> {
     let mut batches: Vec<Batch> = workers.iter().map(|_| Batch::default()).collect();
     let mut frame = 0u64;
     let mut in_batch = 0usize;
@@ -186,7 +203,7 @@ fn read(input: &mut Input, workers: &[SyncSender<Batch>], ticks: bool) -> Result
             Ok(Some(p)) => p,
             Ok(None) => break,
             Err(e) => {
-                let _ = send(workers, &mut batches);
+                let _ = send(workers, spent, &mut batches);
                 return Err(e);
             }
         };
@@ -220,26 +237,38 @@ fn read(input: &mut Input, workers: &[SyncSender<Batch>], ticks: bool) -> Result
         in_batch += 1;
         bytes += packet.data.len();
         if in_batch >= BATCH_FRAMES || bytes >= BATCH_BYTES {
-            if send(workers, &mut batches).is_err() {
+            if send(workers, spent, &mut batches).is_err() {
                 return Ok(());
             }
             in_batch = 0;
             bytes = 0;
         }
     }
-    let _ = send(workers, &mut batches);
+    let _ = send(workers, spent, &mut batches);
     Ok(())
 }
 
 /// Sends every worker its batch (empty or not: the merger takes one reply per worker and
-/// batch). `Err`: a worker went away.
-fn send(workers: &[SyncSender<Batch>], batches: &mut [Batch]) -> Result<(), ()> {
-    for (tx, batch) in workers.iter().zip(batches.iter_mut()) {
-        let full = Batch {
-            items: Vec::with_capacity(batch.items.capacity()),
-            data: Vec::with_capacity(batch.data.capacity()),
+/// batch), going on in a batch the worker handed back, else a new one. `Err`: a worker
+/// went away.
+fn send(
+    workers: &[SyncSender<Batch>],
+    spent: &[Receiver<Batch>],
+    batches: &mut [Batch],
+) -> Result<(), ()> {
+    for ((tx, spent), batch) in workers.iter().zip(spent).zip(batches.iter_mut()) {
+        let next = match spent.try_recv() {
+            Ok(mut b) => {
+                b.items.clear();
+                b.data.clear();
+                b
+            }
+            Err(_) => Batch {
+                items: Vec::with_capacity(batch.items.capacity()),
+                data: Vec::with_capacity(batch.data.capacity()),
+            },
         };
-        tx.send(std::mem::replace(batch, full)).map_err(|_| ())?;
+        tx.send(std::mem::replace(batch, next)).map_err(|_| ())?;
     }
     Ok(())
 }

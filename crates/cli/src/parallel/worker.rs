@@ -116,11 +116,14 @@ impl<H: Shard> Cutter<H> {
         }
     }
 
-    fn reply(&mut self, last: bool, error: Option<CliError>) -> Reply {
+    /// The output so far, as a reply; the handler goes on in `spare`, an emptied buffer the
+    /// merger handed back (else a new one).
+    fn reply(&mut self, last: bool, error: Option<CliError>, spare: Option<Vec<u8>>) -> Reply {
         let out = self.inner.output();
         let room = out.capacity();
+        let spare = spare.unwrap_or_else(|| Vec::with_capacity(room));
         Reply {
-            out: std::mem::replace(out, Vec::with_capacity(room)),
+            out: std::mem::replace(out, spare),
             chunks: std::mem::take(&mut self.chunks),
             last,
             error,
@@ -181,12 +184,31 @@ impl<H: Shard> Handler for Cutter<H> {
 /// Runs one worker to the end of its batches: returns its handler and counts, or `None`
 /// when the run stopped early (the handler's error went to the merger, or the merger went
 /// away).
+/// A worker's channels. Batches and output buffers go round (reader to worker and back,
+/// worker to merger and back) rather than being made anew: a batch's half megabyte,
+/// allocated afresh, would be mapped and faulted in page by page every time.
+pub(super) struct Lines {
+    /// Batches from the reader.
+    pub(super) batches: Receiver<Batch>,
+    /// Replies to the merger.
+    pub(super) replies: SyncSender<Reply>,
+    /// Batches done with, back to the reader.
+    pub(super) spent_batches: SyncSender<Batch>,
+    /// Output buffers written out, back from the merger.
+    pub(super) spent_out: Receiver<Vec<u8>>,
+}
+
 pub(super) fn work<H: Shard>(
     config: AnalyzerConfig,
     handler: H,
-    batches: Receiver<Batch>,
-    replies: SyncSender<Reply>,
+    lines: Lines,
 ) -> Option<(H, Tally)> {
+    let Lines {
+        batches,
+        replies,
+        spent_batches,
+        spent_out,
+    } = lines;
     super::session_id::mark_worker_thread();
     let reassembled = config.reassemble;
     let mut analyzer = Analyzer::new(config);
@@ -239,8 +261,11 @@ pub(super) fn work<H: Shard>(
                 break;
             }
         }
+        // The reader may have gone (its input ended): the batch is then dropped.
+        let _ = spent_batches.try_send(batch);
         let stop = stopped.is_some();
-        if replies.send(cutter.reply(false, stopped)).is_err() || stop {
+        let reply = cutter.reply(false, stopped, spent_out.try_recv().ok());
+        if replies.send(reply).is_err() || stop {
             return None;
         }
     }
@@ -253,7 +278,7 @@ pub(super) fn work<H: Shard>(
         error = Some(e);
     }
     let stop = error.is_some();
-    if replies.send(cutter.reply(true, error)).is_err() || stop {
+    if replies.send(cutter.reply(true, error, None)).is_err() || stop {
         return None;
     }
     let tally = Tally {
