@@ -96,6 +96,8 @@ pub struct Analyzer<H: Handler> {
     protocols: Protocols<H>,
     reassemble: bool,
     frames: u64,
+    /// The frame whose segment time [`Analyzer::tick_before`] gave the reassembler.
+    ticked: Option<u64>,
     /// Packets whose headers could not be decoded (malformed, or cut short by the snapshot
     /// length), as opposed to protocols not decoded at all.
     decode_errors: u64,
@@ -157,6 +159,7 @@ impl<H: Handler + 'static> Analyzer<H> {
             },
             reassemble: config.reassemble,
             frames: 0,
+            ticked: None,
             decode_errors: 0,
         };
         if let Some(tls) = config.tls {
@@ -216,7 +219,21 @@ impl<H: Handler + 'static> Analyzer<H> {
 
     /// Handles one packet, then calls [`Handler::packet_done`].
     pub fn push(&mut self, packet: &Packet<'_>, handler: &mut H) -> ControlFlow<H::Error> {
+        self.push_frame(self.frames.saturating_add(1), packet, handler)
+    }
+
+    /// Handles one packet that the caller numbered `frame` (from 1, in capture order), then
+    /// calls [`Handler::packet_done`]. For an analyzer that is given only some of a
+    /// capture's packets: [`Handler::packet`] hears the packet's number in the capture, and
+    /// [`Analyzer::tick`] stands in for the packets it is not given.
+    pub fn push_frame(
+        &mut self,
+        frame: u64,
+        packet: &Packet<'_>,
+        handler: &mut H,
+    ) -> ControlFlow<H::Error> {
         self.frames += 1;
+        let ticked = self.ticked.take() == Some(frame);
         let decoded = decode_packet(packet.link_type, packet.data);
         if matches!(
             decoded.stop,
@@ -224,7 +241,7 @@ impl<H: Handler + 'static> Analyzer<H> {
         ) {
             self.decode_errors += 1;
         }
-        handler.packet(self.frames, packet, &decoded)?;
+        handler.packet(frame, packet, &decoded)?;
         if !self.reassemble {
             return handler.packet_done();
         }
@@ -239,7 +256,11 @@ impl<H: Handler + 'static> Analyzer<H> {
         match decoded.fragment() {
             None => {
                 if let Some(segment) = Segment::from_decoded(packet.ts_ns, &decoded) {
-                    reassembler.push(&segment, &mut sink);
+                    if ticked {
+                        reassembler.push_ticked(&segment, &mut sink);
+                    } else {
+                        reassembler.push(&segment, &mut sink);
+                    }
                 }
             }
             Some(fragment) => {
@@ -317,6 +338,38 @@ impl<H: Handler + 'static> Analyzer<H> {
         let mut stop = None;
         reassembler.finish(&mut |event| protocols.route(handler, &mut stop, &event));
         stopped(stop)
+    }
+
+    /// Advances the packet clock by a TCP segment at `ts_ns` that this analyzer is not
+    /// given (another one handles its session), ending sessions it makes idle as that
+    /// segment would have ([`Reassembler::tick`]).
+    pub fn tick(&mut self, ts_ns: i64, handler: &mut H) -> ControlFlow<H::Error> {
+        if !self.reassemble {
+            return ControlFlow::Continue(());
+        }
+        let Analyzer {
+            reassembler,
+            protocols,
+            ..
+        } = self;
+        let mut stop = None;
+        reassembler.tick(ts_ns, &mut |event| {
+            protocols.route(handler, &mut stop, &event)
+        });
+        stopped(stop)
+    }
+
+    /// [`Analyzer::tick`] with the time of the TCP segment of `frame`, which
+    /// [`Analyzer::push_frame`] is given next: the sessions its time ends are reported
+    /// before the packet (and its segment does not move the clock a second time).
+    pub fn tick_before(
+        &mut self,
+        frame: u64,
+        ts_ns: i64,
+        handler: &mut H,
+    ) -> ControlFlow<H::Error> {
+        self.ticked = Some(frame);
+        self.tick(ts_ns, handler)
     }
 
     /// Ends sessions idle since before `ts_ns` (packet time); for long live captures.

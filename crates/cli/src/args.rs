@@ -204,6 +204,17 @@ impl TcpArgs {
     }
 }
 
+/// `--threads`, for the subcommands that analyse a capture on several cores.
+#[derive(Debug, Args, Clone, Copy)]
+pub struct ThreadsArgs {
+    /// Worker threads analysing the capture: its sessions are shared out among them by
+    /// host pair, and the output is the same as with one thread. Default: the number of
+    /// cores. Live captures, `-t relative`/`-t delta` and limits on what is shown (`-c`,
+    /// `--har`, `-n`) use one.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub threads: Option<u16>,
+}
+
 /// An `--overlap-policy` value.
 fn parse_overlap_policy(name: &str) -> Result<OverlapPolicy, String> {
     OverlapPolicy::from_name(name).ok_or_else(|| {
@@ -268,6 +279,9 @@ pub struct HttpTraceArgs {
     /// TCP reassembly options.
     #[command(flatten)]
     pub tcp: TcpArgs,
+    /// Worker threads.
+    #[command(flatten)]
+    pub threads: ThreadsArgs,
     /// Only requests whose method matches this regex.
     #[arg(long, value_name = "REGEX")]
     pub method: Option<String>,
@@ -365,6 +379,9 @@ pub struct GrepArgs {
     /// TCP reassembly options.
     #[command(flatten)]
     pub tcp: TcpArgs,
+    /// Worker threads.
+    #[command(flatten)]
+    pub threads: ThreadsArgs,
     /// Case-insensitive match (ASCII case; `(?u)` in the pattern for Unicode).
     #[arg(short = 'I', long = "ignore-case")]
     pub ignore_case: bool,
@@ -452,6 +469,9 @@ pub struct FlowsArgs {
     /// TCP reassembly options.
     #[command(flatten)]
     pub tcp: TcpArgs,
+    /// Worker threads.
+    #[command(flatten)]
+    pub threads: ThreadsArgs,
 }
 
 /// `stats`.

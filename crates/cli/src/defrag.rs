@@ -42,6 +42,14 @@ impl DefragTally {
         *counter = counter.saturating_add(1);
     }
 
+    /// Adds another part of the same run's counts (another worker's).
+    pub(crate) fn add(&mut self, other: &DefragTally) {
+        self.timed_out = self.timed_out.saturating_add(other.timed_out);
+        self.evicted = self.evicted.saturating_add(other.evicted);
+        self.refused = self.refused.saturating_add(other.refused);
+        self.overlaps = self.overlaps.saturating_add(other.overlaps);
+    }
+
     /// The end-of-run warning, when a datagram was lost to a limit or bytes conflicted.
     pub(crate) fn warning(&self) -> Option<String> {
         let parts: Vec<String> = [

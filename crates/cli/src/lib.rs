@@ -12,6 +12,7 @@ pub mod har;
 pub mod input;
 pub mod keys;
 pub mod output;
+mod parallel;
 pub mod progress;
 pub mod render;
 pub mod serve;

@@ -2,7 +2,7 @@
 //! packet for live captures so lines appear as packets arrive.
 
 use std::fmt::Write as _;
-use std::io::{StdoutLock, Write};
+use std::io::{Stdout, Write};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Mutex, OnceLock, PoisonError};
 
@@ -15,10 +15,12 @@ use crate::error::CliError;
 /// Flush the buffer once it holds this many bytes.
 const FLUSH_AT: usize = 64 * 1024;
 
-/// Standard output with one reusable buffer.
+/// Standard output with one reusable buffer, or a buffer alone (a worker thread's output,
+/// which the thread that owns standard output writes in order).
 #[derive(Debug)]
 pub struct Output {
-    out: StdoutLock<'static>,
+    /// `None`: the buffer is taken by its owner ([`Output::take`]), never written here.
+    out: Option<Stdout>,
     buf: Vec<u8>,
     live: bool,
 }
@@ -27,10 +29,25 @@ impl Output {
     /// Standard output; `live` flushes after every packet.
     pub fn stdout(live: bool) -> Output {
         Output {
-            out: std::io::stdout().lock(),
+            out: Some(std::io::stdout()),
             buf: Vec::with_capacity(FLUSH_AT * 2),
             live,
         }
+    }
+
+    /// A buffer that is never written to standard output: its owner takes what it holds.
+    pub fn memory() -> Output {
+        Output {
+            out: None,
+            buf: Vec::new(),
+            live: false,
+        }
+    }
+
+    /// What the buffer holds, leaving it empty with as much room as it had.
+    pub fn take(&mut self) -> Vec<u8> {
+        let room = self.buf.capacity();
+        std::mem::replace(&mut self.buf, Vec::with_capacity(room))
     }
 
     /// The buffer to append the next output to.
@@ -48,9 +65,13 @@ impl Output {
 
     /// Writes everything buffered.
     pub fn flush(&mut self) -> Result<(), CliError> {
-        self.out.write_all(&self.buf)?;
+        let Some(out) = &self.out else {
+            return Ok(());
+        };
+        let mut out = out.lock();
+        out.write_all(&self.buf)?;
         self.buf.clear();
-        self.out.flush()?;
+        out.flush()?;
         Ok(())
     }
 
@@ -88,6 +109,15 @@ pub fn set_time_format(format: TimeFormat, utc: bool) {
         previous: AtomicI64::new(i64::MIN),
         offset: Mutex::new((i64::MIN, 0)),
     });
+}
+
+/// Whether times are written relative to the previous or first time written (`-t delta`,
+/// `-t relative`): then they depend on the order lines are written in, and the output of
+/// several threads cannot be written by each on its own.
+pub fn order_dependent_time() -> bool {
+    CLOCK
+        .get()
+        .is_some_and(|c| matches!(c.format, TimeFormat::Relative | TimeFormat::Delta))
 }
 
 /// Appends a capture time as tcpdump does: `HH:MM:SS.micros` in local time by default, or

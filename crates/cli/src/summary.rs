@@ -22,6 +22,21 @@ pub(crate) struct Counts {
 }
 
 impl Counts {
+    /// Adds the counts of another part of the same run (another worker's).
+    pub(crate) fn add(&mut self, other: &Counts) {
+        let sum = |a: Option<u64>, b: Option<u64>| match (a, b) {
+            (None, None) => None,
+            (a, b) => Some(a.unwrap_or(0).saturating_add(b.unwrap_or(0))),
+        };
+        self.sessions = sum(self.sessions, other.sessions);
+        self.transactions = sum(self.transactions, other.transactions);
+        self.tls.0 = self.tls.0.saturating_add(other.tls.0);
+        self.tls.1 = self.tls.1.saturating_add(other.tls.1);
+        self.gaps = self.gaps.saturating_add(other.gaps);
+        self.gap_bytes = self.gap_bytes.saturating_add(other.gap_bytes);
+        self.decode_errors = self.decode_errors.saturating_add(other.decode_errors);
+    }
+
     /// The analyzer's counts after a run; sessions only when it reassembled TCP.
     pub(crate) fn of<H: Handler + 'static>(analyzer: &Analyzer<H>, reassembled: bool) -> Counts {
         let tcp = analyzer.reassembler().stats();

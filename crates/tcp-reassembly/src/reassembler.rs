@@ -124,11 +124,18 @@ impl Reassembler {
     where
         F: FnMut(Event<'_>),
     {
+        self.tick(seg.ts_ns, sink);
+        self.push_ticked(seg, sink)
+    }
+
+    /// [`Reassembler::push`] for a segment whose time was just given to
+    /// [`Reassembler::tick`]: the clock is not moved again (the segment's sessions ended
+    /// by its time have been reported, apart from its own).
+    pub fn push_ticked<F>(&mut self, seg: &Segment<'_>, sink: &mut F) -> Assigned
+    where
+        F: FnMut(Event<'_>),
+    {
         self.stats.segments = self.stats.segments.saturating_add(1);
-        let steady = self.prev_ts.map_or(seg.ts_ns, |p| p.min(seg.ts_ns));
-        self.prev_ts = Some(seg.ts_ns);
-        self.clock = self.clock.max(steady);
-        self.maybe_sweep(sink);
         let src = seg.src_addr();
         let (key, src_is_lo) = FlowKey::new(src, seg.dst_addr(), seg.tunnel);
         let pure_syn = seg.flags.syn() && !seg.flags.ack();
@@ -152,22 +159,41 @@ impl Reassembler {
         Assigned { session, dir }
     }
 
+    /// Advances the packet clock as a segment at `ts_ns` would, without one, and ends the
+    /// sessions that this makes idle for longer than `config.idle_timeout_ns`. For a
+    /// reassembler that sees only some of a capture's sessions (one of several sharing the
+    /// flows of one capture): ticked with the timestamps of the other segments, its clock,
+    /// timeouts and end-of-input time are those of a single reassembler seeing them all.
+    pub fn tick<F>(&mut self, ts_ns: i64, sink: &mut F)
+    where
+        F: FnMut(Event<'_>),
+    {
+        let steady = self.prev_ts.map_or(ts_ns, |p| p.min(ts_ns));
+        self.prev_ts = Some(ts_ns);
+        self.clock = self.clock.max(steady);
+        self.maybe_sweep(sink);
+    }
+
     /// Flushes and removes every session idle since before `ts_ns` (packet time): holes
-    /// become gaps, buffered bytes are delivered, then `Closed { IdleTimeout }`.
+    /// become gaps, buffered bytes are delivered, then `Closed { IdleTimeout }`, session
+    /// by session in session order (as [`Reassembler::finish`]; the table's order depends
+    /// on its history, which reassemblers sharing a capture's sessions do not share).
     pub fn flush_older_than<F>(&mut self, ts_ns: i64, sink: &mut F)
     where
         F: FnMut(Event<'_>),
     {
-        for slot in 0..self.slots.len() {
-            let idle = self
-                .slots
-                .get(slot)
-                .and_then(Option::as_ref)
-                .is_some_and(|s| s.info.last_ts_ns < ts_ns);
-            if idle {
-                self.stats.sessions_timed_out = self.stats.sessions_timed_out.saturating_add(1);
-                self.remove(slot, Some(CloseReason::IdleTimeout), ts_ns, sink);
-            }
+        let mut idle: Vec<(u64, usize)> = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.as_ref().map(|s| (s, i)))
+            .filter(|(s, _)| s.info.last_ts_ns < ts_ns)
+            .map(|(s, i)| (s.info.id, i))
+            .collect();
+        idle.sort_unstable();
+        for (_, slot) in idle {
+            self.stats.sessions_timed_out = self.stats.sessions_timed_out.saturating_add(1);
+            self.remove(slot, Some(CloseReason::IdleTimeout), ts_ns, sink);
         }
     }
 

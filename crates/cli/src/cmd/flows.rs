@@ -24,12 +24,13 @@ use pcap_tcp_reassembly::{Event, SessionInfo, StartKind};
 use pcap_tls::{TlsEvent, TlsSummary};
 
 use crate::args::FlowsArgs;
-use crate::cmd::sessions::{analyze_tls, push_ts};
+use crate::cmd::sessions::{analyze_tls_on, push_ts};
 use crate::color::{Color, Palette};
 use crate::defrag::DefragTally;
 use crate::error::{CliError, flow};
 use crate::input::Input;
 use crate::output::{Output, write_time};
+use crate::parallel::{self, SessionId};
 use crate::render::escape::Escaped;
 use crate::render::json::Obj;
 use crate::render::tls::{cipher_text, version_text};
@@ -37,23 +38,32 @@ use crate::render::tls::{cipher_text, version_text};
 /// Runs `flows`.
 pub fn run(args: &FlowsArgs) -> Result<(), CliError> {
     let mut input = Input::open(&args.source, None)?;
-    let mut flows = Flows {
-        json: args.output.json,
-        palette: Palette::new(&args.output),
-        out: Output::stdout(input.is_live()),
+    let json = args.output.json;
+    let palette = Palette::new(&args.output);
+    let mut heading = Output::stdout(input.is_live());
+    if !json {
+        write_heading(heading.buffer(), palette);
+        // Live, the heading shows at once rather than with the first session's end.
+        heading.flush()?;
+    }
+    let threads = parallel::threads(args.threads.threads.map(usize::from));
+    let make = |out| Flows {
+        json,
+        palette,
+        out,
         cell: String::new(),
         defrag: DefragTally::default(),
         tls: HashMap::new(),
     };
-    if !flows.json {
-        write_heading(flows.out.buffer(), flows.palette);
-        // Live, the heading shows at once rather than with the first session's end.
-        flows.out.packet_done()?;
-    }
     // A read error still prints the sessions seen before it: `analyze` ends them first.
-    let ran = analyze_tls(&mut input, &mut flows, &args.tcp);
-    let finished = flows.out.finish();
-    if let Some(warning) = flows.defrag.warning() {
+    let (ran, shards) = analyze_tls_on(&mut input, &args.tcp, threads, make);
+    let mut defrag = DefragTally::default();
+    let mut finished = Ok(());
+    for mut flows in shards {
+        defrag.add(&flows.defrag);
+        finished = finished.and(flows.out.flush());
+    }
+    if let Some(warning) = defrag.warning() {
         eprintln!("{warning}");
     }
     ran.finish(&mut input).and(finished)
@@ -93,6 +103,12 @@ impl FlowTls {
             alpn: s.alpn.clone(),
             alpn_offered: s.alpn_offered.clone(),
         }
+    }
+}
+
+impl parallel::Shard for Flows {
+    fn output(&mut self) -> &mut Vec<u8> {
+        self.out.buffer()
     }
 }
 
@@ -148,7 +164,7 @@ fn how_name(how: StartKind) -> &'static str {
 /// One session's JSON line (see docs/json.md, "flows --json").
 fn write_json(out: &mut Vec<u8>, s: &SessionInfo, tls: Option<&FlowTls>) {
     let mut o = Obj::new(out);
-    o.u64("stream", s.id);
+    SessionId::new(s.id).push(o.key("stream"));
     o.display("client", s.client);
     o.display("server", s.server);
     push_ts(o.key("start_ts"), s.first_ts_ns);
@@ -238,7 +254,7 @@ fn write_row(
     };
     // Writing into a String cannot fail.
     line.cell(None, |c| {
-        let _ = write!(c, "{}", s.id);
+        let _ = write!(c, "{}", SessionId::in_column(s.id, WIDTHS[0]));
     });
     line.cell(Some(Color::Cyan), |c| {
         let _ = write!(c, "{}", s.client);

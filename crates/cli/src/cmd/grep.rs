@@ -41,11 +41,12 @@ use pcap_tcp_reassembly::{Direction, Event, EventKind, PerDir};
 use pcap_tls::TlsEvent;
 
 use crate::args::{GrepArgs, GrepLayout};
-use crate::cmd::sessions::{analyze, analyze_tls, push_ts};
+use crate::cmd::sessions::{analyze_on, analyze_tls_on, push_ts};
 use crate::color::{Color, Palette};
 use crate::error::{CliError, flow};
 use crate::input::Input;
 use crate::output::{Output, write_time};
+use crate::parallel::{self, SessionId};
 use crate::render::escape::{Text, write_text};
 use crate::render::json::Obj;
 
@@ -70,12 +71,20 @@ pub fn run(args: &GrepArgs) -> Result<(), CliError> {
             return Err(CliError::GrepInterface { name: name.clone() });
         }
     }
-    // The default memory budget (64 MiB); the search cuts the context to `MAX_CONTEXT`.
+    // `-n N` counts matches as they are printed: on one thread.
+    let threads = match args.max_matches {
+        Some(_) => 1,
+        None => parallel::threads(args.threads.threads.map(usize::from)),
+    };
+    // The default memory budget (64 MiB), shared out among the threads; the search cuts
+    // the context to `MAX_CONTEXT`.
     let mut config = SearchConfig::default();
     config.context = args.context;
+    config.memory_budget = (config.memory_budget / threads.max(1)).max(1);
     let mut input = Input::open(&args.source, None)?;
-    let mut grep = Grep {
-        search: StreamSearch::new(pattern, config),
+    let stop = input.stop_flag();
+    let make = |out| Grep {
+        search: StreamSearch::new(pattern.clone(), config),
         printer: Printer {
             json: args.output.json,
             hex: args.hex,
@@ -83,50 +92,65 @@ pub fn run(args: &GrepArgs) -> Result<(), CliError> {
             palette: Palette::new(&args.output),
             line: String::new(),
         },
-        out: Output::stdout(input.is_live()),
+        out,
         packet_mode: args.packet,
         invert: args.invert,
         packet: PacketHits::default(),
         printed: 0,
         limit: args.max_matches,
-        stop: input.stop_flag(),
+        stop: Arc::clone(&stop),
         tls: HashMap::new(),
     };
     // Stream mode searches decrypted TLS bytes too; a packet is a packet's raw payload.
-    let ran = if args.packet {
-        analyze(&mut input, &mut grep, &args.tcp)
+    let (ran, shards) = if args.packet {
+        analyze_on(&mut input, &args.tcp, threads, make)
     } else {
-        analyze_tls(&mut input, &mut grep, &args.tcp)
+        analyze_tls_on(&mut input, &args.tcp, threads, make)
     };
-    let finished = grep.out.finish();
-    if let Some(warning) = warning(&grep.search.stats()) {
+    let mut finished = Ok(());
+    let mut printed = 0u64;
+    let mut stats = Vec::with_capacity(shards.len());
+    for mut grep in shards {
+        finished = finished.and(grep.out.flush());
+        printed = printed.saturating_add(grep.printed);
+        stats.push(grep.search.stats());
+    }
+    if let Some(warning) = warning(&stats) {
         eprintln!("{warning}");
     }
     ran.finish(&mut input).and(finished)?;
-    if grep.printed == 0 {
+    if printed == 0 {
         return Err(CliError::NoMatch);
     }
     Ok(())
 }
 
-/// The warning to print at the end when the budget cut windows or dropped them.
-fn warning(stats: &SearchStats) -> Option<String> {
-    if !stats.budget_hit() {
+/// The warning to print at the end when the budget cut windows or dropped them, from the
+/// search of each thread.
+fn warning(stats: &[SearchStats]) -> Option<String> {
+    let hit: Vec<&SearchStats> = stats.iter().filter(|s| s.budget_hit()).collect();
+    if hit.is_empty() {
         return None;
     }
+    let limit: usize = stats.iter().map(|s| s.memory.limit()).sum();
+    let smallest = hit
+        .iter()
+        .map(|s| s.smallest_window)
+        .min()
+        .unwrap_or(WINDOW);
+    let dropped: u64 = hit.iter().map(|s| s.windows_dropped).sum();
     let mut s = format!(
         "pcap-cli: warning: grep's sessions together needed more than its {} MiB memory \
          budget: stream windows were cut to as little as {} bytes per direction ({} KiB \
          normally)",
-        stats.memory.limit() >> 20,
-        stats.smallest_window,
+        limit >> 20,
+        smallest,
         WINDOW >> 10
     );
-    if stats.windows_dropped > 0 {
+    if dropped > 0 {
         let _ = write!(
             s,
-            " and {} times a session's windows were dropped after a segment",
-            stats.windows_dropped
+            " and {dropped} times a session's windows were dropped after a segment"
         );
     }
     s.push_str("; matches spanning segments may have been missed");
@@ -200,7 +224,7 @@ impl Printer {
                 o.str("proto", "udp");
             }
             match h.stream {
-                Some(s) => o.u64("stream", s),
+                Some(s) => SessionId::new(s).push(o.key("stream")),
                 None => o.key("stream").extend_from_slice(b"null"),
             }
             match (h.client, h.server) {
@@ -243,7 +267,7 @@ impl Printer {
         match h.stream {
             _ if h.udp => line.push_str(" udp "),
             Some(s) => {
-                let _ = write!(line, " #{s} ");
+                let _ = write!(line, " #{} ", SessionId::new(s));
             }
             None => line.push_str(" #? "),
         }
@@ -438,6 +462,12 @@ fn count_one(printed: &mut u64, limit: Option<u64>, stop: &AtomicBool) -> bool {
         stop.store(true, Ordering::Relaxed);
     }
     true
+}
+
+impl parallel::Shard for Grep {
+    fn output(&mut self) -> &mut Vec<u8> {
+        self.out.buffer()
+    }
 }
 
 impl Handler for Grep {

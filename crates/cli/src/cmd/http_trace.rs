@@ -12,6 +12,7 @@ use crate::exec::{KeyLogFile, Program, RunAs};
 use crate::har::Har;
 use crate::input::Input;
 use crate::output::Output;
+use crate::parallel;
 use crate::summary::Counts;
 use crate::trace::{Filters, Format, TraceOptions, TraceOut, Tracer};
 
@@ -60,6 +61,14 @@ pub fn run(args: &HttpTraceArgs) -> Result<(), CliError> {
         palette: Palette::new(&args.output),
         format,
     };
+    let threads = parallel::threads(args.threads.threads.map(usize::from));
+    // `-c N` counts transactions as they are shown, a HAR file is written as they come,
+    // and `--exec` captures live: these keep to one thread.
+    let one_thread =
+        parallel::single_thread_reason(&input).is_some() || transactions.is_some() || har.is_some();
+    if threads > 1 && !one_thread {
+        return run_parallel(args, &mut input, threads, &config, &options);
+    }
     let out = TraceOut::Stdout(Output::stdout(input.is_live()));
     let mut tracer = Tracer::new(out, options, har);
     if let Some(n) = transactions {
@@ -93,14 +102,7 @@ pub fn run(args: &HttpTraceArgs) -> Result<(), CliError> {
         result => result.map_err(RunError::into_inner),
     };
     tracer.flush()?;
-    let abandoned = analyzer.protocol_abandoned();
-    if abandoned > 0 {
-        eprintln!(
-            "pcap-cli: warning: HTTP decoding of {abandoned} sessions stopped early: sessions \
-             together held more than the {} MiB HTTP memory budget (--http-memory)",
-            args.http_memory
-        );
-    }
+    warn_abandoned(analyzer.protocol_abandoned(), args);
     if let Some(warning) = tracer.defrag_warning() {
         eprintln!("{warning}");
     }
@@ -123,5 +125,48 @@ pub fn run(args: &HttpTraceArgs) -> Result<(), CliError> {
             code => Err(CliError::Exited(code)),
         },
         (None, result) => result,
+    }
+}
+
+/// `http-trace` on several threads ([`parallel`]): the same output, then the closing lines
+/// from every worker's counts.
+fn run_parallel(
+    args: &HttpTraceArgs,
+    input: &mut Input,
+    threads: usize,
+    config: &AnalyzerConfig,
+    options: &TraceOptions,
+) -> Result<(), CliError> {
+    let make = || Tracer::new(TraceOut::Stdout(Output::memory()), options.clone(), None);
+    let ran = parallel::run(input, threads, config, make);
+    if matches!(ran.result, Err(RunError::Handler(_))) {
+        return ran.result.map_err(RunError::into_inner);
+    }
+    let mut shards = ran.shards.into_iter();
+    let mut tracer = shards.next();
+    if let Some(t) = tracer.as_mut() {
+        for other in shards {
+            t.add_counts(&other);
+        }
+    }
+    warn_abandoned(ran.tally.protocol_abandoned, args);
+    if let Some(warning) = tracer.as_ref().and_then(Tracer::defrag_warning) {
+        eprintln!("{warning}");
+    }
+    let mut counts = ran.tally.counts;
+    counts.transactions = Some(tracer.as_ref().map_or(0, Tracer::transactions));
+    counts.tls = tracer.as_ref().map_or((0, 0), Tracer::tls_sessions);
+    input.finish(&counts);
+    ran.result.map_err(RunError::into_inner)
+}
+
+/// The warning for sessions whose HTTP decoding stopped on the memory budget, if any did.
+fn warn_abandoned(abandoned: u64, args: &HttpTraceArgs) {
+    if abandoned > 0 {
+        eprintln!(
+            "pcap-cli: warning: HTTP decoding of {abandoned} sessions stopped early: sessions \
+             together held more than the {} MiB HTTP memory budget (--http-memory)",
+            args.http_memory
+        );
     }
 }

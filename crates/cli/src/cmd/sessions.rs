@@ -8,6 +8,8 @@ use pcap_analyzer::{Analyzer, AnalyzerConfig, Handler, RunError};
 use crate::args::TcpArgs;
 use crate::error::CliError;
 use crate::input::Input;
+use crate::output::Output;
+use crate::parallel::{self, Shard};
 use crate::summary::Counts;
 
 /// Reads every packet of `input` into a TCP-only analyzer, then ends the open sessions.
@@ -45,6 +47,55 @@ pub(crate) fn analyze_tls<H: Handler<Error = CliError> + 'static>(
     config.tls = Some(input.tls_config());
     config.keys = Some(input.keys());
     run(input, handler, config)
+}
+
+/// [`analyze_tls`] on `threads` worker threads ([`parallel`]) when more than one and the
+/// input allows it, each with a handler from `make` writing to memory; else on this thread
+/// with one handler writing to standard output. Returns the run and every handler, for the
+/// counts each kept.
+pub(crate) fn analyze_tls_on<H: Shard>(
+    input: &mut Input,
+    tcp: &TcpArgs,
+    threads: usize,
+    make: impl Fn(Output) -> H,
+) -> (Ran, Vec<H>) {
+    let mut config = session_config(input, tcp);
+    config.tls = Some(input.tls_config());
+    config.keys = Some(input.keys());
+    run_on(input, config, threads, make)
+}
+
+/// [`analyze`] on `threads` worker threads, as [`analyze_tls_on`].
+pub(crate) fn analyze_on<H: Shard>(
+    input: &mut Input,
+    tcp: &TcpArgs,
+    threads: usize,
+    make: impl Fn(Output) -> H,
+) -> (Ran, Vec<H>) {
+    let config = session_config(input, tcp);
+    run_on(input, config, threads, make)
+}
+
+fn run_on<H: Shard>(
+    input: &mut Input,
+    config: AnalyzerConfig,
+    threads: usize,
+    make: impl Fn(Output) -> H,
+) -> (Ran, Vec<H>) {
+    if threads <= 1 || parallel::single_thread_reason(input).is_some() {
+        let mut handler = make(Output::stdout(input.is_live()));
+        let ran = run(input, &mut handler, config);
+        return (ran, vec![handler]);
+    }
+    let ran = parallel::run(input, threads, &config, || make(Output::memory()));
+    let counts = ran.tally.counts;
+    (
+        Ran {
+            result: ran.result,
+            counts,
+        },
+        ran.shards,
+    )
 }
 
 /// TCP only, reassembled as `tcp` says, without idle timeout when reading a file.

@@ -9,7 +9,7 @@ use crate::error::CliError;
 
 /// The regex filters: a transaction is shown when every "only" filter matches and no
 /// "ignore" filter does. A missing field (no request seen) fails an "only" filter.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Filters {
     method: (Option<Regex>, Option<Regex>),
     host: (Option<Regex>, Option<Regex>),

@@ -10,6 +10,7 @@ use pcap_http_ws::TransactionView;
 use super::Heads;
 use crate::error::CliError;
 use crate::output::write_time;
+use crate::parallel::SessionId;
 use crate::render::escape::Escaped;
 
 /// The fields `--format` knows, with what each one is (for `--help` and the error).
@@ -131,7 +132,7 @@ impl Format {
                             );
                             Ok(())
                         }
-                        "stream" => write!(l, "{}", stream.id),
+                        "stream" => write!(l, "{}", SessionId::new(stream.id)),
                         "h2_stream" => match stream.h2_stream {
                             Some(n) => write!(l, "{n}"),
                             None => write!(l, "-"),

@@ -15,6 +15,7 @@ use super::sink::Kind;
 use super::text::hex_text;
 use crate::color::Color;
 use crate::output::write_time;
+use crate::parallel::SessionId;
 use crate::render::json::{Obj, push_ts};
 
 /// Longest `bytes` field value shown by `--grpc-raw` (text and JSON).
@@ -89,7 +90,7 @@ impl Printer {
             let out = self.out.buffer();
             let mut o = Obj::new(out);
             o.str("type", "http2");
-            o.u64("stream", stream.id);
+            SessionId::new(stream.id).push(o.key("stream"));
             if let Some(n) = stream.h2_stream {
                 o.u64("h2_stream", u64::from(n));
             }
@@ -128,7 +129,7 @@ impl Printer {
             let out = self.out.buffer();
             let mut o = Obj::new(out);
             o.str("type", "grpc");
-            o.u64("stream", stream.id);
+            SessionId::new(stream.id).push(o.key("stream"));
             o.u64("h2_stream", u64::from(m.stream));
             o.str("dir", m.dir.as_str());
             o.bytes_str("path", m.path.as_bytes());
@@ -212,7 +213,7 @@ impl Printer {
             let out = self.out.buffer();
             let mut o = Obj::new(out);
             o.str("type", "grpc_status");
-            o.u64("stream", stream.id);
+            SessionId::new(stream.id).push(o.key("stream"));
             o.u64("h2_stream", u64::from(g.stream));
             o.bytes_str("path", g.path.as_bytes());
             match g.status {

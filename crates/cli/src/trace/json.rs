@@ -13,6 +13,7 @@ use pcap_tls::TlsSummary;
 use super::filters::Filters;
 use super::{BadLine, Heads, Unparsed};
 use crate::defrag::Described;
+use crate::parallel::SessionId;
 use crate::render::json::{self, Arr, Obj, push_bytes_str, push_ts};
 use crate::render::tls;
 use crate::render::write_summary;
@@ -148,7 +149,7 @@ fn write_http(
     let rec = tx.record();
     let mut o = Obj::new(out);
     o.str("type", "http");
-    o.u64("stream", stream.id);
+    SessionId::new(stream.id).push(o.key("stream"));
     if let Some(n) = stream.h2_stream {
         o.u64("h2_stream", u64::from(n));
     }
@@ -214,7 +215,7 @@ fn write_http(
 pub(super) fn write_tls(out: &mut Vec<u8>, stream: &Stream, s: &TlsSummary) {
     let mut o = Obj::new(out);
     o.str("type", "tls");
-    o.u64("stream", stream.id);
+    SessionId::new(stream.id).push(o.key("stream"));
     o.socket_addr("client", stream.client);
     o.socket_addr("server", stream.server);
     push_ts(o.key("ts"), s.ts_ns);
@@ -309,7 +310,7 @@ pub(super) fn write_websocket(
 ) {
     let mut o = Obj::new(out);
     o.str("type", "websocket");
-    o.u64("stream", stream.id);
+    SessionId::new(stream.id).push(o.key("stream"));
     if let Some(n) = stream.h2_stream {
         o.u64("h2_stream", u64::from(n));
     }
@@ -336,7 +337,7 @@ pub(super) fn write_tcp(
 ) {
     let mut o = Obj::new(out);
     o.str("type", "tcp");
-    o.u64("stream", stream.id);
+    SessionId::new(stream.id).push(o.key("stream"));
     o.socket_addr("client", stream.client);
     o.socket_addr("server", stream.server);
     push_ts(o.key("ts"), event.ts_ns);

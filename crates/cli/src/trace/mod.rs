@@ -39,7 +39,7 @@ use crate::render::escape::Escaped;
 use crate::serve::FeedItem;
 
 /// What the trace shows, and how.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct TraceOptions {
     /// JSON lines instead of text.
     pub(crate) json: bool,
@@ -360,6 +360,15 @@ impl Tracer {
     /// The end-of-run warning about IP datagrams lost to fragment limits, if any were.
     pub(crate) fn defrag_warning(&self) -> Option<String> {
         self.defrag.warning()
+    }
+
+    /// Adds what another worker's tracer counted (transactions, TLS sessions, fragment
+    /// notices) to this one's, for the closing lines of a `--threads` run.
+    pub(crate) fn add_counts(&mut self, other: &Tracer) {
+        self.transactions = self.transactions.saturating_add(other.transactions);
+        self.tls.0 = self.tls.0.saturating_add(other.tls.0);
+        self.tls.1 = self.tls.1.saturating_add(other.tls.1);
+        self.defrag.add(&other.defrag);
     }
 
     /// Transactions decoded so far, whether the filters showed them or not.
@@ -688,6 +697,14 @@ impl Printer {
         } else {
             self.tcp_text(event.ts_ns, &stream, name, dir, &detail);
         }
+    }
+}
+
+/// A worker of `--threads`: writes to memory (a [`TraceOut::Stdout`] of
+/// [`Output::memory`](crate::output::Output::memory)).
+impl crate::parallel::Shard for Tracer {
+    fn output(&mut self) -> &mut Vec<u8> {
+        self.printer.out.buffer()
     }
 }
 

@@ -11,6 +11,7 @@ use super::{Heads, Printer, Unparsed};
 use crate::color::Color;
 use crate::defrag::Described;
 use crate::output::write_time;
+use crate::parallel::SessionId;
 use crate::render::escape::{Escaped, Text};
 use crate::render::tls;
 
@@ -302,8 +303,8 @@ struct StreamTag<'a>(&'a Stream);
 impl std::fmt::Display for StreamTag<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.0.h2_stream {
-            Some(n) => write!(f, "[stream {} h2 {n}]", self.0.id),
-            None => write!(f, "[stream {}]", self.0.id),
+            Some(n) => write!(f, "[stream {} h2 {n}]", SessionId::new(self.0.id)),
+            None => write!(f, "[stream {}]", SessionId::new(self.0.id)),
         }
     }
 }
