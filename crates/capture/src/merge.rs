@@ -1,0 +1,547 @@
+//! Many capture files read as one capture, in time order, each read ahead on a thread.
+//!
+//! Rotated captures (`tcpdump -G`/`-C`, `dumpcap -b`) cut sessions at arbitrary points; a
+//! reader that hands the files over one by one as a single packet stream keeps those
+//! sessions whole. [`MergedFiles`] orders the files by their first packet's timestamp and
+//! merges the packets of files that overlap in time by timestamp (a k-way merge over the
+//! files that are open; ties go to the file that comes first), so that files that follow
+//! each other are read one after the other, and files written at the same time (one per
+//! interface) interleave.
+//!
+//! Each open file is read by its own thread into chunks of packets, at most
+//! [`CHUNKS_AHEAD`] chunks ahead of the consumer; the chunks are handed back and reused, so
+//! memory stays flat however many files there are. Besides the files the merge needs,
+//! the next file in time order is opened and read ahead too, so the consumer never waits
+//! for a file to be opened. A file that turns out damaged ends its own stream only: the
+//! damage is kept for [`MergedFiles::take_damage`], and the other files are read on.
+
+use std::collections::VecDeque;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
+
+use crate::error::CaptureError;
+use crate::packet::{LinkType, Packet};
+use crate::pcapng::DecryptionSecrets;
+use crate::reader::{FileFormat, FileReader};
+
+/// Filled chunks a file's thread may hold ready before it waits for the consumer.
+pub const CHUNKS_AHEAD: usize = 2;
+/// Packet bytes gathered in one chunk before it is handed over.
+const CHUNK_BYTES: usize = 256 * 1024;
+/// Packets in one chunk at most, which bounds the packet list for tiny packets.
+const CHUNK_PACKETS: usize = 4096;
+
+/// What is known of a capture file before its packets are read: enough to put it in time
+/// order and to choose an output format.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FileHead {
+    /// The file.
+    pub path: PathBuf,
+    /// Its size in bytes.
+    pub len: u64,
+    /// The timestamp of its first packet, in nanoseconds since the epoch.
+    pub first_ts_ns: i64,
+    /// Its link type, when it has a single one (see [`FileReader::link_type`]).
+    pub link_type: Option<LinkType>,
+    /// Its format.
+    pub format: FileFormat,
+}
+
+impl FileHead {
+    /// Opens `path` and reads its first packet; `Ok(None)` when the file has no packet.
+    /// An error is the reader's: the file cannot be opened, is no capture, or is damaged
+    /// before its first packet.
+    pub fn read(path: &Path) -> Result<Option<FileHead>, CaptureError> {
+        let len = std::fs::metadata(path)?.len();
+        let mut reader = FileReader::open(path)?;
+        let Some(first_ts_ns) = reader.next_packet()?.map(|p| p.ts_ns) else {
+            return Ok(None);
+        };
+        Ok(Some(FileHead {
+            path: path.to_owned(),
+            len,
+            first_ts_ns,
+            link_type: reader.link_type(),
+            format: reader.format(),
+        }))
+    }
+}
+
+/// A file whose reading ended on an error: the packets before it were all handed out.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Damage {
+    /// The file.
+    pub path: PathBuf,
+    /// Its size, to tell how much of it was not read.
+    pub len: u64,
+    /// Why reading stopped.
+    pub error: CaptureError,
+}
+
+impl Damage {
+    /// Bytes at the end of the file that were not read, when the error says where it was.
+    pub fn bytes_lost(&self) -> Option<u64> {
+        let at = self.error.position()?;
+        Some(self.len.saturating_sub(at.offset))
+    }
+}
+
+/// Several capture files read as one, in time order (see the [module](self) docs).
+#[derive(Debug)]
+pub struct MergedFiles {
+    /// Files not opened yet, by first timestamp.
+    pending: VecDeque<(usize, FileHead)>,
+    /// Files being read.
+    lanes: Vec<Lane>,
+    filter: Option<String>,
+    /// Decryption Secrets Blocks met and not yet taken.
+    secrets: Vec<DecryptionSecrets>,
+    /// Files that ended on an error, not yet taken.
+    damage: Vec<Damage>,
+    link_type: Option<LinkType>,
+    snaplen: Option<u32>,
+}
+
+impl MergedFiles {
+    /// Reads `files` as one capture. Equal first timestamps keep the order given.
+    pub fn new(mut files: Vec<FileHead>) -> MergedFiles {
+        let first = files.first().and_then(|f| f.link_type);
+        let link_type = files
+            .iter()
+            .all(|f| f.link_type.is_some() && f.link_type == first)
+            .then_some(first)
+            .flatten();
+        let snaplen = files
+            .iter()
+            .filter_map(|f| match f.format {
+                FileFormat::Pcap { snaplen, .. } => Some(snaplen),
+                FileFormat::PcapNg => None,
+            })
+            .max();
+        files.sort_by_key(|f| f.first_ts_ns);
+        MergedFiles {
+            pending: files.into_iter().enumerate().collect(),
+            lanes: Vec::new(),
+            filter: None,
+            secrets: Vec::new(),
+            damage: Vec::new(),
+            link_type,
+            snaplen,
+        }
+    }
+
+    /// Keeps only packets matching a BPF expression, in every file. The expression is
+    /// compiled for the first file now, so that a bad one is an error before reading.
+    pub fn set_filter(&mut self, expr: &str) -> Result<(), CaptureError> {
+        if let Some((_, first)) = self.pending.front() {
+            FileReader::open(&first.path)?.set_filter(expr)?;
+        }
+        self.filter = Some(expr.to_owned());
+        Ok(())
+    }
+
+    /// The link type shared by every file, if they all have the same single one.
+    pub fn link_type(&self) -> Option<LinkType> {
+        self.link_type
+    }
+
+    /// The largest snapshot length of the classic pcap files (`None` when all are pcapng).
+    pub fn snaplen(&self) -> Option<u32> {
+        self.snaplen
+    }
+
+    /// The Decryption Secrets Blocks met since the last call. A file's block comes out no
+    /// later than the packet that follows it in that file.
+    pub fn take_secrets(&mut self) -> Vec<DecryptionSecrets> {
+        std::mem::take(&mut self.secrets)
+    }
+
+    /// Whether [`MergedFiles::take_secrets`] has something; cheap enough for every packet.
+    pub fn has_secrets(&self) -> bool {
+        !self.secrets.is_empty()
+    }
+
+    /// The files that ended on an error since the last call.
+    pub fn take_damage(&mut self) -> Vec<Damage> {
+        std::mem::take(&mut self.damage)
+    }
+
+    /// Whether [`MergedFiles::take_damage`] has something; cheap enough for every packet.
+    pub fn has_damage(&self) -> bool {
+        !self.damage.is_empty()
+    }
+
+    /// The next packet in time order; `Ok(None)` once every file is read. Errors of a file
+    /// end that file only and are kept for [`MergedFiles::take_damage`].
+    pub fn next_packet(&mut self) -> Result<Option<Packet<'_>>, CaptureError> {
+        loop {
+            self.open_lanes();
+            let Some(i) = self.earliest() else {
+                return Ok(None);
+            };
+            let Some(lane) = self.lanes.get_mut(i) else {
+                return Ok(None);
+            };
+            if lane.head.is_some() {
+                return Ok(self.lanes.get_mut(i).and_then(Lane::take));
+            }
+            if let Err(end) = lane.load(&mut self.secrets) {
+                let lane = self.lanes.swap_remove(i);
+                if let Some(error) = end {
+                    // The size now: a file cut while being read is measured as it is.
+                    let len = std::fs::metadata(&lane.path).map_or(lane.len, |m| m.len());
+                    self.damage.push(Damage {
+                        path: lane.path,
+                        len,
+                        error,
+                    });
+                }
+            }
+        }
+    }
+
+    /// Opens pending files while the merge needs them (one starts no later than the
+    /// earliest packet at hand), and one more so that it is read ahead.
+    fn open_lanes(&mut self) {
+        while let Some((_, front)) = self.pending.front() {
+            let earliest = self.lanes.iter().map(Lane::key).min();
+            let needed = earliest.is_none_or(|(ts, _)| front.first_ts_ns <= ts);
+            let ahead = earliest.is_some_and(|(ts, _)| {
+                self.lanes.iter().any(|l| l.first_ts_ns > ts)
+            });
+            if !needed && ahead {
+                return;
+            }
+            if let Some((rank, head)) = self.pending.pop_front() {
+                self.lanes.push(Lane::start(rank, head, self.filter.clone()));
+            }
+        }
+    }
+
+    /// The lane with the earliest packet (or first timestamp, if its next packet is not
+    /// at hand yet).
+    fn earliest(&self) -> Option<usize> {
+        self.lanes
+            .iter()
+            .enumerate()
+            .min_by_key(|(_, l)| l.key())
+            .map(|(i, _)| i)
+    }
+}
+
+/// One file being read by its thread.
+#[derive(Debug)]
+struct Lane {
+    /// Place in time order of first packets, which breaks timestamp ties.
+    rank: usize,
+    path: PathBuf,
+    len: u64,
+    first_ts_ns: i64,
+    full: Receiver<Message>,
+    empty: Sender<Chunk>,
+    chunk: Chunk,
+    /// The next packet of `chunk`.
+    next: usize,
+    /// The timestamp of `chunk`'s packet `next`, once it is known to be there.
+    head: Option<i64>,
+}
+
+impl Lane {
+    /// Starts the thread that reads `file`.
+    fn start(rank: usize, file: FileHead, filter: Option<String>) -> Lane {
+        let (full_tx, full) = mpsc::sync_channel(CHUNKS_AHEAD);
+        let (empty, empty_rx) = mpsc::channel();
+        let path = file.path.clone();
+        std::thread::spawn(move || read_ahead(&path, filter.as_deref(), &full_tx, &empty_rx));
+        Lane {
+            rank,
+            path: file.path,
+            len: file.len,
+            first_ts_ns: file.first_ts_ns,
+            full,
+            empty,
+            chunk: Chunk::default(),
+            next: 0,
+            head: None,
+        }
+    }
+
+    /// Where the lane stands in the merge: its next packet's time, or until that is at
+    /// hand, the file's first time (never later than any of its packets in a file in
+    /// time order).
+    fn key(&self) -> (i64, usize) {
+        (self.head.unwrap_or(self.first_ts_ns), self.rank)
+    }
+
+    /// Makes the next packet ready, waiting for the thread if needed, and moves the
+    /// secrets that come before it to `secrets`. `Err` when the file is over: `Some`
+    /// error if it ended on one.
+    fn load(&mut self, secrets: &mut Vec<DecryptionSecrets>) -> Result<(), Option<CaptureError>> {
+        loop {
+            while self.chunk.secrets.first().is_some_and(|(at, _)| *at <= self.next) {
+                secrets.push(self.chunk.secrets.remove(0).1);
+            }
+            if let Some(p) = self.chunk.packets.get(self.next) {
+                self.head = Some(p.ts_ns);
+                return Ok(());
+            }
+            match self.full.recv() {
+                Ok(Message::Chunk(chunk)) => {
+                    let used = std::mem::replace(&mut self.chunk, chunk);
+                    self.next = 0;
+                    // The thread may be gone already; then the chunk is just dropped.
+                    let _ = self.empty.send(used.cleared());
+                }
+                Ok(Message::End(error)) => return Err(error),
+                // The thread cannot go without saying how it ended, short of a panic.
+                Err(_) => return Err(None),
+            }
+        }
+    }
+
+    /// The packet made ready by [`Lane::load`].
+    fn take(&mut self) -> Option<Packet<'_>> {
+        self.head.take()?;
+        let p = self.chunk.packets.get(self.next)?.clone();
+        self.next += 1;
+        Some(Packet {
+            ts_ns: p.ts_ns,
+            caplen: p.caplen,
+            orig_len: p.orig_len,
+            link_type: p.link_type,
+            interface: p.interface,
+            data: self.chunk.bytes.get(p.data).unwrap_or_default(),
+        })
+    }
+}
+
+/// What a file's thread sends.
+#[derive(Debug)]
+enum Message {
+    Chunk(Chunk),
+    /// The file is over, on this error if any.
+    End(Option<CaptureError>),
+}
+
+/// Packets copied out of a file, with the Decryption Secrets Blocks found among them.
+#[derive(Debug, Default)]
+struct Chunk {
+    bytes: Vec<u8>,
+    packets: Vec<Meta>,
+    /// Each with the index of the packet it comes before.
+    secrets: Vec<(usize, DecryptionSecrets)>,
+}
+
+/// A packet in a [`Chunk`].
+#[derive(Debug, Clone)]
+struct Meta {
+    ts_ns: i64,
+    caplen: u32,
+    orig_len: u32,
+    link_type: LinkType,
+    interface: u32,
+    data: Range<usize>,
+}
+
+impl Chunk {
+    fn new() -> Chunk {
+        Chunk {
+            bytes: Vec::with_capacity(CHUNK_BYTES),
+            packets: Vec::with_capacity(CHUNK_PACKETS),
+            secrets: Vec::new(),
+        }
+    }
+
+    fn is_full(&self) -> bool {
+        self.bytes.len() >= CHUNK_BYTES || self.packets.len() >= CHUNK_PACKETS
+    }
+
+    /// Emptied for reuse; a buffer a huge packet grew goes back to the usual size.
+    fn cleared(mut self) -> Chunk {
+        self.bytes.clear();
+        self.bytes.shrink_to(CHUNK_BYTES);
+        self.packets.clear();
+        self.secrets.clear();
+        self
+    }
+
+    fn push(&mut self, p: &Packet<'_>) {
+        let start = self.bytes.len();
+        self.bytes.extend_from_slice(p.data);
+        self.packets.push(Meta {
+            ts_ns: p.ts_ns,
+            caplen: p.caplen,
+            orig_len: p.orig_len,
+            link_type: p.link_type,
+            interface: p.interface,
+            data: start..self.bytes.len(),
+        });
+    }
+}
+
+/// A file's thread: reads it into chunks and sends them, then how it ended. Returns early
+/// when the consumer is gone.
+fn read_ahead(
+    path: &Path,
+    filter: Option<&str>,
+    full: &SyncSender<Message>,
+    empty: &Receiver<Chunk>,
+) {
+    let mut reader = match FileReader::open(path) {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = full.send(Message::End(Some(e)));
+            return;
+        }
+    };
+    if let Some(expr) = filter {
+        if let Err(e) = reader.set_filter(expr) {
+            let _ = full.send(Message::End(Some(e)));
+            return;
+        }
+    }
+    let mut chunk = Chunk::new();
+    let end = loop {
+        let read = reader.next_packet().map(|p| p.map(|p| chunk.push(&p)));
+        // Blocks read before this packet come before it.
+        if reader.has_secrets() {
+            let at = match read {
+                Ok(Some(())) => chunk.packets.len().saturating_sub(1),
+                _ => chunk.packets.len(),
+            };
+            for s in reader.take_secrets() {
+                chunk.secrets.push((at, s));
+            }
+        }
+        match read {
+            Ok(Some(())) if chunk.is_full() => {
+                let next = empty.try_recv().unwrap_or_else(|_| Chunk::new());
+                if full.send(Message::Chunk(std::mem::replace(&mut chunk, next))).is_err() {
+                    return;
+                }
+            }
+            Ok(Some(())) => {}
+            Ok(None) => break None,
+            Err(e) => break Some(e),
+        }
+    };
+    if !chunk.packets.is_empty() || !chunk.secrets.is_empty() {
+        if full.send(Message::Chunk(chunk)).is_err() {
+            return;
+        }
+    }
+    let _ = full.send(Message::End(end));
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::writer::PcapWriter;
+
+    /// A pcap file of Ethernet packets, one per timestamp, each packet's byte its index.
+    fn write(dir: &Path, name: &str, ts: &[i64]) -> PathBuf {
+        let mut w = PcapWriter::new(Vec::new(), LinkType::ETHERNET, 65535).unwrap();
+        for (i, &ts_ns) in ts.iter().enumerate() {
+            let data = [i as u8; 20];
+            w.write_packet(&Packet {
+                ts_ns,
+                caplen: 20,
+                orig_len: 20,
+                link_type: LinkType::ETHERNET,
+                interface: 0,
+                data: &data,
+            })
+            .unwrap();
+        }
+        let path = dir.join(name);
+        std::fs::write(&path, w.into_inner().unwrap()).unwrap();
+        path
+    }
+
+    fn dir(test: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("pcap-merge-{}-{test}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    fn heads(paths: &[PathBuf]) -> Vec<FileHead> {
+        paths
+            .iter()
+            .map(|p| FileHead::read(p).unwrap().unwrap())
+            .collect()
+    }
+
+    fn all(m: &mut MergedFiles) -> Vec<i64> {
+        let mut ts = Vec::new();
+        while let Some(p) = m.next_packet().unwrap() {
+            ts.push(p.ts_ns);
+        }
+        ts
+    }
+
+    #[test]
+    fn files_in_sequence_are_read_in_time_order_whatever_the_order_given() {
+        let d = dir("sequence");
+        let a = write(&d, "a", &[1, 2, 3]);
+        let b = write(&d, "b", &[4, 5]);
+        let c = write(&d, "c", &[6]);
+        let mut m = MergedFiles::new(heads(&[c, a, b]));
+        assert_eq!(all(&mut m), vec![1, 2, 3, 4, 5, 6]);
+        assert!(!m.has_damage());
+    }
+
+    #[test]
+    fn overlapping_files_are_merged_by_timestamp_ties_to_the_earlier_file() {
+        let d = dir("overlap");
+        let a = write(&d, "a", &[10, 20, 30, 40]);
+        let b = write(&d, "b", &[15, 20, 35]);
+        let c = write(&d, "c", &[50]);
+        let mut m = MergedFiles::new(heads(&[a, b, c]));
+        let mut seen = Vec::new();
+        while let Some(p) = m.next_packet().unwrap() {
+            seen.push((p.ts_ns, p.data[0]));
+        }
+        // (time, index in its file): b's packet at 20 comes after a's.
+        let want = [(10, 0), (15, 0), (20, 1), (20, 1), (30, 2), (35, 2), (40, 3), (50, 0)];
+        assert_eq!(seen, want);
+    }
+
+    #[test]
+    fn many_chunks_keep_their_bytes() {
+        let d = dir("chunks");
+        let ts: Vec<i64> = (0..(CHUNK_PACKETS as i64 * 3 + 7)).collect();
+        let a = write(&d, "a", &ts);
+        let mut m = MergedFiles::new(heads(&[a]));
+        let mut n = 0usize;
+        while let Some(p) = m.next_packet().unwrap() {
+            assert_eq!(p.data, [n as u8; 20]);
+            n += 1;
+        }
+        assert_eq!(n, ts.len());
+    }
+
+    #[test]
+    fn a_damaged_file_ends_alone_and_says_what_was_lost() {
+        let d = dir("damaged");
+        let a = write(&d, "a", &[1, 2]);
+        let b = write(&d, "b", &[3, 4, 5]);
+        let c = write(&d, "c", &[6]);
+        let heads = heads(&[a, b.clone(), c]);
+        // Cut b inside its last packet, after its head was read.
+        let bytes = std::fs::read(&b).unwrap();
+        std::fs::write(&b, &bytes[..bytes.len() - 5]).unwrap();
+        let mut m = MergedFiles::new(heads);
+        assert_eq!(all(&mut m), vec![1, 2, 3, 4, 6]);
+        let damage = m.take_damage();
+        assert_eq!(damage.len(), 1);
+        assert_eq!(damage[0].path, b);
+        assert!(matches!(damage[0].error, CaptureError::Truncated { .. }));
+        // The last record (16-byte header and 20 bytes), cut to 31 bytes, is lost.
+        assert_eq!(damage[0].bytes_lost(), Some(31));
+    }
+}
