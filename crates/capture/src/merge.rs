@@ -82,6 +82,11 @@ pub struct Damage {
 }
 
 impl Damage {
+    /// The damage `error` did to the file at `path`, `len` bytes long.
+    pub fn new(path: PathBuf, len: u64, error: CaptureError) -> Damage {
+        Damage { path, len, error }
+    }
+
     /// Bytes at the end of the file that were not read, when the error says where it was.
     pub fn bytes_lost(&self) -> Option<u64> {
         let at = self.error.position()?;
@@ -97,8 +102,8 @@ pub struct MergedFiles {
     /// Files being read.
     lanes: Vec<Lane>,
     filter: Option<String>,
-    /// Decryption Secrets Blocks met and not yet taken.
-    secrets: Vec<DecryptionSecrets>,
+    /// Decryption Secrets Blocks met and not yet taken, with their file.
+    secrets: Vec<(PathBuf, DecryptionSecrets)>,
     /// Files that ended on an error, not yet taken.
     damage: Vec<Damage>,
     link_type: Option<LinkType>,
@@ -153,9 +158,9 @@ impl MergedFiles {
         self.snaplen
     }
 
-    /// The Decryption Secrets Blocks met since the last call. A file's block comes out no
-    /// later than the packet that follows it in that file.
-    pub fn take_secrets(&mut self) -> Vec<DecryptionSecrets> {
+    /// The Decryption Secrets Blocks met since the last call, each with its file. A
+    /// file's block comes out no later than the packet that follows it in that file.
+    pub fn take_secrets(&mut self) -> Vec<(PathBuf, DecryptionSecrets)> {
         std::mem::take(&mut self.secrets)
     }
 
@@ -177,16 +182,28 @@ impl MergedFiles {
     /// The next packet in time order; `Ok(None)` once every file is read. Errors of a file
     /// end that file only and are kept for [`MergedFiles::take_damage`].
     pub fn next_packet(&mut self) -> Result<Option<Packet<'_>>, CaptureError> {
+        Ok(match self.ready() {
+            Some(i) => self.lanes.get_mut(i).and_then(Lane::take),
+            None => None,
+        })
+    }
+
+    /// Makes the next packet ready without handing it out; false once every file is
+    /// read. Every file that ended before that packet is then in
+    /// [`MergedFiles::take_damage`], which lets a caller report damage before it borrows
+    /// the packet.
+    pub fn prepare(&mut self) -> bool {
+        self.ready().is_some()
+    }
+
+    /// The lane whose packet comes next, with that packet loaded.
+    fn ready(&mut self) -> Option<usize> {
         loop {
             self.open_lanes();
-            let Some(i) = self.earliest() else {
-                return Ok(None);
-            };
-            let Some(lane) = self.lanes.get_mut(i) else {
-                return Ok(None);
-            };
+            let i = self.earliest()?;
+            let lane = self.lanes.get_mut(i)?;
             if lane.head.is_some() {
-                return Ok(self.lanes.get_mut(i).and_then(Lane::take));
+                return Some(i);
             }
             if let Err(end) = lane.load(&mut self.secrets) {
                 let lane = self.lanes.swap_remove(i);
@@ -209,14 +226,14 @@ impl MergedFiles {
         while let Some((_, front)) = self.pending.front() {
             let earliest = self.lanes.iter().map(Lane::key).min();
             let needed = earliest.is_none_or(|(ts, _)| front.first_ts_ns <= ts);
-            let ahead = earliest.is_some_and(|(ts, _)| {
-                self.lanes.iter().any(|l| l.first_ts_ns > ts)
-            });
+            let ahead =
+                earliest.is_some_and(|(ts, _)| self.lanes.iter().any(|l| l.first_ts_ns > ts));
             if !needed && ahead {
                 return;
             }
             if let Some((rank, head)) = self.pending.pop_front() {
-                self.lanes.push(Lane::start(rank, head, self.filter.clone()));
+                self.lanes
+                    .push(Lane::start(rank, head, self.filter.clone()));
             }
         }
     }
@@ -279,10 +296,18 @@ impl Lane {
     /// Makes the next packet ready, waiting for the thread if needed, and moves the
     /// secrets that come before it to `secrets`. `Err` when the file is over: `Some`
     /// error if it ended on one.
-    fn load(&mut self, secrets: &mut Vec<DecryptionSecrets>) -> Result<(), Option<CaptureError>> {
+    fn load(
+        &mut self,
+        secrets: &mut Vec<(PathBuf, DecryptionSecrets)>,
+    ) -> Result<(), Option<CaptureError>> {
         loop {
-            while self.chunk.secrets.first().is_some_and(|(at, _)| *at <= self.next) {
-                secrets.push(self.chunk.secrets.remove(0).1);
+            while self
+                .chunk
+                .secrets
+                .first()
+                .is_some_and(|(at, _)| *at <= self.next)
+            {
+                secrets.push((self.path.clone(), self.chunk.secrets.remove(0).1));
             }
             if let Some(p) = self.chunk.packets.get(self.next) {
                 self.head = Some(p.ts_ns);
@@ -419,7 +444,10 @@ fn read_ahead(
         match read {
             Ok(Some(())) if chunk.is_full() => {
                 let next = empty.try_recv().unwrap_or_else(|_| Chunk::new());
-                if full.send(Message::Chunk(std::mem::replace(&mut chunk, next))).is_err() {
+                if full
+                    .send(Message::Chunk(std::mem::replace(&mut chunk, next)))
+                    .is_err()
+                {
                     return;
                 }
             }
@@ -507,7 +535,16 @@ mod tests {
             seen.push((p.ts_ns, p.data[0]));
         }
         // (time, index in its file): b's packet at 20 comes after a's.
-        let want = [(10, 0), (15, 0), (20, 1), (20, 1), (30, 2), (35, 2), (40, 3), (50, 0)];
+        let want = [
+            (10, 0),
+            (15, 0),
+            (20, 1),
+            (20, 1),
+            (30, 2),
+            (35, 2),
+            (40, 3),
+            (50, 0),
+        ];
         assert_eq!(seen, want);
     }
 

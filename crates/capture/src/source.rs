@@ -5,8 +5,8 @@ use std::path::Path;
 
 #[cfg(feature = "libpcap")]
 use crate::live::{LiveCapture, LiveOptions, Stats};
-use crate::packet::{LinkType, Packet};
 use crate::merge::MergedFiles;
+use crate::packet::{LinkType, Packet};
 use crate::reader::FileReader;
 
 /// Where packets come from. Both kinds yield the same [`Packet`], borrowed until the next call.
