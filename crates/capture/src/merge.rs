@@ -269,10 +269,18 @@ struct Lane {
 impl Lane {
     /// Starts the thread that reads `file`.
     fn start(rank: usize, file: FileHead, filter: Option<String>) -> Lane {
-        let (full_tx, full) = mpsc::sync_channel(CHUNKS_AHEAD);
+        let (full_tx, mut full) = mpsc::sync_channel(CHUNKS_AHEAD);
         let (empty, empty_rx) = mpsc::channel();
         let path = file.path.clone();
-        std::thread::spawn(move || read_ahead(&path, filter.as_deref(), &full_tx, &empty_rx));
+        let spawned = std::thread::Builder::new()
+            .name("pcap-read-ahead".to_owned())
+            .spawn(move || read_ahead(&path, filter.as_deref(), &full_tx, &empty_rx));
+        if let Err(e) = spawned {
+            // No thread (the system's limit): the file ends at once, on that error.
+            let (tx, rx) = mpsc::sync_channel(1);
+            let _ = tx.send(Message::End(Some(CaptureError::Io(e))));
+            full = rx;
+        }
         Lane {
             rank,
             path: file.path,
@@ -322,7 +330,11 @@ impl Lane {
                 }
                 Ok(Message::End(error)) => return Err(error),
                 // The thread cannot go without saying how it ended, short of a panic.
-                Err(_) => return Err(None),
+                Err(_) => {
+                    return Err(Some(CaptureError::Io(std::io::Error::other(
+                        "the thread reading the file stopped",
+                    ))));
+                }
             }
         }
     }

@@ -406,3 +406,13 @@ fn decryption_secrets_in_a_later_file_decrypt_its_sessions() {
     }
     assert!(tried >= 10, "only {tried} captures with keys");
 }
+
+#[test]
+fn help_says_how_to_read_several_files() {
+    for sub in ["capture", "http-trace", "flows", "grep", "follow", "serve"] {
+        let o = Command::new(BIN).args([sub, "--help"]).output().unwrap();
+        let help = stdout(&o);
+        assert!(help.contains("Repeat it, give a"), "{sub}: {help}");
+        assert!(help.contains("time order"), "{sub}: {help}");
+    }
+}
