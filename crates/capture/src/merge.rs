@@ -8,9 +8,9 @@
 //! each other are read one after the other, and files written at the same time (one per
 //! interface) interleave.
 //!
-//! Each open file is read by its own thread into chunks of packets, at most
-//! [`CHUNKS_AHEAD`] chunks ahead of the consumer; the chunks are handed back and reused, so
-//! memory stays flat however many files there are. Besides the files the merge needs,
+//! Each open file is read by a thread of its own (threads are reused from file to file)
+//! into chunks of packets, at most [`CHUNKS_AHEAD`] chunks ahead of the consumer; the
+//! chunks are handed back and reused, so memory stays flat however many files there are. Besides the files the merge needs,
 //! the next file in time order is opened and read ahead too, so the consumer never waits
 //! for a file to be opened. A file that turns out damaged ends its own stream only: the
 //! damage is kept for [`MergedFiles::take_damage`], and the other files are read on.
@@ -18,7 +18,9 @@
 use std::collections::VecDeque;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
+use std::sync::{Arc, Mutex};
 
 use crate::error::CaptureError;
 use crate::packet::{LinkType, Packet};
@@ -108,6 +110,7 @@ pub struct MergedFiles {
     damage: Vec<Damage>,
     link_type: Option<LinkType>,
     snaplen: Option<u32>,
+    pool: Pool,
 }
 
 impl MergedFiles {
@@ -135,6 +138,7 @@ impl MergedFiles {
             damage: Vec::new(),
             link_type,
             snaplen,
+            pool: Pool::default(),
         }
     }
 
@@ -233,7 +237,7 @@ impl MergedFiles {
             }
             if let Some((rank, head)) = self.pending.pop_front() {
                 self.lanes
-                    .push(Lane::start(rank, head, self.filter.clone()));
+                    .push(Lane::start(rank, head, self.filter.clone(), &mut self.pool));
             }
         }
     }
@@ -267,15 +271,17 @@ struct Lane {
 }
 
 impl Lane {
-    /// Starts the thread that reads `file`.
-    fn start(rank: usize, file: FileHead, filter: Option<String>) -> Lane {
+    /// Has a thread of `pool` read `file`.
+    fn start(rank: usize, file: FileHead, filter: Option<String>, pool: &mut Pool) -> Lane {
         let (full_tx, mut full) = mpsc::sync_channel(CHUNKS_AHEAD);
         let (empty, empty_rx) = mpsc::channel();
-        let path = file.path.clone();
-        let spawned = std::thread::Builder::new()
-            .name("pcap-read-ahead".to_owned())
-            .spawn(move || read_ahead(&path, filter.as_deref(), &full_tx, &empty_rx));
-        if let Err(e) = spawned {
+        let job = Job {
+            path: file.path.clone(),
+            filter,
+            full: full_tx,
+            empty: empty_rx,
+        };
+        if let Err(e) = pool.run(job) {
             // No thread (the system's limit): the file ends at once, on that error.
             let (tx, rx) = mpsc::sync_channel(1);
             let _ = tx.send(Message::End(Some(CaptureError::Io(e))));
@@ -419,28 +425,108 @@ impl Chunk {
     }
 }
 
-/// A file's thread: reads it into chunks and sends them, then how it ended. Returns early
-/// when the consumer is gone.
-fn read_ahead(
-    path: &Path,
-    filter: Option<&str>,
-    full: &SyncSender<Message>,
-    empty: &Receiver<Chunk>,
-) {
-    let mut reader = match FileReader::open(path) {
+/// The threads that read files: one per file being read at once, each taking the next
+/// file once its own is done. Reusing them keeps each thread's buffers (and its share of
+/// the allocator) in use from file to file, so memory does not creep up with the number
+/// of files read.
+#[derive(Debug, Default)]
+struct Pool {
+    /// Files for the threads waiting for one; `None` until the first thread is started.
+    jobs: Option<Sender<Job>>,
+    queue: Option<Arc<Mutex<Receiver<Job>>>>,
+    /// Threads waiting for a file, less the files sent and not yet taken.
+    idle: Arc<AtomicUsize>,
+}
+
+impl Pool {
+    /// Has a waiting thread read the file, or a new one when none waits: a file never
+    /// waits for another to be done, since the merge may need both at once.
+    fn run(&mut self, job: Job) -> std::io::Result<()> {
+        let reserved = self
+            .idle
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1))
+            .is_ok();
+        if reserved {
+            if let Some(jobs) = &self.jobs {
+                return jobs
+                    .send(job)
+                    .map_err(|_| std::io::Error::other("reader threads gone"));
+            }
+        }
+        let queue = match &self.queue {
+            Some(q) => Arc::clone(q),
+            None => {
+                let (tx, rx) = mpsc::channel();
+                let q = Arc::new(Mutex::new(rx));
+                self.jobs = Some(tx);
+                self.queue = Some(Arc::clone(&q));
+                q
+            }
+        };
+        let idle = Arc::clone(&self.idle);
+        std::thread::Builder::new()
+            .name("pcap-read-ahead".to_owned())
+            .spawn(move || worker(job, &queue, &idle))
+            .map(|_| ())
+    }
+}
+
+/// A file for a reader thread, with the channels to its lane.
+#[derive(Debug)]
+struct Job {
+    path: PathBuf,
+    filter: Option<String>,
+    full: SyncSender<Message>,
+    empty: Receiver<Chunk>,
+}
+
+/// A reader thread: reads `first`, then each file it is given, until the reader is gone.
+fn worker(first: Job, queue: &Mutex<Receiver<Job>>, idle: &AtomicUsize) {
+    let mut spare = Vec::new();
+    let mut job = first;
+    loop {
+        read_ahead(&job, &mut spare);
+        // The chunks handed back, for the next file.
+        spare.extend(job.empty.try_iter().take(CHUNKS_AHEAD + 2));
+        spare.truncate(CHUNKS_AHEAD + 2);
+        drop(job);
+        idle.fetch_add(1, Ordering::AcqRel);
+        let next = match queue.lock() {
+            Ok(q) => q.recv(),
+            Err(_) => return,
+        };
+        match next {
+            Ok(j) => job = j,
+            Err(_) => return,
+        }
+    }
+}
+
+/// Reads a job's file into chunks (from `spare` when it has some) and sends them, then how
+/// it ended. Returns early when the consumer is gone.
+fn read_ahead(job: &Job, spare: &mut Vec<Chunk>) {
+    let full = &job.full;
+    let mut reader = match FileReader::open(&job.path) {
         Ok(r) => r,
         Err(e) => {
             let _ = full.send(Message::End(Some(e)));
             return;
         }
     };
-    if let Some(expr) = filter {
+    if let Some(expr) = &job.filter {
         if let Err(e) = reader.set_filter(expr) {
             let _ = full.send(Message::End(Some(e)));
             return;
         }
     }
-    let mut chunk = Chunk::new();
+    let mut fresh = || {
+        job.empty
+            .try_recv()
+            .ok()
+            .or_else(|| spare.pop())
+            .unwrap_or_else(Chunk::new)
+    };
+    let mut chunk = fresh();
     let end = loop {
         let read = reader.next_packet().map(|p| p.map(|p| chunk.push(&p)));
         // Blocks read before this packet come before it.
@@ -455,7 +541,7 @@ fn read_ahead(
         }
         match read {
             Ok(Some(())) if chunk.is_full() => {
-                let next = empty.try_recv().unwrap_or_else(|_| Chunk::new());
+                let next = fresh();
                 if full
                     .send(Message::Chunk(std::mem::replace(&mut chunk, next)))
                     .is_err()
@@ -472,6 +558,8 @@ fn read_ahead(
         if full.send(Message::Chunk(chunk)).is_err() {
             return;
         }
+    } else {
+        spare.push(chunk);
     }
     let _ = full.send(Message::End(end));
 }

@@ -416,3 +416,69 @@ fn help_says_how_to_read_several_files() {
         assert!(help.contains("time order"), "{sub}: {help}");
     }
 }
+
+/// `serve --fast` on `inputs` until it has read them all: its `/api/stats`.
+fn serve_stats(inputs: &[&Path]) -> serde_json::Value {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::TcpStream;
+    use std::process::Stdio;
+    /// Stops the server even when an assertion fails.
+    struct Server(std::process::Child);
+    impl Drop for Server {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut cmd = Command::new(BIN);
+    cmd.args(["serve", "--fast", "--listen", "127.0.0.1:0"]);
+    for i in inputs {
+        cmd.arg("-r").arg(i);
+    }
+    let mut server = Server(
+        cmd.stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut stderr = BufReader::new(server.0.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no address in {line:?}"));
+    let (addr, token) = url
+        .strip_prefix("http://")
+        .and_then(|u| u.split_once("/?token="))
+        .unwrap();
+    for _ in 0..2000 {
+        let mut s = TcpStream::connect(addr).unwrap();
+        write!(
+            s,
+            "GET /api/stats HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut response = String::new();
+        s.read_to_string(&mut response).unwrap();
+        let body = response.split_once("\r\n\r\n").unwrap().1;
+        let stats: serde_json::Value = serde_json::from_str(body).unwrap();
+        if stats["ended"] == true {
+            return stats;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    panic!("serve did not finish reading");
+}
+
+#[test]
+fn serve_reads_the_pieces_as_the_whole_capture() {
+    let dir = tmp_dir("serve");
+    let pieces = rotate(&dir, &sample(), &[70, 130]);
+    let inputs: Vec<&Path> = pieces.iter().map(PathBuf::as_path).collect();
+    let whole = serve_stats(&[&sample()]);
+    let got = serve_stats(&inputs);
+    assert!(whole["published"].as_u64().unwrap() > 0, "{whole}");
+    assert_eq!(got["capture"], whole["capture"]);
+    assert_eq!(got["published"], whole["published"]);
+}
