@@ -261,7 +261,7 @@ struct Lane {
     path: PathBuf,
     len: u64,
     first_ts_ns: i64,
-    full: Receiver<Message>,
+    full: Receiver<Chunk>,
     empty: Sender<Chunk>,
     chunk: Chunk,
     /// The next packet of `chunk`.
@@ -284,7 +284,7 @@ impl Lane {
         if let Err(e) = pool.run(job) {
             // No thread (the system's limit): the file ends at once, on that error.
             let (tx, rx) = mpsc::sync_channel(1);
-            let _ = tx.send(Message::End(Some(CaptureError::Io(e))));
+            let _ = tx.send(Chunk::last(Some(CaptureError::Io(e))));
             full = rx;
         }
         Lane {
@@ -327,14 +327,16 @@ impl Lane {
                 self.head = Some(p.ts_ns);
                 return Ok(());
             }
+            if let Some(end) = self.chunk.end.take() {
+                return Err(end);
+            }
             match self.full.recv() {
-                Ok(Message::Chunk(chunk)) => {
+                Ok(chunk) => {
                     let used = std::mem::replace(&mut self.chunk, chunk);
                     self.next = 0;
                     // The thread may be gone already; then the chunk is just dropped.
                     let _ = self.empty.send(used.cleared());
                 }
-                Ok(Message::End(error)) => return Err(error),
                 // The thread cannot go without saying how it ended, short of a panic.
                 Err(_) => {
                     return Err(Some(CaptureError::Io(std::io::Error::other(
@@ -361,14 +363,6 @@ impl Lane {
     }
 }
 
-/// What a file's thread sends.
-#[derive(Debug)]
-enum Message {
-    Chunk(Chunk),
-    /// The file is over, on this error if any.
-    End(Option<CaptureError>),
-}
-
 /// Packets copied out of a file, with the Decryption Secrets Blocks found among them.
 #[derive(Debug, Default)]
 struct Chunk {
@@ -376,6 +370,8 @@ struct Chunk {
     packets: Vec<Meta>,
     /// Each with the index of the packet it comes before.
     secrets: Vec<(usize, DecryptionSecrets)>,
+    /// Set in a file's last chunk: the file is over, on this error if any.
+    end: Option<Option<CaptureError>>,
 }
 
 /// A packet in a [`Chunk`].
@@ -395,6 +391,15 @@ impl Chunk {
             bytes: Vec::with_capacity(CHUNK_BYTES),
             packets: Vec::with_capacity(CHUNK_PACKETS),
             secrets: Vec::new(),
+            end: None,
+        }
+    }
+
+    /// An empty last chunk.
+    fn last(error: Option<CaptureError>) -> Chunk {
+        Chunk {
+            end: Some(error),
+            ..Chunk::default()
         }
     }
 
@@ -408,6 +413,7 @@ impl Chunk {
         self.bytes.shrink_to(CHUNK_BYTES);
         self.packets.clear();
         self.secrets.clear();
+        self.end = None;
         self
     }
 
@@ -476,7 +482,7 @@ impl Pool {
 struct Job {
     path: PathBuf,
     filter: Option<String>,
-    full: SyncSender<Message>,
+    full: SyncSender<Chunk>,
     empty: Receiver<Chunk>,
 }
 
@@ -502,20 +508,20 @@ fn worker(first: Job, queue: &Mutex<Receiver<Job>>, idle: &AtomicUsize) {
     }
 }
 
-/// Reads a job's file into chunks (from `spare` when it has some) and sends them, then how
-/// it ended. Returns early when the consumer is gone.
+/// Reads a job's file into chunks (from `spare` when it has some) and sends them, the last
+/// one saying how the file ended. Returns early when the lane is gone.
 fn read_ahead(job: &Job, spare: &mut Vec<Chunk>) {
     let full = &job.full;
     let mut reader = match FileReader::open(&job.path) {
         Ok(r) => r,
         Err(e) => {
-            let _ = full.send(Message::End(Some(e)));
+            let _ = full.send(Chunk::last(Some(e)));
             return;
         }
     };
     if let Some(expr) = &job.filter {
         if let Err(e) = reader.set_filter(expr) {
-            let _ = full.send(Message::End(Some(e)));
+            let _ = full.send(Chunk::last(Some(e)));
             return;
         }
     }
@@ -542,10 +548,7 @@ fn read_ahead(job: &Job, spare: &mut Vec<Chunk>) {
         match read {
             Ok(Some(())) if chunk.is_full() => {
                 let next = fresh();
-                if full
-                    .send(Message::Chunk(std::mem::replace(&mut chunk, next)))
-                    .is_err()
-                {
+                if full.send(std::mem::replace(&mut chunk, next)).is_err() {
                     return;
                 }
             }
@@ -554,14 +557,8 @@ fn read_ahead(job: &Job, spare: &mut Vec<Chunk>) {
             Err(e) => break Some(e),
         }
     };
-    if !chunk.packets.is_empty() || !chunk.secrets.is_empty() {
-        if full.send(Message::Chunk(chunk)).is_err() {
-            return;
-        }
-    } else {
-        spare.push(chunk);
-    }
-    let _ = full.send(Message::End(end));
+    chunk.end = Some(end);
+    let _ = full.send(chunk);
 }
 
 #[cfg(test)]
