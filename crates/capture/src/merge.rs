@@ -386,7 +386,8 @@ struct Meta {
 }
 
 impl Chunk {
-    fn new() -> Chunk {
+    /// An empty chunk with room for a full one.
+    fn sized() -> Chunk {
         Chunk {
             bytes: Vec::with_capacity(CHUNK_BYTES),
             packets: Vec::with_capacity(CHUNK_PACKETS),
@@ -530,7 +531,7 @@ fn read_ahead(job: &Job, spare: &mut Vec<Chunk>) {
             .try_recv()
             .ok()
             .or_else(|| spare.pop())
-            .unwrap_or_else(Chunk::new)
+            .unwrap_or_else(Chunk::sized)
     };
     let mut chunk = fresh();
     let end = loop {
