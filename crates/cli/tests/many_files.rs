@@ -456,13 +456,15 @@ fn serve_stats(inputs: &[&Path]) -> serde_json::Value {
         let mut s = TcpStream::connect(addr).unwrap();
         write!(
             s,
-            "GET /api/stats HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+            "GET /api/stats HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
+             Connection: close\r\n\r\n"
         )
         .unwrap();
         let mut response = String::new();
         s.read_to_string(&mut response).unwrap();
         let body = response.split_once("\r\n\r\n").unwrap().1;
-        let stats: serde_json::Value = serde_json::from_str(body).unwrap();
+        let stats: serde_json::Value =
+            serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {response}"));
         if stats["ended"] == true {
             return stats;
         }
