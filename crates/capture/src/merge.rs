@@ -661,6 +661,44 @@ mod tests {
     }
 
     #[test]
+    fn secrets_come_out_with_the_packet_that_follows_them_and_name_their_file() {
+        use crate::writer::PcapNgWriter;
+        let d = dir("secrets");
+        let a = write(&d, "a", &[1, 2]);
+        let b = d.join("b.pcapng");
+        let mut w = PcapNgWriter::new(Vec::new(), 65535).unwrap();
+        for (ts_ns, secrets) in [(3, false), (4, true)] {
+            if secrets {
+                let keys = b"CLIENT_RANDOM 00 11\n".to_vec();
+                let block = DecryptionSecrets::new(DecryptionSecrets::TLS_KEY_LOG, keys);
+                w.write_secrets(&block).unwrap();
+            }
+            let data = [0u8; 20];
+            w.write_packet(&Packet {
+                ts_ns,
+                caplen: 20,
+                orig_len: 20,
+                link_type: LinkType::ETHERNET,
+                interface: 0,
+                data: &data,
+            })
+            .unwrap();
+        }
+        std::fs::write(&b, w.into_inner().unwrap()).unwrap();
+        let mut m = MergedFiles::new(heads(&[b.clone(), a]));
+        let mut seen = Vec::new();
+        while let Some(ts) = m.next_packet().unwrap().map(|p| p.ts_ns) {
+            let secrets = m.take_secrets();
+            seen.push((ts, secrets.len()));
+            if let Some((path, s)) = secrets.first() {
+                assert_eq!(path, &b);
+                assert_eq!(s.data, b"CLIENT_RANDOM 00 11\n");
+            }
+        }
+        assert_eq!(seen, vec![(1, 0), (2, 0), (3, 0), (4, 1)]);
+    }
+
+    #[test]
     fn a_damaged_file_ends_alone_and_says_what_was_lost() {
         let d = dir("damaged");
         let a = write(&d, "a", &[1, 2]);
