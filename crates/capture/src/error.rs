@@ -228,6 +228,18 @@ pub enum CaptureError {
     },
 }
 
+impl CaptureError {
+    /// Where in the file the error was found, for the errors that say.
+    pub fn position(&self) -> Option<Position> {
+        match self {
+            CaptureError::Truncated { at, .. }
+            | CaptureError::TooLong { at, .. }
+            | CaptureError::Malformed { at, .. } => Some(*at),
+            _ => None,
+        }
+    }
+}
+
 /// Keeps a libpcap message on one line.
 #[cfg(feature = "libpcap")]
 pub(crate) fn one_line(message: &str) -> String {

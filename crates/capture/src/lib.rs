@@ -37,6 +37,7 @@ mod error;
 mod filter;
 #[cfg(feature = "libpcap")]
 pub mod live;
+pub mod merge;
 mod packet;
 mod pcap;
 mod pcapng;
@@ -45,6 +46,7 @@ mod source;
 mod writer;
 
 pub use error::{CaptureError, Malformation, Part, Position};
+pub use merge::{Damage, FileHead, MergedFiles};
 pub use packet::{LinkType, Packet};
 pub use pcapng::{DecryptionSecrets, Interface};
 pub use reader::{FileFormat, FileReader, READ_BUFFER_SIZE};

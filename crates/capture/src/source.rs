@@ -1,10 +1,11 @@
-//! One packet source for the layers above: a file or a live device.
+//! One packet source for the layers above: a file, several files or a live device.
 
 use crate::error::CaptureError;
 use std::path::Path;
 
 #[cfg(feature = "libpcap")]
 use crate::live::{LiveCapture, LiveOptions, Stats};
+use crate::merge::MergedFiles;
 use crate::packet::{LinkType, Packet};
 use crate::reader::FileReader;
 
@@ -14,6 +15,8 @@ use crate::reader::FileReader;
 pub enum Source {
     /// A pcap or pcapng file (or standard input).
     File(FileReader),
+    /// Several files read as one capture, in time order.
+    Files(MergedFiles),
     /// A live device.
     #[cfg(feature = "libpcap")]
     Live(LiveCapture),
@@ -36,6 +39,7 @@ impl Source {
     pub fn set_filter(&mut self, expr: &str) -> Result<(), CaptureError> {
         match self {
             Source::File(f) => f.set_filter(expr),
+            Source::Files(f) => f.set_filter(expr),
             #[cfg(feature = "libpcap")]
             Source::Live(l) => l.set_filter(expr),
         }
@@ -45,6 +49,7 @@ impl Source {
     pub fn next_packet(&mut self) -> Result<Option<Packet<'_>>, CaptureError> {
         match self {
             Source::File(f) => f.next_packet(),
+            Source::Files(f) => f.next_packet(),
             #[cfg(feature = "libpcap")]
             Source::Live(l) => l.next_packet(),
         }
@@ -54,6 +59,7 @@ impl Source {
     pub fn link_type(&self) -> Option<LinkType> {
         match self {
             Source::File(f) => f.link_type(),
+            Source::Files(f) => f.link_type(),
             #[cfg(feature = "libpcap")]
             Source::Live(l) => Some(l.link_type()),
         }
@@ -63,10 +69,16 @@ impl Source {
     #[cfg(feature = "libpcap")]
     pub fn stats(&mut self) -> Option<Result<Stats, CaptureError>> {
         match self {
-            Source::File(_) => None,
+            Source::File(_) | Source::Files(_) => None,
             #[cfg(feature = "libpcap")]
             Source::Live(l) => Some(l.stats()),
         }
+    }
+}
+
+impl From<MergedFiles> for Source {
+    fn from(f: MergedFiles) -> Source {
+        Source::Files(f)
     }
 }
 

@@ -101,9 +101,11 @@ pub struct SourceArgs {
         conflicts_with = "read"
     )]
     pub interface: Option<String>,
-    /// Read packets from a pcap or pcapng file (`-` for standard input).
+    /// Read packets from a pcap or pcapng file (`-` for standard input). Repeat it, give a
+    /// directory, or a glob (`-r 'rot-*.pcap'`) to read several files as one capture, in
+    /// time order (files that overlap are merged by timestamp).
     #[arg(short = 'r', long = "read", value_name = "FILE")]
-    pub read: Option<PathBuf>,
+    pub read: Vec<PathBuf>,
     /// BPF filter expression, applied to live captures and files alike.
     #[arg(short = 'f', long = "filter", value_name = "BPF")]
     pub filter: Option<String>,

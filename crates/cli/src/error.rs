@@ -72,6 +72,15 @@ pub enum CliError {
     /// A `--format` that cannot be used.
     #[error("--format: {0}")]
     Format(String),
+    /// Several capture files were read and some were damaged: each was warned about when
+    /// it was met, and every packet of the others was read.
+    #[error("{damaged} of {files} capture files damaged (see the warnings above)")]
+    DamagedFiles {
+        /// Files damaged.
+        damaged: u64,
+        /// Files read.
+        files: u64,
+    },
     /// Not a failure: `grep` ran to the end and found nothing. Exit code 1 and no message,
     /// as grep and ngrep do.
     #[error("nothing matched")]

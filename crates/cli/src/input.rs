@@ -1,12 +1,15 @@
-//! Opening the packet source a subcommand reads: a file, standard input or a live device,
-//! with a BPF filter, a packet count, Ctrl-C handling and capture statistics.
+//! Opening the packet source a subcommand reads: a file, several files read as one
+//! capture, standard input or a live device, with a BPF filter, a packet count, Ctrl-C
+//! handling and capture statistics.
+
+mod files;
 
 use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use pcap_capture::live::{self, Breaker, LiveOptions};
-use pcap_capture::{CaptureError, DecryptionSecrets, Packet, Source};
+use pcap_capture::{CaptureError, DecryptionSecrets, MergedFiles, Packet, Source};
 
 use crate::args::SourceArgs;
 use crate::error::CliError;
@@ -34,6 +37,9 @@ pub struct Input {
     cut_at: u32,
     /// TLS secrets: key log files, and Decryption Secrets Blocks as they are read.
     keys: Arc<Keys>,
+    /// Several files: how many, and how many of them were damaged so far.
+    files: u64,
+    damaged: u64,
 }
 
 impl Input {
@@ -43,8 +49,12 @@ impl Input {
     /// `tcp` would also drop VLAN-tagged or extension-header packets it was meant to keep.
     pub fn open(args: &SourceArgs, live_default_filter: Option<&str>) -> Result<Input, CliError> {
         let filter = args.filter.as_deref();
-        let mut source = match &args.read {
-            Some(path) => {
+        let mut files = 0;
+        let mut damaged = 0;
+        let mut progress = None;
+        let mut source = match args.read.as_slice() {
+            // One file, a pipe (`<(...)`) or a path that does not exist read as before.
+            [path] if !path.is_dir() && (path.exists() || !files::is_glob(path)) => {
                 let read_error = |source: CaptureError| match source {
                     // The path says it all; "i/o error" would add nothing.
                     CaptureError::Io(e) => CliError::Io {
@@ -60,9 +70,30 @@ impl Input {
                 if let Some(f) = filter {
                     s.set_filter(f)?;
                 }
+                progress = Progress::for_files(std::slice::from_ref(path));
                 s
             }
-            None => {
+            paths @ [_, ..] => {
+                if paths.iter().any(|p| p.as_os_str() == "-") {
+                    return Err(CliError::Usage(
+                        "-r - (standard input) cannot be read with other files",
+                    ));
+                }
+                let found = files::find(paths)?;
+                if found.heads.is_empty() {
+                    return Err(CliError::Usage("-r: no capture file with packets to read"));
+                }
+                files = found.heads.len() as u64 + found.damaged;
+                damaged = found.damaged;
+                let paths: Vec<_> = found.heads.iter().map(|h| h.path.clone()).collect();
+                progress = Progress::for_files(&paths);
+                let mut merged = MergedFiles::new(found.heads);
+                if let Some(f) = filter {
+                    merged.set_filter(f)?;
+                }
+                Source::Files(merged)
+            }
+            [] => {
                 let device = match &args.interface {
                     Some(d) => d.clone(),
                     None => live::default_device()?.ok_or(CliError::NoDevice)?.name,
@@ -101,12 +132,17 @@ impl Input {
             stop,
             read: 0,
             snaplen: args.snaplen,
-            path: args.read.clone(),
-            progress: args.read.as_deref().and_then(Progress::for_file),
+            path: match args.read.as_slice() {
+                [path] => Some(path.clone()),
+                _ => None,
+            },
+            progress,
             quiet: args.quiet,
             cut: 0,
             cut_at: 0,
             keys,
+            files,
+            damaged,
         })
     }
 
@@ -114,6 +150,9 @@ impl Input {
     /// Ctrl-C was pressed.
     pub fn next_packet(&mut self) -> Result<Option<Packet<'_>>, CliError> {
         if self.remaining == Some(0) || self.stop.load(Ordering::Relaxed) {
+            return Ok(None);
+        }
+        if !self.files_ready()? {
             return Ok(None);
         }
         self.take_secrets();
@@ -150,23 +189,58 @@ impl Input {
         Ok(packet)
     }
 
+    /// With several files, makes the next packet ready and warns about the files that
+    /// ended damaged before it; false at the end of the last file, where damage met on
+    /// the way becomes the run's error (after every packet was handled). Always true for
+    /// other sources.
+    fn files_ready(&mut self) -> Result<bool, CliError> {
+        let Source::Files(merged) = &mut self.source else {
+            return Ok(true);
+        };
+        let more = merged.prepare();
+        if merged.has_damage() {
+            if let Some(p) = self.progress.as_mut() {
+                p.clear();
+            }
+            for damage in merged.take_damage() {
+                self.damaged += 1;
+                files::warn_damaged(&damage);
+            }
+        }
+        match (more, self.damaged) {
+            (true, _) | (false, 0) => Ok(more),
+            (false, damaged) => Err(CliError::DamagedFiles {
+                damaged,
+                files: self.files,
+            }),
+        }
+    }
+
     /// Adds the key logs of the Decryption Secrets Blocks read so far. Called before each
     /// packet is read, so the secrets of a block reach the key store after the packet that
     /// follows it is handled: sessions look their secrets up at the ServerHello, which
     /// always comes after the packet that carried the ClientHello.
     fn take_secrets(&mut self) {
-        let Source::File(file) = &mut self.source else {
-            return;
-        };
-        if !file.has_secrets() {
-            return;
-        }
-        for s in file.take_secrets() {
-            if s.kind == DecryptionSecrets::TLS_KEY_LOG {
+        let secrets = match &mut self.source {
+            Source::File(file) if file.has_secrets() => {
                 let source = match &self.path {
                     Some(p) => format!("in {}", p.display()),
                     None => "in the capture".to_owned(),
                 };
+                file.take_secrets()
+                    .into_iter()
+                    .map(|s| (source.clone(), s))
+                    .collect()
+            }
+            Source::Files(files) if files.has_secrets() => files
+                .take_secrets()
+                .into_iter()
+                .map(|(path, s)| (format!("in {}", path.display()), s))
+                .collect(),
+            _ => Vec::new(),
+        };
+        for (source, s) in secrets {
+            if s.kind == DecryptionSecrets::TLS_KEY_LOG {
                 self.keys.add_secrets(&s.data, &source);
             }
         }
@@ -219,6 +293,7 @@ impl Input {
                 pcap_capture::FileFormat::Pcap { snaplen, .. } => snaplen.max(1),
                 _ => self.snaplen,
             },
+            Source::Files(f) => f.snaplen().map_or(self.snaplen, |s| s.max(1)),
             _ => self.snaplen,
         }
     }
@@ -245,6 +320,7 @@ impl Input {
             dropped: 0,
             cut: self.cut,
             cut_at: self.cut_at,
+            damaged_files: self.damaged,
         };
         let mut err = std::io::stderr().lock();
         if let Some(Ok(stats)) = self.source.stats() {

@@ -1,7 +1,7 @@
-//! A progress line on stderr while a long file is read, on a terminal only.
+//! A progress line on stderr while long files are read, on a terminal only.
 
 use std::io::{IsTerminal, Write};
-use std::path::Path;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 /// Files smaller than this finish before a progress line would help.
@@ -25,12 +25,16 @@ pub struct Progress {
 }
 
 impl Progress {
-    /// A progress line for reading `path`, when stderr is a terminal and the file is large.
-    pub fn for_file(path: &Path) -> Option<Progress> {
-        if path.as_os_str() == "-" || !std::io::stderr().is_terminal() {
+    /// A progress line for reading `paths` one after the other, when stderr is a terminal
+    /// and the files are large together.
+    pub fn for_files(paths: &[PathBuf]) -> Option<Progress> {
+        if paths.iter().any(|p| p.as_os_str() == "-") || !std::io::stderr().is_terminal() {
             return None;
         }
-        let total = std::fs::metadata(path).ok()?.len();
+        let mut total = 0u64;
+        for path in paths {
+            total = total.saturating_add(std::fs::metadata(path).ok()?.len());
+        }
         (total >= MIN_FILE_BYTES).then(|| Progress {
             total,
             done: 0,

@@ -62,6 +62,8 @@ pub(crate) struct Read {
     pub(crate) cut: u64,
     /// The longest captured length of a cut packet: about the snapshot length.
     pub(crate) cut_at: u32,
+    /// Capture files (of several read as one) that were damaged.
+    pub(crate) damaged_files: u64,
 }
 
 /// The closing line: packets, sessions and transactions, then gaps, drops and decode errors
@@ -93,6 +95,9 @@ pub(crate) fn line(read: &Read, counts: &Counts) -> String {
     }
     if counts.decode_errors > 0 {
         parts.push(plural(counts.decode_errors, "decode error"));
+    }
+    if read.damaged_files > 0 {
+        parts.push(plural(read.damaged_files, "damaged file"));
     }
     format!("pcap-cli: {}", parts.join(", "))
 }
@@ -136,6 +141,7 @@ mod tests {
             dropped: 3,
             cut: 0,
             cut_at: 0,
+            damaged_files: 1,
         };
         let counts = Counts {
             sessions: Some(4),
@@ -148,7 +154,7 @@ mod tests {
         assert_eq!(
             line(&read, &counts),
             "pcap-cli: 120 packets, 4 TCP sessions, 1 HTTP transaction, 2 TLS sessions (1 \
-             decrypted), 2 gaps (1460 bytes not captured), 3 packets dropped, 1 decode error"
+             decrypted), 2 gaps (1460 bytes not captured), 3 packets dropped, 1 decode error, 1 damaged file"
         );
     }
 
@@ -160,6 +166,7 @@ mod tests {
             dropped: 0,
             cut: 2,
             cut_at: 96,
+            damaged_files: 0,
         };
         let w = cut_warning(&read).unwrap_or_default();
         assert!(w.contains("2 packets were cut"), "{w}");

@@ -63,7 +63,7 @@ pub fn run(args: &GrepArgs) -> Result<(), CliError> {
         pattern: args.pattern.clone(),
         source: Box::new(e),
     })?;
-    if let (Some(name), None) = (&args.source.interface, &args.source.read) {
+    if let (Some(name), []) = (&args.source.interface, args.source.read.as_slice()) {
         // `-i` ignored case before it was the interface: `grep -i PATTERN` would now
         // capture on a device named PATTERN. (When devices cannot be listed, opening the
         // device reports the problem.)
