@@ -57,6 +57,15 @@ pub enum Command {
     Follow(FollowArgs),
     /// Serve a local web page showing live packets and HTTP transactions.
     Serve(ServeArgs),
+    /// Write packets, flows, HTTP transactions, WebSocket messages, DNS messages and TLS
+    /// handshakes as Parquet tables, partitioned by hour, for DuckDB, Spark, Trino and
+    /// DataFusion (see docs/analytics.md).
+    ///
+    /// Files go to OUTDIR/table=NAME/date=YYYY-MM-DD/hour=HH/part-RUN-N.parquet (UTC times;
+    /// RUN differs for every run, so runs and sensors can share OUTDIR; an existing file is
+    /// never overwritten). Ctrl-C closes every file cleanly.
+    #[cfg(feature = "parquet")]
+    Export(ExportArgs),
 }
 
 impl Command {
@@ -69,6 +78,8 @@ impl Command {
             Command::Grep(a) => Some(&a.output),
             Command::Flows(a) => Some(&a.output),
             Command::Follow(_) | Command::Serve(_) => None,
+            #[cfg(feature = "parquet")]
+            Command::Export(_) => None,
         }
     }
 }
@@ -435,6 +446,25 @@ pub struct FlowsArgs {
     /// TCP reassembly options.
     #[command(flatten)]
     pub tcp: TcpArgs,
+}
+
+/// `export`.
+#[cfg(feature = "parquet")]
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Packet source.
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// TCP reassembly options.
+    #[command(flatten)]
+    pub tcp: TcpArgs,
+    /// Write Parquet tables under this directory (created if missing).
+    #[arg(long = "parquet", value_name = "OUTDIR", required = true)]
+    pub parquet: PathBuf,
+    /// Memory budget of the HTTP decoders of all sessions together, in MiB (as in
+    /// http-trace).
+    #[arg(long = "http-memory", value_name = "MIB", default_value_t = 128)]
+    pub http_memory: usize,
 }
 
 /// `follow`.

@@ -8,6 +8,8 @@ pub mod color;
 mod defrag;
 pub mod error;
 pub mod exec;
+#[cfg(feature = "parquet")]
+mod export;
 pub mod har;
 pub mod input;
 pub mod keys;
@@ -34,5 +36,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Grep(a) => cmd::grep::run(&a),
         Command::Flows(a) => cmd::flows::run(&a),
         Command::Follow(a) => cmd::follow::run(&a),
+        #[cfg(feature = "parquet")]
+        Command::Export(a) => export::run(&a),
     }
 }

@@ -15,10 +15,11 @@ use crate::error::CliError;
 /// Flush the buffer once it holds this many bytes.
 const FLUSH_AT: usize = 64 * 1024;
 
-/// Standard output with one reusable buffer.
+/// Standard output with one reusable buffer, or only the buffer ([`Output::memory`]).
 #[derive(Debug)]
 pub struct Output {
-    out: StdoutLock<'static>,
+    /// `None`: nothing is written; the owner takes the lines from the buffer.
+    out: Option<StdoutLock<'static>>,
     buf: Vec<u8>,
     live: bool,
 }
@@ -27,9 +28,19 @@ impl Output {
     /// Standard output; `live` flushes after every packet.
     pub fn stdout(live: bool) -> Output {
         Output {
-            out: std::io::stdout().lock(),
+            out: Some(std::io::stdout().lock()),
             buf: Vec::with_capacity(FLUSH_AT * 2),
             live,
+        }
+    }
+
+    /// A buffer that is never written out: `export` runs the other subcommands' writers
+    /// into it and takes their JSON lines from [`Output::buffer`] after each packet.
+    pub fn memory() -> Output {
+        Output {
+            out: None,
+            buf: Vec::new(),
+            live: false,
         }
     }
 
@@ -46,11 +57,13 @@ impl Output {
         Ok(())
     }
 
-    /// Writes everything buffered.
+    /// Writes everything buffered (a [`memory`](Output::memory) buffer keeps it).
     pub fn flush(&mut self) -> Result<(), CliError> {
-        self.out.write_all(&self.buf)?;
-        self.buf.clear();
-        self.out.flush()?;
+        if let Some(out) = &mut self.out {
+            out.write_all(&self.buf)?;
+            self.buf.clear();
+            out.flush()?;
+        }
         Ok(())
     }
 

@@ -8,4 +8,4 @@ pub mod follow_print;
 pub mod grep;
 pub mod http_trace;
 pub mod serve;
-mod sessions;
+pub(crate) mod sessions;
