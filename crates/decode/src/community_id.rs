@@ -122,7 +122,17 @@ mod tests {
     /// corelight/community-id-spec): protocol, source, destination, the port pair as the
     /// reference implementation derived it from the packet (ICMP: its port equivalents),
     /// then the IDs for seed 0 and seed 1.
-    const BASELINE: [(u8, &str, &str, Option<(u16, u16)>, &str, &str); 23] = [
+    /// protocol, source, destination, ports, ID with seed 0, ID with seed 1.
+    type Vector = (
+        u8,
+        &'static str,
+        &'static str,
+        Option<(u16, u16)>,
+        &'static str,
+        &'static str,
+    );
+
+    const BASELINE: [Vector; 23] = [
         (
             58,
             "fe80::200:86ff:fe05:80da",

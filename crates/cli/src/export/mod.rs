@@ -44,7 +44,10 @@ pub fn run(args: &ExportArgs) -> Result<(), CliError> {
     config.tls = Some(input.tls_config());
     config.keys = Some(input.keys());
     args.tcp.apply(&mut config.tcp);
-    // As flows: reading a file, sessions end at FIN/RST, eviction or the end of the file.
+    // As flows: reading a file, sessions end at FIN/RST, eviction or the end of the file,
+    // never by idle time, so that the http rows' stream ids are the flows rows'. (http-trace
+    // keeps the 5-minute idle timeout: on a capture with longer pauses its stream ids
+    // differ, not its transactions.)
     if !input.is_live() {
         config.tcp.idle_timeout_ns = None;
     }
