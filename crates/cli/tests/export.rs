@@ -556,3 +556,62 @@ fn corpus_tables_match_the_json_lines() {
         runs.len()
     );
 }
+
+/// Ctrl-C (SIGINT) during an export ends it normally: every part file gets its footer and
+/// reads back.
+#[test]
+fn interrupted_export_leaves_readable_files() {
+    if !duckdb_or_skip("interrupted_export_leaves_readable_files") {
+        return;
+    }
+    let dir = tmp_dir("export_interrupted");
+    let pcap = dir.join("big.pcap");
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&pcap).unwrap());
+    pcap_testkit::bench_h2::http1(&mut file, 400, 50).unwrap();
+    file.flush().unwrap();
+    drop(file);
+    let out = dir.join("out");
+    let child = Command::new(BIN)
+        .args([
+            "export",
+            "-r",
+            pcap.to_str().unwrap(),
+            "--parquet",
+            out.to_str().unwrap(),
+        ])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    let back = read_back(std::slice::from_ref(&out));
+    let t = &back[out.to_str().unwrap()];
+    let summary = err.lines().find(|l| l.contains("export to")).unwrap();
+    assert!(
+        summary.contains(&format!("packets {} rows", t["packets"].len())),
+        "{summary}"
+    );
+    assert!(
+        summary.contains(&format!("http {} rows", t["http"].len())),
+        "{summary}"
+    );
+    // Stopped early, unless the machine was fast enough to finish first.
+    let packets = run(&["capture", "-q", "--json", "-r", pcap.to_str().unwrap()])
+        .stdout
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count();
+    if killed.success() && t["packets"].len() == packets {
+        let _ = writeln!(
+            std::io::stderr(),
+            "note: the export of {packets} packets ended before Ctrl-C"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
