@@ -615,3 +615,79 @@ fn interrupted_export_leaves_readable_files() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The DuckDB SQL of docs/analytics.md runs on an export and gives the known answers for
+/// the hand-built exchange (one GET to example.com answered 404 after 40 ms).
+#[test]
+fn the_documented_duckdb_queries_run() {
+    if !duckdb_or_skip("the_documented_duckdb_queries_run") {
+        return;
+    }
+    let dir = tmp_dir("export_doc_queries");
+    let pcap = dir.join("spec.pcap");
+    write_spec_session(&pcap);
+    let out = dir.join("out");
+    let o = run(&[
+        "export",
+        "-q",
+        "-r",
+        pcap.to_str().unwrap(),
+        "--parquet",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let doc =
+        std::fs::read_to_string(pcap_testkit::workspace_root().join("docs/analytics.md")).unwrap();
+    let sql = doc
+        .split("```sql\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("docs/analytics.md has a sql block")
+        .replace("/data/pcap", out.to_str().unwrap());
+    let script = r#"
+import duckdb, json, sys
+con = duckdb.connect()
+con.execute("SET TimeZone = 'UTC'")
+results = []
+for stmt in sys.stdin.read().split(";"):
+    lines = [l for l in stmt.splitlines() if l.strip() and not l.strip().startswith("--")]
+    if not lines:
+        continue
+    rows = con.execute("\n".join(lines)).fetchall()
+    if lines[0].lstrip().upper().startswith("SELECT"):
+        results.append(rows)
+print(json.dumps(results, default=str))
+"#;
+    let mut child = Command::new("python3")
+        .args(["-c", script])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(sql.as_bytes())
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let results: Vec<Value> = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(results.len(), 4, "{results:?}");
+    // Top hosts: example.com, one request, 3 body bytes.
+    assert_eq!(results[0], serde_json::json!([["example.com", 1, 3]]));
+    // Slowest endpoints: none with 5 requests.
+    assert_eq!(results[1], serde_json::json!([]));
+    // Errors per minute: one minute, one request, all of it a 4xx.
+    let minute = &results[2][0];
+    assert_eq!(minute[0], "2026-12-06 14:00:00+00:00");
+    assert_eq!(minute[1], 1);
+    assert_eq!(
+        (minute[2].as_f64(), minute[3].as_f64()),
+        (Some(0.0), Some(100.0))
+    );
+    assert_eq!(minute[4], 0);
+    // Joined with flows on the Community ID: no retransmissions or gaps.
+    assert_eq!(results[3], serde_json::json!([]));
+}
