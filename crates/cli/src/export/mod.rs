@@ -61,6 +61,9 @@ pub fn run(args: &ExportArgs) -> Result<(), CliError> {
     // Every file gets its footer, whatever stopped the run (Ctrl-C, a read error, a full
     // disk in another table).
     let closed = exporter.close();
+    if let Some(warning) = exporter.tracer.defrag_warning() {
+        eprintln!("{warning}");
+    }
     if !args.source.quiet {
         eprintln!("{}", exporter.summary(&args.parquet));
     }
