@@ -17,6 +17,7 @@ const INVOCATIONS: &[(&str, &[&str])] = &[
     ("grep", &["x"]),
     ("flows", &[]),
     ("follow", &["-o", "{dir}"]),
+    ("export", &["--parquet", "{dir}"]),
 ];
 
 /// Subcommands that need a live device or a server, never walked over files.

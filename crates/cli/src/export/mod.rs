@@ -64,10 +64,12 @@ pub fn run(args: &ExportArgs) -> Result<(), CliError> {
     if let Some(warning) = exporter.tracer.defrag_warning() {
         eprintln!("{warning}");
     }
-    if !args.source.quiet {
+    let result = ran.finish(&mut input).and(closed);
+    // After the closing line; an error is the one line a failed run prints.
+    if result.is_ok() && !args.source.quiet {
         eprintln!("{}", exporter.summary(&args.parquet));
     }
-    ran.finish(&mut input).and(closed)
+    result
 }
 
 /// The handler: feeds the flows handler and the tracer, and turns what they and each
