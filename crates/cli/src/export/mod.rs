@@ -132,6 +132,9 @@ impl Exporter {
 
     /// Turns the JSON lines the flows handler and the tracer wrote into rows.
     fn take_lines(&mut self) -> Result<(), CliError> {
+        if self.flows.lines().is_empty() && self.tracer.lines().is_empty() {
+            return Ok(());
+        }
         let last_ts = self.last_ts;
         let flows = std::mem::take(self.flows.lines());
         for line in flows.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {

@@ -19,8 +19,9 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::errors::ParquetError;
 use parquet::file::properties::WriterProperties;
+use parquet::schema::types::ColumnPath;
 
-use super::columns::{Batch, Column, Row};
+use super::columns::{Batch, Column, Kind, Row};
 use crate::error::CliError;
 
 /// Rows buffered before they go to the Parquet writer.
@@ -149,12 +150,19 @@ impl Table {
                 path: path.clone(),
                 source,
             })?;
-        let props = WriterProperties::builder()
+        let mut props = WriterProperties::builder()
             .set_compression(Compression::SNAPPY)
             .set_max_row_group_bytes(Some(ROW_GROUP_BYTES))
             .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
-            .set_created_by(format!("pcap-cli {}", env!("CARGO_PKG_VERSION")))
-            .build();
+            .set_created_by(format!("pcap-cli {}", env!("CARGO_PKG_VERSION")));
+        // Dictionaries pay off for strings that repeat (addresses, methods, hosts), not for
+        // times, sequence numbers and counts, which rarely do: interning them cost time.
+        for &(name, kind) in self.columns {
+            if matches!(kind, Kind::Ts | Kind::I32 | Kind::I64) {
+                props = props.set_column_dictionary_enabled(ColumnPath::from(name), false);
+            }
+        }
+        let props = props.build();
         let batch = Batch::new(self.columns);
         let writer = ArrowWriter::try_new(file, super::columns::schema(self.columns), Some(props))
             .map_err(|source| CliError::Parquet {
