@@ -111,6 +111,11 @@ run_profile() {
         t "pcap-cli follow" "$runs" --pre "rm -rf '$tmp/follow'" --post "rm -rf '$tmp/follow'" \
             -- "$PCAP_CLI" follow -r "$f" -o "$tmp/follow"
     fi
+    # Parquet export (all six tables), next to http-trace --json above (target: at most 2x).
+    if [[ $files != 1 ]] && sub_ok export -q -r "$sample" --parquet "$tmp/probe-parquet"; then
+        t "pcap-cli export --parquet" "$runs" --pre "rm -rf '$tmp/parquet'" \
+            --post "rm -rf '$tmp/parquet'" -- "$PCAP_CLI" export -q -r "$f" --parquet "$tmp/parquet"
+    fi
     t "tcpdump -nn" "$runs" -- tcpdump -nn -r "$f"
     if have tshark; then
         t "tshark http.request" "$slow_runs" -- tshark -n -r "$f" -Y http.request -T fields \

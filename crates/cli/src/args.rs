@@ -73,6 +73,15 @@ pub enum Command {
     /// Memory is bounded: at most 200,000 conversations, 200,000 endpoints, 4096 hosts and
     /// 256 methods are told apart; the rest count as `(other ...)`, with a warning.
     Stats(StatsArgs),
+    /// Write packets, flows, HTTP transactions, WebSocket messages, DNS messages and TLS
+    /// handshakes as Parquet tables, partitioned by hour, for DuckDB, Spark, Trino and
+    /// DataFusion (see docs/analytics.md).
+    ///
+    /// Files go to OUTDIR/table=NAME/date=YYYY-MM-DD/hour=HH/part-RUN-N.parquet (UTC times;
+    /// RUN differs for every run, so runs and sensors can share OUTDIR; an existing file is
+    /// never overwritten). Ctrl-C closes every file cleanly.
+    #[cfg(feature = "parquet")]
+    Export(ExportArgs),
 }
 
 impl Command {
@@ -86,6 +95,8 @@ impl Command {
             Command::Flows(a) => Some(&a.output),
             Command::Stats(a) => Some(&a.output),
             Command::Follow(_) | Command::Serve(_) => None,
+            #[cfg(feature = "parquet")]
+            Command::Export(_) => None,
         }
     }
 }
@@ -520,6 +531,25 @@ fn parse_interval(s: &str) -> Result<u64, String> {
         0 => Err(format!("{s:?} is not above zero")),
         ns => Ok(ns),
     }
+}
+
+/// `export`.
+#[cfg(feature = "parquet")]
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Packet source.
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// TCP reassembly options.
+    #[command(flatten)]
+    pub tcp: TcpArgs,
+    /// Write Parquet tables under this directory (created if missing).
+    #[arg(long = "parquet", value_name = "OUTDIR", required = true)]
+    pub parquet: PathBuf,
+    /// Memory budget of the HTTP decoders of all sessions together, in MiB (as in
+    /// http-trace).
+    #[arg(long = "http-memory", value_name = "MIB", default_value_t = 128)]
+    pub http_memory: usize,
 }
 
 /// `follow`.

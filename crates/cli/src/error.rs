@@ -29,6 +29,15 @@ pub enum CliError {
         /// What went wrong.
         source: std::io::Error,
     },
+    /// A Parquet file of `export` could not be written.
+    #[cfg(feature = "parquet")]
+    #[error("{}: {source}", Escaped::path(path))]
+    Parquet {
+        /// The file concerned.
+        path: PathBuf,
+        /// What went wrong.
+        source: parquet::errors::ParquetError,
+    },
     /// Standard output or error went away or failed.
     #[error("output: {0}")]
     Output(std::io::Error),

@@ -8,6 +8,8 @@ pub mod color;
 mod defrag;
 pub mod error;
 pub mod exec;
+#[cfg(feature = "parquet")]
+mod export;
 pub mod har;
 pub mod input;
 pub mod keys;
@@ -36,5 +38,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Flows(a) => cmd::flows::run(&a),
         Command::Follow(a) => cmd::follow::run(&a),
         Command::Stats(a) => cmd::stats::run(&a),
+        #[cfg(feature = "parquet")]
+        Command::Export(a) => export::run(&a),
     }
 }

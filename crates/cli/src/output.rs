@@ -63,7 +63,7 @@ impl Output {
         Ok(())
     }
 
-    /// Writes everything buffered.
+    /// Writes everything buffered (a [`memory`](Output::memory) buffer keeps it).
     pub fn flush(&mut self) -> Result<(), CliError> {
         let Some(out) = &self.out else {
             return Ok(());

@@ -19,6 +19,7 @@ const INVOCATIONS: &[(&str, &[&str])] = &[
     ("follow", &["-o", "{dir}"]),
     ("stats", &[]),
     ("stats", &["--json"]),
+    ("export", &["--parquet", "{dir}"]),
 ];
 
 /// Subcommands that need a live device or a server, never walked over files.

@@ -30,6 +30,7 @@
 pub mod arp;
 pub mod build;
 mod bytes;
+pub mod community_id;
 pub mod defrag;
 pub mod dns;
 pub mod error;

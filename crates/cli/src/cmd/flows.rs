@@ -71,7 +71,7 @@ pub fn run(args: &FlowsArgs) -> Result<(), CliError> {
 
 /// The handler: writes each ended session's row or JSON line.
 #[derive(Debug)]
-struct Flows {
+pub(crate) struct Flows {
     json: bool,
     palette: Palette,
     out: Output,
@@ -108,6 +108,28 @@ impl FlowTls {
 
 impl parallel::Shard for Flows {
     fn output(&mut self) -> &mut Vec<u8> {
+        self.out.buffer()
+    }
+}
+
+impl Flows {
+    /// A handler writing `--json` lines into memory, for `export` to take from
+    /// [`Flows::lines`].
+    #[cfg_attr(not(feature = "parquet"), allow(dead_code))]
+    pub(crate) fn json_in_memory() -> Flows {
+        Flows {
+            json: true,
+            palette: Palette::plain(),
+            out: Output::memory(),
+            cell: String::new(),
+            defrag: DefragTally::default(),
+            tls: HashMap::new(),
+        }
+    }
+
+    /// The JSON lines written so far and not yet taken.
+    #[cfg_attr(not(feature = "parquet"), allow(dead_code))]
+    pub(crate) fn lines(&mut self) -> &mut Vec<u8> {
         self.out.buffer()
     }
 }
@@ -167,6 +189,7 @@ fn write_json(out: &mut Vec<u8>, s: &SessionInfo, tls: Option<&FlowTls>) {
     SessionId::new(s.id).push(o.key("stream"));
     o.display("client", s.client);
     o.display("server", s.server);
+    o.community_id(s.client, s.server);
     push_ts(o.key("start_ts"), s.first_ts_ns);
     push_ts(o.key("end_ts"), s.last_ts_ns);
     o.str("state", s.state.as_str());

@@ -8,5 +8,5 @@ pub mod follow_print;
 pub mod grep;
 pub mod http_trace;
 pub mod serve;
-mod sessions;
+pub(crate) mod sessions;
 pub mod stats;

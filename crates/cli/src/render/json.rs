@@ -144,6 +144,20 @@ impl<'b> Obj<'b> {
         }
     }
 
+    /// `"community_id"`: the Community ID (seed 0) of the TCP session between `client`
+    /// and `server`, by which rows of other tools (Zeek, Suricata) join ours.
+    pub fn community_id(&mut self, client: std::net::SocketAddr, server: std::net::SocketAddr) {
+        let id = pcap_decode::community_id::community_id(
+            0,
+            client.ip(),
+            server.ip(),
+            pcap_decode::ip_proto::TCP,
+            (client.port(), server.port()),
+            false,
+        );
+        self.str("community_id", &id);
+    }
+
     /// A nested object member.
     pub fn obj(&mut self, key: &str) -> Obj<'_> {
         Obj::new(self.key(key))

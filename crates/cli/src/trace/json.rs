@@ -158,6 +158,7 @@ fn write_http(
     }
     o.socket_addr("client", stream.client);
     o.socket_addr("server", stream.server);
+    o.community_id(stream.client, stream.server);
     o.str("scheme", if stream.tls { "https" } else { "http" });
     match rec.request_start_ns.filter(|_| heads.has_request()) {
         Some(ts) => {

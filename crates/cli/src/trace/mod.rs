@@ -400,6 +400,13 @@ impl Tracer {
         self.printer.out.flush()
     }
 
+    /// The lines written so far and not yet taken, for a tracer writing to
+    /// `TraceOut::Stdout(Output::memory())` (`export`).
+    #[cfg_attr(not(feature = "parquet"), allow(dead_code))]
+    pub(crate) fn lines(&mut self) -> &mut Vec<u8> {
+        self.printer.out.buffer()
+    }
+
     /// The HAR file, to finish once the run is over.
     pub(crate) fn take_har(&mut self) -> Option<Har> {
         self.printer.har.take()
