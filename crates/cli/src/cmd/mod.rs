@@ -7,5 +7,6 @@ pub mod follow;
 pub mod follow_print;
 pub mod grep;
 pub mod http_trace;
+pub mod rotate;
 pub mod serve;
 mod sessions;
