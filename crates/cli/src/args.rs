@@ -25,6 +25,12 @@ pub enum Command {
     /// A TCP payload that starts with a TLS hello shows it, found by content on any port:
     /// `TLS ClientHello sni=example.com alpn=h2,http/1.1`, `TLS ServerHello TLS 1.3
     /// TLS_AES_128_GCM_SHA256` (`--json`: a `tls` member).
+    ///
+    /// Packets of a Linux cooked capture v2 (`-i any`) start with their interface and
+    /// direction, as tcpdump: `lo    In  127.0.0.1:80 -> ...` (the index named from this
+    /// machine's interfaces, as tcpdump does, `?` when it has none such; `In`, `Out`, `B`
+    /// broadcast, `M` multicast, `P` to another host); cooked v1 has no interface, and its
+    /// direction is shown with -e.
     Capture(CaptureArgs),
     /// Show HTTP transactions and WebSocket messages reassembled from TCP sessions.
     HttpTrace(Box<HttpTraceArgs>),

@@ -306,3 +306,33 @@ fn igmp_as_tcpdump_words_it() {
     // A message cut after its type says so rather than inventing a group.
     assert!(igmp_line(&[0x16]).ends_with("igmp v2 report [|igmp]"));
 }
+
+/// `tcpdump -nn -r linux-sll2-suricata.pcap -c 2` (4.99.3) starts its lines with the
+/// interface and direction: `ifb0  Out IP 192.168.1.253.56478 > ...` then `ifb0  In  IP
+/// 192.168.1.21.80 > ...`, the name being this machine's for the index (2), as ours is.
+#[test]
+fn cooked_v2_lines_start_with_interface_and_direction() {
+    let Some(corpus) = pcap_testkit::corpus("cooked_v2_lines_start_with_interface_and_direction")
+    else {
+        return;
+    };
+    let path = corpus.capture_path("linux-sll2-suricata.pcap");
+    let name = std::fs::read_dir("/sys/class/net")
+        .unwrap()
+        .flatten()
+        .find(|e| std::fs::read_to_string(e.path().join("ifindex")).is_ok_and(|i| i.trim() == "2"))
+        .map_or("?".to_owned(), |e| e.file_name().into_string().unwrap());
+    let lines = capture(&path, &["-c", "2"]);
+    let rest = |l: &str| l.split_once(' ').unwrap().1.to_owned();
+    assert_eq!(
+        rest(&lines[0]),
+        format!(
+            "{name:<5} Out 192.168.1.253:56478 -> 192.168.1.21:80 TCP [S] seq 2332771219 win 64240 len 0"
+        )
+    );
+    assert!(
+        rest(&lines[1]).starts_with(&format!("{name:<5} In  192.168.1.21:80 -> ")),
+        "{}",
+        lines[1]
+    );
+}

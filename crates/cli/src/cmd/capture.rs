@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use pcap_analyzer::{Analyzer, AnalyzerConfig, Handler, RunError};
 use pcap_capture::{DecryptionSecrets, Packet, PcapNgWriter, PcapWriter};
-use pcap_decode::Decoded;
+use pcap_decode::{Decoded, Link};
 
 use crate::args::CaptureArgs;
 use crate::cmd::rotate::{Next, RotateOptions, Rotation};
@@ -24,6 +24,7 @@ use crate::cmd::sessions;
 use crate::error::{CliError, flow};
 use crate::input::Input;
 use crate::output::{Output, write_time};
+use crate::render::direction::InterfaceNames;
 use crate::render::escape::Escaped;
 use crate::render::numbers::{RelativeSeq, Shown, wire_len};
 use crate::render::{dump, json, write_summary_with};
@@ -83,6 +84,7 @@ fn print(input: &mut Input, args: &CaptureArgs) -> Result<(), CliError> {
         relative: (!args.absolute_seq).then(RelativeSeq::default),
         link: args.link_header,
         verbose: args.verbose,
+        interfaces: InterfaceNames::default(),
     };
     // On a read error, what was decoded before it is still written out.
     let ran = sessions::run(input, &mut printer, AnalyzerConfig::packets_only());
@@ -102,6 +104,8 @@ struct Printer {
     link: bool,
     /// `-v`: IP fields, TCP options, checksums.
     verbose: bool,
+    /// Names of the interfaces cooked captures (`-i any`) give by index.
+    interfaces: InterfaceNames,
 }
 
 impl Handler for Printer {
@@ -120,6 +124,9 @@ impl Handler for Printer {
             line.clear();
             write_time(line, packet.ts_ns);
             line.push(' ');
+            if let Some(Link::Sll(sll)) = &decoded.link {
+                self.interfaces.write(line, sll, self.link);
+            }
             let shown = Shown {
                 seq_ack: self.relative.as_mut().and_then(|r| r.numbers(decoded)),
                 wire_len: Some(wire_len(packet, decoded)),

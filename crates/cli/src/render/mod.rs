@@ -5,6 +5,7 @@
 //! `pcap-decode` hands over parsed data only; how it looks on a terminal or in JSON is
 //! decided here.
 
+pub mod direction;
 pub mod dns;
 pub mod dump;
 pub mod escape;
