@@ -31,6 +31,10 @@ pub enum Command {
     /// machine's interfaces, as tcpdump does, `?` when it has none such; `In`, `Out`, `B`
     /// broadcast, `M` multicast, `P` to another host); cooked v1 has no interface, and its
     /// direction is shown with -e.
+    ///
+    /// The IP fragment that completes a datagram shows the datagram's transport header (and
+    /// DNS, TLS hello, -X dump...), as tshark does, its line ending with `(reassembled from
+    /// N fragments)`; the other fragments show `frag id ... offset ...`. Text only.
     Capture(CaptureArgs),
     /// Show HTTP transactions and WebSocket messages reassembled from TCP sessions.
     HttpTrace(Box<HttpTraceArgs>),

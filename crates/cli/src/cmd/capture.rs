@@ -6,6 +6,7 @@
 //! programs append to the key logs go into a new block before the next packet (the files
 //! are looked at every [`KEYLOG_POLL`] at most).
 
+use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 use std::ops::ControlFlow;
@@ -14,13 +15,16 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use pcap_analyzer::DefragNotice;
 use pcap_analyzer::{Analyzer, AnalyzerConfig, Handler, RunError};
 use pcap_capture::{DecryptionSecrets, Packet, PcapNgWriter, PcapWriter};
-use pcap_decode::{Decoded, Link};
+use pcap_decode::defrag::{DefragConfig, Defragmenter, FragKey, Reassembled};
+use pcap_decode::{Decoded, Link, Net, decode_transport};
 
 use crate::args::CaptureArgs;
 use crate::cmd::rotate::{Next, RotateOptions, Rotation};
 use crate::cmd::sessions;
+use crate::defrag::DefragTally;
 use crate::error::{CliError, flow};
 use crate::input::Input;
 use crate::output::{Output, write_time};
@@ -85,10 +89,16 @@ fn print(input: &mut Input, args: &CaptureArgs) -> Result<(), CliError> {
         link: args.link_header,
         verbose: args.verbose,
         interfaces: InterfaceNames::default(),
+        defrag: Defragmenter::new(DefragConfig::default()),
+        defrag_tally: DefragTally::default(),
     };
     // On a read error, what was decoded before it is still written out.
     let ran = sessions::run(input, &mut printer, AnalyzerConfig::packets_only());
+    note_defrag_events(&mut printer.defrag, &mut printer.defrag_tally, 0);
     let finished = printer.out.finish();
+    if let Some(warning) = printer.defrag_tally.warning() {
+        eprintln!("{warning}");
+    }
     ran.finish(input).and(finished)
 }
 
@@ -106,6 +116,59 @@ struct Printer {
     verbose: bool,
     /// Names of the interfaces cooked captures (`-i any`) give by index.
     interfaces: InterfaceNames,
+    /// IP fragments waiting for the rest of their datagram.
+    defrag: Defragmenter,
+    /// What the defragmenter refused or lost, for the warning at the end.
+    defrag_tally: DefragTally,
+}
+
+impl Printer {
+    /// Writes a packet's text line (and its dump). The fragment that completes an IP
+    /// datagram shows the datagram's transport header and payload, as tshark does, with
+    /// `(reassembled from N fragments)` at the end.
+    fn write_line(&mut self, packet: &Packet<'_>, decoded: &Decoded<'_>) {
+        let datagram = defragment(&mut self.defrag, &mut self.defrag_tally, packet, decoded);
+        let whole;
+        let (decoded, fragments) = match &datagram {
+            Some((protocol, dg)) => match decode_transport(*protocol, dg.payload, 0) {
+                Ok((Some(transport), payload)) => {
+                    let mut d = decoded.clone();
+                    d.transport = Some(transport);
+                    d.payload = payload;
+                    whole = d;
+                    (&whole, Some(dg.fragments))
+                }
+                _ => (decoded, None),
+            },
+            None => (decoded, None),
+        };
+        let line = &mut self.line;
+        line.clear();
+        write_time(line, packet.ts_ns);
+        line.push(' ');
+        if let Some(Link::Sll(sll)) = &decoded.link {
+            self.interfaces.write(line, sll, self.link);
+        }
+        let shown = Shown {
+            seq_ack: self.relative.as_mut().and_then(|r| r.numbers(decoded)),
+            // A reassembled payload is all there: its length is what it holds.
+            wire_len: fragments.is_none().then(|| wire_len(packet, decoded)),
+            link: self.link,
+            verbose: self.verbose,
+        };
+        // Writing into a String cannot fail.
+        let _ = write_summary_with(line, decoded, shown);
+        if let Some(n) = fragments {
+            let _ = write!(line, " (reassembled from {n} fragments)");
+        }
+        line.push('\n');
+        match self.dump {
+            Dump::None => {}
+            Dump::HexAscii => dump::hex_ascii(line, decoded.payload),
+            Dump::Ascii => dump::ascii(line, decoded.payload),
+        }
+        self.out.buffer().extend_from_slice(line.as_bytes());
+    }
 }
 
 impl Handler for Printer {
@@ -120,31 +183,55 @@ impl Handler for Printer {
         if self.json {
             json::write_json(self.out.buffer(), frame, packet, decoded);
         } else {
-            let line = &mut self.line;
-            line.clear();
-            write_time(line, packet.ts_ns);
-            line.push(' ');
-            if let Some(Link::Sll(sll)) = &decoded.link {
-                self.interfaces.write(line, sll, self.link);
-            }
-            let shown = Shown {
-                seq_ack: self.relative.as_mut().and_then(|r| r.numbers(decoded)),
-                wire_len: Some(wire_len(packet, decoded)),
-                link: self.link,
-                verbose: self.verbose,
-            };
-            // Writing into a String cannot fail.
-            let _ = write_summary_with(line, decoded, shown);
-            line.push('\n');
-            match self.dump {
-                Dump::None => {}
-                Dump::HexAscii => dump::hex_ascii(line, decoded.payload),
-                Dump::Ascii => dump::ascii(line, decoded.payload),
-            }
-            self.out.buffer().extend_from_slice(line.as_bytes());
+            self.write_line(packet, decoded);
         }
         flow(self.out.packet_done())
     }
+}
+
+/// Counts what the defragmenter reported (datagrams dropped incomplete, overlaps).
+fn note_defrag_events(defrag: &mut Defragmenter, tally: &mut DefragTally, ts_ns: i64) {
+    for event in defrag.take_events() {
+        tally.note(&DefragNotice::Event { ts_ns, event });
+    }
+}
+
+/// Hands an IP fragment to the defragmenter; the datagram's protocol and the datagram
+/// when this fragment completes one. Refusals and datagrams lost to the limits are
+/// counted for the warning at the end.
+fn defragment<'d>(
+    defrag: &'d mut Defragmenter,
+    tally: &mut DefragTally,
+    packet: &Packet<'_>,
+    decoded: &Decoded<'_>,
+) -> Option<(u8, Reassembled<'d>)> {
+    let fragment = decoded.fragment()?;
+    note_defrag_events(defrag, tally, packet.ts_ns);
+    let key = FragKey {
+        src: decoded.src_ip()?,
+        dst: decoded.dst_ip()?,
+        protocol: decoded.net.as_ref().and_then(Net::protocol)?,
+        id: fragment.id,
+    };
+    let pushed = defrag.push(
+        packet.ts_ns,
+        key,
+        fragment.offset,
+        fragment.more,
+        decoded.ip_payload(packet.data),
+    );
+    let datagram = match pushed {
+        Ok(d) => d,
+        Err(error) => {
+            tally.note(&DefragNotice::Refused {
+                ts_ns: packet.ts_ns,
+                key,
+                error,
+            });
+            None
+        }
+    };
+    datagram.map(|d| (key.protocol, d))
 }
 
 /// Saves every packet to `path` (`-` = stdout): classic pcap when the input has a single
