@@ -71,6 +71,9 @@ pub enum Command {
     /// With --decrypted, also each decrypted TLS session's plaintext (files named `...-tls`).
     Follow(FollowArgs),
     /// Serve a local web page showing live packets and HTTP transactions.
+    ///
+    /// Clicking a row shows its details; a packet's include its payload's first 512 bytes as
+    /// a hex and ASCII dump, as tcpdump -X lays it out.
     Serve(ServeArgs),
 }
 
