@@ -30,7 +30,9 @@ pub enum Command {
     /// direction, as tcpdump: `lo    In  127.0.0.1:80 -> ...` (the index named from this
     /// machine's interfaces, as tcpdump does, `?` when it has none such; `In`, `Out`, `B`
     /// broadcast, `M` multicast, `P` to another host); cooked v1 has no interface, and its
-    /// direction is shown with -e.
+    /// direction is shown with -e. Lines of a pcapng file with several interfaces start
+    /// with the packet's interface name from its Interface Description Block (as tshark's
+    /// frame.interface_name), when the blocks among the first 1024 packets name them.
     ///
     /// The IP fragment that completes a datagram shows the datagram's transport header (and
     /// DNS, TLS hello, -X dump...), as tshark does, its line ending with `(reassembled from

@@ -336,3 +336,42 @@ fn cooked_v2_lines_start_with_interface_and_direction() {
         lines[1]
     );
 }
+
+/// A pcapng file with several named interfaces: each line starts with its packet's, as
+/// `tshark -T fields -e frame.interface_name` (4.0.17) lists them per frame.
+#[test]
+fn pcapng_lines_start_with_the_interface_name() {
+    let Some(corpus) = pcap_testkit::corpus("pcapng_lines_start_with_the_interface_name") else {
+        return;
+    };
+    for (name, want) in [
+        (
+            "pcapng-suite-le-101.pcapng",
+            &["eth0  ", "silly ethernet interface 2 ", "eth0  ", "null1 "][..],
+        ),
+        (
+            "pcapng-many-interfaces.pcapng",
+            &["en0   ", "en0   ", "lo0   "][..],
+        ),
+    ] {
+        let lines = capture(&corpus.capture_path(name), &["-c", &want.len().to_string()]);
+        for (n, (line, prefix)) in lines.iter().zip(want).enumerate() {
+            let rest = line.split_once(' ').unwrap().1;
+            assert!(rest.starts_with(prefix), "{name} frame {}: {line}", n + 1);
+        }
+    }
+    // One interface, or none named: no prefix.
+    let lines = capture(
+        &corpus.capture_path("pcapng-two-interfaces-own.pcapng"),
+        &["-c", "1"],
+    );
+    assert!(
+        lines[0]
+            .split_once(' ')
+            .unwrap()
+            .1
+            .starts_with("192.0.2.10 ARP"),
+        "{}",
+        lines[0]
+    );
+}

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use pcap_analyzer::DefragNotice;
 use pcap_analyzer::{Analyzer, AnalyzerConfig, Handler, RunError};
-use pcap_capture::{DecryptionSecrets, Packet, PcapNgWriter, PcapWriter};
+use pcap_capture::{DecryptionSecrets, FileReader, Packet, PcapNgWriter, PcapWriter};
 use pcap_decode::defrag::{DefragConfig, Defragmenter, FragKey, Reassembled};
 use pcap_decode::{Decoded, Link, Net, decode_transport};
 
@@ -89,6 +89,13 @@ fn print(input: &mut Input, args: &CaptureArgs) -> Result<(), CliError> {
         link: args.link_header,
         verbose: args.verbose,
         interfaces: InterfaceNames::default(),
+        file_interfaces: args
+            .source
+            .read
+            .as_deref()
+            .filter(|p| p.as_os_str() != "-")
+            .map(file_interface_names)
+            .unwrap_or_default(),
         defrag: Defragmenter::new(DefragConfig::default()),
         defrag_tally: DefragTally::default(),
     };
@@ -100,6 +107,37 @@ fn print(input: &mut Input, args: &CaptureArgs) -> Result<(), CliError> {
         eprintln!("{warning}");
     }
     ran.finish(input).and(finished)
+}
+
+/// How many packets [`file_interface_names`] reads past, at most, looking for interfaces.
+const INTERFACE_SCAN: usize = 1024;
+
+/// The names a pcapng file's Interface Description Blocks give its interfaces (escaped for
+/// the terminal), by interface id, when it has two or more: each line then starts with its
+/// packet's, as tshark's `frame.interface_name`. Read from the blocks among the first
+/// [`INTERFACE_SCAN`] packets (writers put them first; interfaces described later show no
+/// name); none for classic pcap or a file that cannot be read (the run reports that).
+fn file_interface_names(path: &Path) -> Vec<Option<String>> {
+    let Ok(mut reader) = FileReader::open(path) else {
+        return Vec::new();
+    };
+    for _ in 0..INTERFACE_SCAN {
+        if !matches!(reader.next_packet(), Ok(Some(_))) {
+            break;
+        }
+    }
+    let count = reader.interfaces().len();
+    if count < 2 {
+        return Vec::new();
+    }
+    (0..count)
+        .map(|id| {
+            let id = u32::try_from(id).ok()?;
+            reader
+                .interface_name(id)
+                .map(|n| Escaped::plain(n).to_string())
+        })
+        .collect()
 }
 
 /// The handler of `capture` without `-w`.
@@ -116,6 +154,8 @@ struct Printer {
     verbose: bool,
     /// Names of the interfaces cooked captures (`-i any`) give by index.
     interfaces: InterfaceNames,
+    /// A pcapng file's interface names by interface id, escaped, when it has several.
+    file_interfaces: Vec<Option<String>>,
     /// IP fragments waiting for the rest of their datagram.
     defrag: Defragmenter,
     /// What the defragmenter refused or lost, for the warning at the end.
@@ -146,6 +186,12 @@ impl Printer {
         line.clear();
         write_time(line, packet.ts_ns);
         line.push(' ');
+        if let Some(Some(name)) = usize::try_from(packet.interface)
+            .ok()
+            .and_then(|i| self.file_interfaces.get(i))
+        {
+            let _ = write!(line, "{name:<5} ");
+        }
         if let Some(Link::Sll(sll)) = &decoded.link {
             self.interfaces.write(line, sll, self.link);
         }
