@@ -213,7 +213,9 @@ fn pcapng_interface_names_agree_with_tshark() {
     let Some(corpus) = pcap_testkit::corpus("pcapng_interface_names_agree_with_tshark") else {
         return;
     };
-    let cases: [(&str, &[(u32, Option<&str>)]); 5] = [
+    // (interface id, its name)
+    type Names<'a> = &'a [(u32, Option<&'a str>)];
+    let cases: [(&str, Names<'_>); 5] = [
         (
             "pcapng-many-interfaces.pcapng",
             &[(0, Some("en0")), (10, Some("lo0"))],
