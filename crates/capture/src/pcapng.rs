@@ -41,6 +41,7 @@ pub(crate) const MAX_INTERFACES: usize = 1 << 16;
 mod option {
     pub(super) const END: u16 = 0;
     pub(super) const COMMENT: u16 = 1;
+    pub(super) const IF_NAME: u16 = 2;
     pub(super) const IF_TSRESOL: u16 = 9;
     pub(super) const IF_TSOFFSET: u16 = 14;
 }
@@ -210,6 +211,22 @@ pub(crate) fn parse_idb(body: &[u8], endian: Endianness) -> Option<Interface> {
         }
     }
     Some(iface)
+}
+
+/// Longest interface name kept from an IDB's `if_name` option (Linux allows 15 bytes,
+/// Windows NPF names run to about 50).
+pub const MAX_INTERFACE_NAME: usize = 256;
+
+/// The `if_name` option of an Interface Description Block body, as text (invalid UTF-8
+/// replaced, cut at [`MAX_INTERFACE_NAME`] bytes, trailing NULs dropped).
+pub(crate) fn idb_name(body: &[u8], endian: Endianness) -> Option<String> {
+    // Link type, reserved and snap length come before the options.
+    const FIXED: usize = 8;
+    let opts = body.get(FIXED..)?;
+    let (_, value) = Options::new(opts, endian).find(|(code, _)| *code == option::IF_NAME)?;
+    let value = value.get(..MAX_INTERFACE_NAME).unwrap_or(value);
+    let end = value.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
+    Some(String::from_utf8_lossy(value.get(..end).unwrap_or_default()).into_owned())
 }
 
 /// A packet block's fields, with data and options as ranges into the block body.

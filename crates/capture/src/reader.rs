@@ -55,6 +55,8 @@ enum State {
     PcapNg {
         endian: Endianness,
         interfaces: Vec<Interface>,
+        /// Each interface's `if_name`, when its IDB has one.
+        names: Vec<Option<String>>,
     },
 }
 
@@ -134,6 +136,7 @@ impl FileReader {
             state: State::PcapNg {
                 endian: Endianness::Little,
                 interfaces: Vec::new(),
+                names: Vec::new(),
             },
             comment: None,
             secrets: Vec::new(),
@@ -163,6 +166,15 @@ impl FileReader {
                     .all(|i| i.link_type == first)
                     .then_some(first)
             }
+        }
+    }
+
+    /// The name (`if_name`) of interface `id` of the current pcapng section, when its
+    /// Interface Description Block gives one.
+    pub fn interface_name(&self, id: u32) -> Option<&str> {
+        match &self.state {
+            State::PcapNg { names, .. } => names.get(usize::try_from(id).ok()?)?.as_deref(),
+            _ => None,
         }
     }
 
@@ -597,12 +609,16 @@ impl FileReader {
                 self.state = State::PcapNg {
                     endian,
                     interfaces: Vec::new(),
+                    names: Vec::new(),
                 };
             }
             pcapng::IDB => {
                 let iface = pcapng::parse_idb(body, endian)
                     .ok_or(malformed(Malformation::BadBlockLength(block_len)))?;
-                let State::PcapNg { interfaces, .. } = &mut self.state else {
+                let State::PcapNg {
+                    interfaces, names, ..
+                } = &mut self.state
+                else {
                     return Err(malformed(Malformation::NoSection));
                 };
                 if interfaces.len() >= pcapng::MAX_INTERFACES {
@@ -611,6 +627,7 @@ impl FileReader {
                     )));
                 }
                 interfaces.push(iface);
+                names.push(pcapng::idb_name(body, endian));
             }
             pcapng::EPB | pcapng::PB | pcapng::SPB => {
                 let State::PcapNg { interfaces, .. } = &self.state else {

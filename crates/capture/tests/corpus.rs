@@ -204,3 +204,53 @@ fn corpus_packets_agree_with_tshark() {
         failing.len()
     );
 }
+
+/// Interface names from the Interface Description Blocks' `if_name` options, as
+/// `tshark -T fields -e frame.interface_id -e frame.interface_name` (4.0.17) gives them;
+/// interfaces without the option have none (tshark: `unknown`).
+#[test]
+fn pcapng_interface_names_agree_with_tshark() {
+    let Some(corpus) = pcap_testkit::corpus("pcapng_interface_names_agree_with_tshark") else {
+        return;
+    };
+    // (interface id, its name)
+    type Names<'a> = &'a [(u32, Option<&'a str>)];
+    let cases: [(&str, Names<'_>); 5] = [
+        (
+            "pcapng-many-interfaces.pcapng",
+            &[(0, Some("en0")), (10, Some("lo0"))],
+        ),
+        (
+            "pcapng-suite-le-101.pcapng",
+            &[
+                (0, Some("eth0")),
+                (1, Some("null1")),
+                (2, Some("silly ethernet interface 2")),
+            ],
+        ),
+        (
+            "pcapng-multi-interface.pcapng",
+            &[
+                (0, Some("eth0")),
+                (
+                    1,
+                    Some("\\Device\\NPF_{5AE6EDB4-EFF9-46B3-A3C2-EE50C688A9E6}"),
+                ),
+            ],
+        ),
+        (
+            "pcapng-suite-be-008.pcapng",
+            &[(0, Some("eth-_0 foo")), (1, Some("en1"))],
+        ),
+        ("pcapng-two-interfaces-own.pcapng", &[(0, None), (1, None)]),
+    ];
+    for (name, want) in cases {
+        let mut r = FileReader::open(corpus.capture_path(name)).unwrap();
+        // Read every packet: IDBs may come between them.
+        while let Ok(Some(_)) = r.next_packet() {}
+        for (id, name_want) in want {
+            assert_eq!(r.interface_name(*id), *name_want, "{name} interface {id}");
+        }
+        assert_eq!(r.interface_name(u32::MAX), None);
+    }
+}

@@ -25,6 +25,18 @@ pub enum Command {
     /// A TCP payload that starts with a TLS hello shows it, found by content on any port:
     /// `TLS ClientHello sni=example.com alpn=h2,http/1.1`, `TLS ServerHello TLS 1.3
     /// TLS_AES_128_GCM_SHA256` (`--json`: a `tls` member).
+    ///
+    /// Packets of a Linux cooked capture v2 (`-i any`) start with their interface and
+    /// direction, as tcpdump: `lo    In  127.0.0.1:80 -> ...` (the index named from this
+    /// machine's interfaces, as tcpdump does, `?` when it has none such; `In`, `Out`, `B`
+    /// broadcast, `M` multicast, `P` to another host); cooked v1 has no interface, and its
+    /// direction is shown with -e. Lines of a pcapng file with several interfaces start
+    /// with the packet's interface name from its Interface Description Block (as tshark's
+    /// frame.interface_name), when the blocks among the first 1024 packets name them.
+    ///
+    /// The IP fragment that completes a datagram shows the datagram's transport header (and
+    /// DNS, TLS hello, -X dump...), as tshark does, its line ending with `(reassembled from
+    /// N fragments)`; the other fragments show `frag id ... offset ...`. Text only.
     Capture(CaptureArgs),
     /// Show HTTP transactions and WebSocket messages reassembled from TCP sessions.
     HttpTrace(Box<HttpTraceArgs>),
@@ -49,6 +61,11 @@ pub enum Command {
     /// endpoints push the rest of their row. TLS sessions, found by content, end their row
     /// with version, SNI and ALPN (`TLS 1.3 example.com h2`; `--json`: a `tls` object); in
     /// TLS 1.3 the chosen ALPN needs the session's key (--keylog), else the offer is shown.
+    ///
+    /// Columns and units: START and END in the -t time format, DURATION(s) in seconds,
+    /// PKTS> and PKTS< packets and BYTES> and BYTES< TCP payload bytes delivered (gaps
+    /// excluded), `>` client to server and `<` server to client, RETX(segs) retransmitted
+    /// segments, GAPS holes in the streams, SYN-RETRY repeated SYNs.
     Flows(FlowsArgs),
     /// Write each TCP session's two directions to files, like tcpflow; or, with --stream N
     /// or --stream-filter, print one session to the terminal, like tcpflow -c.
@@ -56,6 +73,9 @@ pub enum Command {
     /// With --decrypted, also each decrypted TLS session's plaintext (files named `...-tls`).
     Follow(FollowArgs),
     /// Serve a local web page showing live packets and HTTP transactions.
+    ///
+    /// Clicking a row shows its details; a packet's include its payload's first 512 bytes as
+    /// a hex and ASCII dump, as tcpdump -X lays it out.
     Serve(ServeArgs),
     /// Summary statistics, as tshark's `-z http,tree`, `-z conv`, `-z endpoints` and
     /// `-z io,stat`: HTTP methods, status codes and per-host latency, TCP and UDP
@@ -260,6 +280,28 @@ pub struct CaptureArgs {
     /// Only --keylog files are embedded, never $SSLKEYLOGFILE by itself.
     #[arg(short = 'w', long = "write", value_name = "FILE")]
     pub write: Option<PathBuf>,
+    /// With -w, start a new file when a packet comes SECONDS or more after the current
+    /// file's first one, as tcpdump -G (by packet time, so a file read with -r rotates as
+    /// its capture would have). The -w name goes through strftime at each file's first
+    /// packet (`-w 'dump-%Y%m%d-%H%M%S.pcap'`, local time unless --utc); a name without
+    /// `%` is numbered instead (`t.pcap`, `t.pcap1`, ...), where tcpdump would overwrite it.
+    #[arg(short = 'G', long = "rotate-seconds", value_name = "SECONDS", requires = "write",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub rotate_seconds: Option<u64>,
+    /// With -w, before writing a packet, start a new file when the current one is larger
+    /// than SIZE, in millions of bytes as tcpdump -C (or KiB, MiB, GiB with a `k`, `m` or
+    /// `g` suffix). The second file is the -w name plus `1`, the third plus `2`, and so on
+    /// (with -G, counting again in each period).
+    #[arg(short = 'C', long = "rotate-size", value_name = "SIZE", requires = "write",
+          value_parser = crate::cmd::rotate::parse_size)]
+    pub rotate_size: Option<u64>,
+    /// With -C: keep a ring of COUNT files, numbered with as many digits as COUNT
+    /// (`t.pcap0` ... `t.pcap9` for 10), overwriting the oldest, as tcpdump -W. With -G:
+    /// stop once COUNT files are written.
+    #[arg(short = 'W', long = "rotate-count", value_name = "COUNT",
+          requires = "write",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub rotate_count: Option<u32>,
     /// After each packet's line, its payload (TCP/UDP payload, else what follows the last
     /// header decoded) in hex and ASCII, as tcpdump -X: offset, 16 bytes in groups of two,
     /// then the bytes as ASCII with `.` for all but graphic characters. Text only: refused
@@ -278,6 +320,20 @@ pub struct CaptureArgs {
     /// from its next packet. --json always has absolute numbers.
     #[arg(short = 'S', long = "absolute-tcp-sequence-numbers")]
     pub absolute_seq: bool,
+    /// Show the link-layer header's addresses (Ethernet source and destination MAC), as
+    /// tcpdump -e. Without it a line starts at the network layer (VLAN tags, tunnels and
+    /// other link types are always shown). Text only: --json always has them.
+    #[arg(short = 'e', long = "link-header")]
+    pub link_header: bool,
+    /// Verbose lines, as tcpdump -v: the IP header's fields in parentheses before the
+    /// addresses (IPv4: tos, ttl, id, fragment offset, flags, protocol, total length,
+    /// options, header checksum; IPv6: class, flow label, hop limit, next header, payload
+    /// length), and TCP options and the TCP/UDP checksum's status after the window or the
+    /// ports: `correct`, `incorrect -> 0xNNNN` (the right value), or `unverified, cut`
+    /// (not all captured) or `unverified, offloaded` (the field holds only the
+    /// pseudo-header sum, as a sender with checksum offload leaves it). Text only.
+    #[arg(short = 'v', long = "verbose")]
+    pub verbose: bool,
 }
 
 /// `http-trace`.

@@ -78,6 +78,9 @@ pub enum CliError {
     /// Options that cannot work together; the message says why.
     #[error("{0}")]
     Usage(&'static str),
+    /// A `capture -w` rotation file name that cannot be made.
+    #[error("{0}")]
+    Rotate(String),
     /// A `--format` that cannot be used.
     #[error("--format: {0}")]
     Format(String),

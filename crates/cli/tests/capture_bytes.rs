@@ -126,6 +126,7 @@ fn capture(pcap: &str, extra: &[&str]) -> String {
     stdout(&run(&args))
 }
 
+/// What `-e` adds to each line.
 const MACS: &str = "02:00:00:00:00:01 -> 02:00:00:00:00:02";
 
 #[test]
@@ -198,7 +199,7 @@ fn relative_numbers_mid_stream_start_from_the_first_seen() {
 #[test]
 fn hex_ascii_dump_follows_each_line() {
     let pcap = session_pcap("hex.pcap");
-    let got = capture(&pcap, &["-X", "-c", "4"]);
+    let got = capture(&pcap, &["-X", "-e", "-c", "4"]);
     let expected = format!(
         "22:13:20.000000 {MACS} 10.0.0.1:40000 -> 10.0.0.2:80 TCP [S] seq 1000 win 65535 len 0\n\
          22:13:20.000001 {MACS} 10.0.0.2:80 -> 10.0.0.1:40000 TCP [S.] seq 5000 ack 1001 win 65535 len 0\n\

@@ -1,6 +1,7 @@
 //! IP fragment limits reach the user: a datagram the defragmenter refuses is counted in a
 //! warning at the end of `flows` and `http-trace`, and shown as an event by
-//! `http-trace --tcp-verbose`.
+//! `http-trace --tcp-verbose`; `capture` shows a reassembled datagram's transport on its
+//! last fragment.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
@@ -94,4 +95,86 @@ fn http_trace_shows_the_refusal_and_warns() {
                        the 65535-byte datagram limit"
         })
     );
+}
+
+/// `capture`'s line for the fragment that completes a datagram shows the datagram's
+/// transport, as tshark's row for that frame does (packets.tsv: the same TCP or UDP ports
+/// on that frame), and says how many fragments made it; every other row is left as it was.
+#[test]
+fn capture_shows_the_reassembled_transport_on_the_last_fragment() {
+    let Some(corpus) =
+        pcap_testkit::corpus("capture_shows_the_reassembled_transport_on_the_last_fragment")
+    else {
+        return;
+    };
+    let mut reassembled = 0;
+    for name in [
+        "ipv4-fragments.pcap",
+        "ipv4-fragmented-3.pcap",
+        "ipv4-frags-suricata.pcap",
+        "ipv6-fragments.pcap",
+    ] {
+        let Some(tsv) = corpus.oracle_tsv(name, "packets.tsv") else {
+            panic!("{name}: no packets.tsv");
+        };
+        let out = run(&[
+            "capture",
+            "-q",
+            "-r",
+            corpus.capture_path(name).to_str().unwrap(),
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8(out.stdout).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        for row in tsv.rows() {
+            let frame: usize = row.get("frame.number").parse().unwrap();
+            let line = lines[frame - 1];
+            let last_v4 = row.get("ip.flags.mf") == "0"
+                && row
+                    .get("ip.frag_offset")
+                    .parse::<u32>()
+                    .is_ok_and(|o| o > 0);
+            let ports = [
+                ("tcp.srcport", "tcp.dstport"),
+                ("udp.srcport", "udp.dstport"),
+            ]
+            .into_iter()
+            .map(|(s, d)| (row.get(s), row.get(d)))
+            .find(|(s, _)| !s.is_empty() && !s.contains(','));
+            if let Some(n) = line
+                .split(" (reassembled from ")
+                .nth(1)
+                .and_then(|r| r.strip_suffix(" fragments)"))
+            {
+                assert!(
+                    n.parse::<u32>().unwrap() >= 2,
+                    "{name} frame {frame}: {line}"
+                );
+                reassembled += 1;
+                let Some((sp, dp)) = ports else {
+                    // An ICMP datagram: tshark has its type on this frame.
+                    let icmp = row.get("icmp.type");
+                    assert!(
+                        !icmp.is_empty() && line.contains(" ICMP "),
+                        "{name} frame {frame}: {line}"
+                    );
+                    continue;
+                };
+                assert!(
+                    line.contains(&format!(":{sp} -> ")) && line.contains(&format!(":{dp} ")),
+                    "{name} frame {frame}: tshark has ports {sp} -> {dp}: {line}"
+                );
+            } else {
+                assert!(
+                    !(last_v4 && ports.is_some()),
+                    "{name} frame {frame}: tshark reassembled it: {line}"
+                );
+            }
+        }
+    }
+    assert!(reassembled >= 3, "{reassembled} datagrams reassembled");
 }

@@ -189,7 +189,9 @@ fn icmp_echo_unreachable_and_neighbour_solicitation() {
         &build::ip_packet(&v4, 1, &echo),
     );
     let d = decode_packet(LinkType::ETHERNET, &f);
-    assert!(summary(&d).ends_with("10.0.0.1 -> 10.0.0.2 ICMP echo request id 4660 seq 7"));
+    assert!(
+        summary(&d).ends_with("10.0.0.1 -> 10.0.0.2 ICMP echo request, id 4660, seq 7, length 12")
+    );
     assert_eq!(
         json(&d, &f)["icmp"],
         serde_json::json!({"type": 8, "code": 0, "id": 4660, "seq": 7})
@@ -201,7 +203,7 @@ fn icmp_echo_unreachable_and_neighbour_solicitation() {
     let p = build::ip_packet(&v4, 1, &unreach);
     let d = decode_packet(LinkType::IPV4, &p);
     assert!(
-        summary(&d).ends_with("ICMP unreachable code 3 for 10.0.0.1:40000 -> 10.0.0.2:80 tcp"),
+        summary(&d).ends_with("ICMP 10.0.0.2 tcp port 80 unreachable, length 36"),
         "{}",
         summary(&d)
     );
@@ -215,7 +217,7 @@ fn icmp_echo_unreachable_and_neighbour_solicitation() {
     ns.extend_from_slice(&[0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9]);
     let p = build::ip_packet(&v6, 58, &ns);
     let d = decode_packet(LinkType::IPV6, &p);
-    assert!(summary(&d).ends_with("ICMPv6 neighbor solicitation target fe80::9"));
+    assert!(summary(&d).ends_with("ICMP6, neighbor solicitation, who has fe80::9, length 24"));
 }
 
 #[test]

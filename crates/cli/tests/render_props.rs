@@ -1,10 +1,11 @@
 //! Property tests for `capture`'s writers: for any input, on every link type, the summary
-//! is written and the JSON line is one valid JSON object naming the decoding error if any
+//! is written (with `-v` and `-e` too) and the JSON line is one valid JSON object naming the decoding error if any
 //! (moved from pcap-decode's `tests/props.rs` with the writers).
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use pcap_capture::{LinkType, Packet};
-use pcap_cli::render::{write_json, write_summary};
+use pcap_cli::render::numbers::Shown;
+use pcap_cli::render::{write_json, write_summary, write_summary_with};
 use pcap_decode::build::{self, FrameSpec, TcpSpec, UdpSpec};
 use pcap_decode::decode_packet;
 use proptest::prelude::*;
@@ -15,6 +16,15 @@ fn exercise(link: LinkType, data: &[u8]) {
     let d = decode_packet(link, data);
     let mut s = String::new();
     write_summary(&mut s, &d).unwrap();
+    // capture -v -e: IP fields, options and checksums over whatever the bytes hold.
+    let shown = Shown {
+        verbose: true,
+        link: true,
+        wire_len: Some(usize::from(data.first().copied().unwrap_or(0))),
+        ..Shown::default()
+    };
+    let mut v = String::new();
+    write_summary_with(&mut v, &d, shown).unwrap();
     let pkt = Packet {
         ts_ns: -1_500_000_000,
         caplen: 0,

@@ -1,6 +1,6 @@
 //! The page's controls in a real browser, driven through chromedriver's WebDriver API
 //! (plain HTTP on loopback, no client crate): click a transaction to see its details, type
-//! in the filter box, pause and resume while items keep arriving.
+//! in the filter box, pause and resume while items keep arriving; a packet's hex view.
 //!
 //! Needs Debian's `chromium` and `chromium-driver` (`$PCAP_CHROMIUM`/`$PCAP_CHROMEDRIVER`
 //! override the paths); prints SKIPPED and passes without them unless
@@ -270,8 +270,25 @@ fn click_filter_pause_resume_in_chromium() {
         json!("Pause")
     );
 
+    // A packet's details show its payload as a hex and ASCII dump, bytes that are not
+    // printable (an ESC here) as "."; the JSON below it leaves the hex out.
+    let p = "{\"frame\":50,\"len\":60,\"summary\":\"with payload\",\
+             \"payload_hex\":\"474554202f1b5b33316d000102030405060708\",\"payload_hex_cut\":true}";
+    feed.send(FeedItem::Packet(p.to_owned())).unwrap();
+    driver.wait_js(PACKET_ROWS, json!(50));
+    driver.click("#packet-rows tr:nth-child(50)");
+    let detail = driver.js("return document.getElementById('detail-body').textContent");
+    let detail = detail.as_str().unwrap();
+    assert!(
+        detail.contains("0x0000:  4745 5420 2f1b 5b33 316d 0001 0203 0405  GET /.[31m......"),
+        "{detail}"
+    );
+    assert!(detail.contains("0x0010:  0607 08"), "{detail}");
+    assert!(detail.contains("19 B shown, the rest cut"), "{detail}");
+    assert!(!detail.contains("\"payload_hex\""), "{detail}");
+
     // The DOM stays bounded: only the last 2000 packet rows are kept.
-    for frame in 50..=2600 {
+    for frame in 51..=2600 {
         let p = format!("{{\"frame\":{frame},\"len\":60,\"summary\":\"filler {frame}\"}}");
         feed.send(FeedItem::Packet(p)).unwrap();
     }

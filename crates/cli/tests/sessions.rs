@@ -195,13 +195,26 @@ fn flows_agree_with_sample_truth() {
             ("PKTS<", "s2c_packets"),
             ("BYTES>", "c2s_bytes"),
             ("BYTES<", "s2c_bytes"),
-            ("RETX", "retransmits"),
+            ("RETX(segs)", "retransmits"),
             ("GAPS", "gaps"),
-            ("SYNRETRY", "syn_retries"),
+            ("SYN-RETRY", "syn_retries"),
         ] {
             assert_eq!(cell(column), f[key].to_string(), "{column}: {line}");
         }
         assert!(cell("START") <= cell("END"), "{line}");
+        // DURATION(s) is END - START in seconds (same day here).
+        let secs = |t: &str| {
+            let (h, rest) = t.split_once(':').unwrap();
+            let (m, s) = rest.split_once(':').unwrap();
+            h.parse::<f64>().unwrap() * 3600.0
+                + m.parse::<f64>().unwrap() * 60.0
+                + s.parse::<f64>().unwrap()
+        };
+        let duration: f64 = cell("DURATION(s)").parse().unwrap();
+        assert!(
+            (secs(cell("END")) - secs(cell("START")) - duration).abs() < 2e-6,
+            "{line}"
+        );
     }
     // Fixed widths fit IPv4 endpoints: those rows put every column under its heading. The
     // IPv6 servers here are one character wider and push the rest of their rows.
@@ -211,7 +224,7 @@ fn flows_agree_with_sample_truth() {
         .filter(|l| !l.contains('['))
         .collect();
     assert_eq!(v4.len(), 4);
-    // Rows without TLS end where the heading's SYNRETRY does.
+    // Rows without TLS end where the heading's SYN-RETRY does.
     let synretry_end = lines[0].find("  TLS").unwrap();
     for l in v4 {
         assert_eq!(l.len(), synretry_end, "{l}");

@@ -282,6 +282,26 @@
     }
     return t;
   }
+  // The payload as tcpdump -X lays it out: offset, 16 bytes in groups of two, then the
+  // bytes as ASCII with "." for all but printable ones (so nothing needs escaping). Only
+  // hex digits are read from the string; anything else ends the dump.
+  function hexDump(hex) {
+    const lines = [];
+    const bytes = [];
+    for (let i = 0; i + 1 < hex.length; i += 2) {
+      const b = parseInt(hex.substr(i, 2), 16);
+      if (Number.isNaN(b)) break;
+      bytes.push(b);
+    }
+    for (let off = 0; off < bytes.length; off += 16) {
+      const row = bytes.slice(off, off + 16);
+      let hexPart = "";
+      row.forEach((b, k) => { hexPart += (k % 2 === 0 ? " " : "") + b.toString(16).padStart(2, "0"); });
+      const ascii = row.map((b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : ".")).join("");
+      lines.push("0x" + off.toString(16).padStart(4, "0") + ": " + hexPart.padEnd(40) + "  " + ascii);
+    }
+    return lines.join("\n");
+  }
   function showDetail(row) {
     if (state.selected) state.selected.classList.remove("sel");
     state.selected = row; row.classList.add("sel");
@@ -335,7 +355,14 @@
     } else {
       out.push(h3(kind === "packet" ? "Frame " + (d.frame ?? "") : "TCP event"));
       if (d.summary) out.push(para(d.summary, "meta"));
-      out.push(pre(JSON.stringify(d, null, 2)));
+      if (kind === "packet" && d.payload_hex) {
+        const bytes = d.payload_hex.length / 2;
+        out.push(para("Payload: " + fmtBytes(bytes) + (d.payload_hex_cut ? " shown, the rest cut" : ""), "meta"));
+        out.push(pre(hexDump(d.payload_hex)));
+      }
+      const rest = Object.assign({}, d);
+      delete rest.payload_hex;
+      out.push(pre(JSON.stringify(rest, null, 2)));
     }
     el.detail.replaceChildren(...out);
   }

@@ -231,11 +231,26 @@ fn write_json(out: &mut Vec<u8>, s: &SessionInfo, tls: Option<&FlowTls>) {
     out.push(b'\n');
 }
 
-/// Column headings of the text table; the numbers are right-aligned. `>` is client to
-/// server, `<` server to client.
+/// Column headings of the text table, each number's unit in it (a duration in seconds,
+/// counts of packets, payload bytes, retransmitted segments, gaps and SYNs); the numbers are
+/// right-aligned. `>` is client to server, `<` server to client. One word each, so that
+/// the table splits on whitespace.
 const HEADINGS: [&str; 15] = [
-    "STREAM", "CLIENT", "SERVER", "START", "END", "DURATION", "STATE", "PKTS>", "PKTS<", "BYTES>",
-    "BYTES<", "RETX", "GAPS", "SYNRETRY", "TLS",
+    "STREAM",
+    "CLIENT",
+    "SERVER",
+    "START",
+    "END",
+    "DURATION(s)",
+    "STATE",
+    "PKTS>",
+    "PKTS<",
+    "BYTES>",
+    "BYTES<",
+    "RETX(segs)",
+    "GAPS",
+    "SYN-RETRY",
+    "TLS",
 ];
 
 /// Column widths of the text table, fixed because a row is written when its session ends,
@@ -245,8 +260,8 @@ const HEADINGS: [&str; 15] = [
 /// wider value (an IPv6 endpoint, say) pushes the rest of its row to the right, as tcpdump
 /// and `ss` do, rather than costing memory to size the columns. The last column, TLS
 /// sessions only (`TLS 1.3 example.com h2`), is as wide as its text: rows of other
-/// sessions end after SYNRETRY.
-const WIDTHS: [usize; 15] = [7, 21, 21, 15, 15, 10, 11, 6, 6, 9, 9, 4, 4, 8, 0];
+/// sessions end after SYN-RETRY.
+const WIDTHS: [usize; 15] = [7, 21, 21, 15, 15, 11, 11, 6, 6, 9, 9, 10, 4, 9, 0];
 
 /// Columns holding text (left-aligned); the others are numbers.
 fn is_text_column(i: usize) -> bool {

@@ -5,13 +5,16 @@
 //! `pcap-decode` hands over parsed data only; how it looks on a terminal or in JSON is
 //! decided here.
 
+pub mod direction;
 pub mod dns;
 pub mod dump;
 pub mod escape;
+pub mod icmp;
 pub mod json;
 pub mod numbers;
 pub mod summary;
 pub mod tls;
+pub mod verbose;
 
 pub use json::{write_json, write_json_with};
 pub use summary::{write_summary, write_summary_with};

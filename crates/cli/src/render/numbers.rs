@@ -16,6 +16,10 @@ pub struct Shown {
     /// The payload's length on the wire (`None`: the captured payload's length). When it
     /// is larger than what was captured, the summary shows both.
     pub wire_len: Option<usize>,
+    /// Link-layer addresses (MAC addresses) are shown (`capture -e`).
+    pub link: bool,
+    /// The IP header's fields, TCP options and checksum status are shown (`capture -v`).
+    pub verbose: bool,
 }
 
 /// The length of `d`'s TCP or UDP payload on the wire, as its headers give it: from the

@@ -12,24 +12,30 @@ use std::fmt::{self, Write};
 use std::net::IpAddr;
 
 use pcap_decode::arp::{ArpView, OP_REPLY, OP_REQUEST};
-use pcap_decode::icmp::{IcmpView, icmpv4, icmpv6};
-use pcap_decode::{Decoded, Link, Net, Transport, ip_proto};
+use pcap_decode::{Decoded, Link, Net, Transport};
 
 use super::dns::Summary;
 use super::numbers::Shown;
+use super::{icmp, verbose};
 
-/// Writes the summary of `d` (no newline) into `w`; nothing is allocated but the parsed
-/// hello of a payload that starts with a TLS hello record.
+/// Writes the summary of `d` (no newline) into `w`, MAC addresses included; nothing is
+/// allocated but the parsed hello of a payload that starts with a TLS hello record.
 pub fn write_summary<W: Write>(w: &mut W, d: &Decoded<'_>) -> fmt::Result {
-    write_summary_with(w, d, Shown::default())
+    let shown = Shown {
+        link: true,
+        ..Shown::default()
+    };
+    write_summary_with(w, d, shown)
 }
 
 /// [`write_summary`] with the numbers `capture` computed ([`super::numbers`]): relative
-/// TCP sequence numbers, and the payload's wire length (`len 1448 (captured 96)`).
+/// TCP sequence numbers, and the payload's wire length (`len 1448 (captured 96)`); MAC
+/// addresses only when `shown.link` (tcpdump's `-e`), the IP header's fields and checksum
+/// status when `shown.verbose` (tcpdump's `-v`, [`super::verbose`]).
 pub fn write_summary_with<W: Write>(w: &mut W, d: &Decoded<'_>, shown: Shown) -> fmt::Result {
     let mut sep = Sep(false);
     match &d.link {
-        Some(Link::Ethernet(e)) => {
+        Some(Link::Ethernet(e)) if shown.link => {
             sep.next(w)?;
             write!(w, "{} -> {}", e.src(), e.dst())?;
         }
@@ -93,7 +99,8 @@ pub fn write_summary_with<W: Write>(w: &mut W, d: &Decoded<'_>, shown: Shown) ->
         _ => {}
     }
     if let Some(Net::Ipv4(v)) = &d.net {
-        if !v.checksum_valid() {
+        // With -v the checksum's status is in the IP fields already.
+        if !v.checksum_valid() && !shown.verbose {
             w.write_str(" [bad ip checksum]")?;
         }
     }
@@ -177,6 +184,10 @@ impl fmt::Display for Addr {
 }
 
 fn write_ip<W: Write>(w: &mut W, d: &Decoded<'_>, net: &Net<'_>, shown: Shown) -> fmt::Result {
+    if shown.verbose {
+        verbose::write_ip(w, net)?;
+        w.write_char(' ')?;
+    }
     let (src, dst) = (net.src_ip(), net.dst_ip());
     let len = d.payload.len();
     let (seq, ack) = match (shown.seq_ack, &d.transport) {
@@ -198,7 +209,12 @@ fn write_ip<W: Write>(w: &mut W, d: &Decoded<'_>, net: &Net<'_>, shown: Shown) -
             if t.flags().ack() {
                 write!(w, " ack {ack}")?;
             }
-            write!(w, " win {} len {len_shown}", t.window())?;
+            write!(w, " win {}", t.window())?;
+            if shown.verbose {
+                let wire = shown.wire_len.unwrap_or(len);
+                verbose::write_tcp(w, net, t, d.payload, wire)?;
+            }
+            write!(w, " len {len_shown}")?;
             if let Some(hello) = super::tls::packet_hello(d.payload) {
                 w.write_char(' ')?;
                 super::tls::write_packet_hello(w, &hello)?;
@@ -208,10 +224,15 @@ fn write_ip<W: Write>(w: &mut W, d: &Decoded<'_>, net: &Net<'_>, shown: Shown) -
         Some(Transport::Udp(u)) => {
             write!(
                 w,
-                "{} -> {} UDP len {len_shown}",
+                "{} -> {} UDP",
                 Endpoint(src, u.src_port()),
                 Endpoint(dst, u.dst_port())
             )?;
+            if shown.verbose {
+                let wire = shown.wire_len.unwrap_or(len);
+                verbose::write_udp(w, net, u, d.payload, wire)?;
+            }
+            write!(w, " len {len_shown}")?;
             match d.dns() {
                 Some(Ok(msg)) => write!(w, " {}", Summary(msg)),
                 Some(Err(e)) => write!(w, " DNS [{e}]"),
@@ -219,9 +240,12 @@ fn write_ip<W: Write>(w: &mut W, d: &Decoded<'_>, net: &Net<'_>, shown: Shown) -
             }
         }
         Some(Transport::Icmp(i) | Transport::Icmpv6(i)) => {
-            let name = if i.is_v6() { "ICMPv6" } else { "ICMP" };
-            write!(w, "{} -> {} {name} ", Addr(src), Addr(dst))?;
-            write_icmp(w, i)
+            write!(w, "{} -> {} ", Addr(src), Addr(dst))?;
+            icmp::write_icmp(w, d, net, i)
+        }
+        None if icmp::is_igmp(net) => {
+            write!(w, "{} -> {} ", Addr(src), Addr(dst))?;
+            icmp::write_igmp(w, d.payload)
         }
         // No transport layer, or one this writer does not know yet.
         _ => {
@@ -241,62 +265,4 @@ fn write_ip<W: Write>(w: &mut W, d: &Decoded<'_>, net: &Net<'_>, shown: Shown) -
             }
         }
     }
-}
-
-fn write_icmp<W: Write>(w: &mut W, i: &IcmpView<'_>) -> fmt::Result {
-    let t = i.icmp_type();
-    let name = if i.is_v6() {
-        match t {
-            icmpv6::ECHO_REQUEST => "echo request",
-            icmpv6::ECHO_REPLY => "echo reply",
-            icmpv6::UNREACHABLE => "unreachable",
-            icmpv6::PACKET_TOO_BIG => "packet too big",
-            icmpv6::TIME_EXCEEDED => "time exceeded",
-            icmpv6::ROUTER_SOLICIT => "router solicitation",
-            icmpv6::ROUTER_ADVERT => "router advertisement",
-            icmpv6::NEIGHBOR_SOLICIT => "neighbor solicitation",
-            icmpv6::NEIGHBOR_ADVERT => "neighbor advertisement",
-            icmpv6::REDIRECT => "redirect",
-            _ => "type",
-        }
-    } else {
-        match t {
-            icmpv4::ECHO_REQUEST => "echo request",
-            icmpv4::ECHO_REPLY => "echo reply",
-            icmpv4::UNREACHABLE => "unreachable",
-            icmpv4::TIME_EXCEEDED => "time exceeded",
-            _ => "type",
-        }
-    };
-    if name == "type" {
-        write!(w, "type {t} code {}", i.code())?;
-    } else {
-        w.write_str(name)?;
-        if i.is_error() {
-            write!(w, " code {}", i.code())?;
-        }
-    }
-    if let Some((id, seq)) = i.echo() {
-        write!(w, " id {id} seq {seq}")?;
-    }
-    if let Some(target) = i.nd_target() {
-        write!(w, " target {target}")?;
-    }
-    if let Some(q) = i.quoted_packet() {
-        let proto = match q.protocol {
-            ip_proto::TCP => "tcp",
-            ip_proto::UDP => "udp",
-            _ => "ip-proto",
-        };
-        match q.ports {
-            Some((sp, dp)) => write!(
-                w,
-                " for {} -> {} {proto}",
-                Endpoint(Some(q.src), sp),
-                Endpoint(Some(q.dst), dp)
-            )?,
-            None => write!(w, " for {} -> {} ip-proto {}", q.src, q.dst, q.protocol)?,
-        }
-    }
-    Ok(())
 }

@@ -18,7 +18,13 @@ use crate::render::json::{self, Arr, Obj, push_bytes_str, push_ts};
 use crate::render::tls;
 use crate::render::write_summary;
 
-/// A packet as `capture --json` writes it, with its one-line `summary` (`line` is scratch).
+/// How many payload bytes a packet object carries for the web view's hex view: enough for
+/// the headers of most protocols, while a page of packets stays small.
+pub const PAYLOAD_HEX_MAX: usize = 512;
+
+/// A packet as `capture --json` writes it, with its one-line `summary` and, for the web
+/// view's hex view, its payload's first [`PAYLOAD_HEX_MAX`] bytes in hex (`payload_hex`,
+/// `payload_hex_cut` when there are more); `line` is scratch.
 pub(super) fn write_packet(
     out: &mut Vec<u8>,
     line: &mut String,
@@ -32,8 +38,22 @@ pub(super) fn write_packet(
     let summary = &*line;
     json::write_json_with(out, frame, packet, decoded, |o| {
         o.str("summary", summary);
+        let payload = decoded.payload;
+        let shown = payload.get(..PAYLOAD_HEX_MAX).unwrap_or(payload);
+        // Hex digits only: nothing off the wire reaches the page unescaped.
+        let hex = o.key("payload_hex");
+        hex.push(b'"');
+        for b in shown {
+            hex.extend_from_slice(&[HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xf)]]);
+        }
+        hex.push(b'"');
+        if shown.len() < payload.len() {
+            o.bool("payload_hex_cut", true);
+        }
     });
 }
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
 
 /// One `"type":"http"` line; `preview` adds the first bytes of a kept response body.
 pub(super) fn write_transaction(
@@ -430,4 +450,51 @@ pub(super) fn write_transaction_rendered(
         response: tx.response_rendered(),
     };
     write_http(out, stream, tx, bad, heads, None, pushed_by);
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use pcap_capture::LinkType;
+    use pcap_decode::build::{self, FrameSpec, UdpSpec};
+    use pcap_decode::decode_packet;
+
+    use super::*;
+
+    fn object(payload: &[u8]) -> serde_json::Value {
+        let udp = UdpSpec {
+            src_port: 40000,
+            dst_port: 9999,
+        };
+        let f = build::udp_frame(&FrameSpec::default(), &udp, payload);
+        let packet = Packet {
+            ts_ns: 0,
+            caplen: f.len() as u32,
+            orig_len: f.len() as u32,
+            link_type: LinkType::ETHERNET,
+            interface: 0,
+            data: &f,
+        };
+        let (mut out, mut line) = (Vec::new(), String::new());
+        write_packet(
+            &mut out,
+            &mut line,
+            1,
+            &packet,
+            &decode_packet(LinkType::ETHERNET, &f),
+        );
+        serde_json::from_slice(&out).unwrap()
+    }
+
+    #[test]
+    fn packets_carry_their_payload_in_hex_for_the_web_view() {
+        let v = object(b"GET /\x1b[31m\x00");
+        assert_eq!(v["payload_hex"], "474554202f1b5b33316d00");
+        assert!(v.get("payload_hex_cut").is_none());
+        let long = vec![0xabu8; PAYLOAD_HEX_MAX + 1];
+        let v = object(&long);
+        assert_eq!(v["payload_hex"], "ab".repeat(PAYLOAD_HEX_MAX));
+        assert_eq!(v["payload_hex_cut"], true);
+    }
 }
