@@ -290,11 +290,7 @@ fn headers_json<'h>(
 }
 
 fn version(minor: Option<u8>) -> &'static str {
-    match minor {
-        Some(0) => "HTTP/1.0",
-        Some(pcap_http_ws::HTTP2) => "HTTP/2",
-        _ => "HTTP/1.1",
-    }
+    minor.map_or("HTTP/1.1", pcap_http_ws::version_name)
 }
 
 /// One `"type":"websocket"` line.
