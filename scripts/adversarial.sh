@@ -95,10 +95,12 @@ elif cmd == "flows":
 elif cmd == "capture":
     errors = count('"error":')
     note = f"{len(lines)} packets, {errors} with errors"
-    if case in ("syn_flood", "vlan_nested", "dns_loop", "frag_never"):
+    if case in ("syn_flood", "vlan_nested", "tunnel_nested", "dns_loop", "frag_never"):
         ok = len(lines) == n
     if case == "vlan_nested":
         ok = ok and count('"error":"malformed: vlan depth') == n
+    if case == "tunnel_nested":
+        ok = ok and count('"error":"malformed: tunnel tunnel depth') == n
     if case == "dns_loop":
         ok = ok and count('compression pointer') == n
 else:

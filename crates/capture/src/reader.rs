@@ -50,6 +50,7 @@ enum State {
         /// Record header length (16, or 24 in the "modified" format).
         record_len: usize,
         link_type: LinkType,
+        fcs_len: u8,
         caplen_limit: u32,
     },
     PcapNg {
@@ -67,6 +68,7 @@ struct Located {
     orig_len: u32,
     link_type: LinkType,
     interface: u32,
+    fcs_len: u8,
     data: Range<usize>,
 }
 
@@ -288,6 +290,7 @@ impl FileReader {
             orig_len: located.orig_len,
             link_type: located.link_type,
             interface: located.interface,
+            fcs_len: located.fcs_len,
             data: self.buf.get(located.data).unwrap_or_default(),
         }
     }
@@ -363,6 +366,7 @@ impl FileReader {
                 nanos: header.nanos,
                 record_len: header.record_len,
                 link_type: header.link_type,
+                fcs_len: header.fcs_len,
                 caplen_limit: header
                     .snaplen
                     .clamp(pcap::MIN_CAPLEN_LIMIT, pcapng::MAX_BLOCK_LEN),
@@ -432,6 +436,7 @@ impl FileReader {
             nanos,
             record_len,
             link_type,
+            fcs_len,
             caplen_limit,
         } = self.state
         else {
@@ -483,6 +488,7 @@ impl FileReader {
             orig_len: header.orig_len,
             link_type,
             interface: 0,
+            fcs_len,
             data: data_start..data_start + caplen,
         };
         self.consume(total);
@@ -649,6 +655,7 @@ impl FileReader {
                     orig_len: fields.orig_len,
                     link_type: iface.link_type,
                     interface: fields.interface,
+                    fcs_len: iface.fcs_len,
                     data: body_start + fields.data.start..body_start + fields.data.end,
                 });
                 self.packets += 1;

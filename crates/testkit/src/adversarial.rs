@@ -118,6 +118,13 @@ pub const CASES: &[Case] = &[
         write: vlan_nested,
     },
     Case {
+        name: "tunnel_nested",
+        unit: "frames with 1000 nested tunnel layers (MPLS labels, or GRE in IPv4)",
+        full: 10_000,
+        target: "decode MAX_TUNNELS 8 (bounded recursion)",
+        write: tunnel_nested,
+    },
+    Case {
         name: "dns_loop",
         unit: "DNS responses with compression-pointer loops",
         full: 300_000,
@@ -167,6 +174,7 @@ impl<'w> Out<'w> {
             orig_len: len,
             link_type: LinkType::ETHERNET,
             interface: 0,
+            fcs_len: 0,
             data,
         })
     }
@@ -549,6 +557,38 @@ pub fn vlan_nested(w: &mut dyn Write, n: u64) -> Result<(), CaptureError> {
         }
         f.extend_from_slice(&plain[12..]);
         out.frame(&f)?;
+    }
+    out.finish()
+}
+
+/// Tunnel layers in each frame of [`tunnel_nested`].
+pub const TUNNEL_NESTING: usize = 1000;
+
+/// `n` frames, alternately a stack of [`TUNNEL_NESTING`] MPLS labels and [`TUNNEL_NESTING`]
+/// GRE headers each in its own IPv4 packet, around an IPv4 TCP segment: a decoder that
+/// recursed once per layer without a cap would overflow its stack.
+pub fn tunnel_nested(w: &mut dyn Write, n: u64) -> Result<(), CaptureError> {
+    let mut out = Out::new(w)?;
+    let c = Conn::new(0, 80);
+    let plain = c.frame_at(true, TcpFlags::ACK, 1, b"deep");
+    let (eth, inner) = plain.split_at(14);
+    let mut mpls = eth[..12].to_vec();
+    mpls.extend_from_slice(&0x8847u16.to_be_bytes());
+    for i in 0..TUNNEL_NESTING {
+        let bottom = u32::from(i + 1 == TUNNEL_NESTING) << 8;
+        mpls.extend_from_slice(&(((i as u32 + 16) << 12) | bottom | 64).to_be_bytes());
+    }
+    mpls.extend_from_slice(inner);
+    let outer = IpSpec::V4(Ipv4Spec::default());
+    let mut gre = inner.to_vec();
+    for _ in 0..TUNNEL_NESTING {
+        let mut body = vec![0, 0, 0x08, 0x00]; // GRE without options, carrying IPv4
+        body.extend_from_slice(&gre);
+        gre = ip_packet(&outer, 47, &body);
+    }
+    let gre = pcap_decode::build::ethernet_frame(&Default::default(), 0x0800, &gre);
+    for i in 0..n {
+        out.frame(if i % 2 == 0 { &mpls } else { &gre })?;
     }
     out.finish()
 }

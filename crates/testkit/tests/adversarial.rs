@@ -12,7 +12,7 @@ use std::ops::ControlFlow;
 use pcap_analyzer::{Analyzer, AnalyzerConfig, Handler, Stream};
 use pcap_capture::{FileReader, LinkType, Packet};
 use pcap_decode::defrag::{DefragConfig, Defragmenter, FragKey};
-use pcap_decode::{Decoded, Net, decode_packet};
+use pcap_decode::{DecodeError, Decoded, Net, decode_packet};
 use pcap_http_ws::{ErrorKind, HttpConfig, HttpError, HttpEvent, WsError};
 use pcap_tcp_reassembly::{CloseReason, Config, Event, EventKind, Overlap};
 use pcap_testkit::adversarial::{self, WriteFn};
@@ -434,6 +434,35 @@ fn nested_vlans_stop_at_max_vlans() {
 }
 
 #[test]
+fn nested_tunnels_stop_at_max_tunnels() {
+    let n = for_each_decoded(capture(adversarial::tunnel_nested, 4), |_, d| {
+        assert_eq!(d.tunnels.len(), pcap_decode::tunnel::MAX_TUNNELS);
+        assert!(
+            d.tcp().is_none(),
+            "the inner TCP is {} layers down",
+            adversarial::TUNNEL_NESTING
+        );
+        assert!(
+            matches!(
+                d.stop,
+                Some(DecodeError::Malformed {
+                    field: "tunnel depth",
+                    ..
+                })
+            ),
+            "the depth is reported: {:?}",
+            d.stop
+        );
+    });
+    assert_eq!(n, 4);
+    // Through the whole chain too (the analyzer decodes every packet the same way).
+    analyze(
+        capture(adversarial::tunnel_nested, 4),
+        AnalyzerConfig::default(),
+    );
+}
+
+#[test]
 fn dns_pointer_loops_end() {
     let n = for_each_decoded(capture(adversarial::dns_loop, 30), |_, d| {
         let dns = d.dns().expect("a DNS message on port 53");
@@ -474,6 +503,7 @@ fn incomplete_fragments_stay_under_the_defrag_caps() {
             dst,
             protocol: proto,
             id: f.id,
+            tunnel: 0,
         };
         let out = defrag.push(p.ts_ns, key, f.offset, f.more, d.ip_payload(p.data));
         assert!(matches!(out, Ok(None)), "never complete");
