@@ -322,8 +322,9 @@ impl<H: Handler + 'static> Analyzer<H> {
     /// by the snapshot length lost its FCS with its tail, and is left as it is.
     #[inline]
     fn without_fcs<'p>(&mut self, packet: &Packet<'p>) -> &'p [u8] {
-        let whole = u32::try_from(packet.data.len()).is_ok_and(|n| n == packet.orig_len);
-        if packet.fcs_len == 0 || !whole {
+        if packet.fcs_len == 0
+            || u32::try_from(packet.data.len()).is_ok_and(|n| n != packet.orig_len)
+        {
             return packet.data;
         }
         let (frame, fcs) = pcap_decode::fcs::split(packet.data, usize::from(packet.fcs_len));

@@ -68,7 +68,6 @@ struct Located {
     orig_len: u32,
     link_type: LinkType,
     interface: u32,
-    fcs_len: u8,
     data: Range<usize>,
 }
 
@@ -227,6 +226,7 @@ impl FileReader {
     ///
     /// On damaged input every complete packet is returned first, then the error; after an
     /// error the reader returns `Ok(None)`.
+    #[inline]
     pub fn next_packet(&mut self) -> Result<Option<Packet<'_>>, CaptureError> {
         Ok(self.advance()?.map(|l| self.packet_at(l)))
     }
@@ -290,8 +290,22 @@ impl FileReader {
             orig_len: located.orig_len,
             link_type: located.link_type,
             interface: located.interface,
-            fcs_len: located.fcs_len,
+            fcs_len: self.fcs_len(located.interface),
             data: self.buf.get(located.data).unwrap_or_default(),
+        }
+    }
+
+    /// Bytes of FCS that packets of `interface` end with (pcap: the file header's; pcapng:
+    /// the interface's `if_fcslen`). Looked up here rather than carried with each located
+    /// packet, which costs the common case nothing.
+    #[inline]
+    fn fcs_len(&self, interface: u32) -> u8 {
+        match &self.state {
+            State::Pcap { fcs_len, .. } => *fcs_len,
+            State::PcapNg { interfaces, .. } => usize::try_from(interface)
+                .ok()
+                .and_then(|i| interfaces.get(i))
+                .map_or(0, |i| i.fcs_len),
         }
     }
 
@@ -436,8 +450,8 @@ impl FileReader {
             nanos,
             record_len,
             link_type,
-            fcs_len,
             caplen_limit,
+            ..
         } = self.state
         else {
             return Ok(None);
@@ -488,7 +502,6 @@ impl FileReader {
             orig_len: header.orig_len,
             link_type,
             interface: 0,
-            fcs_len,
             data: data_start..data_start + caplen,
         };
         self.consume(total);
@@ -655,7 +668,6 @@ impl FileReader {
                     orig_len: fields.orig_len,
                     link_type: iface.link_type,
                     interface: fields.interface,
-                    fcs_len: iface.fcs_len,
                     data: body_start + fields.data.start..body_start + fields.data.end,
                 });
                 self.packets += 1;

@@ -554,7 +554,7 @@ impl<'a> Decoded<'a> {
 
     // Inlined into the IPv4 and IPv6 decoders: plain TCP takes the straight path, and every
     // tunnel goes through a function of its own that is kept out of it.
-    #[inline]
+    #[inline(always)]
     fn decode_ip_payload(
         &mut self,
         protocol: u8,

@@ -349,9 +349,10 @@ impl HttpSession {
             }
         }
         // An HTTP/0.9 simple request is one line, with no blank line after it.
-        let end = match simple_request(&d.buf) {
-            Some((_, n)) if client => Some(n),
-            _ => find_head_end(&d.buf, old.saturating_sub(3)),
+        let simple = if client { simple_request(&d.buf) } else { None };
+        let end = match simple {
+            Some((_, n)) => Some(n),
+            None => find_head_end(&d.buf, old.saturating_sub(3)),
         };
         match end {
             Some(end) if end <= max => {
@@ -371,6 +372,29 @@ impl HttpSession {
             }
             _ => take,
         }
+    }
+
+    /// A head was parsed and reported: sets up what follows it; returns its length.
+    fn head_parsed(
+        &mut self,
+        dir: Direction,
+        ts_ns: i64,
+        start_off: u64,
+        info: HeadInfo,
+        framing_error: Option<HttpError>,
+        sink: &mut impl FnMut(HttpEvent<'_>),
+    ) -> Option<usize> {
+        let len = info.len;
+        self.dirs[dir].confirmed = true;
+        if let Some(e) = framing_error {
+            error(dir, ts_ns, start_off, e, sink);
+        }
+        if dir == Direction::ClientToServer {
+            self.request_head(ts_ns, info, sink);
+        } else {
+            self.response_head(ts_ns, info, sink);
+        }
+        Some(len)
     }
 
     /// The next response answers an HTTP/0.9 simple request and nothing of it was read yet.
@@ -454,28 +478,32 @@ impl HttpSession {
             .allow_obsolete_multiline_headers_in_responses(true)
             .ignore_invalid_headers_in_responses(true)
             .ignore_invalid_headers_in_requests(true);
-        let simple = match dir {
-            Direction::ClientToServer => simple_request(head),
-            Direction::ServerToClient => None,
-        };
-        let result = if let Some((uri, n)) = simple {
-            info.len = n;
-            info.version = HTTP09;
-            info.method = Some(Method::Simple);
-            sink(HttpEvent::Request(RequestHead {
-                index: self.next_index,
-                ts_ns: start_ns,
-                offset: start_off,
-                method: "GET",
-                uri,
-                version: HTTP09,
-                headers: Headers::new(&[]),
-                head_len: n,
-            }));
-            Ok(None)
-        } else if dir == Direction::ClientToServer {
+        let result = if dir == Direction::ClientToServer {
             let mut req = httparse::Request::new(&mut []);
-            match pc.parse_request_with_uninit_headers(&mut req, head, headers) {
+            let parsed = pc.parse_request_with_uninit_headers(&mut req, head, headers);
+            // An HTTP/0.9 simple request is no HTTP/1.x request line: looked for only when
+            // httparse did not find a whole head, so that HTTP/1.x heads pay nothing for it.
+            let simple = match parsed {
+                Ok(httparse::Status::Complete(_)) => None,
+                _ => simple_request(head),
+            };
+            if let Some((uri, n)) = simple {
+                info.len = n;
+                info.version = HTTP09;
+                info.method = Some(Method::Simple);
+                sink(HttpEvent::Request(RequestHead {
+                    index: self.next_index,
+                    ts_ns: start_ns,
+                    offset: start_off,
+                    method: "GET",
+                    uri,
+                    version: HTTP09,
+                    headers: Headers::new(&[]),
+                    head_len: n,
+                }));
+                return self.head_parsed(dir, ts_ns, start_off, info, None, sink);
+            }
+            match parsed {
                 Ok(httparse::Status::Complete(n)) => {
                     info.len = n;
                     info.version = req.version.unwrap_or(1);
@@ -528,19 +556,7 @@ impl HttpSession {
             }
         };
         match result {
-            Ok(framing_error) => {
-                let len = info.len;
-                self.dirs[dir].confirmed = true;
-                if let Some(e) = framing_error {
-                    error(dir, ts_ns, start_off, e, sink);
-                }
-                if dir == Direction::ClientToServer {
-                    self.request_head(ts_ns, info, sink);
-                } else {
-                    self.response_head(ts_ns, info, sink);
-                }
-                Some(len)
-            }
+            Ok(framing_error) => self.head_parsed(dir, ts_ns, start_off, info, framing_error, sink),
             Err(e) => {
                 // Skip the bad head (or at least its first line), then look for the next one.
                 let skip = find_head_end(head, 0)
