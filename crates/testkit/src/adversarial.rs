@@ -76,6 +76,13 @@ pub const CASES: &[Case] = &[
         write: overlap,
     },
     Case {
+        name: "ack_past_holes",
+        unit: "server segments of 1 byte, each after a 4 MiB hole that the client acknowledges",
+        full: 10_000,
+        target: "gap on ACK past a hole; follow's MAX_HOLE (a long gap is listed, not written)",
+        write: ack_past_holes,
+    },
+    Case {
         name: "rst_inject",
         unit: "sessions, each with two forged RSTs before its response",
         full: 100_000,
@@ -378,6 +385,27 @@ pub fn overlap(w: &mut dyn Write, n: u64) -> Result<(), CaptureError> {
         out.frame(&c.frame_at(true, flags, base, &a))?;
         out.frame(&c.frame_at(true, flags, base, &b))?;
         c.seq[0] = next.wrapping_add(MSS as u32);
+    }
+    out.finish()
+}
+
+/// Bytes the capture misses before each segment of [`ack_past_holes`].
+pub const ACK_HOLE: u32 = 4 << 20;
+
+/// One session whose server sends `n` segments of one byte, each [`ACK_HOLE`] bytes past the
+/// previous one, and whose client acknowledges each right away: the bytes in between reached
+/// the client but not the capture. Each hole is a gap the moment it is acknowledged; written
+/// out as zeros they would make a file of `n` x 4 MiB.
+pub fn ack_past_holes(w: &mut dyn Write, n: u64) -> Result<(), CaptureError> {
+    let mut out = Out::new(w)?;
+    let mut c = Conn::new(0, 8000);
+    c.handshake(&mut out)?;
+    let flags = TcpFlags::ACK | TcpFlags::PSH;
+    for _ in 0..n {
+        let at = c.seq[1].wrapping_add(ACK_HOLE);
+        out.frame(&c.frame_at(false, flags, at, b"x"))?;
+        c.seq[1] = at.wrapping_add(1);
+        out.frame(&c.frame_at(true, TcpFlags::ACK, c.seq[0], b""))?;
     }
     out.finish()
 }

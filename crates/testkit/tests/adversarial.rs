@@ -271,6 +271,19 @@ fn conflicting_retransmissions_keep_the_first_bytes() {
 }
 
 #[test]
+fn acks_past_holes_make_a_gap_each() {
+    let n = 5;
+    let (seen, stats) = analyze(
+        capture(adversarial::ack_past_holes, n),
+        AnalyzerConfig::default(),
+    );
+    assert_eq!(seen.gaps, n, "one gap per acknowledged hole");
+    assert_eq!(seen.gap_bytes, n * u64::from(adversarial::ACK_HOLE));
+    assert_eq!(seen.data_bytes, n, "every byte after a hole is delivered");
+    assert_eq!(stats.gaps, n);
+}
+
+#[test]
 fn forged_rsts_are_ignored_and_sessions_go_on() {
     let n = 300;
     let (seen, stats) = analyze(capture(adversarial::rst_inject, n), tcp_config(|_| {}));
