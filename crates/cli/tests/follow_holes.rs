@@ -41,7 +41,11 @@ fn acks_past_holes_do_not_grow_follow_files() {
         .arg(&out_dir)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // 20 holes of 4 MiB (`ACK_HOLE`) written as zeros would be 80 MiB; the data is 20
     // bytes, plus the index listing the skips.
     let size = total_size(&out_dir);
