@@ -5,9 +5,11 @@ use std::fmt;
 use std::ops::ControlFlow;
 use std::sync::Arc;
 
-use pcap_capture::Packet;
+use pcap_capture::{LinkType, Packet};
 use pcap_decode::defrag::{DefragConfig, DefragStats, Defragmenter, FragKey};
-use pcap_decode::{DecodeError, Net, Transport, decode_datagram, decode_packet, decode_transport};
+use pcap_decode::{
+    DecodeError, Decoded, Net, Transport, decode_datagram, decode_packet_into, decode_transport,
+};
 use pcap_http_ws::HttpConfig;
 use pcap_tcp_reassembly::{Event, EventKind, MemoryBudget, Reassembler, Segment};
 use pcap_tls::{KeyLookup, TlsConfig};
@@ -101,6 +103,8 @@ pub struct Analyzer<H: Handler> {
     /// Packets whose headers could not be decoded (malformed, or cut short by the snapshot
     /// length), as opposed to protocols not decoded at all.
     decode_errors: u64,
+    /// Ethernet frames whose FCS (kept by the capture) did not match their bytes.
+    fcs_errors: u64,
 }
 
 impl<H: Handler + 'static> fmt::Debug for Analyzer<H> {
@@ -161,6 +165,7 @@ impl<H: Handler + 'static> Analyzer<H> {
             frames: 0,
             ticked: None,
             decode_errors: 0,
+            fcs_errors: 0,
         };
         if let Some(tls) = config.tls {
             let mut inner: Vec<Box<dyn Protocol<H>>> = Vec::new();
@@ -234,7 +239,10 @@ impl<H: Handler + 'static> Analyzer<H> {
     ) -> ControlFlow<H::Error> {
         self.frames += 1;
         let ticked = self.ticked.take() == Some(frame);
-        let decoded = decode_packet(packet.link_type, packet.data);
+        let data = self.without_fcs(packet);
+        // Decoded where it stays: returning the ~500-byte struct would copy it per packet.
+        let mut decoded = Decoded::default();
+        decode_packet_into(&mut decoded, packet.link_type, data);
         if matches!(
             decoded.stop,
             Some(DecodeError::Len { .. } | DecodeError::Malformed { .. })
@@ -278,13 +286,15 @@ impl<H: Handler + 'static> Analyzer<H> {
                     dst,
                     protocol,
                     id: fragment.id,
+                    // Fragments inside two different tunnels are two datagrams.
+                    tunnel: decoded.tunnel_path(),
                 };
                 let datagram = defrag.push(
                     packet.ts_ns,
                     key,
                     fragment.offset,
                     fragment.more,
-                    decoded.ip_payload(packet.data),
+                    decoded.ip_payload(data),
                 );
                 match datagram {
                     Ok(Some(datagram)) => {
@@ -326,6 +336,25 @@ impl<H: Handler + 'static> Analyzer<H> {
         }
         stopped(stop)?;
         handler.packet_done()
+    }
+
+    /// The frame without the FCS the capture kept at its end ([`Packet::fcs_len`]), so that
+    /// it is not read as payload; an Ethernet FCS is checked on the way. A frame cut short
+    /// by the snapshot length lost its FCS with its tail, and is left as it is.
+    #[inline]
+    fn without_fcs<'p>(&mut self, packet: &Packet<'p>) -> &'p [u8] {
+        if packet.fcs_len == 0
+            || u32::try_from(packet.data.len()).is_ok_and(|n| n != packet.orig_len)
+        {
+            return packet.data;
+        }
+        let (frame, fcs) = pcap_decode::fcs::split(packet.data, usize::from(packet.fcs_len));
+        if packet.link_type == LinkType::ETHERNET
+            && pcap_decode::fcs::ethernet_ok(frame, fcs) == Some(false)
+        {
+            self.fcs_errors += 1;
+        }
+        frame
     }
 
     /// Ends every open session (flushing buffered data and gaps) at the end of the input.
@@ -419,6 +448,13 @@ impl<H: Handler + 'static> Analyzer<H> {
     /// all are not counted.
     pub fn decode_errors(&self) -> u64 {
         self.decode_errors
+    }
+
+    /// Ethernet frames captured with their FCS ([`Packet::fcs_len`] 4) whose FCS does not
+    /// match their bytes: damaged on the wire, or by the capture. They are decoded all the
+    /// same (without the FCS), as tshark does.
+    pub fn fcs_errors(&self) -> u64 {
+        self.fcs_errors
     }
 }
 

@@ -116,6 +116,7 @@ fn run(seen: &mut Seen) -> ControlFlow<&'static str> {
             orig_len: len,
             link_type: LinkType::ETHERNET,
             interface: 0,
+            fcs_len: 0,
             data: frame,
         };
         analyzer.push(&packet, seen)?;

@@ -15,7 +15,7 @@
 //!     let ts_ns = 1_700_000_000_000_000_000 + i as i64;
 //!     let len = data.len() as u32;
 //!     writer.write_packet(&Packet {
-//!         ts_ns, caplen: len, orig_len: len, link_type: LinkType::ETHERNET, interface: 0, data,
+//!         ts_ns, caplen: len, orig_len: len, link_type: LinkType::ETHERNET, interface: 0, fcs_len: 0, data,
 //!     })?;
 //! }
 //! let bytes = writer.into_inner()?;

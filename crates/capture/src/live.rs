@@ -277,6 +277,7 @@ impl LiveCapture {
             orig_len: h.orig_len,
             link_type: self.link_type,
             interface: 0,
+            fcs_len: 0,
             data: &self.buf,
         })
     }

@@ -358,6 +358,7 @@ impl Lane {
             orig_len: p.orig_len,
             link_type: p.link_type,
             interface: p.interface,
+            fcs_len: p.fcs_len,
             data: self.chunk.bytes.get(p.data).unwrap_or_default(),
         })
     }
@@ -382,6 +383,7 @@ struct Meta {
     orig_len: u32,
     link_type: LinkType,
     interface: u32,
+    fcs_len: u8,
     data: Range<usize>,
 }
 
@@ -427,6 +429,7 @@ impl Chunk {
             orig_len: p.orig_len,
             link_type: p.link_type,
             interface: p.interface,
+            fcs_len: p.fcs_len,
             data: start..self.bytes.len(),
         });
     }
@@ -579,6 +582,7 @@ mod tests {
                 orig_len: 20,
                 link_type: LinkType::ETHERNET,
                 interface: 0,
+                fcs_len: 0,
                 data: &data,
             })
             .unwrap();
@@ -680,6 +684,7 @@ mod tests {
                 orig_len: 20,
                 link_type: LinkType::ETHERNET,
                 interface: 0,
+                fcs_len: 0,
                 data: &data,
             })
             .unwrap();

@@ -93,6 +93,10 @@ pub struct Packet<'a> {
     pub link_type: LinkType,
     /// Interface index (pcapng interface id; 0 for classic pcap and live captures).
     pub interface: u32,
+    /// Bytes of frame check sequence at the end of `data`, as the file declares it (the FCS
+    /// bits of a pcap header's link-type field, pcapng's `if_fcslen`); 0 when it declares
+    /// none. Ethernet frames captured with their FCS carry 4.
+    pub fcs_len: u8,
     /// The captured bytes, starting at the link-layer header.
     pub data: &'a [u8],
 }

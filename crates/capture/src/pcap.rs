@@ -40,6 +40,22 @@ pub(crate) struct FileHeader {
     pub(crate) record_len: usize,
     pub(crate) snaplen: u32,
     pub(crate) link_type: LinkType,
+    /// Bytes of FCS at the end of each frame (the link-type field's upper bits).
+    pub(crate) fcs_len: u8,
+}
+
+/// The link-type field's flag saying its top 4 bits give the FCS length (libpcap's
+/// `LT_FCS_LENGTH_PRESENT`; draft-ietf-opsawg-pcap section 4, bit P).
+const FCS_LENGTH_PRESENT: u32 = 0x0400_0000;
+
+/// Bytes of FCS a pcap link-type field declares: its top 4 bits count 16-bit words, when
+/// the P bit says they are present.
+pub(crate) fn fcs_len(network: u32) -> u8 {
+    if network & FCS_LENGTH_PRESENT == 0 {
+        return 0;
+    }
+    // At most 15 words: 30 bytes.
+    ((network >> 28) as u8) * 2
 }
 
 /// Tells the byte order and precision from the first four bytes, read big-endian.
@@ -81,6 +97,7 @@ pub(crate) fn parse_file_header(input: &[u8]) -> Option<FileHeader> {
         },
         snaplen,
         link_type: LinkType((network & 0xffff) as u16),
+        fcs_len: fcs_len(network),
     })
 }
 
@@ -159,7 +176,8 @@ mod tests {
                 nanos: true,
                 record_len: RECORD_HEADER_LEN,
                 snaplen: 65535,
-                link_type: LinkType::LINUX_SLL
+                link_type: LinkType::LINUX_SLL,
+                fcs_len: 0,
             })
         );
         assert_eq!(parse_file_header(&bytes[..23]), None);

@@ -43,6 +43,7 @@ mod option {
     pub(super) const COMMENT: u16 = 1;
     pub(super) const IF_NAME: u16 = 2;
     pub(super) const IF_TSRESOL: u16 = 9;
+    pub(super) const IF_FCSLEN: u16 = 13;
     pub(super) const IF_TSOFFSET: u16 = 14;
 }
 
@@ -91,6 +92,8 @@ pub struct Interface {
     pub ts_resolution: u8,
     /// `if_tsoffset`: seconds added to every timestamp (default 0).
     pub ts_offset_s: i64,
+    /// `if_fcslen`: bytes of frame check sequence at the end of each frame (default 0).
+    pub fcs_len: u8,
 }
 
 impl Interface {
@@ -101,6 +104,7 @@ impl Interface {
             snaplen,
             ts_resolution: 6,
             ts_offset_s: 0,
+            fcs_len: 0,
         }
     }
 
@@ -200,6 +204,11 @@ pub(crate) fn parse_idb(body: &[u8], endian: Endianness) -> Option<Interface> {
             option::IF_TSRESOL => {
                 if let Some(&r) = value.first() {
                     iface.ts_resolution = r;
+                }
+            }
+            option::IF_FCSLEN => {
+                if let Some(&n) = value.first() {
+                    iface.fcs_len = n;
                 }
             }
             option::IF_TSOFFSET => {

@@ -50,6 +50,7 @@ enum State {
         /// Record header length (16, or 24 in the "modified" format).
         record_len: usize,
         link_type: LinkType,
+        fcs_len: u8,
         caplen_limit: u32,
     },
     PcapNg {
@@ -237,6 +238,7 @@ impl FileReader {
     ///
     /// On damaged input every complete packet is returned first, then the error; after an
     /// error the reader returns `Ok(None)`.
+    #[inline]
     pub fn next_packet(&mut self) -> Result<Option<Packet<'_>>, CaptureError> {
         Ok(self.advance()?.map(|l| self.packet_at(l)))
     }
@@ -300,7 +302,22 @@ impl FileReader {
             orig_len: located.orig_len,
             link_type: located.link_type,
             interface: located.interface,
+            fcs_len: self.fcs_len(located.interface),
             data: self.buf.get(located.data).unwrap_or_default(),
+        }
+    }
+
+    /// Bytes of FCS that packets of `interface` end with (pcap: the file header's; pcapng:
+    /// the interface's `if_fcslen`). Looked up here rather than carried with each located
+    /// packet, which costs the common case nothing.
+    #[inline]
+    fn fcs_len(&self, interface: u32) -> u8 {
+        match &self.state {
+            State::Pcap { fcs_len, .. } => *fcs_len,
+            State::PcapNg { interfaces, .. } => usize::try_from(interface)
+                .ok()
+                .and_then(|i| interfaces.get(i))
+                .map_or(0, |i| i.fcs_len),
         }
     }
 
@@ -375,6 +392,7 @@ impl FileReader {
                 nanos: header.nanos,
                 record_len: header.record_len,
                 link_type: header.link_type,
+                fcs_len: header.fcs_len,
                 caplen_limit: header
                     .snaplen
                     .clamp(pcap::MIN_CAPLEN_LIMIT, pcapng::MAX_BLOCK_LEN),
@@ -445,6 +463,7 @@ impl FileReader {
             record_len,
             link_type,
             caplen_limit,
+            ..
         } = self.state
         else {
             return Ok(None);

@@ -213,6 +213,55 @@ fn pcap_unknown_link_type_passes_through() {
     assert_eq!(LinkType(4242).to_string(), "LINKTYPE_4242");
 }
 
+/// The FCS length each packet of `file` declares.
+fn fcs_lens(file: Vec<u8>) -> Vec<u8> {
+    let mut reader = FileReader::from_reader(Cursor::new(file)).unwrap();
+    let mut lens = Vec::new();
+    while let Some(p) = reader.next_packet().unwrap() {
+        lens.push(p.fcs_len);
+    }
+    lens
+}
+
+#[test]
+fn pcap_link_type_fcs_bits_give_the_fcs_length() {
+    let spec = PcapSpec {
+        big_endian: false,
+        nanos: false,
+        link_type: 1,
+        snaplen: 65535,
+    };
+    let mut file = pcap_file(spec, &[(1, 2, P1.len() as u32, P1)]);
+    assert_eq!(fcs_lens(file.clone()), [0]);
+    // libpcap's LT_FCS_DATALINK_EXT(2): 2 words (4 bytes) of FCS, P bit set, Ethernet.
+    file[20..24].copy_from_slice(&0x2400_0001u32.to_le_bytes());
+    assert_eq!(fcs_lens(file.clone()), [4]);
+    let (packets, err) = read_all(&file);
+    assert!(err.is_none());
+    assert_eq!(packets[0].link_type, LinkType::ETHERNET);
+    // Without the P bit the top bits mean nothing.
+    file[20..24].copy_from_slice(&0x2000_0001u32.to_le_bytes());
+    assert_eq!(fcs_lens(file), [0]);
+}
+
+#[test]
+fn pcapng_if_fcslen_gives_the_fcs_length() {
+    for be in [false, true] {
+        let mut ng = Ng::new(be);
+        ng.shb();
+        let mut idb = Vec::new();
+        put16(&mut idb, 1, be);
+        put16(&mut idb, 0, be);
+        put32(&mut idb, 65535, be);
+        ng.opt(&mut idb, 13, &[4]); // if_fcslen
+        put32(&mut idb, 0, be);
+        ng.block(1, &idb).idb(1, 65535, None, None);
+        ng.epb(0, 1, P1.len() as u32, P1, None)
+            .epb(1, 2, P1.len() as u32, P1, None);
+        assert_eq!(fcs_lens(ng.out.clone()), [4, 0], "big endian: {be}");
+    }
+}
+
 #[test]
 fn pcap_truncated_record_says_after_which_packet() {
     let spec = PcapSpec {
@@ -637,6 +686,7 @@ fn as_packet(o: &Owned) -> pcap_capture::Packet<'_> {
         orig_len: o.orig_len,
         link_type: o.link_type,
         interface: o.interface,
+        fcs_len: 0,
         data: &o.data,
     }
 }

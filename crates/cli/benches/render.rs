@@ -32,6 +32,7 @@ fn packet(c: &mut Criterion) {
         orig_len: f.len() as u32,
         link_type: LinkType::ETHERNET,
         interface: 0,
+        fcs_len: 0,
         data: &f,
     };
     c.bench_function("decode + json", |b| {

@@ -233,11 +233,7 @@ impl Drop for Har {
 }
 
 fn version(minor: Option<u8>) -> &'static str {
-    match minor {
-        Some(0) => "HTTP/1.0",
-        Some(pcap_http_ws::HTTP2) => "HTTP/2",
-        _ => "HTTP/1.1",
-    }
+    minor.map_or("HTTP/1.1", pcap_http_ws::version_name)
 }
 
 /// `2023-11-14T22:13:20.000025Z` for a time in ns since the epoch (UTC, microseconds).

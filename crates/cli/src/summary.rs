@@ -19,6 +19,8 @@ pub(crate) struct Counts {
     pub(crate) gap_bytes: u64,
     /// Packets whose headers could not be decoded.
     pub(crate) decode_errors: u64,
+    /// Ethernet frames captured with an FCS that does not match them.
+    pub(crate) fcs_errors: u64,
 }
 
 impl Counts {
@@ -47,6 +49,7 @@ impl Counts {
             gaps: tcp.gaps,
             gap_bytes: tcp.gap_bytes,
             decode_errors: analyzer.decode_errors(),
+            fcs_errors: analyzer.fcs_errors(),
         }
     }
 }
@@ -95,6 +98,12 @@ pub(crate) fn line(read: &Read, counts: &Counts) -> String {
     }
     if counts.decode_errors > 0 {
         parts.push(plural(counts.decode_errors, "decode error"));
+    }
+    if counts.fcs_errors > 0 {
+        parts.push(format!(
+            "{} with a bad FCS",
+            plural(counts.fcs_errors, "frame")
+        ));
     }
     if read.damaged_files > 0 {
         parts.push(plural(read.damaged_files, "damaged file"));
@@ -150,11 +159,13 @@ mod tests {
             gaps: 2,
             gap_bytes: 1460,
             decode_errors: 1,
+            fcs_errors: 2,
         };
         assert_eq!(
             line(&read, &counts),
             "pcap-cli: 120 packets, 4 TCP sessions, 1 HTTP transaction, 2 TLS sessions (1 \
-             decrypted), 2 gaps (1460 bytes not captured), 3 packets dropped, 1 decode error, 1 damaged file"
+             decrypted), 2 gaps (1460 bytes not captured), 3 packets dropped, 1 decode error, \
+             2 frames with a bad FCS, 1 damaged file"
         );
     }
 

@@ -84,6 +84,7 @@ fn write_pcap(path: &Path, frames: &[(Vec<u8>, Option<usize>)]) {
             orig_len: data.len() as u32,
             link_type: LinkType::ETHERNET,
             interface: 0,
+            fcs_len: 0,
             data: kept,
         })
         .unwrap();

@@ -40,6 +40,7 @@ fn input(dir: &Path, times_ms: &[i64], payload: usize) -> PathBuf {
             orig_len: data.len() as u32,
             link_type: LinkType::ETHERNET,
             interface: 0,
+            fcs_len: 0,
             data: &data,
         })
         .unwrap();

@@ -46,6 +46,7 @@ fn write_pcap(name: &str, frames: &[(Vec<u8>, Option<usize>)]) -> PathBuf {
             orig_len: data.len() as u32,
             link_type: LinkType::ETHERNET,
             interface: 0,
+            fcs_len: 0,
             data: kept,
         })
         .unwrap();

@@ -30,6 +30,7 @@ impl Owned {
             orig_len: self.orig_len,
             link_type: self.link_type,
             interface: 0,
+            fcs_len: 0,
             data: &self.data,
         }
     }

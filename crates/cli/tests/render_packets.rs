@@ -21,6 +21,7 @@ fn packet(data: &[u8]) -> Packet<'_> {
         orig_len: data.len() as u32,
         link_type: LinkType::ETHERNET,
         interface: 0,
+        fcs_len: 0,
         data,
     }
 }

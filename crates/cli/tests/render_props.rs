@@ -31,6 +31,7 @@ fn exercise(link: LinkType, data: &[u8]) {
         orig_len: 0,
         link_type: link,
         interface: 0,
+        fcs_len: 0,
         data,
     };
     let mut out = Vec::new();

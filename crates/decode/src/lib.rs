@@ -35,6 +35,7 @@ pub mod defrag;
 pub mod dns;
 pub mod error;
 pub mod ethernet;
+pub mod fcs;
 pub mod icmp;
 pub mod ipv4;
 pub mod ipv6;
@@ -51,8 +52,8 @@ pub mod vlan;
 pub use error::{DecodeError, Layer};
 pub use ethernet::MacAddr;
 pub use packet::{
-    Decoded, Fragment, Link, Net, Transport, decode_datagram, decode_packet, decode_transport,
-    ip_proto,
+    Decoded, Fragment, Link, Net, Transport, decode_datagram, decode_packet, decode_packet_into,
+    decode_transport, ip_proto,
 };
 /// The README's examples, compiled as doc tests so that they stay true.
 #[cfg(doctest)]

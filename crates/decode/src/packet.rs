@@ -174,29 +174,67 @@ pub struct Decoded<'a> {
     pub stop: Option<DecodeError>,
 }
 
+impl Default for Decoded<'_> {
+    /// Nothing decoded: what [`decode_packet_into`] starts from.
+    #[inline]
+    fn default() -> Self {
+        Decoded {
+            link: None,
+            llc: None,
+            vlans: ArrayVec::new(),
+            pppoe: None,
+            tunnels: ArrayVec::new(),
+            net: None,
+            transport: None,
+            transport_offset: 0,
+            payload: &[],
+            truncated: false,
+            stop: None,
+        }
+    }
+}
+
 /// Decodes a frame of link type `link`, as far as it goes. Never panics.
 ///
 /// Unknown link types give [`DecodeError::Unsupported`] with [`Layer::Link`].
 #[inline]
 pub fn decode_packet(link: LinkType, data: &[u8]) -> Decoded<'_> {
-    let mut d = Decoded {
-        link: None,
-        llc: None,
-        vlans: ArrayVec::new(),
-        pppoe: None,
-        tunnels: ArrayVec::new(),
-        net: None,
-        transport: None,
-        transport_offset: 0,
-        payload: data,
-        truncated: false,
-        stop: None,
-    };
+    let mut d = Decoded::default();
+    decode_packet_into(&mut d, link, data);
+    d
+}
+
+/// [`decode_packet`] into `d`, whatever it held before: the result is built where the
+/// caller keeps it. `Decoded` has room for [`MAX_TUNNELS`] tunnel layers and is some 500
+/// bytes, which returning it by value copies for every packet; a loop over packets decodes
+/// into a `Decoded` of its own instead (`pcap_analyzer` does).
+///
+/// ```
+/// use pcap_capture::LinkType;
+/// use pcap_decode::{Decoded, build, decode_packet_into};
+///
+/// let frame = build::ipv4_tcp(&build::TcpSpec::default(), b"hi");
+/// let mut d = Decoded::default();
+/// decode_packet_into(&mut d, LinkType::ETHERNET, &frame);
+/// assert_eq!(d.payload, b"hi");
+/// ```
+#[inline]
+pub fn decode_packet_into<'a>(d: &mut Decoded<'a>, link: LinkType, data: &'a [u8]) {
+    d.link = None;
+    d.llc = None;
+    d.vlans.clear();
+    d.pppoe = None;
+    d.tunnels.clear();
+    d.net = None;
+    d.transport = None;
+    d.transport_offset = 0;
+    d.payload = data;
+    d.truncated = false;
+    d.stop = None;
     if let Err(e) = d.decode_link(link, data) {
         d.truncated |= e.is_truncation();
         d.stop = Some(e);
     }
-    d
 }
 
 /// Decodes the payload of a reassembled IP datagram of protocol `protocol`, tunnels included:
@@ -206,17 +244,8 @@ pub fn decode_packet(link: LinkType, data: &[u8]) -> Decoded<'_> {
 /// the innermost packet when there is a tunnel. Offsets count from the datagram's payload.
 pub fn decode_datagram(protocol: u8, data: &[u8]) -> Decoded<'_> {
     let mut d = Decoded {
-        link: None,
-        llc: None,
-        vlans: ArrayVec::new(),
-        pppoe: None,
-        tunnels: ArrayVec::new(),
-        net: None,
-        transport: None,
-        transport_offset: 0,
         payload: data,
-        truncated: false,
-        stop: None,
+        ..Decoded::default()
     };
     if let Err(e) = d.decode_ip_payload(protocol, data, 0, false) {
         d.truncated |= e.is_truncation();
@@ -432,6 +461,21 @@ impl<'a> Decoded<'a> {
         match et {
             ethertype::IPV4 => self.decode_ipv4(data, off),
             ethertype::IPV6 => self.decode_ipv6(data, off),
+            _ => self.decode_other_ethertype(layer, et, data, off),
+        }
+    }
+
+    /// Ether types other than IP: ARP, PPPoE and the encapsulations, kept out of the path
+    /// of plain IP.
+    #[inline(never)]
+    fn decode_other_ethertype(
+        &mut self,
+        layer: Layer,
+        et: u16,
+        data: &'a [u8],
+        off: usize,
+    ) -> Result<(), DecodeError> {
+        match et {
             ethertype::ARP => {
                 let (arp, rest) = ArpView::parse(data, off)?;
                 self.net = Some(Net::Arp(arp));
@@ -508,6 +552,9 @@ impl<'a> Decoded<'a> {
         self.decode_ip_payload(upper, p.payload, at, later_fragment)
     }
 
+    // Inlined into the IPv4 and IPv6 decoders: plain TCP takes the straight path, and every
+    // tunnel goes through a function of its own that is kept out of it.
+    #[inline(always)]
     fn decode_ip_payload(
         &mut self,
         protocol: u8,
@@ -522,45 +569,51 @@ impl<'a> Decoded<'a> {
             // reassembles and calls decode_transport on the whole datagram.
             return Ok(());
         }
-        match protocol {
-            // The first fragment of a tunnelled datagram carries only part of the inner
-            // packet: like tshark, leave it for reassembly.
-            ip_proto::IPIP | ip_proto::IPV6 | ip_proto::GRE
-                if self.fragment().is_some_and(|f| f.more) =>
-            {
-                return Ok(());
-            }
-            ip_proto::IPIP | ip_proto::IPV6 => {
-                let next = if protocol == ip_proto::IPIP {
-                    Next::Ipv4
-                } else {
-                    Next::Ipv6
-                };
-                let h = tunnel::Header {
-                    kind: TunnelKind::IpInIp,
-                    id: None,
-                    next,
-                    len: 0,
-                };
-                return self.enter(h, payload, at);
-            }
-            ip_proto::GRE => {
-                let h = tunnel::gre(payload, at)?;
-                return self.enter(h, payload, at);
-            }
-            _ => {}
+        if matches!(protocol, ip_proto::IPIP | ip_proto::IPV6 | ip_proto::GRE) {
+            return self.decode_ip_tunnel(protocol, payload, at);
         }
         let (transport, rest) = decode_transport(protocol, payload, at)?;
         self.transport = transport;
         self.payload = rest;
-        if let Some(Transport::Udp(u)) = transport {
-            return self.decode_udp_tunnel(u.src_port(), u.dst_port(), rest, at);
+        match transport {
+            Some(Transport::Udp(u)) => self.decode_udp_tunnel(u.src_port(), u.dst_port(), rest, at),
+            _ => Ok(()),
         }
-        Ok(())
+    }
+
+    /// IP-in-IP or GRE at `at`.
+    #[inline(never)]
+    fn decode_ip_tunnel(
+        &mut self,
+        protocol: u8,
+        payload: &'a [u8],
+        at: usize,
+    ) -> Result<(), DecodeError> {
+        if self.fragment().is_some_and(|f| f.more) {
+            // The first fragment of a tunnelled datagram carries only part of the inner
+            // packet: like tshark, leave it for reassembly.
+            return Ok(());
+        }
+        let h = if protocol == ip_proto::GRE {
+            tunnel::gre(payload, at)?
+        } else {
+            tunnel::Header {
+                kind: TunnelKind::IpInIp,
+                id: None,
+                next: if protocol == ip_proto::IPIP {
+                    Next::Ipv4
+                } else {
+                    Next::Ipv6
+                },
+                len: 0,
+            }
+        };
+        self.enter(h, payload, at)
     }
 
     /// A UDP payload on a tunnel's port whose header validates is decoded as that tunnel;
     /// anything else stays a UDP payload.
+    #[inline(never)]
     fn decode_udp_tunnel(
         &mut self,
         src: u16,
@@ -726,6 +779,33 @@ impl<'a> Decoded<'a> {
             h = tunnel::fnv(h, t.kind as u64);
             if t.kind.id_is_symmetric() {
                 h = tunnel::fnv(h, t.id.map_or(u64::MAX, u64::from));
+            }
+        }
+        // 0 stays reserved for "not tunnelled".
+        h.max(1)
+    }
+
+    /// A hash of the whole tunnel path (0 when there is none): every layer's kind, id and
+    /// outer addresses. Unlike [`Decoded::tunnel_id`] it is not meant to match the reverse
+    /// direction, so one-way ids (GRE keys, TEIDs, MPLS labels) count too. It keys IP
+    /// fragments: fragments with the same inner addresses and id in two tunnels belong to
+    /// two datagrams.
+    pub fn tunnel_path(&self) -> u64 {
+        if self.tunnels.is_empty() {
+            return 0;
+        }
+        let mut h = 0xcbf2_9ce4_8422_2325u64;
+        for t in &self.tunnels {
+            h = tunnel::fnv(h, t.kind as u64);
+            h = tunnel::fnv(h, t.id.map_or(u64::MAX, u64::from));
+            for addr in [t.src(), t.dst()] {
+                let bits = match addr {
+                    Some(IpAddr::V4(a)) => u128::from(a.to_bits()),
+                    Some(IpAddr::V6(a)) => a.to_bits(),
+                    None => u128::MAX,
+                };
+                h = tunnel::fnv(h, bits as u64);
+                h = tunnel::fnv(h, (bits >> 64) as u64);
             }
         }
         // 0 stays reserved for "not tunnelled".

@@ -86,6 +86,7 @@ fn reassembly_matches_tshark() {
                 dst: ip.dst,
                 protocol: ip.proto,
                 id,
+                tunnel: 0,
             };
             match defrag.push(f.ts_ns, key, off, mf, ip.payload) {
                 Ok(Some(d)) => {

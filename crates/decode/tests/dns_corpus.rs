@@ -109,6 +109,7 @@ fn question_names_match_tshark() {
                         dst: ip.dst,
                         protocol: ip.proto,
                         id,
+                        tunnel: 0,
                     };
                     match defrag.push(f.ts_ns, key, off, mf, ip.payload) {
                         Ok(Some(d)) if ip.proto == 17 => udp_names(d.payload),

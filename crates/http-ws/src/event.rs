@@ -57,7 +57,7 @@ pub struct RequestHead<'a> {
     /// Request target as sent.
     pub uri: &'a str,
     /// Minor version: 0 for HTTP/1.0, 1 for HTTP/1.1; [`HTTP2`] for HTTP/2, which has no
-    /// minor version.
+    /// minor version; [`HTTP09`] for an HTTP/0.9 simple request.
     pub version: u8,
     /// Headers in order.
     pub headers: Headers<'a>,
@@ -67,6 +67,22 @@ pub struct RequestHead<'a> {
 
 /// The `version` of HTTP/2 heads (HTTP/1.x heads carry their minor version, 0 or 1).
 pub const HTTP2: u8 = 2;
+
+/// The `version` of HTTP/0.9 heads. A simple request is one line, `GET /path`, with no
+/// version and no headers; its response has no status line and no headers, only a body
+/// that runs until the server closes. Such a response is reported as a head of status 200
+/// (HTTP/0.9 has no other) with no headers and a length of 0.
+pub const HTTP09: u8 = 9;
+
+/// The name of a head's `version`: `HTTP/1.0`, `HTTP/1.1`, `HTTP/2` or `HTTP/0.9`.
+pub fn version_name(version: u8) -> &'static str {
+    match version {
+        0 => "HTTP/1.0",
+        HTTP2 => "HTTP/2",
+        HTTP09 => "HTTP/0.9",
+        _ => "HTTP/1.1",
+    }
+}
 
 impl<'a> RequestHead<'a> {
     /// The first `Host` header, or HTTP/2's `:authority` pseudo-header.
@@ -109,7 +125,8 @@ pub struct ResponseHead<'a> {
     pub ts_ns: i64,
     /// Stream offset of the first byte of the status line.
     pub offset: u64,
-    /// Minor version: 0 for HTTP/1.0, 1 for HTTP/1.1.
+    /// Minor version: 0 for HTTP/1.0, 1 for HTTP/1.1; [`HTTP2`] or [`HTTP09`] (a response
+    /// with no status line, answering an HTTP/0.9 request).
     pub version: u8,
     /// Status code.
     pub status: u16,

@@ -43,8 +43,9 @@ pub use config::{HttpConfig, MAX_HEADERS};
 pub use content::{Coding, ContentDecoder, Stop};
 pub use error::{ErrorKind, HttpError, ProtocolError, WsError};
 pub use event::{
-    BadHead, HTTP2, Headers, HttpEvent, MessageComplete, RequestHead, ResponseHead,
+    BadHead, HTTP2, HTTP09, Headers, HttpEvent, MessageComplete, RequestHead, ResponseHead,
     TransactionRecord, WsControl, WsControlKind, WsFrameInfo, WsHandshake, WsMessage, WsPayload,
+    version_name,
 };
 pub use pcap_tcp_reassembly::Direction;
 pub use session::HttpSession;

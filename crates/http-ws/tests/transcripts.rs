@@ -79,6 +79,8 @@ fn cases() -> Vec<(&'static str, HttpConfig, Vec<Step>)> {
         ),
         ("ws_unmasked_client", d.clone(), ws_unmasked_client()),
         ("not_http", d.clone(), not_http()),
+        ("http09_simple", d.clone(), http09_simple()),
+        ("http09_then_close", d.clone(), http09_then_close()),
     ];
     for enc in ["gzip", "x-gzip", "deflate-zlib", "deflate-raw", "br"] {
         let body = match enc {
@@ -258,6 +260,23 @@ fn close_delimited() -> Vec<Step> {
         Step::End(Some(S)),
         Step::End(Some(C)),
     ]
+}
+
+/// RFC 1945 section 4.1: a simple request (no version, no headers) and its response, a
+/// bare body that the close ends.
+fn http09_simple() -> Vec<Step> {
+    vec![
+        c("GET /old/index.html\r\n"),
+        s("<html>HTTP/0.9 "),
+        s("page</html>\n"),
+        Step::End(Some(S)),
+        Step::End(Some(C)),
+    ]
+}
+
+/// A simple request answered by nothing: the transaction has no response.
+fn http09_then_close() -> Vec<Step> {
+    vec![c("GET /\n"), Step::End(None)]
 }
 
 fn gap_resync() -> Vec<Step> {
@@ -526,6 +545,44 @@ fn close_delimited_body_ends_at_fin() {
             "tx #0 status=Some(200) req=Some(0)..Some(0) resp=Some(1)..Some(3) sizes=21/0/None 45/13/None complete=true",
         ],
     );
+}
+
+#[test]
+fn http09_simple_request_and_headerless_response() {
+    assert_eq!(
+        check(&HttpConfig::default(), &http09_simple()),
+        [
+            "req #0 GET /old/index.html 0.9 ts=0 []",
+            "done c2s len=0 dec=None",
+            "resp 200  0.9 ts=1 []",
+            "body s2c raw <html>HTTP/0.9 page</html>\\n",
+            "done s2c len=27 dec=None",
+            "tx #0 status=Some(200) req=Some(0)..Some(0) resp=Some(1)..Some(3) sizes=21/0/None 0/27/None complete=true",
+        ]
+    );
+    assert_eq!(
+        check(&HttpConfig::default(), &http09_then_close()),
+        [
+            "req #0 GET / 0.9 ts=0 []",
+            "done c2s len=0 dec=None",
+            "tx #0 status=None req=Some(0)..Some(0) resp=None..None sizes=6/0/None 0/0/None complete=false",
+        ]
+    );
+}
+
+#[test]
+fn http09_needs_a_path_and_no_version() {
+    // Not simple requests: a line with a version that is not HTTP/1.x, and a bare word.
+    for line in ["GET /a HTTP/0.9\r\n", "GET index\r\n", "GET /a b\r\n"] {
+        let lines = check(
+            &HttpConfig::default(),
+            &[c(line), s("body"), Step::End(None)],
+        );
+        assert!(
+            !lines.iter().any(|l| l.contains(" 0.9 ")),
+            "{line:?} taken for HTTP/0.9: {lines:?}"
+        );
+    }
 }
 
 #[test]

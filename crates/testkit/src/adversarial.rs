@@ -76,6 +76,13 @@ pub const CASES: &[Case] = &[
         write: overlap,
     },
     Case {
+        name: "ack_past_holes",
+        unit: "server segments of 1 byte, each after a 4 MiB hole that the client acknowledges",
+        full: 10_000,
+        target: "gap on ACK past a hole; follow's MAX_HOLE (a long gap is listed, not written)",
+        write: ack_past_holes,
+    },
+    Case {
         name: "rst_inject",
         unit: "sessions, each with two forged RSTs before its response",
         full: 100_000,
@@ -116,6 +123,13 @@ pub const CASES: &[Case] = &[
         full: 100_000,
         target: "decode MAX_VLANS 8",
         write: vlan_nested,
+    },
+    Case {
+        name: "tunnel_nested",
+        unit: "frames with 1000 nested tunnel layers (MPLS labels, or GRE in IPv4)",
+        full: 10_000,
+        target: "decode MAX_TUNNELS 8 (bounded recursion)",
+        write: tunnel_nested,
     },
     Case {
         name: "dns_loop",
@@ -167,6 +181,7 @@ impl<'w> Out<'w> {
             orig_len: len,
             link_type: LinkType::ETHERNET,
             interface: 0,
+            fcs_len: 0,
             data,
         })
     }
@@ -374,6 +389,27 @@ pub fn overlap(w: &mut dyn Write, n: u64) -> Result<(), CaptureError> {
     out.finish()
 }
 
+/// Bytes the capture misses before each segment of [`ack_past_holes`].
+pub const ACK_HOLE: u32 = 4 << 20;
+
+/// One session whose server sends `n` segments of one byte, each [`ACK_HOLE`] bytes past the
+/// previous one, and whose client acknowledges each right away: the bytes in between reached
+/// the client but not the capture. Each hole is a gap the moment it is acknowledged; written
+/// out as zeros they would make a file of `n` x 4 MiB.
+pub fn ack_past_holes(w: &mut dyn Write, n: u64) -> Result<(), CaptureError> {
+    let mut out = Out::new(w)?;
+    let mut c = Conn::new(0, 8000);
+    c.handshake(&mut out)?;
+    let flags = TcpFlags::ACK | TcpFlags::PSH;
+    for _ in 0..n {
+        let at = c.seq[1].wrapping_add(ACK_HOLE);
+        out.frame(&c.frame_at(false, flags, at, b"x"))?;
+        c.seq[1] = at.wrapping_add(1);
+        out.frame(&c.frame_at(true, TcpFlags::ACK, c.seq[0], b""))?;
+    }
+    out.finish()
+}
+
 /// `n` sessions, each a GET answered by a 200 and closed by a FIN exchange, with two RSTs
 /// forged from the server's address before the response: one far outside the client's
 /// window, one in it but not at the next byte. A stack ignores both (RFC 5961 §3.2): every
@@ -549,6 +585,38 @@ pub fn vlan_nested(w: &mut dyn Write, n: u64) -> Result<(), CaptureError> {
         }
         f.extend_from_slice(&plain[12..]);
         out.frame(&f)?;
+    }
+    out.finish()
+}
+
+/// Tunnel layers in each frame of [`tunnel_nested`].
+pub const TUNNEL_NESTING: usize = 1000;
+
+/// `n` frames, alternately a stack of [`TUNNEL_NESTING`] MPLS labels and [`TUNNEL_NESTING`]
+/// GRE headers each in its own IPv4 packet, around an IPv4 TCP segment: a decoder that
+/// recursed once per layer without a cap would overflow its stack.
+pub fn tunnel_nested(w: &mut dyn Write, n: u64) -> Result<(), CaptureError> {
+    let mut out = Out::new(w)?;
+    let c = Conn::new(0, 80);
+    let plain = c.frame_at(true, TcpFlags::ACK, 1, b"deep");
+    let (eth, inner) = plain.split_at(14);
+    let mut mpls = eth[..12].to_vec();
+    mpls.extend_from_slice(&0x8847u16.to_be_bytes());
+    for i in 0..TUNNEL_NESTING {
+        let bottom = u32::from(i + 1 == TUNNEL_NESTING) << 8;
+        mpls.extend_from_slice(&(((i as u32 + 16) << 12) | bottom | 64).to_be_bytes());
+    }
+    mpls.extend_from_slice(inner);
+    let outer = IpSpec::V4(Ipv4Spec::default());
+    let mut gre = inner.to_vec();
+    for _ in 0..TUNNEL_NESTING {
+        let mut body = vec![0, 0, 0x08, 0x00]; // GRE without options, carrying IPv4
+        body.extend_from_slice(&gre);
+        gre = ip_packet(&outer, 47, &body);
+    }
+    let gre = pcap_decode::build::ethernet_frame(&Default::default(), 0x0800, &gre);
+    for i in 0..n {
+        out.frame(if i % 2 == 0 { &mpls } else { &gre })?;
     }
     out.finish()
 }

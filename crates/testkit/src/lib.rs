@@ -40,6 +40,7 @@ pub fn ethernet_pcap<'a>(frames: impl IntoIterator<Item = (i64, &'a [u8])>) -> V
                 orig_len: len,
                 link_type: LinkType::ETHERNET,
                 interface: 0,
+                fcs_len: 0,
                 data,
             })
             .expect("pcap record to memory");

@@ -12,7 +12,7 @@ use std::ops::ControlFlow;
 use pcap_analyzer::{Analyzer, AnalyzerConfig, Handler, Stream};
 use pcap_capture::{FileReader, LinkType, Packet};
 use pcap_decode::defrag::{DefragConfig, Defragmenter, FragKey};
-use pcap_decode::{Decoded, Net, decode_packet};
+use pcap_decode::{DecodeError, Decoded, Net, decode_packet};
 use pcap_http_ws::{ErrorKind, HttpConfig, HttpError, HttpEvent, WsError};
 use pcap_tcp_reassembly::{CloseReason, Config, Event, EventKind, Overlap};
 use pcap_testkit::adversarial::{self, WriteFn};
@@ -271,6 +271,19 @@ fn conflicting_retransmissions_keep_the_first_bytes() {
 }
 
 #[test]
+fn acks_past_holes_make_a_gap_each() {
+    let n = 5;
+    let (seen, stats) = analyze(
+        capture(adversarial::ack_past_holes, n),
+        AnalyzerConfig::default(),
+    );
+    assert_eq!(seen.gaps, n, "one gap per acknowledged hole");
+    assert_eq!(seen.gap_bytes, n * u64::from(adversarial::ACK_HOLE));
+    assert_eq!(seen.data_bytes, n, "every byte after a hole is delivered");
+    assert_eq!(stats.gaps, n);
+}
+
+#[test]
 fn forged_rsts_are_ignored_and_sessions_go_on() {
     let n = 300;
     let (seen, stats) = analyze(capture(adversarial::rst_inject, n), tcp_config(|_| {}));
@@ -434,6 +447,35 @@ fn nested_vlans_stop_at_max_vlans() {
 }
 
 #[test]
+fn nested_tunnels_stop_at_max_tunnels() {
+    let n = for_each_decoded(capture(adversarial::tunnel_nested, 4), |_, d| {
+        assert_eq!(d.tunnels.len(), pcap_decode::tunnel::MAX_TUNNELS);
+        assert!(
+            d.tcp().is_none(),
+            "the inner TCP is {} layers down",
+            adversarial::TUNNEL_NESTING
+        );
+        assert!(
+            matches!(
+                d.stop,
+                Some(DecodeError::Malformed {
+                    field: "tunnel depth",
+                    ..
+                })
+            ),
+            "the depth is reported: {:?}",
+            d.stop
+        );
+    });
+    assert_eq!(n, 4);
+    // Through the whole chain too (the analyzer decodes every packet the same way).
+    analyze(
+        capture(adversarial::tunnel_nested, 4),
+        AnalyzerConfig::default(),
+    );
+}
+
+#[test]
 fn dns_pointer_loops_end() {
     let n = for_each_decoded(capture(adversarial::dns_loop, 30), |_, d| {
         let dns = d.dns().expect("a DNS message on port 53");
@@ -474,6 +516,7 @@ fn incomplete_fragments_stay_under_the_defrag_caps() {
             dst,
             protocol: proto,
             id: f.id,
+            tunnel: 0,
         };
         let out = defrag.push(p.ts_ns, key, f.offset, f.more, d.ip_payload(p.data));
         assert!(matches!(out, Ok(None)), "never complete");

@@ -257,6 +257,8 @@ fn defragment<'d>(
         dst: decoded.dst_ip()?,
         protocol: decoded.net.as_ref().and_then(Net::protocol)?,
         id: fragment.id,
+        // Fragments inside two different tunnels are two datagrams.
+        tunnel: decoded.tunnel_path(),
     };
     let pushed = defrag.push(
         packet.ts_ns,

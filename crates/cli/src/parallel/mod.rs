@@ -224,6 +224,7 @@ fn read(
                     orig_len: packet.orig_len,
                     link_type: packet.link_type,
                     interface: packet.interface,
+                    fcs_len: packet.fcs_len,
                     start,
                     end: batch.data.len(),
                 });

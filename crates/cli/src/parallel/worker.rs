@@ -52,6 +52,7 @@ pub(super) enum Item {
         orig_len: u32,
         link_type: LinkType,
         interface: u32,
+        fcs_len: u8,
         start: usize,
         end: usize,
     },
@@ -228,6 +229,7 @@ pub(super) fn work<H: Shard>(
                     orig_len,
                     link_type,
                     interface,
+                    fcs_len,
                     start,
                     end,
                 } => {
@@ -250,6 +252,7 @@ pub(super) fn work<H: Shard>(
                         orig_len,
                         link_type,
                         interface,
+                        fcs_len,
                         data,
                     };
                     analyzer.push_frame(frame, &packet, &mut cutter)

@@ -27,7 +27,7 @@ pub(crate) const FIELDS: &[(&str, &str)] = &[
     ("method", "request method"),
     ("host", "Host header (HTTP/2 :authority)"),
     ("uri", "request target as sent"),
-    ("version", "HTTP/1.0, HTTP/1.1 or HTTP/2"),
+    ("version", "HTTP/1.0, HTTP/1.1, HTTP/2 or HTTP/0.9"),
     ("status", "final status code, or -"),
     ("reason", "reason phrase"),
     (
@@ -185,11 +185,7 @@ fn version(stream: &Stream, minor: Option<u8>) -> &'static str {
     if stream.h2_stream.is_some() {
         return "HTTP/2";
     }
-    match minor {
-        Some(0) => "HTTP/1.0",
-        Some(_) => "HTTP/1.1",
-        None => "-",
-    }
+    minor.map_or("-", pcap_http_ws::version_name)
 }
 
 #[cfg(test)]

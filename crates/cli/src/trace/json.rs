@@ -312,11 +312,7 @@ fn headers_json<'h>(
 }
 
 fn version(minor: Option<u8>) -> &'static str {
-    match minor {
-        Some(0) => "HTTP/1.0",
-        Some(pcap_http_ws::HTTP2) => "HTTP/2",
-        _ => "HTTP/1.1",
-    }
+    minor.map_or("HTTP/1.1", pcap_http_ws::version_name)
 }
 
 /// One `"type":"websocket"` line.
@@ -474,6 +470,7 @@ mod tests {
             orig_len: f.len() as u32,
             link_type: LinkType::ETHERNET,
             interface: 0,
+            fcs_len: 0,
             data: &f,
         };
         let (mut out, mut line) = (Vec::new(), String::new());

@@ -18,6 +18,10 @@ pub struct FragKey {
     pub protocol: u8,
     /// Identification (16 bits in IPv4, 32 in IPv6).
     pub id: u32,
+    /// The tunnel path the fragment came through ([`crate::Decoded::tunnel_path`]; 0 when
+    /// not tunnelled), so that fragments with the same inner addresses and id in two tunnels
+    /// (two VXLAN VNIs, two GRE keys) are not merged.
+    pub tunnel: u64,
 }
 
 impl FragKey {
@@ -28,6 +32,7 @@ impl FragKey {
             dst: dst.into(),
             protocol,
             id: u32::from(id),
+            tunnel: 0,
         }
     }
     /// Key of an IPv6 fragment.
@@ -37,7 +42,13 @@ impl FragKey {
             dst: dst.into(),
             protocol: next_header,
             id,
+            tunnel: 0,
         }
+    }
+
+    /// The same key for a fragment that came through the tunnel path `tunnel`.
+    pub fn in_tunnel(self, tunnel: u64) -> Self {
+        FragKey { tunnel, ..self }
     }
 }
 

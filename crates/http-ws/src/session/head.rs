@@ -35,7 +35,26 @@ pub(super) fn first_line_ok(client: bool, b: &[u8]) -> Option<bool> {
     }
     let nl = memchr::memchr(b'\n', b)?;
     let line = trim(b.get(..nl).unwrap_or_default());
-    Some(line.len() >= 8 && line.get(line.len() - 8..line.len() - 1) == Some(b"HTTP/1.".as_slice()))
+    Some(
+        line.len() >= 8 && line.get(line.len() - 8..line.len() - 1) == Some(b"HTTP/1.".as_slice())
+            || simple_request(b).is_some(),
+    )
+}
+
+/// An HTTP/0.9 simple request at the start of `b` (RFC 1945 section 4.1): the line
+/// `GET <uri>` with no version, then CRLF (or LF). Returns the URI and the line's length.
+/// The URI must be an absolute path or URL of visible ASCII, so that another protocol's
+/// line starting with `GET ` is not taken for one.
+pub(super) fn simple_request(b: &[u8]) -> Option<(&str, usize)> {
+    let nl = memchr::memchr(b'\n', b)?;
+    let line = b.get(..nl)?;
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let uri = line.strip_prefix(b"GET ")?;
+    let visible = uri.iter().all(|c| c.is_ascii_graphic());
+    if !visible || !(uri.starts_with(b"/") || uri.starts_with(b"http://")) {
+        return None;
+    }
+    Some((std::str::from_utf8(uri).ok()?, nl.saturating_add(1)))
 }
 
 /// Index just past the blank line ending a head, searching from `from`.
@@ -136,8 +155,12 @@ impl HttpSession {
         ts_ns: i64,
         input: &[u8],
         after_gap: bool,
+        sink: &mut impl FnMut(HttpEvent<'_>),
     ) -> usize {
         let client = dir == Direction::ClientToServer;
+        if !client && self.answering_http09() {
+            return self.http09_response(ts_ns, sink);
+        }
         let d = &mut self.dirs[dir];
         if d.buf.is_empty() && d.confirmed {
             let skip = input
@@ -274,6 +297,9 @@ impl HttpSession {
         sink: &mut impl FnMut(HttpEvent<'_>),
     ) -> usize {
         let client = dir == Direction::ClientToServer;
+        if !client && self.answering_http09() {
+            return self.http09_response(ts_ns, sink);
+        }
         let max = self.cfg.max_head_bytes;
         let d = &mut self.dirs[dir];
         if d.buf.is_empty() {
@@ -322,7 +348,13 @@ impl HttpSession {
                 None => {}
             }
         }
-        match find_head_end(&d.buf, old.saturating_sub(3)) {
+        // An HTTP/0.9 simple request is one line, with no blank line after it.
+        let simple = if client { simple_request(&d.buf) } else { None };
+        let end = match simple {
+            Some((_, n)) => Some(n),
+            None => find_head_end(&d.buf, old.saturating_sub(3)),
+        };
+        match end {
             Some(end) if end <= max => {
                 let buf = std::mem::take(&mut d.buf);
                 self.parse_head(dir, ts_ns, buf.get(..end).unwrap_or_default(), true, sink);
@@ -340,6 +372,63 @@ impl HttpSession {
             }
             _ => take,
         }
+    }
+
+    /// A head was parsed and reported: sets up what follows it; returns its length.
+    fn head_parsed(
+        &mut self,
+        dir: Direction,
+        ts_ns: i64,
+        start_off: u64,
+        info: HeadInfo,
+        framing_error: Option<HttpError>,
+        sink: &mut impl FnMut(HttpEvent<'_>),
+    ) -> Option<usize> {
+        let len = info.len;
+        self.dirs[dir].confirmed = true;
+        if let Some(e) = framing_error {
+            error(dir, ts_ns, start_off, e, sink);
+        }
+        if dir == Direction::ClientToServer {
+            self.request_head(ts_ns, info, sink);
+        } else {
+            self.response_head(ts_ns, info, sink);
+        }
+        Some(len)
+    }
+
+    /// The next response answers an HTTP/0.9 simple request and nothing of it was read yet.
+    fn answering_http09(&self) -> bool {
+        self.dirs[Direction::ServerToClient].buf.is_empty()
+            && self
+                .pending
+                .front()
+                .is_some_and(|p| p.method == Method::Simple)
+    }
+
+    /// Starts an HTTP/0.9 response, which has no head: reports a head of status 200 (see
+    /// [`HTTP09`]) and reads the body up to the close. Consumes nothing.
+    fn http09_response(&mut self, ts_ns: i64, sink: &mut impl FnMut(HttpEvent<'_>)) -> usize {
+        let d = &mut self.dirs[Direction::ServerToClient];
+        d.msg_start = (ts_ns, d.offset);
+        d.confirmed = true;
+        sink(HttpEvent::Response(ResponseHead {
+            ts_ns,
+            offset: d.offset,
+            version: HTTP09,
+            status: 200,
+            reason: "",
+            headers: Headers::new(&[]),
+            head_len: 0,
+            interim: false,
+        }));
+        let info = HeadInfo {
+            status: 200,
+            version: HTTP09,
+            ..HeadInfo::default()
+        };
+        self.response_head(ts_ns, info, sink);
+        0
     }
 
     pub(super) fn head_too_large(
@@ -391,7 +480,30 @@ impl HttpSession {
             .ignore_invalid_headers_in_requests(true);
         let result = if dir == Direction::ClientToServer {
             let mut req = httparse::Request::new(&mut []);
-            match pc.parse_request_with_uninit_headers(&mut req, head, headers) {
+            let parsed = pc.parse_request_with_uninit_headers(&mut req, head, headers);
+            // An HTTP/0.9 simple request is no HTTP/1.x request line: looked for only when
+            // httparse did not find a whole head, so that HTTP/1.x heads pay nothing for it.
+            let simple = match parsed {
+                Ok(httparse::Status::Complete(_)) => None,
+                _ => simple_request(head),
+            };
+            if let Some((uri, n)) = simple {
+                info.len = n;
+                info.version = HTTP09;
+                info.method = Some(Method::Simple);
+                sink(HttpEvent::Request(RequestHead {
+                    index: self.next_index,
+                    ts_ns: start_ns,
+                    offset: start_off,
+                    method: "GET",
+                    uri,
+                    version: HTTP09,
+                    headers: Headers::new(&[]),
+                    head_len: n,
+                }));
+                return self.head_parsed(dir, ts_ns, start_off, info, None, sink);
+            }
+            match parsed {
                 Ok(httparse::Status::Complete(n)) => {
                     info.len = n;
                     info.version = req.version.unwrap_or(1);
@@ -444,19 +556,7 @@ impl HttpSession {
             }
         };
         match result {
-            Ok(framing_error) => {
-                let len = info.len;
-                self.dirs[dir].confirmed = true;
-                if let Some(e) = framing_error {
-                    error(dir, ts_ns, start_off, e, sink);
-                }
-                if dir == Direction::ClientToServer {
-                    self.request_head(ts_ns, info, sink);
-                } else {
-                    self.response_head(ts_ns, info, sink);
-                }
-                Some(len)
-            }
+            Ok(framing_error) => self.head_parsed(dir, ts_ns, start_off, info, framing_error, sink),
             Err(e) => {
                 // Skip the bad head (or at least its first line), then look for the next one.
                 let skip = find_head_end(head, 0)

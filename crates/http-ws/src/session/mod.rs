@@ -9,8 +9,8 @@ use crate::config::{HttpConfig, MAX_HEADERS};
 use crate::content::{Coding, ContentDecoder, Stop, trim};
 use crate::error::{ErrorKind, HttpError, ProtocolError};
 use crate::event::{
-    BadHead, Headers, HttpEvent, MessageComplete, RequestHead, ResponseHead, TransactionRecord,
-    WsHandshake,
+    BadHead, HTTP09, Headers, HttpEvent, MessageComplete, RequestHead, ResponseHead,
+    TransactionRecord, WsHandshake,
 };
 use crate::transaction::push_waiting;
 use crate::websocket::{self, PerMessageDeflate, WsDecoder};
@@ -119,6 +119,8 @@ impl DirState {
 enum Method {
     Head,
     Connect,
+    /// An HTTP/0.9 simple request: its response is a bare body up to the close.
+    Simple,
     Other,
 }
 
@@ -500,7 +502,7 @@ impl HttpSession {
             }
             State::Detect { after_gap } => {
                 let after_gap = *after_gap;
-                self.detect(dir, ts_ns, input, after_gap)
+                self.detect(dir, ts_ns, input, after_gap, sink)
             }
             State::Resync { line_start } => {
                 let line_start = *line_start;

@@ -31,6 +31,13 @@ fn esc(b: &[u8]) -> String {
     }
 }
 
+/// `1.1`, `1.0` or `0.9`: the version name without `HTTP/`.
+fn version(v: u8) -> &'static str {
+    pcap_http_ws::version_name(v)
+        .strip_prefix("HTTP/")
+        .unwrap_or_default()
+}
+
 /// Records events as lines; consecutive body bytes of one kind are merged so the record does
 /// not depend on chunking.
 #[derive(Default)]
@@ -75,11 +82,11 @@ impl Recorder {
                     .map(|(n, v)| format!("{n}={}", esc(v)))
                     .collect();
                 format!(
-                    "req #{} {} {} 1.{} ts={} [{}]",
+                    "req #{} {} {} {} ts={} [{}]",
                     r.index,
                     r.method,
                     r.uri,
-                    r.version,
+                    version(r.version),
                     r.ts_ns,
                     hs.join(";")
                 )
@@ -91,10 +98,10 @@ impl Recorder {
                     .map(|(n, v)| format!("{n}={}", esc(v)))
                     .collect();
                 format!(
-                    "resp {} {} 1.{} ts={}{} [{}]",
+                    "resp {} {} {} ts={}{} [{}]",
                     r.status,
                     r.reason,
-                    r.version,
+                    version(r.version),
                     r.ts_ns,
                     if r.interim { " interim" } else { "" },
                     hs.join(";")
