@@ -26,17 +26,28 @@ pub(crate) struct Counts {
 impl Counts {
     /// Adds the counts of another part of the same run (another worker's).
     pub(crate) fn add(&mut self, other: &Counts) {
+        // Destructured, so that a count added to `Counts` cannot be left out here.
+        let Counts {
+            sessions,
+            transactions,
+            tls,
+            gaps,
+            gap_bytes,
+            decode_errors,
+            fcs_errors,
+        } = *other;
         let sum = |a: Option<u64>, b: Option<u64>| match (a, b) {
             (None, None) => None,
             (a, b) => Some(a.unwrap_or(0).saturating_add(b.unwrap_or(0))),
         };
-        self.sessions = sum(self.sessions, other.sessions);
-        self.transactions = sum(self.transactions, other.transactions);
-        self.tls.0 = self.tls.0.saturating_add(other.tls.0);
-        self.tls.1 = self.tls.1.saturating_add(other.tls.1);
-        self.gaps = self.gaps.saturating_add(other.gaps);
-        self.gap_bytes = self.gap_bytes.saturating_add(other.gap_bytes);
-        self.decode_errors = self.decode_errors.saturating_add(other.decode_errors);
+        self.sessions = sum(self.sessions, sessions);
+        self.transactions = sum(self.transactions, transactions);
+        self.tls.0 = self.tls.0.saturating_add(tls.0);
+        self.tls.1 = self.tls.1.saturating_add(tls.1);
+        self.gaps = self.gaps.saturating_add(gaps);
+        self.gap_bytes = self.gap_bytes.saturating_add(gap_bytes);
+        self.decode_errors = self.decode_errors.saturating_add(decode_errors);
+        self.fcs_errors = self.fcs_errors.saturating_add(fcs_errors);
     }
 
     /// The analyzer's counts after a run; sessions only when it reassembled TCP.

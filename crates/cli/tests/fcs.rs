@@ -49,9 +49,10 @@ fn capture(test: &str, bad: bool) -> PathBuf {
     path
 }
 
-fn http_trace(path: &Path) -> (String, String) {
+fn http_trace(path: &Path, threads: &str) -> (String, String) {
     let out = Command::new(BIN)
-        .args(["http-trace", "--json", "-r", path.to_str().unwrap()])
+        .args(["http-trace", "--json", "--threads", threads, "-r"])
+        .arg(path)
         .output()
         .unwrap();
     assert!(out.status.success());
@@ -63,13 +64,17 @@ fn http_trace(path: &Path) -> (String, String) {
 
 #[test]
 fn fcs_is_split_off_and_a_bad_one_is_counted() {
-    let (out, err) = http_trace(&capture("fcs_good", false));
-    assert!(out.contains(r#""uri":"/fcs""#), "{out}");
-    assert!(out.contains(r#""body_len":2"#), "{out}");
-    assert!(!err.contains("FCS"), "{err}");
+    let (good, bad) = (capture("fcs_good", false), capture("fcs_bad", true));
+    // One thread, and workers whose counts are summed for the closing line.
+    for threads in ["1", "2"] {
+        let (out, err) = http_trace(&good, threads);
+        assert!(out.contains(r#""uri":"/fcs""#), "{out}");
+        assert!(out.contains(r#""body_len":2"#), "{out}");
+        assert!(!err.contains("FCS"), "{err}");
 
-    let (out, err) = http_trace(&capture("fcs_bad", true));
-    // Decoded all the same (as tshark does), and reported.
-    assert!(out.contains(r#""body_len":2"#), "{out}");
-    assert!(err.contains(", 1 frame with a bad FCS"), "{err}");
+        let (out, err) = http_trace(&bad, threads);
+        // Decoded all the same (as tshark does), and reported.
+        assert!(out.contains(r#""body_len":2"#), "{out}");
+        assert!(err.contains(", 1 frame with a bad FCS"), "{err}");
+    }
 }
