@@ -497,6 +497,16 @@ pub struct StatsArgs {
     /// all of them.
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     pub only: Vec<StatsSection>,
+    /// Worker threads.
+    #[command(flatten)]
+    pub threads: ThreadsArgs,
+}
+
+impl StatsArgs {
+    /// Whether `section` is shown: every one when `--only` is not given.
+    pub fn shows(&self, section: StatsSection) -> bool {
+        self.only.is_empty() || self.only.contains(&section)
+    }
 }
 
 /// A section of `stats`, for `--only`.

@@ -1,5 +1,5 @@
 //! `--threads N` gives the output of one thread, byte for byte: every capture of the three
-//! corpora (the TLS one with its key logs) through `http-trace`, `flows` and `grep`, text
+//! corpora (the TLS one with its key logs) through `http-trace`, `flows`, `grep` and `stats`, text
 //! and `--json`, with `--threads 1` and `--threads 3`; standard output and the closing
 //! lines on stderr must be the same. Three workers on captures of a few sessions leaves
 //! some workers idle and others with several sessions, which is where the ordering of the
@@ -26,6 +26,17 @@ const INVOCATIONS: &[&[&str]] = &[
     &["grep", "HTTP|[Hh]ost"],
     &["grep", "--json", "HTTP|[Hh]ost"],
     &["grep", "--packet", "--json", "GET|200"],
+    &["stats"],
+    &["stats", "--json"],
+    // Fine I/O rows, so that rows of every worker meet in one table.
+    &[
+        "stats",
+        "--json",
+        "--only",
+        "io,endpoints",
+        "--interval",
+        "1ms",
+    ],
 ];
 
 fn run(args: &[&str], file: &Path, keys: Option<&Path>, threads: &str) -> Output {

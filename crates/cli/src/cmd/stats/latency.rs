@@ -64,6 +64,29 @@ impl Latencies {
         }
     }
 
+    /// Adds the latencies of `other` (another worker's, for `--threads`). While together
+    /// they fit in the sample, it holds every value of both, so the percentiles are those
+    /// of one thread. Past that, each sample gives a share of the slots in proportion to
+    /// how many latencies it stands for: an estimate either way, marked as sampled.
+    pub fn merge(&mut self, other: &Latencies) {
+        let seen = self.seen.saturating_add(other.seen);
+        self.max = self.max.max(other.max);
+        if self.sample.len() + other.sample.len() <= SAMPLE_CAP {
+            self.sample.extend_from_slice(&other.sample);
+        } else {
+            // Reservoir samples are in random order, so a prefix is a random subset.
+            let share = |n: u64| {
+                let slots = u128::from(n) * SAMPLE_CAP as u128 / u128::from(seen.max(1));
+                usize::try_from(slots).unwrap_or(SAMPLE_CAP)
+            };
+            let theirs = share(other.seen).min(other.sample.len());
+            let mine = (SAMPLE_CAP - theirs).min(self.sample.len());
+            self.sample.truncate(mine);
+            self.sample.extend_from_slice(&other.sample[..theirs]);
+        }
+        self.seen = seen;
+    }
+
     /// How many latencies were added.
     pub fn count(&self) -> u64 {
         self.seen
@@ -132,6 +155,40 @@ mod tests {
         assert_eq!((p.p50, p.p90, p.p99, p.max), (500, 900, 990, 1000));
         assert!(!p.sampled);
         assert_eq!(l.count(), 1000);
+    }
+
+    #[test]
+    fn merged_halves_give_the_percentiles_of_the_whole() {
+        let (mut whole, mut odd, mut even) = Default::default();
+        for i in 0..1000u64 {
+            let ns = (i * 7919) % 1000 + 1;
+            Latencies::add(&mut whole, ns);
+            Latencies::add(if ns % 2 == 1 { &mut odd } else { &mut even }, ns);
+        }
+        let (whole, mut odd): (Latencies, Latencies) = (whole, odd);
+        odd.merge(&even);
+        assert_eq!(odd.percentiles(), whole.percentiles());
+        assert_eq!(odd.count(), 1000);
+        assert!(!odd.percentiles().unwrap().sampled);
+    }
+
+    #[test]
+    fn merged_past_the_cap_stays_bounded_and_close() {
+        let (mut a, mut b) = (Latencies::default(), Latencies::default());
+        let n = 100_000u64;
+        for i in 0..n {
+            let ns = (i * 7919) % n + 1;
+            // Three quarters to one side, so the shares matter.
+            if i % 4 == 0 { b.add(ns) } else { a.add(ns) }
+        }
+        a.merge(&b);
+        assert_eq!(a.sample.len(), SAMPLE_CAP);
+        assert_eq!(a.count(), n);
+        let p = a.percentiles().unwrap();
+        assert!(p.sampled);
+        assert_eq!(p.max, n);
+        assert!((45_000..=55_000).contains(&p.p50), "{p:?}");
+        assert!((87_000..=93_000).contains(&p.p90), "{p:?}");
     }
 
     #[test]
