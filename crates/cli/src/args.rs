@@ -577,6 +577,11 @@ pub struct FollowArgs {
     /// index.jsonl lines get c2s_tls_file, s2c_tls_file, c2s_tls_bytes and s2c_tls_bytes.
     #[arg(long)]
     pub decrypted: bool,
+    /// Accepted as the other subcommands take it, but follow runs on one thread (its files
+    /// are named by session number when they are created, before several threads would
+    /// know the number); more than one says so on stderr.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub threads: Option<u16>,
 }
 
 /// `serve`.

@@ -136,6 +136,53 @@ fn session_numbers_are_the_captures() {
     assert_eq!(ids, expected);
 }
 
+/// `follow` stays on one thread: with `--threads 3` it writes the same files and index,
+/// and says in one line of stderr that it used one thread.
+#[test]
+fn follow_says_it_runs_on_one_thread() {
+    let file = pcap_testkit::test_data("sample-http-ws.pcap");
+    let tmp = std::env::temp_dir().join(format!("pcap-threads-follow-{}", std::process::id()));
+    let follow = |threads: &str| {
+        let dir = tmp.join(threads);
+        let out = run(
+            &["follow", "-o", dir.to_str().unwrap()],
+            &file,
+            None,
+            threads,
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                (
+                    e.file_name().into_string().unwrap(),
+                    std::fs::read(e.path()).unwrap(),
+                )
+            })
+            .collect();
+        files.sort();
+        (String::from_utf8(out.stderr).unwrap(), files)
+    };
+    let (one_err, one_files) = follow("1");
+    let (three_err, three_files) = follow("3");
+    std::fs::remove_dir_all(&tmp).unwrap();
+    assert!(one_files.len() > 10);
+    assert_eq!(one_files, three_files);
+    assert!(!one_err.contains("one thread"), "{one_err}");
+    let (note, rest) = three_err.split_once('\n').unwrap();
+    assert!(
+        note.contains("follow runs on one thread (--threads 3 ignored)"),
+        "{note}"
+    );
+    // The closing lines name the directory, which differs between the two runs.
+    assert_eq!(rest.lines().count(), one_err.lines().count());
+}
+
 #[test]
 fn threads_zero_is_refused() {
     let file = pcap_testkit::test_data("sample-http-ws.pcap");
