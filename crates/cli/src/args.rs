@@ -566,6 +566,16 @@ pub struct StatsArgs {
     /// all of them.
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     pub only: Vec<StatsSection>,
+    /// Worker threads.
+    #[command(flatten)]
+    pub threads: ThreadsArgs,
+}
+
+impl StatsArgs {
+    /// Whether `section` is shown: every one when `--only` is not given.
+    pub fn shows(&self, section: StatsSection) -> bool {
+        self.only.is_empty() || self.only.contains(&section)
+    }
 }
 
 /// A section of `stats`, for `--only`.
@@ -655,6 +665,11 @@ pub struct FollowArgs {
     /// index.jsonl lines get c2s_tls_file, s2c_tls_file, c2s_tls_bytes and s2c_tls_bytes.
     #[arg(long)]
     pub decrypted: bool,
+    /// Accepted as the other subcommands take it, but follow runs on one thread (its files
+    /// are named by session number when they are created, before several threads would
+    /// know the number); more than one says so on stderr.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub threads: Option<u16>,
 }
 
 /// `serve`.

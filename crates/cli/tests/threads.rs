@@ -1,5 +1,5 @@
 //! `--threads N` gives the output of one thread, byte for byte: every capture of the three
-//! corpora (the TLS one with its key logs) through `http-trace`, `flows` and `grep`, text
+//! corpora (the TLS one with its key logs) through `http-trace`, `flows`, `grep` and `stats`, text
 //! and `--json`, with `--threads 1` and `--threads 3`; standard output and the closing
 //! lines on stderr must be the same. Three workers on captures of a few sessions leaves
 //! some workers idle and others with several sessions, which is where the ordering of the
@@ -26,6 +26,17 @@ const INVOCATIONS: &[&[&str]] = &[
     &["grep", "HTTP|[Hh]ost"],
     &["grep", "--json", "HTTP|[Hh]ost"],
     &["grep", "--packet", "--json", "GET|200"],
+    &["stats"],
+    &["stats", "--json"],
+    // Fine I/O rows, so that rows of every worker meet in one table.
+    &[
+        "stats",
+        "--json",
+        "--only",
+        "io,endpoints",
+        "--interval",
+        "1ms",
+    ],
 ];
 
 fn run(args: &[&str], file: &Path, keys: Option<&Path>, threads: &str) -> Output {
@@ -123,6 +134,53 @@ fn session_numbers_are_the_captures() {
     ids.sort_unstable();
     let expected: Vec<u64> = (0..ids.len() as u64).collect();
     assert_eq!(ids, expected);
+}
+
+/// `follow` stays on one thread: with `--threads 3` it writes the same files and index,
+/// and says in one line of stderr that it used one thread.
+#[test]
+fn follow_says_it_runs_on_one_thread() {
+    let file = pcap_testkit::test_data("sample-http-ws.pcap");
+    let tmp = std::env::temp_dir().join(format!("pcap-threads-follow-{}", std::process::id()));
+    let follow = |threads: &str| {
+        let dir = tmp.join(threads);
+        let out = run(
+            &["follow", "-o", dir.to_str().unwrap()],
+            &file,
+            None,
+            threads,
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                (
+                    e.file_name().into_string().unwrap(),
+                    std::fs::read(e.path()).unwrap(),
+                )
+            })
+            .collect();
+        files.sort();
+        (String::from_utf8(out.stderr).unwrap(), files)
+    };
+    let (one_err, one_files) = follow("1");
+    let (three_err, three_files) = follow("3");
+    std::fs::remove_dir_all(&tmp).unwrap();
+    assert!(one_files.len() > 10);
+    assert_eq!(one_files, three_files);
+    assert!(!one_err.contains("one thread"), "{one_err}");
+    let (note, rest) = three_err.split_once('\n').unwrap();
+    assert!(
+        note.contains("follow runs on one thread (--threads 3 ignored)"),
+        "{note}"
+    );
+    // The closing lines name the directory, which differs between the two runs.
+    assert_eq!(rest.lines().count(), one_err.lines().count());
 }
 
 #[test]

@@ -70,6 +70,12 @@ const FILE_BUFFER: usize = 32 * 1024;
 
 /// Runs `follow`.
 pub fn run(args: &FollowArgs) -> Result<(), CliError> {
+    if let Some(n) = args.threads.filter(|n| *n > 1) {
+        eprintln!(
+            "pcap-cli: follow runs on one thread (--threads {n} ignored): its files are named \
+             by session number as they are created (see docs/architecture.md)"
+        );
+    }
     let Some(dir) = &args.output_dir else {
         return super::follow_print::run(args);
     };

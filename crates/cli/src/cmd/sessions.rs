@@ -76,7 +76,9 @@ pub(crate) fn analyze_on<H: Shard>(
     run_on(input, config, threads, make)
 }
 
-fn run_on<H: Shard>(
+/// `input` through an analyzer set up by `config`, on `threads` worker threads as
+/// [`analyze_tls_on`] runs them: for subcommands that set up their own analyzer.
+pub(crate) fn run_on<H: Shard>(
     input: &mut Input,
     config: AnalyzerConfig,
     threads: usize,

@@ -24,12 +24,13 @@ use pcap_http_ws::{HttpConfig, HttpEvent};
 use pcap_tcp_reassembly::Event;
 
 use crate::args::{StatsArgs, StatsSection};
-use crate::cmd::sessions::{run as run_analyzer, session_config};
+use crate::cmd::sessions::{run_on, session_config};
 use crate::color::{Color, Palette};
 use crate::defrag::DefragTally;
 use crate::error::CliError;
 use crate::input::Input;
 use crate::output::Output;
+use crate::parallel::{self, Shard};
 use crate::render::escape::Escaped;
 use crate::render::json::{Arr, Obj, push_ts, push_u64};
 
@@ -45,26 +46,24 @@ pub fn run(args: &StatsArgs) -> Result<(), CliError> {
     config.http = Some(HttpConfig::default());
     config.tls = Some(input.tls_config());
     config.keys = Some(input.keys());
-    let shown = |s| args.only.is_empty() || args.only.contains(&s);
-    let mut stats = Stats {
-        http: shown(StatsSection::Http).then(HttpStats::default),
-        conv: shown(StatsSection::Conv).then(Conversations::default),
-        endpoints: shown(StatsSection::Endpoints).then(Endpoints::default),
-        io: shown(StatsSection::Io).then(|| Io::new(args.interval)),
-        packets: 0,
-        bytes: 0,
-        first_ts_ns: None,
-        last_ts_ns: 0,
-        defrag: DefragTally::default(),
-    };
     // The other sections count packets: without HTTP, nothing is reassembled.
-    if stats.http.is_none() {
+    if !args.shows(StatsSection::Http) {
         config.http = None;
         config.tls = None;
         config.reassemble = false;
     }
+    let threads = parallel::threads(args.threads.threads.map(usize::from));
     // A read error still prints what came before it.
-    let ran = run_analyzer(&mut input, &mut stats, config);
+    let (ran, parts) = run_on(&mut input, config, threads, |_| Stats::new(args));
+    let mut parts = parts.into_iter();
+    let Some(mut stats) = parts.next() else {
+        // A handler stopped the run: there is nothing to print.
+        return ran.finish(&mut input);
+    };
+    for part in parts {
+        stats.merge(part);
+    }
+    stats.cap();
     let mut out = Output::stdout(false);
     let written = if args.output.json {
         stats.write_json(&mut out).and_then(|()| out.finish())
@@ -82,7 +81,9 @@ pub fn run(args: &StatsArgs) -> Result<(), CliError> {
     ran.finish(&mut input).and(written)
 }
 
-/// The handler: counts every packet and HTTP event into the sections asked for.
+/// The handler: counts every packet and HTTP event into the sections asked for. With
+/// `--threads`, each worker has one, counting the packets of its host pairs, and the
+/// parts are merged at the end ([`Stats::merge`]).
 #[derive(Debug)]
 struct Stats {
     http: Option<HttpStats>,
@@ -91,10 +92,88 @@ struct Stats {
     io: Option<Io>,
     packets: u64,
     bytes: u64,
-    first_ts_ns: Option<i64>,
-    last_ts_ns: i64,
+    /// Frame number and time of the first packet counted.
+    first: Option<(u64, i64)>,
+    /// Frame number and time of the last packet counted.
+    last: (u64, i64),
+    /// The frame being taken, which HTTP events belong to.
+    frame: u64,
     /// IP datagrams lost to fragment limits, for the warning at the end.
     defrag: DefragTally,
+    /// What [`Shard`] asks of a worker's handler: `stats` writes nothing until every part
+    /// is merged, so it stays empty.
+    out: Vec<u8>,
+}
+
+impl Stats {
+    /// Empty sections, those asked for.
+    fn new(args: &StatsArgs) -> Stats {
+        let shown = |s| args.shows(s);
+        Stats {
+            http: shown(StatsSection::Http).then(HttpStats::default),
+            conv: shown(StatsSection::Conv).then(Conversations::default),
+            endpoints: shown(StatsSection::Endpoints).then(Endpoints::default),
+            io: shown(StatsSection::Io).then(|| Io::new(args.interval)),
+            packets: 0,
+            bytes: 0,
+            first: None,
+            last: (0, 0),
+            frame: 0,
+            defrag: DefragTally::default(),
+            out: Vec::new(),
+        }
+    }
+
+    /// Adds another worker's part. Sums, except for the tables with a cap, which each
+    /// worker filled up to the whole cap: [`Stats::cap`] applies it to the merged tables.
+    fn merge(&mut self, other: Stats) {
+        if let (Some(mine), Some(theirs)) = (&mut self.http, other.http) {
+            mine.merge(theirs);
+        }
+        if let (Some(mine), Some(theirs)) = (&mut self.conv, other.conv) {
+            mine.merge(theirs);
+        }
+        if let (Some(mine), Some(theirs)) = (&mut self.endpoints, other.endpoints) {
+            mine.merge(theirs);
+        }
+        if let (Some(mine), Some(theirs)) = (&mut self.io, other.io) {
+            mine.merge(theirs);
+        }
+        self.packets += other.packets;
+        self.bytes = self.bytes.saturating_add(other.bytes);
+        self.first = match (self.first, other.first) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.last = self.last.max(other.last);
+        self.defrag.add(&other.defrag);
+    }
+
+    /// Applies the caps of the conversation, endpoint and host tables after a merge (a
+    /// table under its cap is left as it is).
+    fn cap(&mut self) {
+        if let Some(h) = &mut self.http {
+            h.cap();
+        }
+        if let Some(c) = &mut self.conv {
+            c.cap();
+        }
+        if let Some(e) = &mut self.endpoints {
+            e.cap();
+        }
+    }
+}
+
+impl Shard for Stats {
+    fn output(&mut self) -> &mut Vec<u8> {
+        &mut self.out
+    }
+
+    fn capture_start(&mut self, ts_ns: i64) {
+        if let Some(io) = &mut self.io {
+            io.start_at(ts_ns);
+        }
+    }
 }
 
 impl Handler for Stats {
@@ -102,7 +181,7 @@ impl Handler for Stats {
 
     fn packet(
         &mut self,
-        _frame: u64,
+        frame: u64,
         packet: &Packet<'_>,
         d: &Decoded<'_>,
     ) -> ControlFlow<CliError> {
@@ -110,8 +189,9 @@ impl Handler for Stats {
         let bytes = u64::from(packet.orig_len);
         self.packets += 1;
         self.bytes = self.bytes.saturating_add(bytes);
-        self.first_ts_ns.get_or_insert(ts);
-        self.last_ts_ns = ts;
+        self.first.get_or_insert((frame, ts));
+        self.last = (frame, ts);
+        self.frame = frame;
         if let Some(io) = &mut self.io {
             io.add(ts, bytes);
         }
@@ -119,12 +199,12 @@ impl Handler for Stats {
             return ControlFlow::Continue(());
         };
         if let Some(e) = &mut self.endpoints {
-            e.add(src, dst, bytes);
+            e.add(frame, src, dst, bytes);
             // Each IP header a tunnel was found in is an IP layer of the frame too, and
             // tshark counts every layer's endpoints.
             for t in &d.tunnels {
                 if let (Some(src), Some(dst)) = (t.src(), t.dst()) {
-                    e.add(src, dst, bytes);
+                    e.add(frame, src, dst, bytes);
                 }
             }
         }
@@ -136,7 +216,7 @@ impl Handler for Stats {
             };
             if let Some((proto, sport, dport)) = ports {
                 let (a, b) = (SocketAddr::new(src, sport), SocketAddr::new(dst, dport));
-                c.add(proto, a, b, ts, bytes);
+                c.add(frame, proto, a, b, ts, bytes);
             }
         }
         ControlFlow::Continue(())
@@ -151,7 +231,7 @@ impl Handler for Stats {
 
     fn http(&mut self, stream: &Stream, event: &HttpEvent<'_>) -> ControlFlow<CliError> {
         if let Some(h) = &mut self.http {
-            h.event(stream, event);
+            h.event(self.frame, stream, event);
         }
         ControlFlow::Continue(())
     }
@@ -203,7 +283,7 @@ impl fmt::Display for HostKey {
 impl Stats {
     /// The time of the first packet (0 without packets).
     fn start(&self) -> i64 {
-        self.first_ts_ns.unwrap_or(0)
+        self.first.map_or(0, |(_, ts)| ts)
     }
 
     /// What the user must know about the figures: every cap that was hit.
@@ -469,10 +549,10 @@ impl Stats {
         let mut o = Obj::new(out.buffer());
         o.u64("packets", self.packets);
         o.u64("bytes", self.bytes);
-        match self.first_ts_ns {
-            Some(first) => {
+        match self.first {
+            Some((_, first)) => {
                 push_ts(o.key("first_ts"), first);
-                push_ts(o.key("last_ts"), self.last_ts_ns);
+                push_ts(o.key("last_ts"), self.last.1);
             }
             None => {
                 o.key("first_ts").extend_from_slice(b"null");

@@ -58,6 +58,11 @@ pub(crate) trait Shard: Handler<Error = CliError> + Send + 'static {
     /// The buffer its output goes to (never written to standard output: the merging thread
     /// takes it after each batch).
     fn output(&mut self) -> &mut Vec<u8>;
+
+    /// The time of the capture's first packet, told before any packet reaches the handler
+    /// (whichever worker that packet goes to): for handlers that count time from it, as
+    /// `stats` does its I/O rows, so that every worker's rows line up.
+    fn capture_start(&mut self, _ts_ns: i64) {}
 }
 
 /// What a worker counted, summed over workers for the closing line.
@@ -208,6 +213,11 @@ fn read(
             }
         };
         frame += 1;
+        if frame == 1 {
+            for batch in &mut batches {
+                batch.capture_start = Some(packet.ts_ns);
+            }
+        }
         let route = route::route(
             packet.ts_ns,
             &decode_packet(packet.link_type, packet.data),
@@ -262,11 +272,13 @@ fn send(
             Ok(mut b) => {
                 b.items.clear();
                 b.data.clear();
+                b.capture_start = None;
                 b
             }
             Err(_) => Batch {
                 items: Vec::with_capacity(batch.items.capacity()),
                 data: Vec::with_capacity(batch.data.capacity()),
+                capture_start: None,
             },
         };
         tx.send(std::mem::replace(batch, next)).map_err(|_| ())?;

@@ -65,6 +65,8 @@ pub(super) enum Item {
 pub(super) struct Batch {
     pub(super) items: Vec<Item>,
     pub(super) data: Vec<u8>,
+    /// The time of the capture's first packet, in the batches that hold it.
+    pub(super) capture_start: Option<i64>,
 }
 
 /// A worker's output for one batch (or for the end of the input): `out` cut into chunks,
@@ -220,6 +222,9 @@ pub(super) fn work<H: Shard>(
     };
     while let Ok(batch) = batches.recv() {
         let mut stopped = None;
+        if let Some(ts_ns) = batch.capture_start {
+            cutter.inner.capture_start(ts_ns);
+        }
         for item in &batch.items {
             let step = match *item {
                 Item::Packet {

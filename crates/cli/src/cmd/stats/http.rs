@@ -17,7 +17,7 @@ use super::latency::Latencies;
 /// Most distinct methods counted.
 pub const MAX_METHODS: usize = 256;
 
-/// Most distinct hosts counted, each with up to 8 KiB of latencies.
+/// Most distinct hosts counted, each with up to 16 KiB of latencies.
 pub const MAX_HOSTS: usize = 4096;
 
 /// Most requests waiting for their transaction's end.
@@ -34,6 +34,28 @@ pub struct HostStats {
     pub response_bytes: u64,
     /// Request first byte to response last byte, for transactions with both.
     pub latency: Latencies,
+    /// The frame that first counted under this host: which hosts came first, when the
+    /// parts of `--threads` are merged.
+    pub first_frame: u64,
+}
+
+impl HostStats {
+    /// A host first counted at `frame`.
+    fn first_at(frame: u64) -> HostStats {
+        HostStats {
+            first_frame: frame,
+            ..HostStats::default()
+        }
+    }
+
+    /// Adds what `other` counted for the same host.
+    fn add(&mut self, other: &HostStats) {
+        self.requests += other.requests;
+        self.request_bytes = self.request_bytes.saturating_add(other.request_bytes);
+        self.response_bytes = self.response_bytes.saturating_add(other.response_bytes);
+        self.latency.merge(&other.latency);
+        self.first_frame = self.first_frame.min(other.first_frame);
+    }
 }
 
 /// Which host an entry counts under.
@@ -77,8 +99,8 @@ pub struct HttpStats {
 }
 
 impl HttpStats {
-    /// Counts one HTTP event.
-    pub fn event(&mut self, stream: &Stream, event: &HttpEvent<'_>) {
+    /// Counts one HTTP event, caused by frame `frame`.
+    pub fn event(&mut self, frame: u64, stream: &Stream, event: &HttpEvent<'_>) {
         match event {
             HttpEvent::Request(head) => {
                 if let Some(n) = self.methods.get_mut(head.method) {
@@ -89,7 +111,10 @@ impl HttpStats {
                     self.methods_overflow += 1;
                 }
                 let host = self.host_key(head.host());
-                self.hosts.entry(host.clone()).or_default().requests += 1;
+                self.hosts
+                    .entry(host.clone())
+                    .or_insert_with(|| HostStats::first_at(frame))
+                    .requests += 1;
                 if self.pending.len() < MAX_PENDING {
                     self.pending.insert(pending(stream, head.index), host);
                 } else {
@@ -99,7 +124,7 @@ impl HttpStats {
             HttpEvent::Response(head) if head.interim => {
                 *self.statuses.entry(head.status).or_default() += 1;
             }
-            HttpEvent::Transaction(t) => self.transaction(stream, t),
+            HttpEvent::Transaction(t) => self.transaction(frame, stream, t),
             _ => {}
         }
     }
@@ -118,7 +143,7 @@ impl HttpStats {
     }
 
     /// Adds a finished transaction's bytes and latency to its request's host.
-    fn transaction(&mut self, stream: &Stream, t: &TransactionRecord) {
+    fn transaction(&mut self, frame: u64, stream: &Stream, t: &TransactionRecord) {
         match t.status {
             Some(status) if t.response_complete => {
                 *self.statuses.entry(status).or_default() += 1;
@@ -130,7 +155,10 @@ impl HttpStats {
             .pending
             .remove(&pending(stream, t.index))
             .unwrap_or(HostKey::None);
-        let h = self.hosts.entry(host).or_default();
+        let h = self
+            .hosts
+            .entry(host)
+            .or_insert_with(|| HostStats::first_at(frame));
         h.request_bytes = h
             .request_bytes
             .saturating_add(t.request_head_len)
@@ -139,12 +167,11 @@ impl HttpStats {
             .response_bytes
             .saturating_add(t.response_head_len)
             .saturating_add(t.response_wire_len);
-        let latency = t
-            .request_start_ns
-            .zip(t.response_end_ns)
-            .and_then(|(start, end)| u64::try_from(i128::from(end) - i128::from(start)).ok());
-        if let Some(ns) = latency {
-            h.latency.add(ns);
+        if let Some((start, end)) = t.request_start_ns.zip(t.response_end_ns) {
+            if let Ok(ns) = u64::try_from(i128::from(end) - i128::from(start)) {
+                // The transaction's times name it for the sample, whichever worker has it.
+                h.latency.add(start.rotate_left(32) as u64 ^ end as u64, ns);
+            }
         }
     }
 
@@ -154,6 +181,62 @@ impl HttpStats {
     pub fn session_ended(&mut self, session: u64) {
         if !self.pending.is_empty() {
             self.pending.retain(|k, _| k.session != session);
+        }
+    }
+
+    /// Adds what `other`, another worker (`--threads`), counted. A session is one worker's,
+    /// so its requests waiting for their transactions are too, and are not merged; the cap
+    /// on them ([`MAX_PENDING`]) is each worker's. Past [`MAX_METHODS`], methods are
+    /// taken in worker order, so which ones are named can differ from one thread (the
+    /// count does not).
+    pub fn merge(&mut self, other: HttpStats) {
+        for (method, n) in other.methods {
+            if let Some(mine) = self.methods.get_mut(&method) {
+                *mine += n;
+            } else if self.methods.len() < MAX_METHODS {
+                self.methods.insert(method, n);
+            } else {
+                self.methods_overflow += n;
+            }
+        }
+        self.methods_overflow += other.methods_overflow;
+        for (status, n) in other.statuses {
+            *self.statuses.entry(status).or_default() += n;
+        }
+        self.responses_cut += other.responses_cut;
+        self.pending_overflow += other.pending_overflow;
+        for (key, theirs) in other.hosts {
+            self.hosts
+                .entry(key)
+                .or_insert_with(|| HostStats::first_at(theirs.first_frame))
+                .add(&theirs);
+        }
+    }
+
+    /// After [`HttpStats::merge`]: keeps the [`MAX_HOSTS`] hosts (a host-less entry
+    /// included) that came first and counts the others as `(other hosts)`. Each worker
+    /// kept its first ones; a host seen by several workers may have come to one that was
+    /// full, so past the cap the hosts named can differ from one thread.
+    pub fn cap(&mut self) {
+        let room = MAX_HOSTS - usize::from(self.hosts.contains_key(&HostKey::None));
+        let mut named: Vec<(u64, HostKey)> = self
+            .hosts
+            .iter()
+            .filter(|(k, _)| matches!(k, HostKey::Host(_)))
+            .map(|(k, s)| (s.first_frame, k.clone()))
+            .collect();
+        if named.len() <= room {
+            return;
+        }
+        named.sort_unstable();
+        for (_, key) in named.get(room..).unwrap_or_default() {
+            if let Some(s) = self.hosts.remove(key) {
+                let frame = s.first_frame;
+                self.hosts
+                    .entry(HostKey::Overflow)
+                    .or_insert_with(|| HostStats::first_at(frame))
+                    .add(&s);
+            }
         }
     }
 
@@ -224,7 +307,7 @@ mod tests {
             })
             .collect();
         let head = RequestHead::new(index, 0, 0, method, "/", 1, Headers::new(&headers), 40);
-        h.event(&STREAM, &HttpEvent::Request(head));
+        h.event(index + 1, &STREAM, &HttpEvent::Request(head));
     }
 
     fn transaction(h: &mut HttpStats, index: u64, status: u16, start: i64, end: i64) {
@@ -237,7 +320,7 @@ mod tests {
         t.request_head_len = 40;
         t.response_head_len = 100;
         t.response_wire_len = 5;
-        h.event(&STREAM, &HttpEvent::Transaction(t));
+        h.event(index + 100, &STREAM, &HttpEvent::Transaction(t));
     }
 
     #[test]
@@ -251,7 +334,7 @@ mod tests {
         transaction(&mut h, 1, 503, 10, 9_010);
         transaction(&mut h, 2, 404, 20, 520);
         let interim = ResponseHead::new(0, 0, 1, 100, "Continue", Headers::new(&[]), 25, true);
-        h.event(&STREAM, &HttpEvent::Response(interim));
+        h.event(200, &STREAM, &HttpEvent::Response(interim));
         assert_eq!(h.requests(), 3);
         assert_eq!(h.methods.get("GET"), Some(&2));
         let statuses: Vec<(u16, u64)> = h.statuses.iter().map(|(s, n)| (*s, *n)).collect();
@@ -274,7 +357,7 @@ mod tests {
         request(&mut h, 1, "GET", Some("a.example"));
         let mut t = TransactionRecord::default();
         t.status = Some(200);
-        h.event(&STREAM, &HttpEvent::Transaction(t));
+        h.event(300, &STREAM, &HttpEvent::Transaction(t));
         assert_eq!((h.responses(), h.responses_cut), (0, 1));
         assert_eq!(h.pending.len(), 1);
         h.session_ended(STREAM.id + 1);
@@ -293,5 +376,53 @@ mod tests {
         assert_eq!(h.hosts.len(), MAX_HOSTS + 1);
         assert_eq!(h.hosts[&HostKey::Overflow].requests, 3);
         assert_eq!(h.hosts[&HostKey::Host(b"h0.example".to_vec())].requests, 2);
+    }
+
+    /// Transactions dealt to two parts and merged: the counts and percentiles of one pass.
+    #[test]
+    fn merged_parts_count_what_one_pass_counts() {
+        let (mut whole, mut parts) = (
+            HttpStats::default(),
+            [HttpStats::default(), HttpStats::default()],
+        );
+        for i in 0..60u64 {
+            let host = format!("h{}.example", i % 4);
+            let (method, status) = if i % 5 == 0 {
+                ("POST", 201)
+            } else {
+                ("GET", 200)
+            };
+            let (start, end) = (
+                i64::try_from(i).unwrap(),
+                i64::try_from(i * i * 1_000).unwrap(),
+            );
+            for h in [&mut whole, &mut parts[usize::from(i % 3 == 0)]] {
+                request(h, i, method, Some(&host));
+                transaction(h, i, status, start, end);
+            }
+        }
+        let [mut merged, other] = parts;
+        merged.merge(other);
+        merged.cap();
+        assert_eq!(merged.methods, whole.methods);
+        assert_eq!(merged.statuses, whole.statuses);
+        let figures = |h: &HttpStats| -> Vec<_> {
+            h.sorted_hosts()
+                .into_iter()
+                .map(|(k, s)| {
+                    let l = &s.latency;
+                    (
+                        k.clone(),
+                        s.requests,
+                        s.request_bytes,
+                        s.response_bytes,
+                        l.count(),
+                        l.percentiles(),
+                    )
+                })
+                .collect()
+        };
+        assert_eq!(figures(&merged), figures(&whole));
+        assert_eq!(figures(&whole).len(), 4);
     }
 }

@@ -68,6 +68,34 @@ impl Io {
         }
     }
 
+    /// Counts rows from `ts_ns`, the capture's first packet, rather than from the first
+    /// packet this table sees (a worker of `--threads` sees only some packets).
+    pub fn start_at(&mut self, ts_ns: i64) {
+        self.origin.get_or_insert(ts_ns);
+    }
+
+    /// Adds the rows of `other`, counted from the same start (another worker's): both are
+    /// widened to the wider interval, which is where one table of every packet would have
+    /// ended, since widening depends only on the latest packet.
+    pub fn merge(&mut self, mut other: Io) {
+        while self.interval_ns < other.interval_ns {
+            self.widen();
+        }
+        while other.interval_ns < self.interval_ns {
+            other.widen();
+        }
+        if self.rows.len() < other.rows.len() {
+            self.rows.resize(other.rows.len(), IoRow::default());
+        }
+        for (mine, theirs) in self.rows.iter_mut().zip(&other.rows) {
+            mine.packets += theirs.packets;
+            mine.bytes = mine.bytes.saturating_add(theirs.bytes);
+        }
+        self.origin = self.origin.or(other.origin);
+        self.before_start += other.before_start;
+        self.widened |= other.widened;
+    }
+
     /// Counts one packet of `bytes` at `ts_ns`.
     pub fn add(&mut self, ts_ns: i64, bytes: u64) {
         let origin = *self.origin.get_or_insert(ts_ns);
@@ -185,6 +213,29 @@ mod tests {
         assert_eq!(io.rows()[25].packets, 1);
         assert_eq!(io.total().packets, 251);
         assert!(!io.widened);
+    }
+
+    #[test]
+    fn merged_parts_are_the_table_of_every_packet() {
+        let start = 5 * SECOND as i64;
+        let (mut whole, mut a, mut b) = (Io::new(None), Io::new(None), Io::new(None));
+        for io in [&mut whole, &mut a, &mut b] {
+            io.start_at(start);
+        }
+        // 0s..=250s widens to 10s; the part with the late packets widens alone.
+        for s in 0..=250i64 {
+            let ts = start + s * SECOND as i64 + 7;
+            whole.add(ts, s as u64);
+            if s % 3 == 0 && s < 150 {
+                a.add(ts, s as u64)
+            } else {
+                b.add(ts, s as u64)
+            }
+        }
+        assert!(a.interval_ns() < b.interval_ns());
+        a.merge(b);
+        assert_eq!(a.interval_ns(), whole.interval_ns());
+        assert_eq!(a.rows(), whole.rows());
     }
 
     #[test]
