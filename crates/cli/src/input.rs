@@ -37,6 +37,8 @@ pub struct Input {
     cut_at: u32,
     /// TLS secrets: key log files, and Decryption Secrets Blocks as they are read.
     keys: Arc<Keys>,
+    /// Decryption Secrets Blocks read so far, of any kind.
+    secret_blocks: u64,
     /// Several files: how many, and how many of them were damaged so far.
     files: u64,
     damaged: u64,
@@ -141,6 +143,7 @@ impl Input {
             cut: 0,
             cut_at: 0,
             keys,
+            secret_blocks: 0,
             files,
             damaged,
         })
@@ -240,10 +243,18 @@ impl Input {
             _ => Vec::new(),
         };
         for (source, s) in secrets {
+            self.secret_blocks += 1;
             if s.kind == DecryptionSecrets::TLS_KEY_LOG {
                 self.keys.add_secrets(&s.data, &source);
             }
         }
+    }
+
+    /// Decryption Secrets Blocks read from the capture files so far (those after the last
+    /// packet included), for `capture -w`, which does not copy them.
+    pub fn secret_blocks(&mut self) -> u64 {
+        self.take_secrets();
+        self.secret_blocks
     }
 
     /// TLS decoding as this input needs it: on a live capture with key log files, a

@@ -135,7 +135,7 @@ pub(crate) fn cut_warning(read: &Read) -> Option<String> {
 }
 
 /// `1 packet`, `2 packets`; "was" becomes "were".
-fn plural(n: u64, what: &str) -> String {
+pub(crate) fn plural(n: u64, what: &str) -> String {
     if n == 1 {
         return format!("{n} {what}");
     }

@@ -205,6 +205,43 @@ fn capture_w_writes_the_pieces_into_one_file() {
     );
 }
 
+/// `capture -w` does not copy the input's Decryption Secrets Blocks, and says so rather than
+/// leaving a file that no longer decrypts without a word; an input without any says nothing.
+#[test]
+fn capture_w_says_the_inputs_secrets_were_not_copied() {
+    let dir = tmp_dir("capture_w_secrets");
+    let (all, snaplen) = read_all(&sample());
+    let with_keys = dir.join("keys.pcapng");
+    let mut w = PcapNgWriter::new(Vec::new(), snaplen).unwrap();
+    for (i, p) in all.iter().enumerate() {
+        if i == 1 || i == 3 {
+            w.write_secrets(&DecryptionSecrets::new(
+                DecryptionSecrets::TLS_KEY_LOG,
+                b"CLIENT_RANDOM 00 11\n".to_vec(),
+            ))
+            .unwrap();
+        }
+        w.write_packet(&p.packet()).unwrap();
+    }
+    std::fs::write(&with_keys, w.into_inner().unwrap()).unwrap();
+    let out = dir.join("out.pcap");
+    let o = run(&["capture", "-w", out.to_str().unwrap()], &[&with_keys]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(
+            "warning: 2 Decryption Secrets Blocks in the input not written to the output: \
+             give the key log with --keylog to embed it"
+        ),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(read_all(&out).0.len(), all.len());
+
+    let o = run(&["capture", "-w", out.to_str().unwrap()], &[&sample()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("Decryption Secrets"), "{}", stderr(&o));
+}
+
 #[test]
 fn a_damaged_middle_file_is_warned_about_and_the_later_ones_are_read() {
     let dir = tmp_dir("damaged");

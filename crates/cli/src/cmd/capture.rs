@@ -32,7 +32,7 @@ use crate::render::direction::InterfaceNames;
 use crate::render::escape::Escaped;
 use crate::render::numbers::{RelativeSeq, Shown, wire_len};
 use crate::render::{dump, json, write_summary_with};
-use crate::summary::Counts;
+use crate::summary::{Counts, plural};
 
 /// Least time between two looks at the key log files during a live `-w --keylog`.
 pub const KEYLOG_POLL: Duration = Duration::from_millis(100);
@@ -360,6 +360,15 @@ fn save(
                 .map(|p| Escaped::path(p).to_string())
                 .unwrap_or_default(),
         ),
+    }
+    let blocks = input.secret_blocks();
+    if blocks > 0 {
+        // Not copied: the writer may be classic pcap, and only `--keylog` files are embedded.
+        eprintln!(
+            "pcap-cli: warning: {} in the input not written to the output: \
+             give the key log with --keylog to embed it",
+            plural(blocks, "Decryption Secrets Block")
+        );
     }
     input.finish(&Counts::of(&analyzer, false));
     result

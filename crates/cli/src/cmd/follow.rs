@@ -49,6 +49,7 @@ use crate::error::{CliError, flow};
 use crate::input::Input;
 use crate::render::escape::Escaped;
 use crate::render::json::{Arr, Obj};
+use crate::summary::plural;
 
 /// Most stream files open at the same time.
 pub const MAX_OPEN_FILES: usize = 64;
@@ -375,15 +376,6 @@ fn is_empty_dir(dir: &Path) -> Result<bool, CliError> {
         source,
     })?;
     Ok(entries.next().is_none())
-}
-
-/// `1 file`, `2 files`.
-fn plural(n: u64, what: &str) -> String {
-    if n == 1 {
-        format!("{n} {what}")
-    } else {
-        format!("{n} {what}s")
-    }
 }
 
 /// An endpoint as it appears in a file name: `ADDRESS.PORT`, IPv6 `:` turned into `_`.
