@@ -156,20 +156,20 @@ fn write_batch(batch: &[Reply], numbers: &mut Numbers, out: &mut Output, last: b
 
 /// Appends one chunk, markers replaced.
 fn write_chunk(mut bytes: &[u8], worker: usize, numbers: &mut Numbers, out: &mut Vec<u8>) {
-    while let Some(at) = bytes.iter().position(|&b| b == MARK) {
+    // memchr: every byte of the output passes here, and markers are rare.
+    while let Some(at) = memchr::memchr(MARK, bytes) {
         let (before, rest) = bytes.split_at(at);
         out.extend_from_slice(before);
         let marker = rest.get(..LEN).unwrap_or(rest);
         match session_id::parse(marker) {
             Some((STARTED, local, _)) => numbers.start(worker, local),
             Some((NUMBER, local, width)) => {
-                let mut digits = Vec::with_capacity(20);
-                crate::render::json::push_u64(&mut digits, numbers.get(worker, local));
-                out.extend(std::iter::repeat_n(
-                    b' ',
-                    width.saturating_sub(digits.len()),
-                ));
-                out.extend_from_slice(&digits);
+                let start = out.len();
+                crate::render::json::push_u64(out, numbers.get(worker, local));
+                let pad = width.saturating_sub(out.len() - start);
+                if pad > 0 {
+                    out.splice(start..start, std::iter::repeat_n(b' ', pad));
+                }
             }
             // Not one of ours (cannot happen: output has no NUL of its own): kept.
             _ => out.extend_from_slice(marker),
