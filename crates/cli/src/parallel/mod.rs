@@ -218,11 +218,7 @@ fn read(
                 batch.capture_start = Some(packet.ts_ns);
             }
         }
-        let route = route::route(
-            packet.ts_ns,
-            &decode_packet(packet.link_type, packet.data),
-            workers.len(),
-        );
+        let route = route::route(&decode_packet(packet.link_type, packet.data), workers.len());
         for (i, batch) in batches.iter_mut().enumerate() {
             if i == route.worker {
                 let start = batch.data.len();

@@ -16,7 +16,7 @@ use std::hash::BuildHasher;
 use std::net::SocketAddr;
 
 use pcap_decode::Decoded;
-use pcap_tcp_reassembly::{FlowKey, Segment};
+use pcap_tcp_reassembly::FlowKey;
 
 /// A fixed seed: a capture is split the same way on every run and machine.
 const SEED: u64 = 0x7063_6170_2d63_6c69;
@@ -32,7 +32,7 @@ pub(super) struct Route {
 }
 
 /// The route of `decoded` among `workers` workers.
-pub(super) fn route(ts_ns: i64, decoded: &Decoded<'_>, workers: usize) -> Route {
+pub(super) fn route(decoded: &Decoded<'_>, workers: usize) -> Route {
     let hasher = foldhash::fast::FixedState::with_seed(SEED);
     let outer = decoded
         .tunnels
@@ -50,8 +50,18 @@ pub(super) fn route(ts_ns: i64, decoded: &Decoded<'_>, workers: usize) -> Route 
     let n = u64::try_from(workers.max(1)).unwrap_or(u64::MAX);
     Route {
         worker: usize::try_from(hash % n).unwrap_or(0),
-        segment: Segment::from_decoded(ts_ns, decoded).is_some(),
+        segment: is_segment(decoded),
     }
+}
+
+/// Whether [`Segment::from_decoded`](pcap_tcp_reassembly::Segment::from_decoded) takes `decoded` (a TCP header with both addresses,
+/// not in a fragment), without building the segment: this runs for every packet on the
+/// reading thread, ahead of all the workers.
+fn is_segment(decoded: &Decoded<'_>) -> bool {
+    !decoded.fragment().is_some_and(|f| f.more || f.offset != 0)
+        && decoded.tcp().is_some()
+        && decoded.src_ip().is_some()
+        && decoded.dst_ip().is_some()
 }
 
 #[cfg(test)]
@@ -60,6 +70,7 @@ mod tests {
     use pcap_capture::LinkType;
     use pcap_decode::build::{EthSpec, FrameSpec, IpSpec, Ipv4Spec, TcpSpec, tcp_frame};
     use pcap_decode::decode_packet;
+    use pcap_tcp_reassembly::Segment;
 
     /// A data segment from `src`:`sport` to `dst`:`dport`.
     fn segment(src: [u8; 4], sport: u16, dst: [u8; 4], dport: u16) -> Vec<u8> {
@@ -94,15 +105,49 @@ mod tests {
         for host in 1..65u8 {
             let there = segment([10, 0, 0, host], 1000, [10, 0, 1, 1], 80);
             let back = segment([10, 0, 1, 1], 80, [10, 0, 0, host], 1000);
-            let r1 = route(0, &decode_packet(LinkType::ETHERNET, &there), 4);
-            let r2 = route(0, &decode_packet(LinkType::ETHERNET, &back), 4);
+            let r1 = route(&decode_packet(LinkType::ETHERNET, &there), 4);
+            let r2 = route(&decode_packet(LinkType::ETHERNET, &back), 4);
             assert_eq!(r1, r2, "host {host}");
             assert!(r1.segment);
             hit[r1.worker] = true;
             let other_port = segment([10, 0, 0, host], 1001, [10, 0, 1, 1], 80);
-            let r3 = route(0, &decode_packet(LinkType::ETHERNET, &other_port), 4);
+            let r3 = route(&decode_packet(LinkType::ETHERNET, &other_port), 4);
             assert_eq!(r1, r3, "one pair of hosts, one worker");
         }
         assert_eq!(hit, [true; 4], "64 host pairs reach every one of 4 workers");
+    }
+
+    /// `is_segment` says what building the segment would: whole TCP segments yes; the
+    /// first, middle and last fragments of a datagram and UDP no.
+    #[test]
+    fn is_segment_agrees_with_building_the_segment() {
+        let whole = segment([10, 0, 0, 1], 1000, [10, 0, 1, 1], 80);
+        // IPv4 flags and fragment offset: bytes 20-21 of the frame (Ethernet + 6).
+        let with_frag = |field: u16| {
+            let mut f = whole.clone();
+            f[20..22].copy_from_slice(&field.to_be_bytes());
+            f
+        };
+        let udp = pcap_decode::build::udp_frame(
+            &FrameSpec::default(),
+            &pcap_decode::build::UdpSpec {
+                src_port: 5353,
+                dst_port: 53,
+            },
+            b"x",
+        );
+        let cases = [
+            (whole.clone(), true),
+            (with_frag(0x4000), true),  // DF only
+            (with_frag(0x2000), false), // first fragment (MF)
+            (with_frag(0x2010), false), // middle
+            (with_frag(0x0010), false), // last
+            (udp, false),
+        ];
+        for (i, (frame, want)) in cases.iter().enumerate() {
+            let d = decode_packet(LinkType::ETHERNET, frame);
+            assert_eq!(Segment::from_decoded(0, &d).is_some(), *want, "case {i}");
+            assert_eq!(is_segment(&d), *want, "case {i}");
+        }
     }
 }
