@@ -5,11 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use pcap_decode::build::{self, FrameSpec, IpSpec, Ipv4Spec, TcpSpec};
+use pcap_testkit::h2c::{self, Ports};
 
 const BIN: &str = env!("CARGO_BIN_EXE_pcap-cli");
-const CLIENT: [u8; 4] = [10, 0, 0, 1];
-const SERVER: [u8; 4] = [10, 0, 0, 2];
 const SYN: u16 = 0x002;
 const ACK: u16 = 0x010;
 const PSH_ACK: u16 = 0x018;
@@ -30,28 +28,17 @@ fn tmp(name: &str) -> PathBuf {
 }
 
 fn seg(port: u16, from_client: bool, seq: u32, ack: u32, flags: u16, payload: &[u8]) -> Vec<u8> {
-    let (src, dst, sport, dport) = if from_client {
-        (CLIENT, SERVER, port, 80)
-    } else {
-        (SERVER, CLIENT, 80, port)
-    };
-    let frame = FrameSpec {
-        ip: IpSpec::V4(Ipv4Spec {
-            src,
-            dst,
-            ..Ipv4Spec::default()
-        }),
-        ..FrameSpec::default()
-    };
-    let tcp = TcpSpec {
-        src_port: sport,
-        dst_port: dport,
+    h2c::segment(
+        Ports {
+            client: port,
+            server: 80,
+        },
+        from_client,
         seq,
         ack,
         flags,
-        ..TcpSpec::default()
-    };
-    build::tcp_frame(&frame, &tcp, payload)
+        payload,
+    )
 }
 
 /// Two sessions, from client ports 40000 and 40001; the second's response loses 5 bytes

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use pcap_decode::build::{self, FrameSpec, IpSpec, Ipv4Spec, TcpSpec};
+use pcap_testkit::h2c::{self, Ports};
 
 const BIN: &str = env!("CARGO_BIN_EXE_pcap-cli");
 
@@ -59,8 +59,6 @@ fn assert_one_line_error(o: &Output, contains: &str) {
     );
 }
 
-const CLIENT: [u8; 4] = [10, 0, 0, 1];
-const SERVER: [u8; 4] = [10, 0, 0, 2];
 const SYN: u16 = 0x002;
 const ACK: u16 = 0x010;
 const PSH_ACK: u16 = 0x018;
@@ -76,28 +74,17 @@ fn segment_port(
     flags: u16,
     payload: &[u8],
 ) -> Vec<u8> {
-    let (src, dst, sport, dport) = if from_client {
-        (CLIENT, SERVER, port, 80)
-    } else {
-        (SERVER, CLIENT, 80, port)
-    };
-    let frame = FrameSpec {
-        ip: IpSpec::V4(Ipv4Spec {
-            src,
-            dst,
-            ..Ipv4Spec::default()
-        }),
-        ..FrameSpec::default()
-    };
-    let tcp = TcpSpec {
-        src_port: sport,
-        dst_port: dport,
+    h2c::segment(
+        Ports {
+            client: port,
+            server: 80,
+        },
+        from_client,
         seq,
         ack,
         flags,
-        ..TcpSpec::default()
-    };
-    build::tcp_frame(&frame, &tcp, payload)
+        payload,
+    )
 }
 
 /// Writes a pcap of a handshake, the client's `data` segments (stream offset, bytes) and a

@@ -8,11 +8,10 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use pcap_decode::build::{self, DnsBuilder, FrameSpec, IpSpec, Ipv4Spec, TcpSpec, UdpSpec};
+use pcap_decode::build::{self, DnsBuilder, FrameSpec, UdpSpec};
+use pcap_testkit::h2c::{self, Ports};
 
 const BIN: &str = env!("CARGO_BIN_EXE_pcap-cli");
-const CLIENT: [u8; 4] = [10, 0, 0, 1];
-const SERVER: [u8; 4] = [10, 0, 0, 2];
 const SYN: u16 = 0x002;
 const ACK: u16 = 0x010;
 const PSH_ACK: u16 = 0x018;
@@ -25,28 +24,17 @@ const CSI_C1: &str = "\u{9b}2J";
 const RLO: &str = "\u{202e}";
 
 fn frame(port: u16, from_client: bool, seq: u32, ack: u32, flags: u16, data: &[u8]) -> Vec<u8> {
-    let (src, dst, sport, dport) = if from_client {
-        (CLIENT, SERVER, port, 80)
-    } else {
-        (SERVER, CLIENT, 80, port)
-    };
-    let spec = FrameSpec {
-        ip: IpSpec::V4(Ipv4Spec {
-            src,
-            dst,
-            ..Ipv4Spec::default()
-        }),
-        ..FrameSpec::default()
-    };
-    let tcp = TcpSpec {
-        src_port: sport,
-        dst_port: dport,
+    h2c::segment(
+        Ports {
+            client: port,
+            server: 80,
+        },
+        from_client,
         seq,
         ack,
         flags,
-        ..TcpSpec::default()
-    };
-    build::tcp_frame(&spec, &tcp, data)
+        data,
+    )
 }
 
 /// A whole TCP session on client port `port`: handshake, the request, the response, FINs.

@@ -22,7 +22,16 @@ pub struct Ports {
     pub server: u16,
 }
 
-fn tcp(ports: Ports, from_client: bool, seq: u32, ack: u32, flags: u16, data: &[u8]) -> Vec<u8> {
+/// One TCP segment of the session between 10.0.0.1 (the client) and 10.0.0.2, in an
+/// Ethernet frame: `from_client` picks the direction; `seq` and `ack` are absolute.
+pub fn segment(
+    ports: Ports,
+    from_client: bool,
+    seq: u32,
+    ack: u32,
+    flags: u16,
+    data: &[u8],
+) -> Vec<u8> {
     let (src, dst, sport, dport) = if from_client {
         (CLIENT, SERVER, ports.client, ports.server)
     } else {
@@ -52,23 +61,23 @@ fn tcp(ports: Ports, from_client: bool, seq: u32, ack: u32, flags: u16, data: &[
 pub fn session(ports: Ports, segments: &[(bool, Vec<u8>)]) -> Vec<Vec<u8>> {
     let (mut c, mut s) = (1001u32, 5001u32);
     let mut frames = vec![
-        tcp(ports, true, c - 1, 0, SYN, b""),
-        tcp(ports, false, s - 1, c, SYN | ACK, b""),
-        tcp(ports, true, c, s, ACK, b""),
+        segment(ports, true, c - 1, 0, SYN, b""),
+        segment(ports, false, s - 1, c, SYN | ACK, b""),
+        segment(ports, true, c, s, ACK, b""),
     ];
     for (from_client, bytes) in segments {
         let len = u32::try_from(bytes.len()).expect("segment under 4 GiB");
         if *from_client {
-            frames.push(tcp(ports, true, c, s, PSH_ACK, bytes));
+            frames.push(segment(ports, true, c, s, PSH_ACK, bytes));
             c += len;
         } else {
-            frames.push(tcp(ports, false, s, c, PSH_ACK, bytes));
+            frames.push(segment(ports, false, s, c, PSH_ACK, bytes));
             s += len;
         }
     }
-    frames.push(tcp(ports, true, c, s, FIN_ACK, b""));
-    frames.push(tcp(ports, false, s, c + 1, FIN_ACK, b""));
-    frames.push(tcp(ports, true, c + 1, s + 1, ACK, b""));
+    frames.push(segment(ports, true, c, s, FIN_ACK, b""));
+    frames.push(segment(ports, false, s, c + 1, FIN_ACK, b""));
+    frames.push(segment(ports, true, c + 1, s + 1, ACK, b""));
     frames
 }
 
