@@ -36,7 +36,7 @@ use std::num::NonZeroUsize;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use pcap_analyzer::{AnalyzerConfig, Handler, RunError};
-use pcap_decode::decode_packet;
+use pcap_decode::{Decoded, decode_packet_into};
 
 pub(crate) use session_id::SessionId;
 use worker::{Batch, Item, Reply};
@@ -218,7 +218,10 @@ fn read(
                 batch.capture_start = Some(packet.ts_ns);
             }
         }
-        let route = route::route(&decode_packet(packet.link_type, packet.data), workers.len());
+        // Decoded where it stays, as the analyzer does: returning the struct copies it.
+        let mut decoded = Decoded::default();
+        decode_packet_into(&mut decoded, packet.link_type, packet.data);
+        let route = route::route(&decoded, workers.len());
         for (i, batch) in batches.iter_mut().enumerate() {
             if i == route.worker {
                 let start = batch.data.len();
