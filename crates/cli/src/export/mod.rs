@@ -26,7 +26,7 @@ use crate::args::ExportArgs;
 use crate::cmd::flows::Flows;
 use crate::cmd::sessions;
 use crate::color::Palette;
-use crate::error::CliError;
+use crate::error::{CliError, flow};
 use crate::input::Input;
 use crate::output::Output;
 use crate::render::dns;
@@ -205,14 +205,6 @@ fn parse<'a, T: serde::Deserialize<'a>>(line: &'a [u8], table: &str) -> Result<T
             "internal error: cannot read back a JSON record: {e}"
         )),
     })
-}
-
-/// Stops the run on a write error.
-fn flow(r: Result<(), CliError>) -> ControlFlow<CliError> {
-    match r {
-        Ok(()) => ControlFlow::Continue(()),
-        Err(e) => ControlFlow::Break(e),
-    }
 }
 
 impl Handler for Exporter {
